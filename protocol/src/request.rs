@@ -1,0 +1,382 @@
+//! Request parsing: turns the bytes a client sends into command argument vectors.
+//!
+//! Clients send commands either as RESP multibulk arrays (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`)
+//! or as "inline" text lines (`PING\r\n`, what `telnet`/`nc` users type). The parser follows
+//! Redis's `processMultibulkBuffer`/`processInlineBuffer` closely so that limits and protocol
+//! error texts are the ones Redis clients already know.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Longest inline request, and longest `*<n>` / `$<n>` header line, Redis accepts (64 KiB).
+pub const INLINE_MAX_SIZE: usize = 64 * 1024;
+/// Redis's default `proto-max-bulk-len`.
+pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
+/// Multibulk element count limit (Redis: `INT_MAX`).
+pub const MAX_MULTIBULK_LEN: i64 = i32::MAX as i64;
+/// Before a client authenticates, Redis only accepts tiny requests (so an unauthenticated
+/// peer cannot make the server allocate much).
+const UNAUTH_MAX_MULTIBULK_LEN: i64 = 10;
+const UNAUTH_MAX_BULK_LEN: i64 = 16384;
+
+/// A protocol violation. The server replies with `-ERR Protocol error: <text>` and closes the
+/// connection (the client cannot be resynchronised after a framing error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl ProtocolError {
+    fn new(msg: impl Into<String>) -> Self {
+        ProtocolError(msg.into())
+    }
+
+    /// The full error line as Redis sends it (without the leading `-`).
+    pub fn reply_text(&self) -> String {
+        format!("ERR Protocol error: {}", self.0)
+    }
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reply_text())
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+/// Per-connection request parser settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ParserLimits {
+    /// `proto-max-bulk-len`.
+    pub max_bulk_len: usize,
+    /// Whether the client is authenticated (unauthenticated clients get Redis's tighter limits).
+    pub authenticated: bool,
+}
+
+impl Default for ParserLimits {
+    fn default() -> Self {
+        ParserLimits {
+            max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            authenticated: true,
+        }
+    }
+}
+
+/// Parses one complete request from the front of `buf`.
+///
+/// Returns `Ok(None)` when more bytes are needed, `Ok(Some(args))` for a complete command
+/// (consumed from `buf`; an empty vector means an empty line or `*0`, which Redis ignores),
+/// or a [`ProtocolError`].
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: ParserLimits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf[0] == b'*' {
+        parse_multibulk(buf, limits)
+    } else {
+        parse_inline(buf)
+    }
+}
+
+/// Finds the `\r\n`-terminated line starting at `start`; returns the index of `\r`.
+fn find_crlf(buf: &[u8], start: usize) -> Option<usize> {
+    let mut from = start;
+    while let Some(pos) = memchr::memchr(b'\r', &buf[from..]) {
+        let at = from + pos;
+        if at + 1 >= buf.len() {
+            return None;
+        }
+        if buf[at + 1] == b'\n' {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Parses the integer of a `*<n>` / `$<n>` header the way Redis's `string2ll` does (no
+/// leading `+`, no leading zeros except "0", no spaces).
+fn parse_header_int(digits: &[u8]) -> Option<i64> {
+    crate::args::parse_i64_strict(digits)
+}
+
+fn parse_multibulk(
+    buf: &mut BytesMut,
+    limits: ParserLimits,
+) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(line_end) = find_crlf(buf, 1) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError::new("too big mbulk count string"));
+        }
+        return Ok(None);
+    };
+    let count = parse_header_int(&buf[1..line_end]);
+    let count = match count {
+        Some(n) if n <= MAX_MULTIBULK_LEN => n,
+        _ => return Err(ProtocolError::new("invalid multibulk length")),
+    };
+    if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK_LEN {
+        return Err(ProtocolError::new("unauthenticated multibulk length"));
+    }
+    let mut pos = line_end + 2;
+    if count <= 0 {
+        buf.advance(pos);
+        return Ok(Some(Vec::new()));
+    }
+
+    // First pass: validate headers and check the whole request is buffered, without copying.
+    // Re-scanning headers when more data arrives is cheap next to the payload itself.
+    let mut spans = Vec::with_capacity(count.min(1024) as usize);
+    for _ in 0..count {
+        if pos >= buf.len() {
+            return Ok(None);
+        }
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::new(format!(
+                "expected '$', got '{}'",
+                buf[pos] as char
+            )));
+        }
+        let Some(hdr_end) = find_crlf(buf, pos + 1) else {
+            if buf.len() - pos > INLINE_MAX_SIZE {
+                return Err(ProtocolError::new("too big bulk count string"));
+            }
+            return Ok(None);
+        };
+        let len = match parse_header_int(&buf[pos + 1..hdr_end]) {
+            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
+            _ => return Err(ProtocolError::new("invalid bulk length")),
+        };
+        if !limits.authenticated && len as i64 > UNAUTH_MAX_BULK_LEN {
+            return Err(ProtocolError::new("unauthenticated bulk length"));
+        }
+        let data_start = hdr_end + 2;
+        if buf.len() < data_start + len + 2 {
+            // Make room for the whole payload at once instead of growing in small steps.
+            buf.reserve(data_start + len + 2 - buf.len());
+            return Ok(None);
+        }
+        spans.push((data_start, len));
+        pos = data_start + len + 2;
+    }
+
+    // Second pass: split the request off and hand out zero-copy slices of it.
+    let frame = buf.split_to(pos).freeze();
+    Ok(Some(
+        spans
+            .into_iter()
+            .map(|(start, len)| frame.slice(start..start + len))
+            .collect(),
+    ))
+}
+
+fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError::new("too big inline request"));
+        }
+        return Ok(None);
+    };
+    let line = buf.split_to(nl + 1);
+    let mut line = &line[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    split_args(line)
+        .map(|args| Some(args.into_iter().map(Bytes::from).collect()))
+        .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Splits a line into arguments like Redis's `sdssplitargs`: whitespace separated, with
+/// "double quoted" (C escapes, `\xHH`) and 'single quoted' (only `\'`) arguments.
+/// Returns `None` for unbalanced quotes or a closing quote not followed by a space.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= n {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut in_dq = false;
+        let mut in_sq = false;
+        loop {
+            if in_dq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\'
+                    && i + 3 < n
+                    && line[i + 1] == b'x'
+                    && hex_digit(line[i + 2]).is_some()
+                    && hex_digit(line[i + 3]).is_some()
+                {
+                    cur.push(hex_digit(line[i + 2])? * 16 + hex_digit(line[i + 3])?);
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if in_sq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut buf = BytesMut::from(input);
+        parse_request(&mut buf, ParserLimits::default())
+    }
+
+    fn args(v: &[&str]) -> Vec<Bytes> {
+        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+    }
+
+    #[test]
+    fn multibulk_complete_and_partial() {
+        let full = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+        assert_eq!(parse(full).unwrap(), Some(args(&["GET", "k"])));
+        for cut in 1..full.len() {
+            assert_eq!(parse(&full[..cut]).unwrap(), None, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn pipelined_requests_are_consumed_one_by_one() {
+        let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nPING"[..]);
+        let l = ParserLimits::default();
+        assert_eq!(parse_request(&mut buf, l).unwrap(), Some(args(&["PING"])));
+        assert_eq!(parse_request(&mut buf, l).unwrap(), Some(args(&["PING"])));
+        assert_eq!(parse_request(&mut buf, l).unwrap(), None);
+        assert_eq!(&buf[..], b"*1\r\n$4\r\nPING");
+    }
+
+    #[test]
+    fn redis_protocol_error_texts() {
+        let err = |i: &[u8]| parse(i).unwrap_err().reply_text();
+        assert_eq!(
+            err(b"*1\r\n$1000000000000\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err(b"*x\r\n"),
+            "ERR Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n+OK\r\n"),
+            "ERR Protocol error: expected '$', got '+'"
+        );
+        assert_eq!(
+            err(b"\"unbalanced\r\n"),
+            "ERR Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            err(&vec![b'a'; INLINE_MAX_SIZE + 1]),
+            "ERR Protocol error: too big inline request"
+        );
+        let mut huge = b"*".to_vec();
+        huge.extend(vec![b'1'; INLINE_MAX_SIZE + 1]);
+        assert_eq!(err(&huge), "ERR Protocol error: too big mbulk count string");
+    }
+
+    #[test]
+    fn one_gigabyte_bulk_header_is_rejected_not_buffered() {
+        assert_eq!(
+            parse(b"*1\r\n$1073741824\r\n").unwrap_err().0,
+            "invalid bulk length"
+        );
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let mut buf = BytesMut::from(&b"*11\r\n"[..]);
+        let limits = ParserLimits {
+            authenticated: false,
+            ..Default::default()
+        };
+        assert_eq!(
+            parse_request(&mut buf, limits).unwrap_err().0,
+            "unauthenticated multibulk length"
+        );
+    }
+
+    #[test]
+    fn inline_commands_and_quotes() {
+        assert_eq!(parse(b"PING\r\n").unwrap(), Some(args(&["PING"])));
+        assert_eq!(parse(b"set a 'b c'\n").unwrap(), Some(args(&["set", "a", "b c"])));
+        assert_eq!(
+            parse(b"set \"a\\x41\\n\" x\r\n").unwrap(),
+            Some(vec![
+                Bytes::from_static(b"set"),
+                Bytes::from_static(b"aA\n"),
+                Bytes::from_static(b"x")
+            ])
+        );
+        assert_eq!(parse(b"\r\n").unwrap(), Some(vec![]));
+        assert_eq!(parse(b"PING").unwrap(), None);
+        assert!(parse(b"\"a\"b\r\n").is_err());
+    }
+
+    #[test]
+    fn empty_multibulk_is_ignored() {
+        assert_eq!(parse(b"*0\r\n").unwrap(), Some(vec![]));
+        assert_eq!(parse(b"*-1\r\n").unwrap(), Some(vec![]));
+    }
+}
