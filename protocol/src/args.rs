@@ -129,14 +129,8 @@ mod tests {
     fn string2ll_rules() {
         assert_eq!(parse_i64_strict(b"0"), Some(0));
         assert_eq!(parse_i64_strict(b"-12"), Some(-12));
-        assert_eq!(
-            parse_i64_strict(b"9223372036854775807"),
-            Some(i64::MAX)
-        );
-        assert_eq!(
-            parse_i64_strict(b"-9223372036854775808"),
-            Some(i64::MIN)
-        );
+        assert_eq!(parse_i64_strict(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64_strict(b"-9223372036854775808"), Some(i64::MIN));
         for bad in [
             &b""[..],
             b"+1",

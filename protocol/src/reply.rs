@@ -88,9 +88,19 @@ impl Reply {
             Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, version),
             Reply::Map(pairs) => {
                 if resp3 {
-                    line(out, b'%', itoa::Buffer::new().format(pairs.len() as i64).as_bytes());
+                    line(
+                        out,
+                        b'%',
+                        itoa::Buffer::new().format(pairs.len() as i64).as_bytes(),
+                    );
                 } else {
-                    line(out, b'*', itoa::Buffer::new().format(2 * pairs.len() as i64).as_bytes());
+                    line(
+                        out,
+                        b'*',
+                        itoa::Buffer::new()
+                            .format(2 * pairs.len() as i64)
+                            .as_bytes(),
+                    );
                 }
                 for (k, v) in pairs {
                     k.encode(version, out);
@@ -102,7 +112,11 @@ impl Reply {
             Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Bool(b) => out.put_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
             Reply::Verbatim(text) if resp3 => {
-                line(out, b'=', itoa::Buffer::new().format(text.len() as i64 + 4).as_bytes());
+                line(
+                    out,
+                    b'=',
+                    itoa::Buffer::new().format(text.len() as i64 + 4).as_bytes(),
+                );
                 out.put_slice(b"txt:");
                 out.put_slice(text.as_bytes());
                 out.put_slice(b"\r\n");
@@ -127,14 +141,22 @@ fn line(out: &mut BytesMut, prefix: u8, body: &[u8]) {
 }
 
 fn bulk(out: &mut BytesMut, data: &[u8]) {
-    line(out, b'$', itoa::Buffer::new().format(data.len() as i64).as_bytes());
+    line(
+        out,
+        b'$',
+        itoa::Buffer::new().format(data.len() as i64).as_bytes(),
+    );
     out.reserve(data.len() + 2);
     out.put_slice(data);
     out.put_slice(b"\r\n");
 }
 
 fn aggregate(out: &mut BytesMut, prefix: u8, items: &[Reply], version: RespVersion) {
-    line(out, prefix, itoa::Buffer::new().format(items.len() as i64).as_bytes());
+    line(
+        out,
+        prefix,
+        itoa::Buffer::new().format(items.len() as i64).as_bytes(),
+    );
     for item in items {
         item.encode(version, out);
     }
@@ -207,7 +229,10 @@ mod tests {
     #[test]
     fn nil_kinds_differ_in_resp2_only() {
         assert_eq!(&Reply::Nil.to_bytes(RespVersion::Resp2)[..], b"$-1\r\n");
-        assert_eq!(&Reply::NilArray.to_bytes(RespVersion::Resp2)[..], b"*-1\r\n");
+        assert_eq!(
+            &Reply::NilArray.to_bytes(RespVersion::Resp2)[..],
+            b"*-1\r\n"
+        );
         assert_eq!(&Reply::NilArray.to_bytes(RespVersion::Resp3)[..], b"_\r\n");
     }
 

@@ -286,7 +286,9 @@ mod tests {
     }
 
     fn args(v: &[&str]) -> Vec<Bytes> {
-        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -360,7 +362,10 @@ mod tests {
     #[test]
     fn inline_commands_and_quotes() {
         assert_eq!(parse(b"PING\r\n").unwrap(), Some(args(&["PING"])));
-        assert_eq!(parse(b"set a 'b c'\n").unwrap(), Some(args(&["set", "a", "b c"])));
+        assert_eq!(
+            parse(b"set a 'b c'\n").unwrap(),
+            Some(args(&["set", "a", "b c"]))
+        );
         assert_eq!(
             parse(b"set \"a\\x41\\n\" x\r\n").unwrap(),
             Some(vec![

@@ -1,0 +1,363 @@
+//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET, CLIENT.
+
+use bytes::Bytes;
+use redyn_protocol::args::eq_ignore_case;
+use redyn_protocol::{Reply, RespVersion};
+
+use super::errors::{self, CmdError};
+use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
+use crate::engine::REDIS_DBS;
+use Flag::*;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "ping",
+        -1,
+        &[Fast, PubSubContext],
+        NO_KEYS,
+        "connection",
+        "1.0.0",
+        "Returns the server's liveliness response.",
+        ping,
+    ),
+    CommandSpec::new(
+        "echo",
+        2,
+        &[Fast],
+        NO_KEYS,
+        "connection",
+        "1.0.0",
+        "Returns the given string.",
+        echo,
+    ),
+    CommandSpec::new(
+        "quit",
+        -1,
+        &[NoAuth, Fast, Loading, Stale, PubSubContext],
+        NO_KEYS,
+        "connection",
+        "1.0.0",
+        "Closes the connection.",
+        quit,
+    ),
+    CommandSpec::new(
+        "hello",
+        -1,
+        &[NoAuth, NoScript, Fast, Loading, Stale],
+        NO_KEYS,
+        "connection",
+        "6.0.0",
+        "Handshakes with the Redis server.",
+        hello,
+    ),
+    CommandSpec::new(
+        "auth",
+        -2,
+        &[NoAuth, NoScript, Fast, Loading, Stale],
+        NO_KEYS,
+        "connection",
+        "1.0.0",
+        "Authenticates the connection.",
+        auth,
+    ),
+    CommandSpec::new(
+        "select",
+        2,
+        &[Loading, Stale, Fast],
+        NO_KEYS,
+        "connection",
+        "1.0.0",
+        "Changes the selected database.",
+        select,
+    ),
+    CommandSpec::new(
+        "reset",
+        1,
+        &[NoAuth, NoScript, Loading, Stale, Fast, PubSubContext],
+        NO_KEYS,
+        "connection",
+        "6.2.0",
+        "Resets the connection.",
+        reset,
+    ),
+    CommandSpec::new(
+        "client",
+        -2,
+        &[Admin, NoScript, Loading, Stale],
+        NO_KEYS,
+        "connection",
+        "2.4.0",
+        "A container for client connection commands.",
+        client,
+    ),
+];
+
+fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match args.len() {
+        1 => Ok(Reply::Simple("PONG".into())),
+        2 => Ok(Reply::Bulk(args[1].clone())),
+        _ => Err(errors::wrong_arity("ping")),
+    }
+}
+
+fn echo(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
+fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    ctx.client.closing = true;
+    Ok(Reply::ok())
+}
+
+/// Checks a password against `requirepass` (the only user is `default`).
+fn check_password(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CmdError> {
+    let required = ctx.server.config.read().requirepass.clone();
+    let ok = match &required {
+        Some(pass) => user == b"default" && password == pass.as_bytes(),
+        // Without requirepass, the default user accepts any password (Redis's `nopass`).
+        None => user == b"default",
+    };
+    if ok {
+        ctx.client.authenticated = true;
+        Ok(())
+    } else {
+        Err(CmdError::new(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
+    }
+}
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match args.len() {
+        2 => {
+            if ctx.server.config.read().requirepass.is_none() {
+                return Err(CmdError::new("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+            }
+            check_password(ctx, b"default", &args[1])?;
+        }
+        3 => check_password(ctx, &args[1], &args[2])?,
+        _ => return Err(errors::syntax()),
+    }
+    Ok(Reply::ok())
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut version = ctx.client.resp;
+    let mut i = 1;
+    if args.len() >= 2 {
+        version = match redyn_protocol::args::parse_i64_strict(&args[1]) {
+            Some(2) => RespVersion::Resp2,
+            Some(3) => RespVersion::Resp3,
+            Some(_) => return Err(CmdError::new("NOPROTO unsupported protocol version")),
+            None => {
+                return Err(CmdError::new(
+                    "ERR Protocol version is not an integer or out of range",
+                ))
+            }
+        };
+        i = 2;
+    }
+    let mut setname = None;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if eq_ignore_case(&args[i], "auth") && more >= 2 {
+            check_password(ctx, &args[i + 1], &args[i + 2])?;
+            i += 3;
+        } else if eq_ignore_case(&args[i], "setname") && more >= 1 {
+            validate_client_name(&args[i + 1])?;
+            setname = Some(args[i + 1].clone());
+            i += 2;
+        } else {
+            return Err(CmdError::new(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[i])
+            )));
+        }
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::new("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(name) = setname {
+        set_client_name(ctx, &name);
+    }
+    ctx.client.set_resp(version);
+    let field = |k: &str, v: Reply| (Reply::text(k), v);
+    Ok(Reply::Map(vec![
+        field("server", Reply::text("redis")),
+        field("version", Reply::text(crate::REDIS_VERSION)),
+        field(
+            "proto",
+            Reply::Int(if version == RespVersion::Resp3 { 3 } else { 2 }),
+        ),
+        field("id", Reply::Int(ctx.client.id as i64)),
+        field("mode", Reply::text("standalone")),
+        field("role", Reply::text("master")),
+        field("modules", Reply::Array(vec![])),
+    ]))
+}
+
+fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let db = errors::int_arg(&args[1])?;
+    if !(0..i64::from(REDIS_DBS)).contains(&db) {
+        return Err(CmdError::new(errors::DB_INDEX_OUT_OF_RANGE));
+    }
+    ctx.client.select(db as u32);
+    Ok(Reply::ok())
+}
+
+fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    super::transaction::unwatch_all(ctx.engine(), ctx.client);
+    ctx.client.multi = None;
+    ctx.client.multi_error = false;
+    ctx.client.select(0);
+    ctx.client.set_resp(RespVersion::Resp2);
+    *ctx.client.info.name.lock() = None;
+    ctx.client.authenticated = ctx.server.config.read().requirepass.is_none();
+    Ok(Reply::Simple("RESET".into()))
+}
+
+fn validate_client_name(name: &[u8]) -> Result<(), CmdError> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(CmdError::new(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(())
+}
+
+fn set_client_name(ctx: &mut Ctx, name: &[u8]) {
+    *ctx.client.info.name.lock() =
+        (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
+}
+
+fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    let arity_error = || errors::wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)));
+    match (sub.as_slice(), args.len()) {
+        (b"setname", 3) => {
+            validate_client_name(&args[2])?;
+            set_client_name(ctx, &args[2]);
+            Ok(Reply::ok())
+        }
+        (b"getname", 2) => Ok(Reply::opt_bulk(ctx.client.info.name.lock().clone())),
+        (b"id", 2) => Ok(Reply::Int(ctx.client.id as i64)),
+        (b"info", 2) => Ok(Reply::Verbatim(format!("{}\n", ctx.client.info.describe()))),
+        (b"list", _) => client_list(ctx, &args[2..]),
+        (b"setinfo", 4) => {
+            let value = String::from_utf8_lossy(&args[3]).into_owned();
+            if value.contains(' ') || value.contains('\n') {
+                return Err(CmdError::new(format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    String::from_utf8_lossy(&args[2]).to_ascii_lowercase()
+                )));
+            }
+            if eq_ignore_case(&args[2], "lib-name") {
+                *ctx.client.info.lib_name.lock() = Some(value);
+            } else if eq_ignore_case(&args[2], "lib-ver") {
+                *ctx.client.info.lib_ver.lock() = Some(value);
+            } else {
+                return Err(CmdError::new(format!(
+                    "ERR Unrecognized option '{}'",
+                    String::from_utf8_lossy(&args[2])
+                )));
+            }
+            Ok(Reply::ok())
+        }
+        (b"kill", n) if n >= 3 => client_kill(ctx, &args[2..]),
+        (b"no-evict" | b"no-touch", 3) => Ok(Reply::ok()),
+        (b"help", 2) => Ok(Reply::Array(
+            [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GETNAME",
+                "ID",
+                "INFO",
+                "KILL <ip:port> | ID <id>",
+                "LIST [TYPE normal|pubsub] [ID id ...]",
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "SETNAME <name>",
+            ]
+            .iter()
+            .map(|s| Reply::Simple(s.to_string()))
+            .collect(),
+        )),
+        (
+            b"setname" | b"getname" | b"id" | b"info" | b"setinfo" | b"kill" | b"no-evict"
+            | b"no-touch" | b"help",
+            _,
+        ) => Err(arity_error()),
+        _ => Err(errors::unknown_subcommand("client", &args[1])),
+    }
+}
+
+fn client_list(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 0;
+    while i < opts.len() {
+        if eq_ignore_case(&opts[i], "id") && i + 1 < opts.len() {
+            let mut list = Vec::new();
+            for raw in &opts[i + 1..] {
+                match redyn_protocol::args::parse_i64_strict(raw) {
+                    Some(id) if id > 0 => list.push(id as u64),
+                    _ => return Err(CmdError::new("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(list);
+            break;
+        } else if eq_ignore_case(&opts[i], "type") && i + 1 < opts.len() {
+            // Every redyn client is a normal or pubsub client; both are listed.
+            i += 2;
+        } else {
+            return Err(errors::syntax());
+        }
+    }
+    let mut out = String::new();
+    for c in ctx.server.clients.all() {
+        if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
+            out.push_str(&c.describe());
+            out.push('\n');
+        }
+    }
+    Ok(Reply::Verbatim(out))
+}
+
+fn client_kill(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
+    if opts.len() == 1 {
+        let addr = String::from_utf8_lossy(&opts[0]).into_owned();
+        let target = ctx
+            .server
+            .clients
+            .all()
+            .into_iter()
+            .find(|c| c.addr.to_string() == addr);
+        return match target {
+            Some(c) => {
+                kill_client(ctx, &c);
+                Ok(Reply::ok())
+            }
+            None => Err(CmdError::new("ERR No such client")),
+        };
+    }
+    let mut killed = 0;
+    for pair in opts.chunks(2) {
+        if pair.len() != 2 || !eq_ignore_case(&pair[0], "id") {
+            return Err(errors::syntax());
+        }
+        let id = redyn_protocol::args::parse_i64_strict(&pair[1])
+            .filter(|id| *id > 0)
+            .ok_or_else(|| CmdError::new("ERR client-id should be greater than 0"))?;
+        if let Some(c) = ctx.server.clients.get(id as u64) {
+            kill_client(ctx, &c);
+            killed += 1;
+        }
+    }
+    Ok(Reply::Int(killed))
+}
+
+fn kill_client(ctx: &mut Ctx, target: &crate::net::client::ClientInfo) {
+    if target.id == ctx.client.id {
+        // Killing yourself: the reply is still sent, then the connection closes.
+        ctx.client.closing = true;
+    } else {
+        target.kill();
+    }
+}

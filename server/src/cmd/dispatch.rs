@@ -1,0 +1,89 @@
+//! Running one command: lookup, arity, authentication, MULTI queueing, the handler call,
+//! and statistics — in the order Redis's `processCommand` checks them, so the same bad
+//! request gets the same error.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use redyn_protocol::Reply;
+
+use super::errors::{self, CmdError};
+use super::table::Entry;
+use super::Ctx;
+use crate::net::client::ClientState;
+use crate::server::Server;
+
+/// Commands that run immediately even inside MULTI.
+const MULTI_CONTROL: &[&str] = &[
+    "exec", "discard", "multi", "watch", "unwatch", "quit", "reset",
+];
+
+/// Executes one request and returns its reply.
+pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
+    let entry = match check(server, client, &args) {
+        Ok(entry) => entry,
+        Err(e) => {
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+            return Reply::Error(e.0);
+        }
+    };
+    if client.multi.is_some() && !MULTI_CONTROL.contains(&entry.spec.name) {
+        client.multi.as_mut().expect("in MULTI").push(args);
+        return Reply::Simple("QUEUED".into());
+    }
+    run(server, client, entry, &args)
+}
+
+/// Validates a request against the command table and the client's state.
+fn check<'s>(
+    server: &'s Server,
+    client: &ClientState,
+    args: &[Bytes],
+) -> Result<&'s Entry, CmdError> {
+    let Some(entry) = server.commands.get(&args[0]) else {
+        return Err(errors::unknown_command(args));
+    };
+    if !entry.spec.arity_ok(args.len()) {
+        return Err(errors::wrong_arity(entry.spec.name));
+    }
+    if !client.authenticated && !entry.spec.has(super::Flag::NoAuth) {
+        return Err(CmdError::new(errors::NOAUTH));
+    }
+    Ok(entry)
+}
+
+/// Runs an already validated command (also used by EXEC for queued commands).
+pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: &[Bytes]) -> Reply {
+    let started = Instant::now();
+    let result = {
+        let mut ctx = Ctx { server, client };
+        (entry.spec.handler)(&mut ctx, args)
+    };
+    let usec = started.elapsed().as_micros() as u64;
+    let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
+    let failed = reply.is_error();
+    entry.stat.record(usec, failed);
+    server
+        .stats
+        .commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+    if failed {
+        server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+    }
+    *client.info.last_cmd.lock() = entry.spec.name;
+    client.info.last_interaction_ms.store(
+        client.info.created.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    reply
+}
+
+/// Releases what a client held when it disconnects (WATCHed keys…).
+pub fn cleanup_client(server: &Arc<Server>, client: &mut ClientState) {
+    super::transaction::unwatch_all(&server.engine, client);
+}

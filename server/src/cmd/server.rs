@@ -1,0 +1,435 @@
+//! Server commands: INFO, COMMAND, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE, SAVE,
+//! BGSAVE, SHUTDOWN.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use redyn_protocol::args::eq_ignore_case;
+use redyn_protocol::Reply;
+
+use super::errors::{self, CmdError};
+use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
+use crate::engine::keys::decode_meta_key;
+use crate::engine::{now_ms, LockSet, Txn};
+use Flag::*;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "info",
+        -1,
+        &[Loading, Stale],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        info,
+    ),
+    CommandSpec::new(
+        "command",
+        -1,
+        &[Loading, Stale],
+        NO_KEYS,
+        "server",
+        "2.8.13",
+        "Returns detailed information about all commands.",
+        command,
+    ),
+    CommandSpec::new(
+        "config",
+        -2,
+        &[Admin, NoScript, Loading, Stale],
+        NO_KEYS,
+        "server",
+        "2.0.0",
+        "A container for server configuration commands.",
+        config,
+    ),
+    CommandSpec::new(
+        "dbsize",
+        1,
+        &[ReadOnly, Fast],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Returns the number of keys in the database.",
+        dbsize,
+    ),
+    CommandSpec::new(
+        "flushdb",
+        -1,
+        &[Write],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Removes all keys from the current database.",
+        flushdb,
+    ),
+    CommandSpec::new(
+        "flushall",
+        -1,
+        &[Write],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Removes all keys from all databases.",
+        flushall,
+    ),
+    CommandSpec::new(
+        "time",
+        1,
+        &[Loading, Stale, Fast],
+        NO_KEYS,
+        "server",
+        "2.6.0",
+        "Returns the server time.",
+        time,
+    ),
+    CommandSpec::new(
+        "lastsave",
+        1,
+        &[Loading, Stale, Fast],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave,
+    ),
+    CommandSpec::new(
+        "save",
+        1,
+        &[Admin, NoScript],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        save,
+    ),
+    CommandSpec::new(
+        "bgsave",
+        -1,
+        &[Admin, NoScript],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        bgsave,
+    ),
+    CommandSpec::new(
+        "shutdown",
+        -1,
+        &[Admin, NoScript, Loading, Stale],
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk and shuts down the Redis server.",
+        shutdown,
+    ),
+];
+
+fn dbsize(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(ctx.engine().key_count(ctx.db()) as i64))
+}
+
+fn time(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(Reply::Array(vec![
+        Reply::text(now.as_secs().to_string()),
+        Reply::text(now.subsec_micros().to_string()),
+    ]))
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(
+        ctx.server.last_save.load(Ordering::Relaxed) as i64
+    ))
+}
+
+fn persist_now(ctx: &mut Ctx) -> Result<(), CmdError> {
+    ctx.engine().persist()?;
+    ctx.server
+        .last_save
+        .store(now_ms() / 1000, Ordering::Relaxed);
+    Ok(())
+}
+
+fn save(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    persist_now(ctx)?;
+    Ok(Reply::ok())
+}
+
+fn bgsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    // Data is already in the journal; a journal fsync is all a "save" means here.
+    persist_now(ctx)?;
+    Ok(Reply::Simple("Background saving started".into()))
+}
+
+fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    for arg in &args[1..] {
+        if !["nosave", "save", "now", "force", "abort"]
+            .iter()
+            .any(|o| eq_ignore_case(arg, o))
+        {
+            return Err(errors::syntax());
+        }
+    }
+    if args[1..].iter().any(|a| eq_ignore_case(a, "abort")) {
+        return Err(CmdError::new("ERR No shutdown in progress."));
+    }
+    persist_now(ctx)?;
+    tracing::info!("User requested shutdown...");
+    ctx.server.request_shutdown();
+    // Like Redis, a successful SHUTDOWN does not reply: the connection just closes.
+    ctx.client.closing = true;
+    ctx.client.no_reply = true;
+    Ok(Reply::ok())
+}
+
+/// Parses the optional ASYNC|SYNC argument of FLUSHDB/FLUSHALL.
+fn flush_mode(args: &[Bytes]) -> Result<(), CmdError> {
+    match args.len() {
+        1 => Ok(()),
+        2 if eq_ignore_case(&args[1], "async") || eq_ignore_case(&args[1], "sync") => Ok(()),
+        _ => Err(errors::syntax()),
+    }
+}
+
+/// Locks every shard unless EXEC already holds them.
+fn lock_all(ctx: &Ctx) -> Option<LockSet> {
+    (!ctx.client.in_exec).then(|| LockSet::all(ctx.engine()))
+}
+
+fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    flush_mode(args)?;
+    let _locks = lock_all(ctx);
+    let engine = ctx.engine();
+    let db = ctx.db();
+    // Delete in bounded batches so a huge database does not build one giant batch; sub-rows
+    // are reclaimed in the background.
+    const CHUNK: usize = 10_000;
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
+    let mut iter = engine.meta_range(&[], None);
+    loop {
+        keys.clear();
+        for guard in iter.by_ref() {
+            let raw = guard.key().map_err(crate::engine::EngineError::from)?;
+            if let Some(parts) = decode_meta_key(&raw) {
+                if parts.space == db {
+                    keys.push(parts.key.to_vec());
+                }
+            }
+            if keys.len() == CHUNK {
+                break;
+            }
+        }
+        if keys.is_empty() {
+            break;
+        }
+        let mut txn = Txn::with_locks(engine, db, None);
+        for key in &keys {
+            txn.delete(key)?;
+        }
+        ctx.commit(txn)?;
+    }
+    engine.flush_epoch.fetch_add(1, Ordering::SeqCst);
+    engine.signals.touch_all();
+    Ok(Reply::ok())
+}
+
+fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    flush_mode(args)?;
+    let _locks = lock_all(ctx);
+    ctx.engine().clear_redis_keyspaces()?;
+    persist_now(ctx)?;
+    Ok(Reply::ok())
+}
+
+fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let table = &ctx.server.commands;
+    if args.len() == 1 {
+        return Ok(Reply::Array(
+            table.all().map(|e| e.spec.info_reply()).collect(),
+        ));
+    }
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"count" if args.len() == 2 => Ok(Reply::Int(table.len() as i64)),
+        b"info" => {
+            if args.len() == 2 {
+                return Ok(Reply::Array(
+                    table.all().map(|e| e.spec.info_reply()).collect(),
+                ));
+            }
+            Ok(Reply::Array(
+                args[2..]
+                    .iter()
+                    .map(|name| {
+                        table
+                            .get(name)
+                            .map_or(Reply::NilArray, |e| e.spec.info_reply())
+                    })
+                    .collect(),
+            ))
+        }
+        b"docs" => {
+            let specs: Vec<_> = if args.len() == 2 {
+                table.all().map(|e| e.spec).collect()
+            } else {
+                args[2..]
+                    .iter()
+                    .filter_map(|n| table.get(n).map(|e| e.spec))
+                    .collect()
+            };
+            Ok(Reply::Map(specs.iter().map(|s| s.docs_reply()).collect()))
+        }
+        b"list" => Ok(Reply::Array(
+            table.all().map(|e| Reply::text(e.spec.name)).collect(),
+        )),
+        b"getkeys" if args.len() >= 3 => {
+            let cmd_args = &args[2..];
+            let Some(entry) = table.get(&cmd_args[0]) else {
+                return Err(CmdError::new("ERR Invalid command specified"));
+            };
+            if !entry.spec.arity_ok(cmd_args.len()) {
+                return Err(CmdError::new(
+                    "ERR Invalid number of arguments specified for command",
+                ));
+            }
+            let keys = entry.spec.key_positions(cmd_args.len());
+            if keys.is_empty() {
+                return Err(CmdError::new("ERR The command has no key arguments"));
+            }
+            Ok(Reply::Array(
+                keys.iter()
+                    .map(|&i| Reply::Bulk(cmd_args[i].clone()))
+                    .collect(),
+            ))
+        }
+        b"help" => Ok(Reply::Array(
+            [
+                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "(no subcommand)",
+                "COUNT",
+                "DOCS [<command-name> ...]",
+                "GETKEYS <full-command>",
+                "INFO [<command-name> ...]",
+                "LIST",
+            ]
+            .iter()
+            .map(|s| Reply::Simple(s.to_string()))
+            .collect(),
+        )),
+        b"count" | b"getkeys" => Err(errors::wrong_arity(&format!(
+            "command|{}",
+            String::from_utf8_lossy(&sub)
+        ))),
+        _ => Err(errors::unknown_subcommand("command", &args[1])),
+    }
+}
+
+/// Parameters that cannot change while running.
+const IMMUTABLE: &[&str] = &["port", "bind", "dir", "shards", "databases"];
+
+fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sub = args[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" if args.len() >= 3 => {
+            let config = ctx.server.config.read();
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for pattern in &args[2..] {
+                for (k, v) in
+                    config.get_matching(&String::from_utf8_lossy(pattern).to_ascii_lowercase())
+                {
+                    if !pairs.iter().any(|(seen, _)| *seen == k) {
+                        pairs.push((k, v));
+                    }
+                }
+            }
+            Ok(Reply::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Reply::text(k), Reply::text(v)))
+                    .collect(),
+            ))
+        }
+        b"set" if args.len() >= 4 && args.len() % 2 == 0 => {
+            let mut new_config = ctx.server.config.read().clone();
+            for pair in args[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+                let value = String::from_utf8_lossy(&pair[1]).into_owned();
+                if new_config.get(&name).is_none() {
+                    return Err(CmdError::new(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )));
+                }
+                if IMMUTABLE.contains(&name.as_str()) {
+                    return Err(CmdError::new(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
+                    )));
+                }
+                new_config.set(&name, &value).map_err(|reason| {
+                    CmdError::new(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
+                    ))
+                })?;
+            }
+            *ctx.server.config.write() = new_config;
+            ctx.server.apply_config();
+            Ok(Reply::ok())
+        }
+        b"resetstat" if args.len() == 2 => {
+            for entry in ctx.server.commands.all() {
+                entry.stat.calls.store(0, Ordering::Relaxed);
+                entry.stat.usec.store(0, Ordering::Relaxed);
+                entry.stat.failed.store(0, Ordering::Relaxed);
+            }
+            Ok(Reply::ok())
+        }
+        b"rewrite" if args.len() == 2 => {
+            let config = ctx.server.config.read().clone();
+            let Some(path) = &config.config_file else {
+                return Err(CmdError::new(
+                    "ERR The server is running without a config file",
+                ));
+            };
+            let mut text = String::from("# Rewritten by redyn CONFIG REWRITE\n");
+            for (k, v) in config.get_matching("*") {
+                let _ = writeln!(
+                    text,
+                    "{k} \"{}\"",
+                    v.replace('\\', "\\\\").replace('"', "\\\"")
+                );
+            }
+            std::fs::write(path, text)
+                .map_err(|e| CmdError::new(format!("ERR Rewriting config file: {e}")))?;
+            Ok(Reply::ok())
+        }
+        b"help" => Ok(Reply::Array(
+            [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "REWRITE",
+            ]
+            .iter()
+            .map(|s| Reply::Simple(s.to_string()))
+            .collect(),
+        )),
+        b"get" | b"set" | b"resetstat" | b"rewrite" => Err(errors::wrong_arity(&format!(
+            "config|{}",
+            String::from_utf8_lossy(&sub)
+        ))),
+        _ => Err(errors::unknown_subcommand("config", &args[1])),
+    }
+}
+
+fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let requested: Vec<String> = args[1..]
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
+    Ok(Reply::Verbatim(crate::info::render(ctx.server, &requested)))
+}

@@ -1,0 +1,323 @@
+//! The command table: one [`CommandSpec`] per command, gathered from the family files.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redyn_protocol::Reply;
+
+use super::Handler;
+
+/// Command flags, as COMMAND INFO reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    Write,
+    ReadOnly,
+    DenyOom,
+    Admin,
+    PubSub,
+    NoScript,
+    Blocking,
+    Loading,
+    Stale,
+    Fast,
+    /// May run before AUTH (AUTH, HELLO, QUIT…).
+    NoAuth,
+    /// Not allowed inside MULTI (WATCH, …); see the transaction module.
+    NoMulti,
+    /// Allowed in RESP2 subscribe mode.
+    PubSubContext,
+}
+
+impl Flag {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::Write => "write",
+            Flag::ReadOnly => "readonly",
+            Flag::DenyOom => "denyoom",
+            Flag::Admin => "admin",
+            Flag::PubSub => "pubsub",
+            Flag::NoScript => "noscript",
+            Flag::Blocking => "blocking",
+            Flag::Loading => "loading",
+            Flag::Stale => "stale",
+            Flag::Fast => "fast",
+            Flag::NoAuth => "no_auth",
+            Flag::NoMulti => "no_multi",
+            Flag::PubSubContext => "pubsub_context",
+        }
+    }
+}
+
+/// One command: everything the dispatcher and COMMAND INFO/DOCS need.
+#[derive(Debug)]
+pub struct CommandSpec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis arity: `n` = exactly n arguments (including the name), `-n` = at least n.
+    pub arity: i32,
+    pub flags: &'static [Flag],
+    /// Position of the first key argument (0 = no keys).
+    pub first_key: i32,
+    /// Position of the last key argument (-1 = last argument, -2 = the one before…).
+    pub last_key: i32,
+    /// Step between key arguments.
+    pub step: i32,
+    /// Documentation group (`string`, `hash`, `generic`, `server`, `connection`…).
+    pub group: &'static str,
+    pub summary: &'static str,
+    /// Redis version that introduced the command.
+    pub since: &'static str,
+    pub handler: Handler,
+}
+
+/// Key positions of a command: (first, last, step), as in COMMAND INFO.
+pub type KeySpec = (i32, i32, i32);
+/// No key arguments.
+pub const NO_KEYS: KeySpec = (0, 0, 0);
+/// Exactly one key, the first argument.
+pub const ONE_KEY: KeySpec = (1, 1, 1);
+/// Every argument from the first is a key.
+pub const ALL_KEYS: KeySpec = (1, -1, 1);
+
+impl CommandSpec {
+    /// Declares a command (used by the family tables).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        name: &'static str,
+        arity: i32,
+        flags: &'static [Flag],
+        keys: KeySpec,
+        group: &'static str,
+        since: &'static str,
+        summary: &'static str,
+        handler: Handler,
+    ) -> CommandSpec {
+        CommandSpec {
+            name,
+            arity,
+            flags,
+            first_key: keys.0,
+            last_key: keys.1,
+            step: keys.2,
+            group,
+            summary,
+            since,
+            handler,
+        }
+    }
+
+    pub fn has(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    /// Whether `argc` arguments (including the name) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i32;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+
+    /// Positions of key arguments in `argc` arguments (COMMAND GETKEYS, locking).
+    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+        if self.first_key <= 0 {
+            return Vec::new();
+        }
+        let argc = argc as i32;
+        let last = if self.last_key < 0 {
+            argc + self.last_key
+        } else {
+            self.last_key.min(argc - 1)
+        };
+        let step = self.step.max(1);
+        (self.first_key..=last)
+            .step_by(step as usize)
+            .map(|i| i as usize)
+            .collect()
+    }
+
+    /// ACL categories derived from the group and flags (COMMAND INFO).
+    fn acl_categories(&self) -> Vec<String> {
+        let mut cats = vec![format!("@{}", self.group)];
+        if self.has(Flag::Write) {
+            cats.push("@write".into());
+        }
+        if self.has(Flag::ReadOnly) {
+            cats.push("@read".into());
+        }
+        if self.has(Flag::Admin) {
+            cats.push("@admin".into());
+            cats.push("@dangerous".into());
+        }
+        if self.has(Flag::Fast) {
+            cats.push("@fast".into());
+        } else {
+            cats.push("@slow".into());
+        }
+        if self.has(Flag::Blocking) {
+            cats.push("@blocking".into());
+        }
+        cats
+    }
+
+    /// The COMMAND INFO entry.
+    pub fn info_reply(&self) -> Reply {
+        let simple = |s: &str| Reply::Simple(s.to_string());
+        Reply::Array(vec![
+            Reply::text(self.name),
+            Reply::Int(i64::from(self.arity)),
+            Reply::Set(self.flags.iter().map(|f| simple(f.name())).collect()),
+            Reply::Int(i64::from(self.first_key)),
+            Reply::Int(i64::from(self.last_key)),
+            Reply::Int(i64::from(self.step)),
+            Reply::Set(self.acl_categories().iter().map(|c| simple(c)).collect()),
+            Reply::Set(vec![]),
+            Reply::Array(vec![]),
+            Reply::Array(vec![]),
+        ])
+    }
+
+    /// The COMMAND DOCS entry (name and its doc map).
+    pub fn docs_reply(&self) -> (Reply, Reply) {
+        (
+            Reply::text(self.name),
+            Reply::Map(vec![
+                (Reply::text("summary"), Reply::text(self.summary)),
+                (Reply::text("since"), Reply::text(self.since)),
+                (Reply::text("group"), Reply::text(self.group)),
+            ]),
+        )
+    }
+}
+
+/// Per-command statistics (INFO commandstats, metrics).
+#[derive(Default, Debug)]
+pub struct CommandStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl CommandStat {
+    pub fn record(&self, usec: u64, failed: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.usec.fetch_add(usec, Ordering::Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A command and its statistics.
+#[derive(Debug)]
+pub struct Entry {
+    pub spec: &'static CommandSpec,
+    pub stat: CommandStat,
+}
+
+/// All commands, by lower-case name.
+pub struct CommandTable {
+    by_name: HashMap<&'static str, usize>,
+    entries: Vec<Entry>,
+}
+
+/// Every command family's table. Adding a family = one line here.
+const FAMILIES: &[&[CommandSpec]] = &[
+    super::connection::COMMANDS,
+    super::server::COMMANDS,
+    super::keys::COMMANDS,
+    super::string::COMMANDS,
+    super::hash::COMMANDS,
+    super::transaction::COMMANDS,
+];
+
+impl CommandTable {
+    pub fn new() -> CommandTable {
+        let mut entries: Vec<Entry> = FAMILIES
+            .iter()
+            .flat_map(|family| family.iter())
+            .map(|spec| Entry {
+                spec,
+                stat: CommandStat::default(),
+            })
+            .collect();
+        entries.sort_by_key(|e| e.spec.name);
+        let mut by_name = HashMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            let previous = by_name.insert(entry.spec.name, i);
+            assert!(
+                previous.is_none(),
+                "command {} registered twice",
+                entry.spec.name
+            );
+        }
+        CommandTable { by_name, entries }
+    }
+
+    /// Looks a command up by name, case-insensitively.
+    pub fn get(&self, name: &[u8]) -> Option<&Entry> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let name = std::str::from_utf8(lower).ok()?;
+        self.by_name.get(name).map(|&i| &self.entries[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All commands, sorted by name.
+    pub fn all(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_is_sane() {
+        let table = CommandTable::new();
+        assert!(table.len() > 50);
+        for spec in table.all().map(|e| e.spec) {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase());
+            assert!(spec.arity != 0, "{}", spec.name);
+            assert!(!spec.summary.is_empty(), "{}", spec.name);
+            assert!(
+                !(spec.has(Flag::Write) && spec.has(Flag::ReadOnly)),
+                "{}",
+                spec.name
+            );
+        }
+        assert!(table.get(b"GeT").is_some());
+    }
+
+    #[test]
+    fn key_positions_follow_first_last_step() {
+        let table = CommandTable::new();
+        let mset = table.get(b"mset").unwrap().spec;
+        assert_eq!(mset.key_positions(5), vec![1, 3]);
+        let get = table.get(b"get").unwrap().spec;
+        assert_eq!(get.key_positions(2), vec![1]);
+        let del = table.get(b"del").unwrap().spec;
+        assert_eq!(del.key_positions(4), vec![1, 2, 3]);
+    }
+}

@@ -1,0 +1,152 @@
+//! Background maintenance threads:
+//! - **active expiry**: walks the expiry index (ordered by expiry time) and deletes keys
+//!   whose time has come, so expired keys do not linger until someone reads them;
+//! - **reclaim**: deletes the sub-rows of dropped key versions (DEL, overwrite, expiry) in
+//!   bounded chunks, which is what makes DEL of a huge hash O(1) for the client;
+//! - **everysec fsync** of the journal.
+//!
+//! They are plain threads because fjall calls block; each round is short and bounded.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::keys::{decode_meta_key, prefix_successor};
+use super::{now_ms, AppendFsync, Engine, Result};
+
+/// Keys expired per batch of the active-expiry cycle.
+const EXPIRE_BATCH: usize = 256;
+/// Sub-rows deleted per reclaim batch.
+const RECLAIM_BATCH: usize = 4096;
+const TICK: Duration = Duration::from_millis(100);
+
+/// Handle on the running background threads; stops and joins them when dropped.
+pub struct Background {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn start(engine: Arc<Engine>) -> Background {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spawn = |name: &str, work: fn(&Engine) -> Result<bool>| {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name(name.to_string())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match work(&engine) {
+                            // More work pending: go again at once.
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!("background {}: {e}", name_of_thread()),
+                        }
+                        std::thread::sleep(TICK);
+                    }
+                })
+                .expect("spawn background thread")
+        };
+        let threads = vec![
+            spawn("redyn-expire", expire_cycle),
+            spawn("redyn-reclaim", reclaim_cycle),
+            spawn("redyn-fsync", fsync_tick),
+        ];
+        Background { stop, threads }
+    }
+
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn name_of_thread() -> String {
+    std::thread::current().name().unwrap_or("?").to_string()
+}
+
+/// Deletes up to one batch of expired keys; returns whether a full batch was found.
+pub fn expire_cycle(engine: &Engine) -> Result<bool> {
+    let now = now_ms();
+    let due: Vec<(u64, Vec<u8>)> = engine
+        .expiry
+        .range(..=(now.to_be_bytes().to_vec()))
+        .take(EXPIRE_BATCH)
+        .map(|g| {
+            g.key().map(|k| {
+                let at = u64::from_be_bytes(k[..8].try_into().expect("8-byte prefix"));
+                (at, k[8..].to_vec())
+            })
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    for (expire_at, raw_meta_key) in &due {
+        let Some(parts) = decode_meta_key(raw_meta_key) else {
+            continue;
+        };
+        let mut txn = engine.txn(parts.space, &[parts.key]);
+        match txn.peek(parts.key)? {
+            Some(meta) if meta.expire_at == *expire_at && meta.is_expired(now) => {
+                txn.delete(parts.key)?;
+                txn.notify('x', "expired", parts.key);
+                txn.commit()?;
+                engine.expired_keys.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(meta) if meta.expire_at == *expire_at => {}
+            _ => {
+                // Stale index entry (should not happen; tolerate it).
+                drop(txn);
+                let mut row = expire_at.to_be_bytes().to_vec();
+                row.extend_from_slice(raw_meta_key);
+                engine.expiry.remove(row)?;
+            }
+        }
+    }
+    Ok(due.len() == EXPIRE_BATCH)
+}
+
+/// Deletes sub-rows of dropped versions, one bounded batch at a time; returns whether work
+/// remains.
+pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
+    let Some(first) = engine.gc.first_key_value() else {
+        return Ok(false);
+    };
+    let prefix = first.key()?.to_vec();
+    let upper = prefix_successor(&prefix);
+    let range = match &upper {
+        Some(u) => engine.sub.range(prefix.clone()..u.clone()),
+        None => engine.sub.range(prefix.clone()..),
+    };
+    let rows: Vec<_> = range
+        .take(RECLAIM_BATCH)
+        .map(|g| g.key())
+        .collect::<std::result::Result<_, _>>()?;
+    let mut batch = engine.db.batch();
+    for row in &rows {
+        batch.remove(&engine.sub, row.clone());
+    }
+    if rows.len() < RECLAIM_BATCH {
+        batch.remove(&engine.gc, prefix);
+    }
+    batch.commit()?;
+    Ok(true)
+}
+
+fn fsync_tick(engine: &Engine) -> Result<bool> {
+    if engine.durability.mode() == AppendFsync::EverySec {
+        engine.durability.sync_all(&engine.db)?;
+    }
+    // Sleep the remaining part of a second in ticks so stop requests are noticed quickly.
+    for _ in 0..9 {
+        std::thread::sleep(TICK);
+    }
+    Ok(false)
+}

@@ -1,0 +1,111 @@
+//! `appendfsync` for the fjall journal.
+//!
+//! fjall writes every batch to its journal and hands it to the OS (like Redis's `write()` to
+//! the AOF); what differs between modes is when the journal is fsynced:
+//! - `always`: before the reply is sent. Connections that wrote wait for a sync covering
+//!   their write; one fsync covers every write that happened before it (group commit).
+//! - `everysec`: a background thread fsyncs once a second (the default).
+//! - `no`: never explicitly; the OS decides.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+use parking_lot::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendFsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl AppendFsync {
+    pub fn parse(s: &str) -> Option<AppendFsync> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(AppendFsync::Always),
+            "everysec" => Some(AppendFsync::EverySec),
+            "no" => Some(AppendFsync::No),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppendFsync::Always => "always",
+            AppendFsync::EverySec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    fn from_u8(v: u8) -> AppendFsync {
+        match v {
+            0 => AppendFsync::Always,
+            1 => AppendFsync::EverySec,
+            _ => AppendFsync::No,
+        }
+    }
+}
+
+pub struct Durability {
+    mode: AtomicU8,
+    /// Sequence number of the last committed write.
+    written: AtomicU64,
+    /// Every write with a sequence number up to this one is on disk.
+    synced: AtomicU64,
+    sync_lock: Mutex<()>,
+}
+
+impl Durability {
+    pub fn new(mode: AppendFsync) -> Durability {
+        Durability {
+            mode: AtomicU8::new(mode.to_u8()),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            sync_lock: Mutex::new(()),
+        }
+    }
+
+    pub fn mode(&self) -> AppendFsync {
+        AppendFsync::from_u8(self.mode.load(Ordering::Relaxed))
+    }
+
+    pub fn set_mode(&self, mode: AppendFsync) {
+        self.mode.store(mode.to_u8(), Ordering::Relaxed);
+    }
+
+    /// Records a committed write and returns its sequence number.
+    pub(crate) fn note_write(&self) -> u64 {
+        self.written.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Whether a write with sequence number `seq` must be synced before replying.
+    pub fn must_sync(&self, seq: u64) -> bool {
+        seq > 0 && self.mode() == AppendFsync::Always && self.synced.load(Ordering::SeqCst) < seq
+    }
+
+    /// Blocks until every write up to `seq` is on disk. Concurrent callers share fsyncs: the
+    /// one holding the lock syncs everything written so far, the others find their write
+    /// already covered.
+    pub fn sync_through(&self, db: &fjall::Database, seq: u64) -> fjall::Result<()> {
+        let _guard = self.sync_lock.lock();
+        if self.synced.load(Ordering::SeqCst) >= seq {
+            return Ok(());
+        }
+        let upto = self.written.load(Ordering::SeqCst);
+        db.persist(fjall::PersistMode::SyncData)?;
+        self.synced.fetch_max(upto, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Syncs everything written so far (the `everysec` tick, shutdown).
+    pub fn sync_all(&self, db: &fjall::Database) -> fjall::Result<()> {
+        let upto = self.written.load(Ordering::SeqCst);
+        if self.synced.load(Ordering::SeqCst) >= upto {
+            return Ok(());
+        }
+        self.sync_through(db, upto)
+    }
+}

@@ -1,0 +1,287 @@
+//! The partition/sort-key engine on fjall.
+//!
+//! One fjall database holds everything, split into keyspaces (fjall's column families):
+//!
+//! | keyspace | row key | value |
+//! |---|---|---|
+//! | `meta`   | slot ‖ space ‖ key | [`Meta`] (type, expiry, version, len, inline string) |
+//! | `sub`    | meta key ‖ version ‖ sort key | member value (hash field value, zset score…) |
+//! | `expiry` | expire_at(8) ‖ meta key | empty: the active-expiry index |
+//! | `gc`     | meta key ‖ version | empty: dropped versions whose sub-rows await reclaim |
+//! | `system` | name | engine bookkeeping (version ceiling, shard layout) |
+//!
+//! Keeping metadata apart from sub-rows (as Kvrocks does) lets SCAN/KEYS/DBSIZE walk keys
+//! without wading through hash fields and zset members.
+//!
+//! Writes go through a [`Txn`], which locks the shards owning its keys, buffers rows, and
+//! commits them as one atomic fjall batch.
+
+pub mod background;
+pub mod durability;
+pub mod keys;
+pub mod meta;
+pub mod shards;
+pub mod signals;
+pub mod txn;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use parking_lot::Mutex;
+
+pub use durability::AppendFsync;
+pub use meta::{Kind, Meta};
+pub use shards::ShardMap;
+pub use txn::{KeyEvent, LockSet, Txn};
+
+/// Engine failures. Storage errors are reported to the client as `ERR` replies; they never
+/// take down the server.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("storage error: {0}")]
+    Storage(#[from] fjall::Error),
+    #[error("corrupt value: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// Current wall-clock time in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Number of Redis logical databases (SELECT 0..15).
+pub const REDIS_DBS: u32 = 16;
+
+/// How many versions are reserved per persisted ceiling update.
+const VERSION_BLOCK: u64 = 1 << 20;
+const VERSION_CEILING_KEY: &[u8] = b"version_ceiling";
+
+/// Engine settings chosen at start-up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub appendfsync: AppendFsync,
+    pub shards: usize,
+    /// fjall block cache size in bytes.
+    pub cache_bytes: u64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            appendfsync: AppendFsync::EverySec,
+            shards: 4,
+            cache_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+pub struct Engine {
+    pub(crate) db: Database,
+    pub(crate) meta: Keyspace,
+    pub(crate) sub: Keyspace,
+    pub(crate) expiry: Keyspace,
+    pub(crate) gc: Keyspace,
+    pub(crate) system: Keyspace,
+    pub shards: ShardMap,
+    pub durability: durability::Durability,
+    next_version: AtomicU64,
+    version_ceiling: Mutex<u64>,
+    /// Keys (metadata rows, including expired ones not yet reclaimed) per space.
+    key_counts: DashMap<u32, AtomicI64>,
+    /// Counts keys removed by the active expiry cycle and lazily on access (INFO stats).
+    pub expired_keys: AtomicU64,
+    /// Bumped by FLUSHDB/FLUSHALL so in-memory caches of typed data can tell they are stale.
+    pub flush_epoch: AtomicU64,
+    /// Receives keyspace events after their transaction commits (installed by the pub/sub
+    /// layer); events are only collected while `notify_enabled` is set.
+    pub notifier: OnceLock<Box<dyn Fn(&KeyEvent) + Send + Sync>>,
+    pub notify_enabled: AtomicBool,
+    /// Change signals for WATCH and blocking commands.
+    pub signals: signals::KeySignals,
+}
+
+fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
+    Ok(db.keyspace(name, KeyspaceCreateOptions::default)?)
+}
+
+impl Engine {
+    /// Opens (or creates) the database in `dir` and recovers its state.
+    pub fn open(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
+        let db = Database::builder(dir)
+            .cache_size(options.cache_bytes)
+            .open()?;
+        let engine = Engine {
+            meta: open_keyspace(&db, "meta")?,
+            sub: open_keyspace(&db, "sub")?,
+            expiry: open_keyspace(&db, "expiry")?,
+            gc: open_keyspace(&db, "gc")?,
+            system: open_keyspace(&db, "system")?,
+            shards: ShardMap::new(options.shards),
+            durability: durability::Durability::new(options.appendfsync),
+            next_version: AtomicU64::new(0),
+            version_ceiling: Mutex::new(0),
+            key_counts: DashMap::new(),
+            expired_keys: AtomicU64::new(0),
+            flush_epoch: AtomicU64::new(0),
+            notifier: OnceLock::new(),
+            notify_enabled: AtomicBool::new(false),
+            signals: signals::KeySignals::default(),
+            db,
+        };
+        engine.recover_versions()?;
+        engine.recount_keys()?;
+        Ok(Arc::new(engine))
+    }
+
+    /// Versions must never repeat across restarts (an old version's sub-rows may still be
+    /// awaiting reclaim), so a ceiling is persisted before versions below it are handed out.
+    fn recover_versions(&self) -> Result<()> {
+        let ceiling = match self.system.get(VERSION_CEILING_KEY)? {
+            Some(raw) if raw.len() == 8 => {
+                u64::from_be_bytes(raw[..8].try_into().expect("8 bytes"))
+            }
+            _ => 1,
+        };
+        self.next_version.store(ceiling, Ordering::SeqCst);
+        *self.version_ceiling.lock() = ceiling;
+        Ok(())
+    }
+
+    /// Hands out a fresh, never-used sub-row version.
+    pub fn new_version(&self) -> Result<u64> {
+        let v = self.next_version.fetch_add(1, Ordering::SeqCst);
+        let mut ceiling = self.version_ceiling.lock();
+        if v >= *ceiling {
+            let new_ceiling = v + VERSION_BLOCK;
+            self.system
+                .insert(VERSION_CEILING_KEY, new_ceiling.to_be_bytes())?;
+            self.db.persist(fjall::PersistMode::SyncData)?;
+            *ceiling = new_ceiling;
+        }
+        Ok(v)
+    }
+
+    fn recount_keys(&self) -> Result<()> {
+        self.key_counts.clear();
+        for guard in self.meta.iter() {
+            let key = guard.key()?;
+            if let Some(parts) = keys::decode_meta_key(&key) {
+                self.adjust_key_count(parts.space, 1);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn adjust_key_count(&self, space: u32, delta: i64) {
+        if delta == 0 {
+            return;
+        }
+        self.key_counts
+            .entry(space)
+            .or_insert_with(|| AtomicI64::new(0))
+            .fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Number of keys in a space (DBSIZE), including expired keys not yet reclaimed, as Redis.
+    pub fn key_count(&self, space: u32) -> u64 {
+        self.key_counts
+            .get(&space)
+            .map_or(0, |c| c.load(Ordering::Relaxed).max(0) as u64)
+    }
+
+    /// Keys with an expiry in a space (INFO keyspace `expires=`): counted from the index.
+    pub fn spaces_with_keys(&self) -> Vec<(u32, u64)> {
+        let mut out: Vec<(u32, u64)> = self
+            .key_counts
+            .iter()
+            .map(|e| (*e.key(), e.value().load(Ordering::Relaxed).max(0) as u64))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Starts a transaction over `keys` of `space`, locking their shards.
+    pub fn txn(&self, space: u32, keys: &[&[u8]]) -> Txn<'_> {
+        Txn::new(self, space, keys.iter().map(|k| keys::key_slot(k)))
+    }
+
+    /// Starts a transaction that locks every shard (multi-key commands over many keys,
+    /// FLUSHDB, MULTI/EXEC).
+    pub fn txn_all(&self, space: u32) -> Txn<'_> {
+        Txn::new_all(self, space)
+    }
+
+    /// Removes every Redis key of every db (FLUSHALL). Caller holds all shard locks.
+    pub(crate) fn clear_redis_keyspaces(&self) -> Result<()> {
+        for ks in [&self.meta, &self.sub, &self.expiry, &self.gc] {
+            ks.clear()?;
+        }
+        self.key_counts.clear();
+        self.flush_epoch.fetch_add(1, Ordering::SeqCst);
+        self.signals.touch_all();
+        Ok(())
+    }
+
+    /// Blocks until the write with durability sequence `seq` is on disk (`appendfsync always`).
+    pub fn sync_through(&self, seq: u64) -> Result<()> {
+        Ok(self.durability.sync_through(&self.db, seq)?)
+    }
+
+    /// Flushes the journal to disk (SHUTDOWN, SAVE).
+    pub fn persist(&self) -> Result<()> {
+        self.db.persist(fjall::PersistMode::SyncAll)?;
+        Ok(())
+    }
+
+    /// Approximate on-disk size of the database in bytes.
+    pub fn disk_space(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
+    }
+
+    /// Size of the write-ahead journal in bytes.
+    pub fn journal_bytes(&self) -> u64 {
+        self.db.journal_disk_space().unwrap_or(0)
+    }
+
+    /// Visits the keys of `space` in slot order starting at `from_slot` (expired keys
+    /// included: callers decide). `visit(slot, key, meta)` returns false to stop.
+    pub fn for_each_key(
+        &self,
+        space: u32,
+        from_slot: u16,
+        mut visit: impl FnMut(u16, &[u8], &Meta) -> bool,
+    ) -> Result<()> {
+        for guard in self.meta.range(keys::slot_start(from_slot).to_vec()..) {
+            let (raw_key, raw_value) = guard.into_inner()?;
+            let Some(parts) = keys::decode_meta_key(&raw_key) else {
+                continue;
+            };
+            if parts.space != space {
+                continue;
+            }
+            let meta = Meta::decode(&raw_value)?;
+            if !visit(parts.slot, parts.key, &meta) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Iterates metadata rows with keys in `[from, to)`.
+    pub(crate) fn meta_range(&self, from: &[u8], to: Option<&[u8]>) -> fjall::Iter {
+        match to {
+            Some(to) => self.meta.range(from.to_vec()..to.to_vec()),
+            None => self.meta.range(from.to_vec()..),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! One client connection: read requests, run them, write replies.
+//!
+//! Pipelining falls out of the loop's shape: every complete request already buffered is
+//! executed and its reply appended to the output buffer before the buffer is written, so a
+//! pipeline of N commands costs one read and one write, with replies in order.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use redyn_protocol::{parse_request, ParserLimits, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::client::{ClientInfo, ClientState};
+use crate::cmd::dispatch;
+use crate::server::Server;
+
+/// Output is flushed mid-pipeline once this much is pending, to bound memory.
+const FLUSH_THRESHOLD: usize = 64 * 1024;
+
+pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+    let needs_auth = server.config.read().requirepass.is_some();
+    let mut client = ClientState::new(info.clone(), !needs_auth);
+    let mut rbuf = BytesMut::with_capacity(16 * 1024);
+    let mut wbuf = BytesMut::with_capacity(16 * 1024);
+    let mut shutdown = server.shutdown_requested();
+    if let Err(e) = run(
+        &server,
+        &mut stream,
+        &mut client,
+        &mut rbuf,
+        &mut wbuf,
+        &mut shutdown,
+    )
+    .await
+    {
+        tracing::debug!("client {} closed: {e}", client.id);
+    }
+    let _ = stream.shutdown().await;
+    dispatch::cleanup_client(&server, &mut client);
+}
+
+async fn run(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    rbuf: &mut BytesMut,
+    wbuf: &mut BytesMut,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let info = client.info.clone();
+    loop {
+        let limits = ParserLimits {
+            max_bulk_len: server.config.read().proto_max_bulk_len,
+            authenticated: client.authenticated,
+        };
+        loop {
+            match parse_request(rbuf, limits) {
+                Ok(Some(args)) if args.is_empty() => continue,
+                Ok(Some(args)) => {
+                    let reply = dispatch::execute(server, client, args);
+                    if !client.no_reply {
+                        reply.encode(client.resp, wbuf);
+                    }
+                    if client.closing {
+                        break;
+                    }
+                    if wbuf.len() >= FLUSH_THRESHOLD {
+                        flush(server, stream, client, wbuf).await?;
+                    }
+                }
+                Ok(None) => break,
+                Err(protocol_error) => {
+                    // Redis answers and closes: the stream cannot be resynchronised.
+                    Reply::Error(protocol_error.reply_text()).encode(client.resp, wbuf);
+                    flush(server, stream, client, wbuf).await?;
+                    return Ok(());
+                }
+            }
+        }
+        flush(server, stream, client, wbuf).await?;
+        if client.closing {
+            return Ok(());
+        }
+        let read = tokio::select! {
+            read = stream.read_buf(rbuf) => read?,
+            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            _ = info.kill_signal.notified() => return Ok(()),
+        };
+        if read == 0 {
+            return Ok(());
+        }
+        server
+            .stats
+            .net_input_bytes
+            .fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// Writes pending replies, first waiting for the fsync covering this client's writes when
+/// `appendfsync always` is in force.
+async fn flush(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    wbuf: &mut BytesMut,
+) -> std::io::Result<()> {
+    if wbuf.is_empty() {
+        return Ok(());
+    }
+    let seq = client.last_write_seq;
+    if server.engine.durability.must_sync(seq) {
+        let engine = server.engine.clone();
+        let synced = tokio::task::spawn_blocking(move || engine.sync_through(seq))
+            .await
+            .map_err(std::io::Error::other)?;
+        if let Err(e) = synced {
+            // Never acknowledge a write that may not be durable.
+            tracing::error!("fsync failed: {e}");
+            return Err(std::io::Error::other(e));
+        }
+    }
+    stream.write_all(wbuf).await?;
+    server
+        .stats
+        .net_output_bytes
+        .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
+    wbuf.clear();
+    Ok(())
+}

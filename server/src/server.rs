@@ -1,0 +1,153 @@
+//! The server: shared state, start-up and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cmd::CommandTable;
+use crate::config::Config;
+use crate::engine::background::Background;
+use crate::engine::{Engine, EngineOptions};
+use crate::net::client::ClientRegistry;
+
+/// Server-wide counters (INFO stats).
+#[derive(Default)]
+pub struct Stats {
+    pub connections_received: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub commands_processed: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub error_replies: AtomicU64,
+}
+
+/// State shared by every connection.
+pub struct Server {
+    pub engine: Arc<Engine>,
+    pub config: RwLock<Config>,
+    pub clients: ClientRegistry,
+    pub commands: CommandTable,
+    pub stats: Stats,
+    pub started: Instant,
+    pub run_id: String,
+    /// The address actually bound (port 0 resolves to a real port).
+    pub addr: SocketAddr,
+    /// Unix time (seconds) of the last successful persist (LASTSAVE).
+    pub last_save: AtomicU64,
+    shutdown: watch::Sender<bool>,
+    background: Mutex<Option<Background>>,
+}
+
+impl Server {
+    /// Asks the server to shut down (SHUTDOWN, SIGTERM).
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Flushes everything to disk and stops background threads.
+    fn finish(&self) {
+        if let Some(mut bg) = self.background.lock().take() {
+            bg.stop();
+        }
+        if let Err(e) = self.engine.persist() {
+            tracing::error!("final persist failed: {e}");
+        }
+    }
+
+    /// Applies configuration that has live effect (after start or CONFIG SET).
+    pub fn apply_config(&self) {
+        let config = self.config.read();
+        self.engine.durability.set_mode(config.appendfsync);
+    }
+}
+
+/// A server running in the background of the current tokio runtime.
+pub struct RunningServer {
+    pub server: Arc<Server>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Requests shutdown and waits until data is flushed and connections are closed.
+    pub async fn shutdown(self) {
+        self.server.request_shutdown();
+        self.wait().await;
+    }
+
+    /// Waits until the server stops (SHUTDOWN command or [`RunningServer::shutdown`]).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the data directory, binds the listener and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    std::fs::create_dir_all(&config.dir)?;
+    let engine = Engine::open(
+        &config.dir,
+        EngineOptions {
+            appendfsync: config.appendfsync,
+            shards: config.shards,
+            ..EngineOptions::default()
+        },
+    )?;
+    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let background = Background::start(engine.clone());
+    let server = Arc::new(Server {
+        engine,
+        config: RwLock::new(config),
+        clients: ClientRegistry::default(),
+        commands: CommandTable::new(),
+        stats: Stats::default(),
+        started: Instant::now(),
+        run_id: random_run_id(),
+        addr,
+        last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
+        shutdown: watch::channel(false).0,
+        background: Mutex::new(Some(background)),
+    });
+    server.apply_config();
+    tracing::info!("redyn ready to accept connections on {addr}");
+    let task = tokio::spawn(run(server.clone(), listener));
+    Ok(RunningServer { server, task })
+}
+
+async fn run(server: Arc<Server>, listener: TcpListener) {
+    crate::net::accept_loop(server.clone(), listener).await;
+    // Wait (briefly) for connections to notice the shutdown and finish their replies.
+    for _ in 0..50 {
+        if server.clients.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let s = server.clone();
+    let _ = tokio::task::spawn_blocking(move || s.finish()).await;
+    tracing::info!("redyn is now ready to exit, bye bye...");
+}
+
+fn random_run_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).expect("hex digit"))
+        .collect()
+}

@@ -1,0 +1,32 @@
+//! Type-independent operations on whole values (RENAME, COPY, MOVE).
+
+use std::ops::Bound::Unbounded;
+
+use crate::cmd::CmdError;
+use crate::engine::{Meta, Txn};
+
+/// Copies the value of `src` (whose metadata is `meta`) to key `dst` of `dst_space`, and
+/// returns the metadata to store at `dst`. Sub-rows are copied under a fresh version, so
+/// the copy is independent of the source.
+pub fn copy_value(
+    txn: &mut Txn,
+    src: &[u8],
+    meta: &Meta,
+    dst: &[u8],
+    dst_space: u32,
+) -> Result<Meta, CmdError> {
+    let mut copy = meta.clone();
+    if meta.kind.has_sub_rows() {
+        copy.version = txn.engine().new_version()?;
+        let rows = txn
+            .sub_scan(src, meta.version, Unbounded, Unbounded, false)
+            .collect::<Result<Vec<_>, _>>()?;
+        let src_space = txn.space();
+        txn.set_space(dst_space);
+        for (sort_key, value) in rows {
+            txn.sub_put(dst, copy.version, &sort_key, value);
+        }
+        txn.set_space(src_space);
+    }
+    Ok(copy)
+}

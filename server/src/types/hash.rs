@@ -1,0 +1,1 @@
+//! Hashes: a partition whose sort keys are the fields.

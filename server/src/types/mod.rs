@@ -1,0 +1,19 @@
+//! Redis data types on the engine: how each type's value maps onto a metadata row and
+//! sub-rows. Command files parse arguments and build replies; the storage logic lives here.
+
+pub mod generic;
+pub mod hash;
+pub mod string;
+
+use crate::cmd::errors::wrong_type;
+use crate::cmd::CmdError;
+use crate::engine::{Kind, Meta, Txn};
+
+/// The live metadata of `key` if it holds a value of `kind`; WRONGTYPE if it holds another
+/// type; `None` if absent.
+pub fn get_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Meta>, CmdError> {
+    match txn.get(key)? {
+        Some(meta) if meta.kind != kind => Err(wrong_type()),
+        other => Ok(other),
+    }
+}
