@@ -107,7 +107,11 @@ fn clients_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Clients\r")?;
     writeln!(out, "connected_clients:{}\r", server.clients.len())?;
     writeln!(out, "maxclients:{}\r", server.config.read().maxclients)?;
-    writeln!(out, "blocked_clients:0\r")?;
+    writeln!(
+        out,
+        "blocked_clients:{}\r",
+        server.stats.blocked_clients.load(Ordering::Relaxed)
+    )?;
     writeln!(out, "tracking_clients:0\r")?;
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod info;
 pub mod net;
 pub mod server;
+pub mod tables;
 pub mod types;
 
 /// The Redis version redyn reports (HELLO, INFO): the command set and replies follow Redis 7.

@@ -24,6 +24,7 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     pub net_output_bytes: AtomicU64,
     pub error_replies: AtomicU64,
+    pub blocked_clients: AtomicU64,
 }
 
 /// State shared by every connection.

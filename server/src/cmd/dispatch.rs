@@ -32,9 +32,11 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
             return Reply::Error(e.0);
         }
     };
-    if client.multi.is_some() && !MULTI_CONTROL.contains(&entry.spec.name) {
-        client.multi.as_mut().expect("in MULTI").push(args);
-        return Reply::Simple("QUEUED".into());
+    if let Some(queue) = client.multi.as_mut() {
+        if !MULTI_CONTROL.contains(&entry.spec.name) {
+            queue.push(args);
+            return Reply::Simple("QUEUED".into());
+        }
     }
     run(server, client, entry, &args)
 }

@@ -5,6 +5,7 @@
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
 pub mod connection;
+pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;
@@ -13,8 +14,10 @@ pub mod server;
 pub mod string;
 pub mod table;
 pub mod transaction;
+pub mod zset;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redyn_protocol::Reply;
@@ -31,6 +34,26 @@ pub type CmdResult = Result<Reply, CmdError>;
 
 /// A command handler. `args[0]` is the command name as sent.
 pub type Handler = fn(&mut Ctx, &[Bytes]) -> CmdResult;
+
+/// A handler's request to block its client until one of some keys changes (BZPOPMIN…).
+/// The connection waits, then runs the same command again.
+pub struct BlockRequest {
+    /// Metadata row keys and their change signals, acquired before the handler released
+    /// its locks, so no write between "nothing there" and "waiting" can be missed.
+    pub signals: Vec<(Vec<u8>, tokio::sync::watch::Receiver<u64>)>,
+    pub deadline: Option<Instant>,
+}
+
+/// Parses a blocking timeout in seconds (`0` = forever), with Redis's errors.
+pub fn parse_block_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
+    let secs = redyn_protocol::args::parse_f64(arg)
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| CmdError::new("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+}
 
 /// Everything a handler may use: the server and the calling client's state.
 pub struct Ctx<'a> {
@@ -73,6 +96,30 @@ impl<'a> Ctx<'a> {
         } else {
             engine.txn_all(self.db())
         }
+    }
+
+    /// Blocks the client on `keys` (call while the transaction that found them empty is
+    /// still alive). Inside MULTI/EXEC blocking commands do not block: they time out at
+    /// once, as in Redis. The returned placeholder reply is what a timeout answers.
+    pub fn block_on(&mut self, keys: &[&[u8]], timeout: Option<Duration>) -> CmdResult {
+        if self.client.in_exec {
+            return Ok(Reply::NilArray);
+        }
+        let deadline = match self.client.block_deadline {
+            Some(original) => original,
+            None => timeout.map(|t| Instant::now() + t),
+        };
+        let db = self.db();
+        let signals = keys
+            .iter()
+            .map(|key| {
+                let raw = crate::engine::keys::meta_key(db, key);
+                let rx = self.engine().signals.acquire(&raw);
+                (raw, rx)
+            })
+            .collect();
+        self.client.blocked = Some(BlockRequest { signals, deadline });
+        Ok(Reply::NilArray)
     }
 
     /// Commits `txn`, remembering the write for `appendfsync always`.

@@ -354,7 +354,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     .collect(),
             ))
         }
-        b"set" if args.len() >= 4 && args.len() % 2 == 0 => {
+        b"set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
             let mut new_config = ctx.server.config.read().clone();
             for pair in args[2..].chunks(2) {
                 let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();

@@ -246,7 +246,7 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// MSET and MSETNX.
 fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(errors::wrong_arity(&name));
     }
     let pairs: Vec<_> = args[1..].chunks(2).collect();

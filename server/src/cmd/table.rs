@@ -230,7 +230,9 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::keys::COMMANDS,
     super::string::COMMANDS,
     super::hash::COMMANDS,
+    super::zset::COMMANDS,
     super::transaction::COMMANDS,
+    super::ddb::COMMANDS,
 ];
 
 impl CommandTable {

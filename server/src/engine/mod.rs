@@ -50,6 +50,9 @@ pub enum EngineError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
+/// Receives keyspace events after commit (see [`Engine::notifier`]).
+pub type Notifier = Box<dyn Fn(&KeyEvent) + Send + Sync>;
+
 /// Current wall-clock time in Unix milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -103,7 +106,7 @@ pub struct Engine {
     pub flush_epoch: AtomicU64,
     /// Receives keyspace events after their transaction commits (installed by the pub/sub
     /// layer); events are only collected while `notify_enabled` is set.
-    pub notifier: OnceLock<Box<dyn Fn(&KeyEvent) + Send + Sync>>,
+    pub notifier: OnceLock<Notifier>,
     pub notify_enabled: AtomicBool,
     /// Change signals for WATCH and blocking commands.
     pub signals: signals::KeySignals,

@@ -70,9 +70,7 @@ impl Layout {
     pub fn from_shards(shards: Vec<Arc<Shard>>) -> Layout {
         let mut shard_index = vec![0u16; SLOTS as usize];
         for (i, shard) in shards.iter().enumerate() {
-            for slot in shard.start as usize..shard.end as usize {
-                shard_index[slot] = i as u16;
-            }
+            shard_index[shard.start as usize..shard.end as usize].fill(i as u16);
         }
         Layout {
             shards,

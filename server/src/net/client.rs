@@ -150,6 +150,10 @@ pub struct ClientState {
     pub multi_error: bool,
     /// True while EXEC runs the queue (all shard locks are held).
     pub in_exec: bool,
+    /// Set by a blocking command that found nothing to return (see `Ctx::block_on`).
+    pub blocked: Option<crate::cmd::BlockRequest>,
+    /// While a blocked command is retried: its original deadline (`Some(None)` = forever).
+    pub block_deadline: Option<Option<std::time::Instant>>,
     /// WATCHed keys: metadata row key, its change signal, and the counter seen at WATCH.
     pub watched: Vec<(Vec<u8>, tokio::sync::watch::Receiver<u64>, u64)>,
 }
@@ -169,6 +173,8 @@ impl ClientState {
             multi_error: false,
             in_exec: false,
             watched: Vec::new(),
+            blocked: None,
+            block_deadline: None,
         }
     }
 

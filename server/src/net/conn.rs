@@ -59,7 +59,20 @@ async fn run(
             match parse_request(rbuf, limits) {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => {
-                    let reply = dispatch::execute(server, client, args);
+                    let mut reply = dispatch::execute(server, client, args.clone());
+                    while let Some(block) = client.blocked.take() {
+                        flush(server, stream, client, wbuf).await?;
+                        let deadline = block.deadline;
+                        match wait_unblocked(server, stream, rbuf, shutdown, &info, block).await? {
+                            Wake::Retry => {
+                                client.block_deadline = Some(deadline);
+                                reply = dispatch::execute(server, client, args.clone());
+                            }
+                            Wake::TimedOut => reply = Reply::NilArray,
+                            Wake::Closed => return Ok(()),
+                        }
+                    }
+                    client.block_deadline = None;
                     if !client.no_reply {
                         reply.encode(client.resp, wbuf);
                     }
@@ -96,6 +109,56 @@ async fn run(
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
     }
+}
+
+enum Wake {
+    /// A watched key changed: run the command again.
+    Retry,
+    TimedOut,
+    /// The client went away or the server is stopping.
+    Closed,
+}
+
+/// Waits until one of the keys a blocked command waits on changes, its timeout passes, or
+/// the client disconnects. Bytes the client sends meanwhile stay buffered for later.
+async fn wait_unblocked(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    rbuf: &mut BytesMut,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    info: &ClientInfo,
+    mut block: crate::cmd::BlockRequest,
+) -> std::io::Result<Wake> {
+    server.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    let wake = loop {
+        let changed = futures::future::select_all(
+            block
+                .signals
+                .iter_mut()
+                .map(|(_, rx)| Box::pin(rx.changed())),
+        );
+        let timeout = async {
+            match block.deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = changed => break Wake::Retry,
+            _ = timeout => break Wake::TimedOut,
+            read = stream.read_buf(rbuf) => match read {
+                Ok(0) | Err(_) => break Wake::Closed,
+                Ok(_) => continue,
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break Wake::Closed,
+            _ = info.kill_signal.notified() => break Wake::Closed,
+        }
+    };
+    server.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    for (raw, _) in &block.signals {
+        server.engine.signals.release(raw);
+    }
+    Ok(wake)
 }
 
 /// Writes pending replies, first waiting for the fsync covering this client's writes when

@@ -4,6 +4,7 @@
 pub mod generic;
 pub mod hash;
 pub mod string;
+pub mod zset;
 
 use crate::cmd::errors::wrong_type;
 use crate::cmd::CmdError;

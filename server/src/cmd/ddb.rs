@@ -1,0 +1,5 @@
+//! ddb commands (to be filled in).
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

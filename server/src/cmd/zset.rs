@@ -1,0 +1,5 @@
+//! zset commands (to be filled in).
+
+use super::CommandSpec;
+
+pub const COMMANDS: &[CommandSpec] = &[];

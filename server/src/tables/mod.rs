@@ -1,0 +1,1 @@
+//! Native DynamoDB-model tables (to be filled in).

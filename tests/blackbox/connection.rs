@@ -1,0 +1,1 @@
+//! Black-box tests: connection (to be written).

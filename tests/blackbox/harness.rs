@@ -1,0 +1,286 @@
+//! Test harness: starts the real `redyn` binary on an ephemeral port with a temporary data
+//! directory, and hands out clients.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `redyn` process. Killed when dropped.
+pub struct TestServer {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+}
+
+impl TestServer {
+    /// Starts a server with default settings.
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts a server with extra command-line arguments (e.g. `["--appendfsync", "always"]`).
+    pub fn start_with(args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (child, addr) = spawn(dir.path(), &extra_args);
+        TestServer {
+            child: Some(child),
+            addr,
+            dir,
+            extra_args,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A synchronous client (RESP2).
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection()
+            .expect("connect")
+    }
+
+    /// A synchronous RESP3 client.
+    pub fn client_resp3(&self) -> redis::Connection {
+        redis::Client::open(format!("{}?protocol=resp3", self.url()))
+            .expect("client")
+            .get_connection()
+            .expect("connect")
+    }
+
+    /// An async multiplexed client.
+    pub async fn async_client(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+
+    /// A raw TCP connection for protocol-level tests.
+    pub fn raw(&self) -> RawConn {
+        let stream = TcpStream::connect(self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RawConn { stream }
+    }
+
+    /// Sends SIGTERM and waits for the process; returns its exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        signal(&child, "TERM");
+        let status = child.wait().expect("wait");
+        status.code()
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush anything).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(&child, "KILL");
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same data directory (after stop/kill9).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server before restarting it");
+        let (child, addr) = spawn(self.dir.path(), &self.extra_args);
+        self.child = Some(child);
+        self.addr = addr;
+    }
+
+    /// Waits for the process to exit by itself (after SHUTDOWN); returns its exit code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        for _ in 0..200 {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("server did not exit within 10s");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => child.try_wait().expect("try_wait").is_none(),
+            None => false,
+        }
+    }
+
+    /// Process id (for RSS checks and signals).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_redyn"))
+}
+
+/// Spawns `redyn --port 0` and reads the bound address from its log.
+fn spawn(dir: &Path, extra: &[String]) -> (Child, SocketAddr) {
+    let mut child = Command::new(binary())
+        .args(["--port", "0", "--bind", "127.0.0.1", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn redyn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent {
+                if let Some(pos) = line.find("ready to accept connections on ") {
+                    let addr = line[pos + "ready to accept connections on ".len()..].trim();
+                    let addr = strip_ansi(addr);
+                    let _ = tx.send(addr.parse::<SocketAddr>().expect("address in log"));
+                    sent = true;
+                }
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server did not start within 60s");
+    (child, addr)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A raw protocol connection.
+pub struct RawConn {
+    pub stream: TcpStream,
+}
+
+impl RawConn {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// Reads until `expected_len` bytes arrived (or the peer closed / timed out).
+    pub fn read_n(&mut self, expected_len: usize) -> Vec<u8> {
+        let mut out = vec![0u8; expected_len];
+        let mut got = 0;
+        while got < expected_len {
+            match self.stream.read(&mut out[got..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        out.truncate(got);
+        out
+    }
+
+    /// Reads one CRLF-terminated line (including the CRLF).
+    pub fn read_line(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut byte = [0u8; 1];
+        while !out.ends_with(b"\r\n") {
+            match self.stream.read(&mut byte) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => out.push(byte[0]),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Whether the server closed the connection (EOF within the timeout).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.stream.read(&mut byte), Ok(0))
+    }
+}
+
+/// Runs a command and returns the raw redis::Value (for type-level assertions).
+pub fn value(con: &mut redis::Connection, args: &[&str]) -> redis::Value {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(con).expect("command failed")
+}
+
+/// Runs a command that must fail and returns the error text as Redis sent it
+/// (e.g. `ERR syntax error`, `WRONGTYPE Operation against ...`).
+pub fn error(con: &mut redis::Connection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    let err = cmd
+        .query::<redis::Value>(con)
+        .expect_err("command should have failed");
+    error_text(&err)
+}
+
+/// The full error line of a redis-rs error (`CODE detail`).
+pub fn error_text(err: &redis::RedisError) -> String {
+    match (err.code(), err.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        (Some(code), None) => code.to_string(),
+        _ => err.to_string(),
+    }
+}
+
+/// Runs a command expected to succeed and converts its reply.
+pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(con)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}

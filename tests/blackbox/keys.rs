@@ -1,0 +1,1 @@
+//! Black-box tests: keys (to be written).

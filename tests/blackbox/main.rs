@@ -1,0 +1,18 @@
+//! Black-box tests: each test starts the real `redyn` binary and talks to it over TCP with
+//! the `redis` crate (or raw sockets for protocol-level cases).
+
+// Not every test module uses every harness helper.
+#[allow(dead_code)]
+mod harness;
+
+mod connection;
+mod ddb;
+mod hash;
+mod keys;
+mod persistence;
+mod protocol;
+mod server;
+mod smoke;
+mod strings;
+mod transactions;
+mod zset;

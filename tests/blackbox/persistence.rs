@@ -1,0 +1,1 @@
+//! Black-box tests: persistence (to be written).

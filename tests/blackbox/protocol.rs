@@ -1,0 +1,1 @@
+//! Black-box tests: protocol (to be written).

@@ -1,0 +1,1 @@
+//! Black-box tests: strings (to be written).

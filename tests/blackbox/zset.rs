@@ -1,0 +1,1 @@
+//! Black-box tests: zset (to be written).
