@@ -7,6 +7,7 @@ use clap::Parser;
 use redyn_protocol::glob::glob_match;
 use redyn_protocol::request::split_args;
 
+use crate::engine::autoscale::AutoscaleConfig;
 use crate::engine::AppendFsync;
 
 /// Command-line interface of the `redyn` binary.
@@ -46,6 +47,27 @@ pub struct Cli {
     /// Log level: debug, verbose, notice, warning.
     #[arg(long)]
     pub loglevel: Option<String>,
+    /// Address of the Prometheus /metrics endpoint ("off" disables it).
+    #[arg(long = "metrics-addr")]
+    pub metrics_addr: Option<String>,
+    /// Split a shard whose ops/s stays above this (0 = no autoscaling).
+    #[arg(long = "shard-split-ops")]
+    pub shard_split_ops: Option<f64>,
+    /// Merge neighbouring shards whose ops/s both stay below this.
+    #[arg(long = "shard-merge-ops")]
+    pub shard_merge_ops: Option<f64>,
+    /// Seconds a load condition must hold before the autoscaler acts.
+    #[arg(long = "shard-scale-window")]
+    pub shard_scale_window: Option<f64>,
+    /// Minimum seconds between two autoscaler changes (default: the window).
+    #[arg(long = "shard-scale-cooldown")]
+    pub shard_scale_cooldown: Option<f64>,
+    /// Fewest shards the autoscaler merges down to.
+    #[arg(long = "shards-min")]
+    pub shards_min: Option<usize>,
+    /// Most shards the autoscaler splits up to.
+    #[arg(long = "shards-max")]
+    pub shards_max: Option<usize>,
 }
 
 /// The effective configuration.
@@ -63,6 +85,9 @@ pub struct Config {
     pub loglevel: String,
     pub timeout: u64,
     pub databases: u32,
+    /// `None` = metrics endpoint off.
+    pub metrics_addr: Option<String>,
+    pub autoscale: AutoscaleConfig,
     pub config_file: Option<PathBuf>,
     /// Accepted for compatibility (`save`, `appendonly` …): stored and reported, no effect.
     pub compat: Vec<(String, String)>,
@@ -83,6 +108,8 @@ impl Default for Config {
             loglevel: "notice".into(),
             timeout: 0,
             databases: 16,
+            metrics_addr: Some("127.0.0.1:9121".into()),
+            autoscale: AutoscaleConfig::default(),
             config_file: None,
             compat: vec![
                 // Every write is journaled, so redyn always behaves like AOF is on, and it
@@ -120,6 +147,25 @@ impl Config {
         apply("maxclients", cli.maxclients.map(|s| s.to_string()))?;
         apply("notify-keyspace-events", cli.notify_keyspace_events)?;
         apply("loglevel", cli.loglevel)?;
+        apply("metrics-addr", cli.metrics_addr)?;
+        apply(
+            "shard-split-ops",
+            cli.shard_split_ops.map(|v| v.to_string()),
+        )?;
+        apply(
+            "shard-merge-ops",
+            cli.shard_merge_ops.map(|v| v.to_string()),
+        )?;
+        apply(
+            "shard-scale-window",
+            cli.shard_scale_window.map(|v| v.to_string()),
+        )?;
+        apply(
+            "shard-scale-cooldown",
+            cli.shard_scale_cooldown.map(|v| v.to_string()),
+        )?;
+        apply("shards-min", cli.shards_min.map(|v| v.to_string()))?;
+        apply("shards-max", cli.shards_max.map(|v| v.to_string()))?;
         Ok(config)
     }
 
@@ -172,6 +218,13 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "timeout" => self.timeout.to_string(),
             "databases" => self.databases.to_string(),
+            "metrics-addr" => self.metrics_addr.clone().unwrap_or_else(|| "off".into()),
+            "shard-split-ops" => self.autoscale.split_ops.to_string(),
+            "shard-merge-ops" => self.autoscale.merge_ops.to_string(),
+            "shard-scale-window" => self.autoscale.window.as_secs_f64().to_string(),
+            "shard-scale-cooldown" => self.autoscale.cooldown.as_secs_f64().to_string(),
+            "shards-min" => self.autoscale.min_shards.to_string(),
+            "shards-max" => self.autoscale.max_shards.to_string(),
             other => {
                 return self
                     .compat
@@ -234,6 +287,23 @@ impl Config {
                 self.loglevel = value.to_string()
             }
             "timeout" => self.timeout = num(value)?,
+            "metrics-addr" => {
+                self.metrics_addr = match value {
+                    "" | "off" | "no" => None,
+                    addr => {
+                        addr.parse::<std::net::SocketAddr>().map_err(|_| {
+                            "argument must be an address like 127.0.0.1:9121, or off"
+                        })?;
+                        Some(addr.to_string())
+                    }
+                }
+            }
+            "shard-split-ops" => self.autoscale.split_ops = non_negative(value)?,
+            "shard-merge-ops" => self.autoscale.merge_ops = non_negative(value)?,
+            "shard-scale-window" => self.autoscale.window = seconds(value)?,
+            "shard-scale-cooldown" => self.autoscale.cooldown = seconds(value)?,
+            "shards-min" => self.autoscale.min_shards = num::<usize>(value)?.max(1),
+            "shards-max" => self.autoscale.max_shards = num::<usize>(value)?.max(1),
             "databases" => {
                 let n: u32 = num(value)?;
                 if n != 16 {
@@ -250,6 +320,18 @@ impl Config {
     }
 }
 
+fn non_negative(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| "argument must be a non-negative number".to_string())
+}
+
+fn seconds(value: &str) -> Result<std::time::Duration, String> {
+    non_negative(value).map(std::time::Duration::from_secs_f64)
+}
+
 /// Parameters with real effect, for CONFIG GET pattern matching.
 const PARAMS: &[&str] = &[
     "port",
@@ -264,6 +346,13 @@ const PARAMS: &[&str] = &[
     "loglevel",
     "timeout",
     "databases",
+    "metrics-addr",
+    "shard-split-ops",
+    "shard-merge-ops",
+    "shard-scale-window",
+    "shard-scale-cooldown",
+    "shards-min",
+    "shards-max",
 ];
 
 /// redis.conf directives accepted in a config file and ignored (so an existing redis.conf

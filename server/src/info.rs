@@ -14,6 +14,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "shards",
     "keyspace",
 ];
 const ALL_SECTIONS: &[&str] = &[
@@ -24,7 +25,9 @@ const ALL_SECTIONS: &[&str] = &[
     "stats",
     "replication",
     "cpu",
+    "shards",
     "commandstats",
+    "latencystats",
     "keyspace",
 ];
 
@@ -55,6 +58,8 @@ pub fn render(server: &Server, requested: &[String]) -> String {
             "replication" => replication_section(&mut out),
             "cpu" => cpu_section(&mut out),
             "commandstats" => commandstats_section(server, &mut out),
+            "latencystats" => latencystats_section(server, &mut out),
+            "shards" => shards_section(server, &mut out),
             "keyspace" => keyspace_section(server, &mut out),
             _ => Ok(()),
         };
@@ -252,6 +257,51 @@ fn commandstats_section(server: &Server, out: &mut String) -> Res {
             "cmdstat_{}:calls={calls},usec={usec},usec_per_call={:.2},rejected_calls=0,failed_calls={failed}\r",
             entry.spec.name,
             usec as f64 / calls as f64
+        )?;
+    }
+    Ok(())
+}
+
+fn latencystats_section(server: &Server, out: &mut String) -> Res {
+    writeln!(out, "# Latencystats\r")?;
+    for entry in server.commands.all() {
+        let pct = |p| entry.stat.latency_percentile(p);
+        if let (Some(p50), Some(p99), Some(p999)) = (pct(50.0), pct(99.0), pct(99.9)) {
+            writeln!(
+                out,
+                "latency_percentiles_usec_{}:p50={p50:.3},p99={p99:.3},p99.9={p999:.3}\r",
+                entry.spec.name
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Shard layout and load: one line per shard with its slot range and smoothed rates.
+fn shards_section(server: &Server, out: &mut String) -> Res {
+    let shards = server.engine.shards.shards();
+    writeln!(out, "# Shards\r")?;
+    writeln!(out, "shard_count:{}\r", shards.len())?;
+    writeln!(
+        out,
+        "shard_splits:{}\r",
+        server.engine.shards.splits.load(Ordering::Relaxed)
+    )?;
+    writeln!(
+        out,
+        "shard_merges:{}\r",
+        server.engine.shards.merges.load(Ordering::Relaxed)
+    )?;
+    for shard in shards {
+        writeln!(
+            out,
+            "shard{}:slots={}-{},ops={},ops_per_sec={:.1},bytes_per_sec={:.1}\r",
+            shard.id,
+            shard.start,
+            shard.end - 1,
+            shard.ops.load(Ordering::Relaxed),
+            shard.ops_per_sec(),
+            shard.bytes_per_sec()
         )?;
     }
     Ok(())

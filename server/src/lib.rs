@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod info;
+pub mod metrics;
 pub mod net;
 pub mod server;
 pub mod tables;

@@ -111,7 +111,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     )?;
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
-    let background = Background::start(engine.clone());
+    if let Some(metrics_addr) = &config.metrics_addr {
+        crate::metrics::install(metrics_addr.parse()?)?;
+    }
+    let background = Background::start(engine.clone(), config.autoscale.clone());
     let server = Arc::new(Server {
         engine,
         config: RwLock::new(config),
@@ -126,6 +129,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         background: Mutex::new(Some(background)),
     });
     server.apply_config();
+    crate::metrics::spawn_sampler(server.clone());
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })

@@ -154,6 +154,13 @@ fn spawn(dir: &Path, extra: &[String]) -> (Child, SocketAddr) {
     let mut child = Command::new(binary())
         .args(["--port", "0", "--bind", "127.0.0.1", "--dir"])
         .arg(dir)
+        // Metrics are off unless a test turns them on: parallel test servers cannot all
+        // listen on the default metrics port.
+        .args(if extra.iter().any(|a| a == "--metrics-addr") {
+            &[][..]
+        } else {
+            &["--metrics-addr", "off"][..]
+        })
         .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
@@ -283,4 +290,43 @@ pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -
     }
     cmd.query(con)
         .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+/// A loopback port that was free a moment ago (for listeners a test configures itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Fetches a plain-text HTTP resource (e.g. `/metrics`) with a minimal HTTP/1.1 GET.
+pub fn http_get(addr: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).ok()?;
+    let (head, rest) = body.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| rest.to_string())
+}
+
+/// Polls `check` every 100ms until it returns true or `secs` pass (a failure guard, not a
+/// speed assertion); returns whether it succeeded.
+pub fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check()
 }

@@ -9,6 +9,7 @@ mod connection;
 mod ddb;
 mod hash;
 mod keys;
+mod metrics;
 mod persistence;
 mod protocol;
 mod server;

@@ -69,7 +69,7 @@ pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: 
     let usec = started.elapsed().as_micros() as u64;
     let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
     let failed = reply.is_error();
-    entry.stat.record(usec, failed);
+    entry.stat.record(entry.spec.name, usec, failed);
     server
         .stats
         .commands_processed

@@ -330,7 +330,20 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Parameters that cannot change while running.
-const IMMUTABLE: &[&str] = &["port", "bind", "dir", "shards", "databases"];
+const IMMUTABLE: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "shards",
+    "databases",
+    "metrics-addr",
+    "shard-split-ops",
+    "shard-merge-ops",
+    "shard-scale-window",
+    "shard-scale-cooldown",
+    "shards-min",
+    "shards-max",
+];
 
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = args[1].to_ascii_lowercase();
@@ -381,9 +394,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         b"resetstat" if args.len() == 2 => {
             for entry in ctx.server.commands.all() {
-                entry.stat.calls.store(0, Ordering::Relaxed);
-                entry.stat.usec.store(0, Ordering::Relaxed);
-                entry.stat.failed.store(0, Ordering::Relaxed);
+                entry.stat.reset();
             }
             Ok(Reply::ok())
         }

@@ -2,6 +2,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use crate::metrics::CommandMetrics;
 
 use redyn_protocol::Reply;
 
@@ -192,20 +195,69 @@ impl CommandSpec {
     }
 }
 
-/// Per-command statistics (INFO commandstats, metrics).
-#[derive(Default, Debug)]
+/// Number of latency buckets: bucket `i` counts calls that took < 2^i µs.
+const LATENCY_BUCKETS: usize = 32;
+
+/// Per-command statistics (INFO commandstats/latencystats, metrics).
+#[derive(Default)]
 pub struct CommandStat {
     pub calls: AtomicU64,
     pub usec: AtomicU64,
     pub failed: AtomicU64,
+    latency: [AtomicU64; LATENCY_BUCKETS],
+    metrics: OnceLock<CommandMetrics>,
+}
+
+impl std::fmt::Debug for CommandStat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandStat")
+            .field("calls", &self.calls)
+            .finish()
+    }
 }
 
 impl CommandStat {
-    pub fn record(&self, usec: u64, failed: bool) {
+    pub fn record(&self, name: &'static str, usec: u64, failed: bool) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.usec.fetch_add(usec, Ordering::Relaxed);
         if failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        let bucket = (u64::BITS - usec.leading_zeros()) as usize;
+        self.latency[bucket.min(LATENCY_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .get_or_init(|| CommandMetrics::new(name))
+            .record(usec, failed);
+    }
+
+    /// Approximate latency percentile in µs (upper bound of the bucket holding it).
+    pub fn latency_percentile(&self, p: f64) -> Option<f64> {
+        let counts: Vec<u64> = self
+            .latency
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Some((1u64 << i) as f64);
+            }
+        }
+        None
+    }
+
+    pub fn reset(&self) {
+        self.calls.store(0, Ordering::Relaxed);
+        self.usec.store(0, Ordering::Relaxed);
+        self.failed.store(0, Ordering::Relaxed);
+        for bucket in &self.latency {
+            bucket.store(0, Ordering::Relaxed);
         }
     }
 }

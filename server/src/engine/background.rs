@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::autoscale::{AutoscaleConfig, Autoscaler};
 use super::keys::{decode_meta_key, prefix_successor};
 use super::{now_ms, AppendFsync, Engine, Result};
 
@@ -28,7 +29,7 @@ pub struct Background {
 }
 
 impl Background {
-    pub fn start(engine: Arc<Engine>) -> Background {
+    pub fn start(engine: Arc<Engine>, autoscale: AutoscaleConfig) -> Background {
         let stop = Arc::new(AtomicBool::new(false));
         let spawn = |name: &str, work: fn(&Engine) -> Result<bool>| {
             let engine = engine.clone();
@@ -48,11 +49,12 @@ impl Background {
                 })
                 .expect("spawn background thread")
         };
-        let threads = vec![
+        let mut threads = vec![
             spawn("redyn-expire", expire_cycle),
             spawn("redyn-reclaim", reclaim_cycle),
             spawn("redyn-fsync", fsync_tick),
         ];
+        threads.push(spawn_autoscaler(engine.clone(), stop.clone(), autoscale));
         Background { stop, threads }
     }
 
@@ -68,6 +70,28 @@ impl Drop for Background {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// The shard monitor/autoscaler: samples shard rates every tick, acts when configured.
+fn spawn_autoscaler(
+    engine: Arc<Engine>,
+    stop: Arc<AtomicBool>,
+    config: AutoscaleConfig,
+) -> JoinHandle<()> {
+    // Ticks are a fraction of the window so "held for a window" is measured finely enough.
+    let tick = (config.window / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    std::thread::Builder::new()
+        .name("redyn-autoscale".into())
+        .spawn(move || {
+            let mut scaler = Autoscaler::new(config);
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                if let Err(e) = scaler.tick(&engine) {
+                    tracing::warn!("autoscaler: {e}");
+                }
+            }
+        })
+        .expect("spawn autoscaler thread")
 }
 
 fn name_of_thread() -> String {

@@ -16,6 +16,7 @@
 //! Writes go through a [`Txn`], which locks the shards owning its keys, buffers rows, and
 //! commits them as one atomic fjall batch.
 
+pub mod autoscale;
 pub mod background;
 pub mod durability;
 pub mod keys;
@@ -67,6 +68,19 @@ pub const REDIS_DBS: u32 = 16;
 /// How many versions are reserved per persisted ceiling update.
 const VERSION_BLOCK: u64 = 1 << 20;
 const VERSION_CEILING_KEY: &[u8] = b"version_ceiling";
+const SHARD_LAYOUT_KEY: &[u8] = b"shard_layout";
+
+/// fjall storage figures (see [`Engine::storage_stats`]).
+#[derive(Debug, Clone, Copy)]
+pub struct StorageStats {
+    pub journal_bytes: u64,
+    pub journal_files: u64,
+    pub disk_bytes: u64,
+    pub write_buffer_bytes: u64,
+    pub outstanding_flushes: u64,
+    pub active_compactions: u64,
+    pub compactions_completed: u64,
+}
 
 /// Engine settings chosen at start-up.
 #[derive(Debug, Clone)]
@@ -122,13 +136,18 @@ impl Engine {
         let db = Database::builder(dir)
             .cache_size(options.cache_bytes)
             .open()?;
+        let system = open_keyspace(&db, "system")?;
+        let shards = match Self::load_layout(&system)? {
+            Some(layout) => ShardMap::from_ranges(&layout.ranges),
+            None => ShardMap::new(options.shards),
+        };
         let engine = Engine {
             meta: open_keyspace(&db, "meta")?,
             sub: open_keyspace(&db, "sub")?,
             expiry: open_keyspace(&db, "expiry")?,
             gc: open_keyspace(&db, "gc")?,
-            system: open_keyspace(&db, "system")?,
-            shards: ShardMap::new(options.shards),
+            system,
+            shards,
             durability: durability::Durability::new(options.appendfsync),
             next_version: AtomicU64::new(0),
             version_ceiling: Mutex::new(0),
@@ -156,6 +175,24 @@ impl Engine {
         };
         self.next_version.store(ceiling, Ordering::SeqCst);
         *self.version_ceiling.lock() = ceiling;
+        Ok(())
+    }
+
+    /// The shard layout persisted by the autoscaler, if any (it wins over `--shards`).
+    fn load_layout(system: &Keyspace) -> Result<Option<shards::PersistedLayout>> {
+        let Some(raw) = system.get(SHARD_LAYOUT_KEY)? else {
+            return Ok(None);
+        };
+        let layout: shards::PersistedLayout = postcard::from_bytes(&raw)
+            .map_err(|e| EngineError::Corrupt(format!("shard layout: {e}")))?;
+        Ok(layout.is_valid().then_some(layout))
+    }
+
+    /// Persists the shard layout (after a split or merge) durably.
+    pub fn persist_layout(&self, layout: &shards::PersistedLayout) -> Result<()> {
+        let raw = postcard::to_allocvec(layout).expect("serialising a Vec cannot fail");
+        self.system.insert(SHARD_LAYOUT_KEY, raw)?;
+        self.db.persist(fjall::PersistMode::SyncData)?;
         Ok(())
     }
 
@@ -244,6 +281,19 @@ impl Engine {
     pub fn persist(&self) -> Result<()> {
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(())
+    }
+
+    /// Storage figures for INFO and metrics.
+    pub fn storage_stats(&self) -> StorageStats {
+        StorageStats {
+            journal_bytes: self.db.journal_disk_space().unwrap_or(0),
+            journal_files: self.db.journal_count() as u64,
+            disk_bytes: self.db.disk_space().unwrap_or(0),
+            write_buffer_bytes: self.db.write_buffer_size(),
+            outstanding_flushes: self.db.outstanding_flushes() as u64,
+            active_compactions: self.db.active_compactions() as u64,
+            compactions_completed: self.db.compactions_completed() as u64,
+        }
     }
 
     /// Approximate on-disk size of the database in bytes.

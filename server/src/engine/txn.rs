@@ -17,13 +17,14 @@ use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, RawMutex, RawRwLock};
 
 use super::keys::{self, meta_key, sub_prefix};
 use super::meta::Meta;
-use super::shards::Layout;
+use super::shards::{Layout, Shard};
 use super::{Engine, Result};
 
 /// Shard locks held for a transaction (or for a whole MULTI/EXEC block).
 pub struct LockSet {
     // Field order matters: shard guards are released before the layout guard.
     _guards: Vec<ArcMutexGuard<RawMutex, ()>>,
+    shards: Vec<std::sync::Arc<Shard>>,
     _layout: ArcRwLockReadGuard<RawRwLock, Layout>,
 }
 
@@ -46,6 +47,7 @@ impl LockSet {
             .collect();
         LockSet {
             _guards: guards,
+            shards,
             _layout: layout,
         }
     }
@@ -56,7 +58,21 @@ impl LockSet {
         let guards = layout.shards.iter().map(|s| s.lock.lock_arc()).collect();
         LockSet {
             _guards: guards,
+            shards: layout.shards.clone(),
             _layout: layout,
+        }
+    }
+
+    /// Attributes written bytes to the locked shards (split evenly; usually there is one).
+    fn account_bytes(&self, bytes: u64) {
+        if self.shards.is_empty() {
+            return;
+        }
+        let each = bytes / self.shards.len() as u64;
+        for shard in &self.shards {
+            shard
+                .bytes
+                .fetch_add(each, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -84,7 +100,7 @@ pub struct Txn<'e> {
     engine: &'e Engine,
     space: u32,
     now: u64,
-    _locks: Option<LockSet>,
+    locks: Option<LockSet>,
     metas: HashMap<Vec<u8>, MetaEntry>,
     subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     events: Vec<KeyEvent>,
@@ -107,7 +123,7 @@ impl<'e> Txn<'e> {
             engine,
             space,
             now: super::now_ms(),
-            _locks: locks,
+            locks,
             metas: HashMap::new(),
             subs: BTreeMap::new(),
             events: Vec::new(),
@@ -299,13 +315,18 @@ impl<'e> Txn<'e> {
         }
         let engine = self.engine;
         let mut batch = engine.db.batch();
+        let mut bytes_written = 0u64;
         let mut count_deltas: Vec<(u32, i64)> = Vec::new();
         for (raw_key, entry) in self.metas.iter().filter(|(_, e)| e.dirty) {
             let space = keys::decode_meta_key(raw_key).map_or(self.space, |p| p.space);
             let old = entry.physical.as_ref();
             let new = entry.current.as_ref();
             match new {
-                Some(meta) => batch.insert(&engine.meta, raw_key.clone(), meta.encode()),
+                Some(meta) => {
+                    let encoded = meta.encode();
+                    bytes_written += (raw_key.len() + encoded.len()) as u64;
+                    batch.insert(&engine.meta, raw_key.clone(), encoded)
+                }
                 None if old.is_some() => batch.remove(&engine.meta, raw_key.clone()),
                 None => {}
             }
@@ -328,12 +349,16 @@ impl<'e> Txn<'e> {
             count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
         }
         for (row, value) in std::mem::take(&mut self.subs) {
+            bytes_written += (row.len() + value.as_ref().map_or(0, Vec::len)) as u64;
             match value {
                 Some(v) => batch.insert(&engine.sub, row, v),
                 None => batch.remove(&engine.sub, row),
             }
         }
         batch.commit()?;
+        if let Some(locks) = &self.locks {
+            locks.account_bytes(bytes_written);
+        }
         for (space, delta) in count_deltas {
             engine.adjust_key_count(space, delta);
         }

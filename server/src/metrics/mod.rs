@@ -1,0 +1,127 @@
+//! Metrics: the `metrics` facade everywhere, exported for Prometheus by
+//! `metrics-exporter-prometheus` on `--metrics-addr`.
+//!
+//! Hot-path series (per-command calls, errors, latency) are recorded through handles cached
+//! on each command-table entry, so a command pays a few atomic increments. Everything
+//! else (clients, bytes, keys, shards, storage) is sampled once a second from the counters
+//! the server keeps anyway, which costs the request path nothing.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram, Counter, Histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+
+use crate::server::Server;
+
+/// Latency histogram buckets in seconds (10µs … 1s).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0,
+];
+
+/// Installs the Prometheus recorder and starts its HTTP listener on `addr`.
+/// Must run inside the tokio runtime, before commands are served.
+pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
+    let (recorder, exporter) = PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(
+            Matcher::Full("redyn_command_duration_seconds".into()),
+            LATENCY_BUCKETS,
+        )?
+        // Series of shards that no longer exist (after a split/merge) disappear.
+        .idle_timeout(
+            metrics_util::MetricKindMask::GAUGE,
+            Some(Duration::from_secs(15)),
+        )
+        .build()?;
+    metrics::set_global_recorder(recorder)
+        .map_err(|e| anyhow::anyhow!("metrics recorder already installed: {e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = exporter.await {
+            tracing::error!("metrics exporter stopped: {e:?}");
+        }
+    });
+    tracing::info!("metrics exporter listening on http://{addr}/metrics");
+    Ok(())
+}
+
+/// Cached metric handles of one command.
+pub struct CommandMetrics {
+    calls: Counter,
+    errors: Counter,
+    latency: Histogram,
+}
+
+impl CommandMetrics {
+    pub fn new(name: &'static str) -> CommandMetrics {
+        CommandMetrics {
+            calls: counter!("redyn_commands_total", "cmd" => name),
+            errors: counter!("redyn_command_errors_total", "cmd" => name),
+            latency: histogram!("redyn_command_duration_seconds", "cmd" => name),
+        }
+    }
+
+    pub fn record(&self, usec: u64, failed: bool) {
+        self.calls.increment(1);
+        if failed {
+            self.errors.increment(1);
+        }
+        self.latency.record(usec as f64 / 1e6);
+    }
+}
+
+/// Samples server-wide series once a second until shutdown.
+pub fn spawn_sampler(server: Arc<Server>) {
+    tokio::spawn(async move {
+        let mut shutdown = server.shutdown_requested();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => sample(&server),
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+    });
+}
+
+fn sample(server: &Server) {
+    let stats = &server.stats;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    gauge!("redyn_connected_clients").set(server.clients.len() as f64);
+    gauge!("redyn_blocked_clients").set(load(&stats.blocked_clients) as f64);
+    counter!("redyn_connections_received_total").absolute(load(&stats.connections_received));
+    counter!("redyn_rejected_connections_total").absolute(load(&stats.rejected_connections));
+    counter!("redyn_net_input_bytes_total").absolute(load(&stats.net_input_bytes));
+    counter!("redyn_net_output_bytes_total").absolute(load(&stats.net_output_bytes));
+    counter!("redyn_commands_processed_total").absolute(load(&stats.commands_processed));
+    let engine = &server.engine;
+    counter!("redyn_expired_keys_total").absolute(engine.expired_keys.load(Ordering::Relaxed));
+    counter!("redyn_evicted_keys_total").absolute(0);
+    for db in 0..crate::engine::REDIS_DBS {
+        gauge!("redyn_keys", "db" => db.to_string()).set(engine.key_count(db) as f64);
+    }
+    let shards = engine.shards.shards();
+    gauge!("redyn_shard_count").set(shards.len() as f64);
+    for shard in &shards {
+        let id = shard.id.to_string();
+        let slots = format!("{}-{}", shard.start, shard.end - 1);
+        gauge!("redyn_shard_ops_per_second", "shard" => id.clone(), "slots" => slots.clone())
+            .set(shard.ops_per_sec());
+        gauge!("redyn_shard_bytes_per_second", "shard" => id, "slots" => slots)
+            .set(shard.bytes_per_sec());
+    }
+    counter!("redyn_shard_splits_total").absolute(engine.shards.splits.load(Ordering::Relaxed));
+    counter!("redyn_shard_merges_total").absolute(engine.shards.merges.load(Ordering::Relaxed));
+    let storage = engine.storage_stats();
+    gauge!("redyn_journal_bytes").set(storage.journal_bytes as f64);
+    gauge!("redyn_journal_files").set(storage.journal_files as f64);
+    gauge!("redyn_disk_bytes").set(storage.disk_bytes as f64);
+    gauge!("redyn_memtable_bytes").set(storage.write_buffer_bytes as f64);
+    gauge!("redyn_flushes_pending").set(storage.outstanding_flushes as f64);
+    gauge!("redyn_compactions_active").set(storage.active_compactions as f64);
+    counter!("redyn_compactions_completed_total").absolute(storage.compactions_completed);
+    gauge!("redyn_process_resident_memory_bytes").set(crate::info::rss_bytes() as f64);
+}
