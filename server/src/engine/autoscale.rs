@@ -145,14 +145,18 @@ impl Autoscaler {
         }
         let decision = self.choose(&shards, now);
         if let Some(decision) = &decision {
+            let started = Instant::now();
             let layout = match decision {
                 Decision::Split { shard } => engine.shards.split(*shard),
                 Decision::Merge { left, .. } => engine.shards.merge_with_next(*left),
             };
+            // Time from asking for the fence until the new layout is live: how long
+            // commands could have been held up.
+            let fence = started.elapsed();
             if let Some(layout) = layout {
                 engine.persist_layout(&layout)?;
                 tracing::info!(
-                    "autoscaler: {decision:?}; now {} shards",
+                    "autoscaler: {decision:?} (fence {fence:?}); now {} shards",
                     layout.ranges.len()
                 );
                 self.last_change = Some(now);
