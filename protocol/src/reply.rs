@@ -42,6 +42,9 @@ pub enum Reply {
     Verbatim(String),
     /// Out-of-band push (`>` in RESP3, an array in RESP2): pub/sub messages.
     Push(Vec<Reply>),
+    /// Several replies sent back to back for one command (SUBSCRIBE confirms each channel
+    /// with its own frame).
+    Multi(Vec<Reply>),
 }
 
 impl Reply {
@@ -122,6 +125,11 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(text) => bulk(out, text.as_bytes()),
+            Reply::Multi(replies) => {
+                for reply in replies {
+                    reply.encode(version, out);
+                }
+            }
         }
     }
 

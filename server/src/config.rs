@@ -9,6 +9,8 @@ use redyn_protocol::request::split_args;
 
 use crate::engine::autoscale::AutoscaleConfig;
 use crate::engine::AppendFsync;
+use crate::stream::notify;
+use crate::stream::pubsub::OutputLimit;
 
 /// Command-line interface of the `redyn` binary.
 #[derive(Debug, Parser, Default)]
@@ -82,6 +84,8 @@ pub struct Config {
     pub maxclients: usize,
     pub proto_max_bulk_len: usize,
     pub notify_keyspace_events: String,
+    /// `client-output-buffer-limit` for pub/sub clients.
+    pub pubsub_output_limit: OutputLimit,
     pub loglevel: String,
     pub timeout: u64,
     pub databases: u32,
@@ -105,6 +109,7 @@ impl Default for Config {
             maxclients: 10000,
             proto_max_bulk_len: redyn_protocol::request::DEFAULT_MAX_BULK_LEN,
             notify_keyspace_events: String::new(),
+            pubsub_output_limit: OutputLimit::default(),
             loglevel: "notice".into(),
             timeout: 0,
             databases: 16,
@@ -215,6 +220,12 @@ impl Config {
             "maxclients" => self.maxclients.to_string(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             "notify-keyspace-events" => self.notify_keyspace_events.clone(),
+            "client-output-buffer-limit" => format!(
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub {} {} {}",
+                self.pubsub_output_limit.hard_bytes,
+                self.pubsub_output_limit.soft_bytes,
+                self.pubsub_output_limit.soft_seconds
+            ),
             "loglevel" => self.loglevel.clone(),
             "timeout" => self.timeout.to_string(),
             "databases" => self.databases.to_string(),
@@ -277,8 +288,12 @@ impl Config {
             "maxclients" => self.maxclients = num(value)?,
             "proto-max-bulk-len" => self.proto_max_bulk_len = parse_memory(value)?,
             "notify-keyspace-events" => {
-                crate::config::validate_notify_flags(value)?;
-                self.notify_keyspace_events = value.to_string()
+                let flags = notify::parse_flags(value)
+                    .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+                self.notify_keyspace_events = notify::flags_to_string(flags)
+            }
+            "client-output-buffer-limit" => {
+                self.pubsub_output_limit = parse_output_limits(value, self.pubsub_output_limit)?
             }
             "loglevel" => {
                 if !["debug", "verbose", "notice", "warning", "nothing"].contains(&value) {
@@ -343,6 +358,7 @@ const PARAMS: &[&str] = &[
     "maxclients",
     "proto-max-bulk-len",
     "notify-keyspace-events",
+    "client-output-buffer-limit",
     "loglevel",
     "timeout",
     "databases",
@@ -394,13 +410,33 @@ pub fn parse_memory(value: &str) -> Result<usize, String> {
         .map_err(|_| "argument must be a memory value".to_string())
 }
 
-/// Checks a `notify-keyspace-events` value uses only Redis's flag characters.
-pub fn validate_notify_flags(value: &str) -> Result<(), String> {
-    if value.chars().all(|c| "KEg$lshzxetmdnA".contains(c)) {
-        Ok(())
-    } else {
-        Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into())
+/// Parses `client-output-buffer-limit` (`<class> <hard> <soft> <seconds>` groups); only the
+/// `pubsub` class applies to redyn, the others are accepted for compatibility.
+fn parse_output_limits(value: &str, current: OutputLimit) -> Result<OutputLimit, String> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.is_empty() || words.len() % 4 != 0 {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
+    let mut limit = current;
+    for group in words.chunks(4) {
+        let class = group[0].to_ascii_lowercase();
+        if !["normal", "slave", "replica", "pubsub"].contains(&class.as_str()) {
+            return Err("Invalid client class specified in buffer limit configuration.".into());
+        }
+        let hard = parse_memory(group[1])?;
+        let soft = parse_memory(group[2])?;
+        let secs: u64 = group[3].parse().map_err(|_| {
+            "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+        })?;
+        if class == "pubsub" {
+            limit = OutputLimit {
+                hard_bytes: hard,
+                soft_bytes: soft,
+                soft_seconds: secs,
+            };
+        }
+    }
+    Ok(limit)
 }
 
 #[cfg(test)]

@@ -213,8 +213,23 @@ fn stats_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "evicted_keys:0\r")?;
     writeln!(out, "keyspace_hits:0\r")?;
     writeln!(out, "keyspace_misses:0\r")?;
-    writeln!(out, "pubsub_channels:0\r")?;
-    writeln!(out, "pubsub_patterns:0\r")?;
+    writeln!(
+        out,
+        "pubsub_channels:{}\r",
+        server
+            .pubsub
+            .channel_names(crate::stream::pubsub::Kind::Channel, None)
+            .len()
+    )?;
+    writeln!(out, "pubsub_patterns:{}\r", server.pubsub.pattern_count())?;
+    writeln!(
+        out,
+        "pubsub_shardchannels:{}\r",
+        server
+            .pubsub
+            .channel_names(crate::stream::pubsub::Kind::Shard, None)
+            .len()
+    )?;
     writeln!(out, "total_error_replies:{}\r", load(&s.error_replies))?;
     Ok(())
 }

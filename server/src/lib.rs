@@ -14,6 +14,7 @@ pub mod info;
 pub mod metrics;
 pub mod net;
 pub mod server;
+pub mod stream;
 pub mod tables;
 pub mod types;
 

@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::engine::background::Background;
 use crate::engine::{Engine, EngineOptions};
 use crate::net::client::ClientRegistry;
+use crate::stream::notify::Notifications;
+use crate::stream::PubSub;
 
 /// Server-wide counters (INFO stats).
 #[derive(Default)]
@@ -40,6 +42,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
     pub last_save: AtomicU64,
+    pub pubsub: Arc<PubSub>,
+    pub notifications: Arc<Notifications>,
     shutdown: watch::Sender<bool>,
     background: Mutex<Option<Background>>,
 }
@@ -72,6 +76,9 @@ impl Server {
     pub fn apply_config(&self) {
         let config = self.config.read();
         self.engine.durability.set_mode(config.appendfsync);
+        self.notifications
+            .configure(&self.engine, &config.notify_keyspace_events);
+        self.pubsub.set_limit(config.pubsub_output_limit);
     }
 }
 
@@ -115,6 +122,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         crate::metrics::install(metrics_addr.parse()?)?;
     }
     let background = Background::start(engine.clone(), config.autoscale.clone());
+    let pubsub = Arc::new(PubSub::default());
+    let notifications = Notifications::install(&engine, &pubsub);
     let server = Arc::new(Server {
         engine,
         config: RwLock::new(config),
@@ -125,6 +134,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         run_id: random_run_id(),
         addr,
         last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
+        pubsub,
+        notifications,
         shutdown: watch::channel(false).0,
         background: Mutex::new(Some(background)),
     });

@@ -12,6 +12,7 @@ mod keys;
 mod metrics;
 mod persistence;
 mod protocol;
+mod pubsub;
 mod server;
 mod smoke;
 mod strings;

@@ -92,7 +92,18 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn ping(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if super::pubsub::in_subscribe_mode(ctx.client) {
+        // In RESP2 subscribe mode PING answers in the push shape.
+        return match args.len() {
+            1 => Ok(Reply::Array(vec![Reply::text("pong"), Reply::text("")])),
+            2 => Ok(Reply::Array(vec![
+                Reply::text("pong"),
+                Reply::Bulk(args[1].clone()),
+            ])),
+            _ => Err(errors::wrong_arity("ping")),
+        };
+    }
     match args.len() {
         1 => Ok(Reply::Simple("PONG".into())),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -207,6 +218,7 @@ fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     super::transaction::unwatch_all(ctx.engine(), ctx.client);
+    super::pubsub::unsubscribe_all(ctx.server, ctx.client);
     ctx.client.multi = None;
     ctx.client.multi_error = false;
     ctx.client.select(0);

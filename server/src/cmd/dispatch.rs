@@ -56,6 +56,12 @@ fn check<'s>(
     if !client.authenticated && !entry.spec.has(super::Flag::NoAuth) {
         return Err(CmdError::new(errors::NOAUTH));
     }
+    if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(super::Flag::PubSubContext) {
+        return Err(CmdError::new(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            entry.spec.name
+        )));
+    }
     Ok(entry)
 }
 
@@ -88,4 +94,5 @@ pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: 
 /// Releases what a client held when it disconnects (WATCHed keys…).
 pub fn cleanup_client(server: &Arc<Server>, client: &mut ClientState) {
     super::transaction::unwatch_all(&server.engine, client);
+    super::pubsub::unsubscribe_all(server, client);
 }

@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod errors;
 pub mod hash;
 pub mod keys;
+pub mod pubsub;
 pub mod server;
 pub mod string;
 pub mod table;

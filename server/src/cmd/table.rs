@@ -284,6 +284,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::hash::COMMANDS,
     super::zset::COMMANDS,
     super::transaction::COMMANDS,
+    super::pubsub::COMMANDS,
     super::ddb::COMMANDS,
 ];
 

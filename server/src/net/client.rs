@@ -128,6 +128,27 @@ impl ClientRegistry {
     }
 }
 
+/// A client's pub/sub subscriptions.
+#[derive(Default)]
+pub struct Subscriptions {
+    pub channels: std::collections::HashSet<Bytes>,
+    pub patterns: std::collections::HashSet<Bytes>,
+    pub shard_channels: std::collections::HashSet<Bytes>,
+    /// Publishing side of this client's message queue, created at the first subscription.
+    pub handle: Option<Arc<crate::stream::SubscriberHandle>>,
+}
+
+impl Subscriptions {
+    /// Channel + pattern subscriptions (the count SUBSCRIBE/UNSUBSCRIBE replies carry).
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count() + self.shard_channels.len() == 0
+    }
+}
+
 /// A command queued between MULTI and EXEC.
 pub type QueuedCommand = Vec<Bytes>;
 
@@ -154,6 +175,9 @@ pub struct ClientState {
     pub blocked: Option<crate::cmd::BlockRequest>,
     /// While a blocked command is retried: its original deadline (`Some(None)` = forever).
     pub block_deadline: Option<Option<std::time::Instant>>,
+    /// Pub/sub subscriptions, and the queue of messages pushed to this client.
+    pub subs: Subscriptions,
+    pub push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::stream::PushMessage>>,
     /// WATCHed keys: metadata row key, its change signal, and the counter seen at WATCH.
     pub watched: Vec<(Vec<u8>, tokio::sync::watch::Receiver<u64>, u64)>,
 }
@@ -175,6 +199,8 @@ impl ClientState {
             watched: Vec::new(),
             blocked: None,
             block_deadline: None,
+            subs: Subscriptions::default(),
+            push_rx: None,
         }
     }
 

@@ -98,6 +98,10 @@ async fn run(
         }
         let read = tokio::select! {
             read = stream.read_buf(rbuf) => read?,
+            Some(message) = next_push(&mut client.push_rx) => {
+                write_pushes(client, message, wbuf);
+                continue;
+            }
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
             _ = info.kill_signal.notified() => return Ok(()),
         };
@@ -108,6 +112,32 @@ async fn run(
             .stats
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// The next pub/sub message for this client (never resolves for unsubscribed clients).
+async fn next_push(
+    rx: &mut Option<tokio::sync::mpsc::UnboundedReceiver<crate::stream::PushMessage>>,
+) -> Option<crate::stream::PushMessage> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Encodes `first` and every other message already queued, and releases their bytes from
+/// the client's output-buffer accounting.
+fn write_pushes(client: &mut ClientState, first: crate::stream::PushMessage, wbuf: &mut BytesMut) {
+    let mut message = Some(first);
+    while let Some(msg) = message {
+        msg.to_reply().encode(client.resp, wbuf);
+        if let Some(handle) = &client.subs.handle {
+            handle.queued.fetch_sub(msg.size(), Ordering::Relaxed);
+        }
+        if wbuf.len() >= FLUSH_THRESHOLD {
+            break;
+        }
+        message = client.push_rx.as_mut().and_then(|rx| rx.try_recv().ok());
     }
 }
 
@@ -184,7 +214,15 @@ async fn flush(
             return Err(std::io::Error::other(e));
         }
     }
-    stream.write_all(wbuf).await?;
+    // A client that stops reading must not pin its connection forever: CLIENT KILL and
+    // the pub/sub output-buffer limit interrupt a stuck write.
+    let info = client.info.clone();
+    tokio::select! {
+        written = stream.write_all(wbuf) => written?,
+        _ = info.kill_signal.notified() => {
+            return Err(std::io::Error::other("client killed"));
+        }
+    }
     server
         .stats
         .net_output_bytes
