@@ -414,7 +414,7 @@ pub fn parse_memory(value: &str) -> Result<usize, String> {
 /// `pubsub` class applies to redyn, the others are accepted for compatibility.
 fn parse_output_limits(value: &str, current: OutputLimit) -> Result<OutputLimit, String> {
     let words: Vec<&str> = value.split_whitespace().collect();
-    if words.is_empty() || words.len() % 4 != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.".into());
     }
     let mut limit = current;

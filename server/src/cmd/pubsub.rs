@@ -143,9 +143,9 @@ fn sync_info(client: &ClientState) {
 /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE.
 fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.client.in_exec || ctx.client.multi.is_some() {
-        return Err(CmdError::new(format!(
-            "ERR Command not allowed inside a transaction"
-        )));
+        return Err(CmdError::new(
+            "ERR Command not allowed inside a transaction",
+        ));
     }
     let (kind, word, _) = kind_of(&args[0]);
     let handle = match &ctx.client.subs.handle {
