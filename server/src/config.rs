@@ -86,6 +86,8 @@ pub struct Config {
     pub notify_keyspace_events: String,
     /// `client-output-buffer-limit` for pub/sub clients.
     pub pubsub_output_limit: OutputLimit,
+    /// How long change-log records are kept (`changelog-retention`, seconds; 0 = forever).
+    pub changelog_retention_secs: u64,
     pub loglevel: String,
     pub timeout: u64,
     pub databases: u32,
@@ -110,6 +112,7 @@ impl Default for Config {
             proto_max_bulk_len: redyn_protocol::request::DEFAULT_MAX_BULK_LEN,
             notify_keyspace_events: String::new(),
             pubsub_output_limit: OutputLimit::default(),
+            changelog_retention_secs: 24 * 3600,
             loglevel: "notice".into(),
             timeout: 0,
             databases: 16,
@@ -220,6 +223,7 @@ impl Config {
             "maxclients" => self.maxclients.to_string(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             "notify-keyspace-events" => self.notify_keyspace_events.clone(),
+            "changelog-retention" => self.changelog_retention_secs.to_string(),
             "client-output-buffer-limit" => format!(
                 "normal 0 0 0 slave 268435456 67108864 60 pubsub {} {} {}",
                 self.pubsub_output_limit.hard_bytes,
@@ -359,6 +363,7 @@ const PARAMS: &[&str] = &[
     "proto-max-bulk-len",
     "notify-keyspace-events",
     "client-output-buffer-limit",
+    "changelog-retention",
     "loglevel",
     "timeout",
     "databases",

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::engine::background::Background;
 use crate::engine::{Engine, EngineOptions};
 use crate::net::client::ClientRegistry;
+use crate::stream::changelog::ChangeLog;
 use crate::stream::notify::Notifications;
 use crate::stream::PubSub;
 
@@ -43,6 +44,7 @@ pub struct Server {
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
     pub last_save: AtomicU64,
     pub pubsub: Arc<PubSub>,
+    pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
     shutdown: watch::Sender<bool>,
     background: Mutex<Option<Background>>,
@@ -79,6 +81,10 @@ impl Server {
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);
         self.pubsub.set_limit(config.pubsub_output_limit);
+        self.changelog.retention_ms.store(
+            config.changelog_retention_secs * 1000,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 
@@ -123,7 +129,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     }
     let background = Background::start(engine.clone(), config.autoscale.clone());
     let pubsub = Arc::new(PubSub::default());
-    let notifications = Notifications::install(&engine, &pubsub);
+    let changelog = Arc::new(ChangeLog::open(engine.clone())?);
+    changelog.load_all_names()?;
+    let notifications = Notifications::install(&engine, &pubsub, &changelog);
     let server = Arc::new(Server {
         engine,
         config: RwLock::new(config),
@@ -135,12 +143,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         addr,
         last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
         pubsub,
+        changelog,
         notifications,
         shutdown: watch::channel(false).0,
         background: Mutex::new(Some(background)),
     });
     server.apply_config();
     crate::metrics::spawn_sampler(server.clone());
+    spawn_changelog_trimmer(server.clone());
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })
@@ -158,6 +168,26 @@ async fn run(server: Arc<Server>, listener: TcpListener) {
     let s = server.clone();
     let _ = tokio::task::spawn_blocking(move || s.finish()).await;
     tracing::info!("redyn is now ready to exit, bye bye...");
+}
+
+/// Trims change-log records older than the retention period, every 10 seconds.
+fn spawn_changelog_trimmer(server: Arc<Server>) {
+    tokio::spawn(async move {
+        let mut shutdown = server.shutdown_requested();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+            let log = server.changelog.clone();
+            match tokio::task::spawn_blocking(move || log.trim_expired()).await {
+                Ok(Err(e)) => tracing::warn!("change-log trim failed: {e}"),
+                Err(e) => tracing::warn!("change-log trim task failed: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
 }
 
 fn random_run_id() -> String {

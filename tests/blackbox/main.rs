@@ -15,6 +15,7 @@ mod protocol;
 mod pubsub;
 mod server;
 mod smoke;
+mod streams;
 mod strings;
 mod transactions;
 mod zset;

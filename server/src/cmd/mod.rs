@@ -12,6 +12,7 @@ pub mod hash;
 pub mod keys;
 pub mod pubsub;
 pub mod server;
+pub mod stream;
 pub mod string;
 pub mod table;
 pub mod transaction;

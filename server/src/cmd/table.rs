@@ -285,6 +285,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::zset::COMMANDS,
     super::transaction::COMMANDS,
     super::pubsub::COMMANDS,
+    super::stream::COMMANDS,
     super::ddb::COMMANDS,
 ];
 

@@ -175,6 +175,8 @@ pub struct ClientState {
     pub blocked: Option<crate::cmd::BlockRequest>,
     /// While a blocked command is retried: its original deadline (`Some(None)` = forever).
     pub block_deadline: Option<Option<std::time::Instant>>,
+    /// State a blocking command keeps across its retries (XREAD's resolved `$` IDs).
+    pub block_context: Option<Box<dyn std::any::Any + Send>>,
     /// Pub/sub subscriptions, and the queue of messages pushed to this client.
     pub subs: Subscriptions,
     pub push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::stream::PushMessage>>,
@@ -199,6 +201,7 @@ impl ClientState {
             watched: Vec::new(),
             blocked: None,
             block_deadline: None,
+            block_context: None,
             subs: Subscriptions::default(),
             push_rx: None,
         }

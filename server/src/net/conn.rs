@@ -73,6 +73,7 @@ async fn run(
                         }
                     }
                     client.block_deadline = None;
+                    client.block_context = None;
                     if !client.no_reply {
                         reply.encode(client.resp, wbuf);
                     }

@@ -1,6 +1,7 @@
 //! Change streams: pub/sub, keyspace notifications (and, later, table change records and
 //! the durable change log).
 
+pub mod changelog;
 pub mod notify;
 pub mod pubsub;
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 
+use super::changelog::ChangeLog;
 use super::PubSub;
 use crate::engine::{Engine, KeyEvent};
 
@@ -89,15 +90,24 @@ pub struct Notifications {
 
 impl Notifications {
     /// Installs the engine's notifier; returns the handle CONFIG SET updates.
-    pub fn install(engine: &Engine, pubsub: &Arc<PubSub>) -> Arc<Notifications> {
+    pub fn install(
+        engine: &Engine,
+        pubsub: &Arc<PubSub>,
+        changelog: &Arc<ChangeLog>,
+    ) -> Arc<Notifications> {
         let notifications = Arc::new(Notifications {
             flags: AtomicU32::new(0),
         });
         let weak_pubsub: Weak<PubSub> = Arc::downgrade(pubsub);
+        let weak_log: Weak<ChangeLog> = Arc::downgrade(changelog);
         let weak_self = Arc::downgrade(&notifications);
         let _ = engine.notifier.set(Box::new(move |event: &KeyEvent| {
-            if let (Some(pubsub), Some(this)) = (weak_pubsub.upgrade(), weak_self.upgrade()) {
-                this.publish(&pubsub, event);
+            if let (Some(pubsub), Some(log), Some(this)) = (
+                weak_pubsub.upgrade(),
+                weak_log.upgrade(),
+                weak_self.upgrade(),
+            ) {
+                this.publish(&pubsub, &log, event);
             }
         }));
         notifications
@@ -111,10 +121,20 @@ impl Notifications {
         engine.notify_enabled.store(active, Ordering::Relaxed);
     }
 
-    fn publish(&self, pubsub: &PubSub, event: &KeyEvent) {
+    fn publish(&self, pubsub: &PubSub, log: &ChangeLog, event: &KeyEvent) {
         let flags = self.flags.load(Ordering::Relaxed);
         if flags & class_bit(event.class) == 0 {
             return;
+        }
+        // Notified events are also kept in the db's durable change log
+        // (`__stream__:__keyspace@<db>__`), so a consumer of Redis-type changes (session
+        // hashes, leaderboards) can resume after a disconnect instead of losing messages.
+        let log_name = format!("__keyspace@{}__", event.space);
+        if let Err(e) = log.append(
+            log_name.as_bytes(),
+            &[(b"event", event.event.as_bytes()), (b"key", &event.key)],
+        ) {
+            tracing::warn!("change log append failed: {e}");
         }
         let key = Bytes::copy_from_slice(&event.key);
         if flags & KEYSPACE != 0 {
