@@ -49,6 +49,9 @@ pub struct Cli {
     /// Log level: debug, verbose, notice, warning.
     #[arg(long)]
     pub loglevel: Option<String>,
+    /// Threads serving client connections (as Redis's io-threads; default 1).
+    #[arg(long = "io-threads")]
+    pub io_threads: Option<usize>,
     /// Address of the Prometheus /metrics endpoint ("off" disables it).
     #[arg(long = "metrics-addr")]
     pub metrics_addr: Option<String>,
@@ -91,6 +94,8 @@ pub struct Config {
     pub loglevel: String,
     pub timeout: u64,
     pub databases: u32,
+    /// Tokio worker threads serving connections.
+    pub io_threads: usize,
     /// `None` = metrics endpoint off.
     pub metrics_addr: Option<String>,
     pub autoscale: AutoscaleConfig,
@@ -116,6 +121,9 @@ impl Default for Config {
             loglevel: "notice".into(),
             timeout: 0,
             databases: 16,
+            // One thread, like Redis: on small machines (and with the load generator on the
+            // same host) it beats several threads that keep waking each other up.
+            io_threads: 1,
             metrics_addr: Some("127.0.0.1:9121".into()),
             autoscale: AutoscaleConfig::default(),
             config_file: None,
@@ -156,6 +164,7 @@ impl Config {
         apply("notify-keyspace-events", cli.notify_keyspace_events)?;
         apply("loglevel", cli.loglevel)?;
         apply("metrics-addr", cli.metrics_addr)?;
+        apply("io-threads", cli.io_threads.map(|v| v.to_string()))?;
         apply(
             "shard-split-ops",
             cli.shard_split_ops.map(|v| v.to_string()),
@@ -234,6 +243,7 @@ impl Config {
             "timeout" => self.timeout.to_string(),
             "databases" => self.databases.to_string(),
             "metrics-addr" => self.metrics_addr.clone().unwrap_or_else(|| "off".into()),
+            "io-threads" => self.io_threads.to_string(),
             "shard-split-ops" => self.autoscale.split_ops.to_string(),
             "shard-merge-ops" => self.autoscale.merge_ops.to_string(),
             "shard-scale-window" => self.autoscale.window.as_secs_f64().to_string(),
@@ -317,6 +327,13 @@ impl Config {
                     }
                 }
             }
+            "io-threads" => {
+                let n: usize = num(value)?;
+                if !(1..=128).contains(&n) {
+                    return Err("argument must be between 1 and 128 inclusive".into());
+                }
+                self.io_threads = n
+            }
             "shard-split-ops" => self.autoscale.split_ops = non_negative(value)?,
             "shard-merge-ops" => self.autoscale.merge_ops = non_negative(value)?,
             "shard-scale-window" => self.autoscale.window = seconds(value)?,
@@ -368,6 +385,7 @@ const PARAMS: &[&str] = &[
     "timeout",
     "databases",
     "metrics-addr",
+    "io-threads",
     "shard-split-ops",
     "shard-merge-ops",
     "shard-scale-window",

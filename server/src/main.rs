@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(log_filter(&config.loglevel))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.io_threads)
         .enable_all()
         .build()?;
     runtime.block_on(async move {

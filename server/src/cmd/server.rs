@@ -337,6 +337,7 @@ const IMMUTABLE: &[&str] = &[
     "shards",
     "databases",
     "metrics-addr",
+    "io-threads",
     "shard-split-ops",
     "shard-merge-ops",
     "shard-scale-window",
