@@ -30,6 +30,47 @@ pub struct Stats {
     pub blocked_clients: AtomicU64,
 }
 
+/// Resume points of HSCAN/ZSCAN-style cursors: a cursor number stands for "continue after
+/// this sort key". Bounded: when full, the oldest half is forgotten (a forgotten cursor
+/// restarts its scan from the beginning, which repeats items but never skips any).
+pub struct ScanCursors {
+    map: Mutex<std::collections::BTreeMap<u64, Vec<u8>>>,
+    next: AtomicU64,
+}
+
+const MAX_SCAN_CURSORS: usize = 100_000;
+
+impl Default for ScanCursors {
+    fn default() -> Self {
+        ScanCursors {
+            map: Mutex::new(std::collections::BTreeMap::new()),
+            next: AtomicU64::new(1),
+        }
+    }
+}
+
+impl ScanCursors {
+    /// Remembers `resume_after` and returns the cursor number for it (never 0).
+    pub fn save(&self, resume_after: Vec<u8>) -> u64 {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.map.lock();
+        if map.len() >= MAX_SCAN_CURSORS {
+            let keep = map.split_off(&(id - (MAX_SCAN_CURSORS as u64 / 2)));
+            *map = keep;
+        }
+        map.insert(id, resume_after);
+        id
+    }
+
+    /// Where a cursor resumes (`None` = from the start: cursor 0 or forgotten).
+    pub fn resume_point(&self, cursor: u64) -> Option<Vec<u8>> {
+        if cursor == 0 {
+            return None;
+        }
+        self.map.lock().get(&cursor).cloned()
+    }
+}
+
 /// State shared by every connection.
 pub struct Server {
     pub engine: Arc<Engine>,
@@ -39,6 +80,7 @@ pub struct Server {
     pub stats: Stats,
     pub started: Instant,
     pub run_id: String,
+    pub scan_cursors: ScanCursors,
     /// The address actually bound (port 0 resolves to a real port).
     pub addr: SocketAddr,
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
@@ -140,6 +182,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         stats: Stats::default(),
         started: Instant::now(),
         run_id: random_run_id(),
+        scan_cursors: ScanCursors::default(),
         addr,
         last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
         pubsub,

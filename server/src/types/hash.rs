@@ -1,1 +1,85 @@
 //! Hashes: a partition whose sort keys are the fields.
+//!
+//! The metadata row holds `{kind: Hash, version, len = number of fields, expire_at}`; each
+//! field is one sub-row `meta key ‖ version ‖ field → value`. HGET is a point read, HGETALL
+//! one range scan of the partition, and DEL drops only the metadata row (the version's
+//! sub-rows are reclaimed in the background).
+
+use std::ops::Bound::Unbounded;
+
+use crate::cmd::CmdError;
+use crate::engine::{Kind, Meta, Txn};
+
+/// The hash at `key` (WRONGTYPE for other types, `None` if absent).
+pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
+    super::get_of_kind(txn, key, Kind::Hash)
+}
+
+/// The hash at `key`, or a new empty one (with a fresh version) if absent.
+pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
+    match load(txn, key)? {
+        Some(meta) => Ok(meta),
+        None => Ok(Meta::new(Kind::Hash, txn.engine().new_version()?)),
+    }
+}
+
+/// One field's value.
+pub fn get_field(
+    txn: &Txn,
+    key: &[u8],
+    meta: &Meta,
+    field: &[u8],
+) -> Result<Option<Vec<u8>>, CmdError> {
+    Ok(txn.sub_get(key, meta.version, field)?)
+}
+
+/// Sets a field; returns whether it is new. Updates `meta.len` (write `meta` with
+/// [`store`] afterwards).
+pub fn set_field(
+    txn: &mut Txn,
+    key: &[u8],
+    meta: &mut Meta,
+    field: &[u8],
+    value: Vec<u8>,
+) -> Result<bool, CmdError> {
+    let is_new = txn.sub_get(key, meta.version, field)?.is_none();
+    txn.sub_put(key, meta.version, field, value);
+    if is_new {
+        meta.len += 1;
+    }
+    Ok(is_new)
+}
+
+/// Deletes a field; returns whether it existed.
+pub fn delete_field(
+    txn: &mut Txn,
+    key: &[u8],
+    meta: &mut Meta,
+    field: &[u8],
+) -> Result<bool, CmdError> {
+    if txn.sub_get(key, meta.version, field)?.is_none() {
+        return Ok(false);
+    }
+    txn.sub_delete(key, meta.version, field);
+    meta.len -= 1;
+    Ok(true)
+}
+
+/// Writes the hash's metadata back, deleting the key when the last field is gone (Redis
+/// never keeps empty hashes). Returns whether the key was deleted.
+pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
+    if meta.len == 0 {
+        txn.delete(key)?;
+        Ok(true)
+    } else {
+        txn.put(key, meta)?;
+        Ok(false)
+    }
+}
+
+/// All `(field, value)` pairs in field order (one range scan of the partition).
+pub fn entries(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CmdError> {
+    Ok(txn
+        .sub_scan(key, meta.version, Unbounded, Unbounded, false)
+        .collect::<Result<Vec<_>, _>>()?)
+}
