@@ -242,7 +242,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             entries.choose(&mut rng).map(|(f, _)| f.clone()),
         ));
     };
-    let picked: Vec<&(Vec<u8>, Vec<u8>)> = if count >= 0 {
+    let picked: Vec<&hash::FieldValue> = if count >= 0 {
         // Distinct fields; all of them when asking for at least the hash's size.
         entries
             .choose_multiple(&mut rng, (count as usize).min(entries.len()))
@@ -287,16 +287,15 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None => Unbounded,
     };
     let mut items = Vec::new();
-    let mut examined = 0;
     let mut last: Option<Vec<u8>> = None;
     let mut more = false;
-    for row in txn.sub_scan(key, meta.version, lower, Unbounded, false) {
+    let rows = txn.sub_scan(key, meta.version, lower, Unbounded, false);
+    for (examined, row) in rows.enumerate() {
         let (field, value) = row?;
         if examined == opts.count {
             more = true;
             break;
         }
-        examined += 1;
         if opts
             .pattern
             .as_ref()

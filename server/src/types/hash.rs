@@ -77,8 +77,11 @@ pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
     }
 }
 
+/// A field and its value.
+pub type FieldValue = (Vec<u8>, Vec<u8>);
+
 /// All `(field, value)` pairs in field order (one range scan of the partition).
-pub fn entries(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<(Vec<u8>, Vec<u8>)>, CmdError> {
+pub fn entries(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<FieldValue>, CmdError> {
     Ok(txn
         .sub_scan(key, meta.version, Unbounded, Unbounded, false)
         .collect::<Result<Vec<_>, _>>()?)
