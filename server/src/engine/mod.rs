@@ -18,6 +18,7 @@
 
 pub mod autoscale;
 pub mod background;
+pub mod cache;
 pub mod durability;
 pub mod keys;
 pub mod meta;
@@ -89,6 +90,8 @@ pub struct EngineOptions {
     pub shards: usize,
     /// fjall block cache size in bytes.
     pub cache_bytes: u64,
+    /// Hot metadata cache size in bytes.
+    pub meta_cache_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -97,6 +100,7 @@ impl Default for EngineOptions {
             appendfsync: AppendFsync::EverySec,
             shards: 4,
             cache_bytes: 256 * 1024 * 1024,
+            meta_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -124,6 +128,8 @@ pub struct Engine {
     pub notify_enabled: AtomicBool,
     /// Change signals for WATCH and blocking commands.
     pub signals: signals::KeySignals,
+    /// Decoded metadata rows of recently used keys.
+    pub(crate) meta_cache: cache::MetaCache,
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
@@ -157,6 +163,7 @@ impl Engine {
             notifier: OnceLock::new(),
             notify_enabled: AtomicBool::new(false),
             signals: signals::KeySignals::default(),
+            meta_cache: cache::MetaCache::new(options.meta_cache_bytes),
             db,
         };
         engine.recover_versions()?;
@@ -267,6 +274,7 @@ impl Engine {
             ks.clear()?;
         }
         self.key_counts.clear();
+        self.meta_cache.clear();
         self.flush_epoch.fetch_add(1, Ordering::SeqCst);
         self.signals.touch_all();
         Ok(())

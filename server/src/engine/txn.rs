@@ -155,9 +155,18 @@ impl<'e> Txn<'e> {
         match self.metas.entry(raw_key) {
             Entry::Occupied(e) => Ok(e.into_mut()),
             Entry::Vacant(e) => {
-                let physical = match self.engine.meta.get(e.key())? {
-                    Some(raw) => Some(Meta::decode(&raw)?),
-                    None => None,
+                let physical = match self.engine.meta_cache.get(e.key()) {
+                    Some(cached) => cached.map(|m| Meta::clone(&m)),
+                    None => {
+                        let stored = match self.engine.meta.get(e.key())? {
+                            Some(raw) => Some(Meta::decode(&raw)?),
+                            None => None,
+                        };
+                        self.engine
+                            .meta_cache
+                            .put(e.key().clone(), stored.clone().map(std::sync::Arc::new));
+                        stored
+                    }
                 };
                 Ok(e.insert(MetaEntry {
                     current: physical.clone(),
@@ -356,6 +365,11 @@ impl<'e> Txn<'e> {
             }
         }
         batch.commit()?;
+        for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
+            engine
+                .meta_cache
+                .put(raw_key, entry.current.map(std::sync::Arc::new));
+        }
         if let Some(locks) = &self.locks {
             locks.account_bytes(bytes_written);
         }
