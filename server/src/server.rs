@@ -167,7 +167,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     if let Some(metrics_addr) = &config.metrics_addr {
-        crate::metrics::install(metrics_addr.parse()?)?;
+        // Serving data matters more than serving metrics: a busy metrics port is reported,
+        // not fatal.
+        if let Err(e) = crate::metrics::install(metrics_addr.parse()?) {
+            tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
+        }
     }
     let background = Background::start(engine.clone(), config.autoscale.clone());
     let pubsub = Arc::new(PubSub::default());
