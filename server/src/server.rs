@@ -166,6 +166,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     )?;
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
+    let mut config = config;
+    // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
+    config.port = addr.port();
     if let Some(metrics_addr) = &config.metrics_addr {
         // Serving data matters more than serving metrics: a busy metrics port is reported,
         // not fatal.
