@@ -188,6 +188,11 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
         .ok_or_else(|| ProtocolError::new("unbalanced quotes in request"))
 }
 
+/// C's `isspace` (Rust's `is_ascii_whitespace` leaves out vertical tab).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 fn hex_digit(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
@@ -196,11 +201,13 @@ fn hex_digit(c: u8) -> Option<u8> {
 /// "double quoted" (C escapes, `\xHH`) and 'single quoted' (only `\'`) arguments.
 /// Returns `None` for unbalanced quotes or a closing quote not followed by a space.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Redis splits a C string: a NUL byte ends the line.
+    let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
     let mut out = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -234,7 +241,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -251,7 +258,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -264,7 +271,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    c if is_space(c) => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -377,6 +384,33 @@ mod tests {
         assert_eq!(parse(b"\r\n").unwrap(), Some(vec![]));
         assert_eq!(parse(b"PING").unwrap(), None);
         assert!(parse(b"\"a\"b\r\n").is_err());
+    }
+
+    #[test]
+    fn nul_bytes_end_an_inline_line_instead_of_looping() {
+        assert_eq!(
+            split_args(b"GET a\0b c"),
+            Some(vec![b"GET".to_vec(), b"a".to_vec()])
+        );
+        assert_eq!(split_args(b"\0\0\0"), Some(vec![]));
+        assert_eq!(
+            split_args(b"a\x0cb"),
+            Some(vec![b"a".to_vec(), b"b".to_vec()])
+        );
+    }
+
+    proptest::proptest! {
+        /// Arbitrary input is consumed or rejected in bounded steps: never a hang or panic.
+        #[test]
+        fn arbitrary_bytes_never_hang(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut buf = BytesMut::from(&input[..]);
+            for _ in 0..=input.len() {
+                match parse_request(&mut buf, ParserLimits::default()) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
     }
 
     #[test]

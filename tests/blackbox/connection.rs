@@ -10,13 +10,19 @@ fn ping_echo_quit_and_unknown_commands() {
     let mut c = server.client();
     assert_eq!(value(&mut c, &["PING"]), Value::SimpleString("PONG".into()));
     assert_eq!(q::<String>(&mut c, &["PING", "hi"]), "hi");
-    assert_eq!(error(&mut c, &["PING", "a", "b"]), "ERR wrong number of arguments for 'ping' command");
+    assert_eq!(
+        error(&mut c, &["PING", "a", "b"]),
+        "ERR wrong number of arguments for 'ping' command"
+    );
     assert_eq!(q::<String>(&mut c, &["ECHO", "hello"]), "hello");
     assert_eq!(
         error(&mut c, &["FOOBAR", "a", "b"]),
         "ERR unknown command 'FOOBAR', with args beginning with: 'a' 'b' "
     );
-    assert_eq!(error(&mut c, &["FOOBAR"]), "ERR unknown command 'FOOBAR', with args beginning with: ");
+    assert_eq!(
+        error(&mut c, &["FOOBAR"]),
+        "ERR unknown command 'FOOBAR', with args beginning with: "
+    );
     let mut raw = server.raw();
     raw.send(b"QUIT\r\n");
     assert_eq!(raw.read_line(), "+OK\r\n");
@@ -32,9 +38,18 @@ fn hello_negotiates_resp3() {
     assert_eq!(hello[1], Value::BulkString(b"redis".to_vec()));
     assert_eq!(hello[4], Value::BulkString(b"proto".to_vec()));
     assert_eq!(hello[5], Value::Int(2));
-    assert_eq!(error(&mut c, &["HELLO", "4"]), "NOPROTO unsupported protocol version");
-    assert_eq!(error(&mut c, &["HELLO", "x"]), "ERR Protocol version is not an integer or out of range");
-    assert_eq!(error(&mut c, &["HELLO", "3", "BOGUS"]), "ERR Syntax error in HELLO option 'BOGUS'");
+    assert_eq!(
+        error(&mut c, &["HELLO", "4"]),
+        "NOPROTO unsupported protocol version"
+    );
+    assert_eq!(
+        error(&mut c, &["HELLO", "x"]),
+        "ERR Protocol version is not an integer or out of range"
+    );
+    assert_eq!(
+        error(&mut c, &["HELLO", "3", "BOGUS"]),
+        "ERR Syntax error in HELLO option 'BOGUS'"
+    );
     let mut raw = server.raw();
     raw.send(b"HELLO 3 SETNAME app\r\n");
     assert_eq!(raw.read_line(), "%7\r\n");
@@ -59,11 +74,24 @@ fn auth_and_requirepass() {
     let server = TestServer::start_with(&["--requirepass", "s3cret"]);
     let client = redis::Client::open(server.url()).unwrap();
     let mut c = client.get_connection().unwrap();
-    assert_eq!(error(&mut c, &["GET", "k"]), "NOAUTH Authentication required.");
-    assert_eq!(error(&mut c, &["NOPE"]), "ERR unknown command 'NOPE', with args beginning with: ");
-    assert_eq!(error(&mut c, &["AUTH", "wrong"]), "WRONGPASS invalid username-password pair or user is disabled.");
-    assert_eq!(error(&mut c, &["AUTH", "bob", "s3cret"]), "WRONGPASS invalid username-password pair or user is disabled.");
-    assert!(error(&mut c, &["HELLO", "3"]).starts_with("NOAUTH HELLO must be called with the client already authenticated"));
+    assert_eq!(
+        error(&mut c, &["GET", "k"]),
+        "NOAUTH Authentication required."
+    );
+    assert_eq!(
+        error(&mut c, &["NOPE"]),
+        "ERR unknown command 'NOPE', with args beginning with: "
+    );
+    assert_eq!(
+        error(&mut c, &["AUTH", "wrong"]),
+        "WRONGPASS invalid username-password pair or user is disabled."
+    );
+    assert_eq!(
+        error(&mut c, &["AUTH", "bob", "s3cret"]),
+        "WRONGPASS invalid username-password pair or user is disabled."
+    );
+    assert!(error(&mut c, &["HELLO", "3"])
+        .starts_with("NOAUTH HELLO must be called with the client already authenticated"));
     assert_eq!(q::<String>(&mut c, &["AUTH", "s3cret"]), "OK");
     assert_eq!(q::<String>(&mut c, &["SET", "k", "v"]), "OK");
     // HELLO with AUTH authenticates and switches protocol at once.
@@ -91,13 +119,19 @@ fn client_subcommands() {
     let id: i64 = q(&mut c, &["CLIENT", "ID"]);
     assert!(id > 0);
     assert_eq!(value(&mut c, &["CLIENT", "GETNAME"]), Value::Nil);
-    assert_eq!(q::<String>(&mut c, &["CLIENT", "SETNAME", "worker-1"]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["CLIENT", "SETNAME", "worker-1"]),
+        "OK"
+    );
     assert_eq!(q::<String>(&mut c, &["CLIENT", "GETNAME"]), "worker-1");
     assert_eq!(
         error(&mut c, &["CLIENT", "SETNAME", "bad name"]),
         "ERR Client names cannot contain spaces, newlines or special characters."
     );
-    assert_eq!(q::<String>(&mut c, &["CLIENT", "SETINFO", "LIB-NAME", "redis-rs"]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["CLIENT", "SETINFO", "LIB-NAME", "redis-rs"]),
+        "OK"
+    );
     let info: String = q(&mut c, &["CLIENT", "INFO"]);
     assert!(info.contains(&format!("id={id} ")), "{info}");
     assert!(info.contains("name=worker-1"), "{info}");
@@ -108,14 +142,21 @@ fn client_subcommands() {
     assert_eq!(list.lines().count(), 2, "{list}");
     let only: String = q(&mut c, &["CLIENT", "LIST", "ID", &other_id.to_string()]);
     assert_eq!(only.lines().count(), 1);
-    assert_eq!(q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &other_id.to_string()]), 1);
+    assert_eq!(
+        q::<i64>(&mut c, &["CLIENT", "KILL", "ID", &other_id.to_string()]),
+        1
+    );
     assert!(crate::harness::eventually(10, || {
         let list: String = q(&mut c, &["CLIENT", "LIST"]);
         list.lines().count() == 1
     }));
     assert!(redis::cmd("PING").query::<String>(&mut other).is_err());
-    assert!(error(&mut c, &["CLIENT", "FOO"]).starts_with("ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
-    assert_eq!(error(&mut c, &["CLIENT", "SETNAME"]), "ERR wrong number of arguments for 'client|setname' command");
+    assert!(error(&mut c, &["CLIENT", "FOO"])
+        .starts_with("ERR unknown subcommand 'FOO'. Try CLIENT HELP."));
+    assert_eq!(
+        error(&mut c, &["CLIENT", "SETNAME"]),
+        "ERR wrong number of arguments for 'client|setname' command"
+    );
 }
 
 #[test]
@@ -124,6 +165,13 @@ fn select_and_reset() {
     let mut c = server.client();
     let _: () = q(&mut c, &["SELECT", "2"]);
     let _: () = q(&mut c, &["SET", "in2", "v"]);
-    assert_eq!(value(&mut c, &["RESET"]), Value::SimpleString("RESET".into()));
-    assert_eq!(value(&mut c, &["GET", "in2"]), Value::Nil, "RESET selects db 0");
+    assert_eq!(
+        value(&mut c, &["RESET"]),
+        Value::SimpleString("RESET".into())
+    );
+    assert_eq!(
+        value(&mut c, &["GET", "in2"]),
+        Value::Nil,
+        "RESET selects db 0"
+    );
 }

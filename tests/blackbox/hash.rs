@@ -38,17 +38,33 @@ fn hset_hget_hmget_hdel_hlen() {
     assert_eq!(q::<i64>(&mut c, &["HDEL", "h", "a", "b", "zz"]), 2);
     assert_eq!(q::<i64>(&mut c, &["HLEN", "h"]), 3);
     assert_eq!(q::<i64>(&mut c, &["HDEL", "h", "c", "d", "e"]), 3);
-    assert_eq!(q::<i64>(&mut c, &["EXISTS", "h"]), 0, "an emptied hash is deleted");
+    assert_eq!(
+        q::<i64>(&mut c, &["EXISTS", "h"]),
+        0,
+        "an emptied hash is deleted"
+    );
     assert_eq!(q::<i64>(&mut c, &["HLEN", "h"]), 0);
     assert_eq!(q::<i64>(&mut c, &["HDEL", "h", "a"]), 0);
     // A re-created hash does not see fields of its previous life.
     assert_eq!(q::<i64>(&mut c, &["HSET", "h", "new", "1"]), 1);
     assert_eq!(q::<Vec<String>>(&mut c, &["HKEYS", "h"]), vec!["new"]);
     // Errors
-    assert_eq!(error(&mut c, &["HSET", "h", "a"]), "ERR wrong number of arguments for 'hset' command");
-    assert_eq!(error(&mut c, &["HSET", "h", "a", "1", "b"]), "ERR wrong number of arguments for 'hset' command");
-    assert_eq!(error(&mut c, &["HMSET", "h", "a", "1", "b"]), "ERR wrong number of arguments for 'hmset' command");
-    assert_eq!(error(&mut c, &["HGET", "h"]), "ERR wrong number of arguments for 'hget' command");
+    assert_eq!(
+        error(&mut c, &["HSET", "h", "a"]),
+        "ERR wrong number of arguments for 'hset' command"
+    );
+    assert_eq!(
+        error(&mut c, &["HSET", "h", "a", "1", "b"]),
+        "ERR wrong number of arguments for 'hset' command"
+    );
+    assert_eq!(
+        error(&mut c, &["HMSET", "h", "a", "1", "b"]),
+        "ERR wrong number of arguments for 'hmset' command"
+    );
+    assert_eq!(
+        error(&mut c, &["HGET", "h"]),
+        "ERR wrong number of arguments for 'hget' command"
+    );
     let _: () = q(&mut c, &["SET", "s", "v"]);
     for cmd in [
         &["HSET", "s", "a", "1"][..],
@@ -95,14 +111,38 @@ fn hincrby_and_hincrbyfloat() {
     let mut c = server.client();
     assert_eq!(q::<i64>(&mut c, &["HINCRBY", "h", "n", "5"]), 5);
     assert_eq!(q::<i64>(&mut c, &["HINCRBY", "h", "n", "-7"]), -2);
-    assert_eq!(error(&mut c, &["HINCRBY", "h", "n", "x"]), "ERR value is not an integer or out of range");
-    let _: i64 = q(&mut c, &["HSET", "h", "s", "abc", "big", "9223372036854775807"]);
-    assert_eq!(error(&mut c, &["HINCRBY", "h", "s", "1"]), "ERR hash value is not an integer");
-    assert_eq!(error(&mut c, &["HINCRBY", "h", "big", "1"]), "ERR increment or decrement would overflow");
-    assert_eq!(q::<String>(&mut c, &["HINCRBYFLOAT", "h", "f", "10.5"]), "10.5");
-    assert_eq!(q::<String>(&mut c, &["HINCRBYFLOAT", "h", "f", "-0.5"]), "10");
-    assert_eq!(error(&mut c, &["HINCRBYFLOAT", "h", "s", "1"]), "ERR hash value is not a float");
-    assert_eq!(error(&mut c, &["HINCRBYFLOAT", "h", "f", "x"]), "ERR value is not a valid float");
+    assert_eq!(
+        error(&mut c, &["HINCRBY", "h", "n", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    let _: i64 = q(
+        &mut c,
+        &["HSET", "h", "s", "abc", "big", "9223372036854775807"],
+    );
+    assert_eq!(
+        error(&mut c, &["HINCRBY", "h", "s", "1"]),
+        "ERR hash value is not an integer"
+    );
+    assert_eq!(
+        error(&mut c, &["HINCRBY", "h", "big", "1"]),
+        "ERR increment or decrement would overflow"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["HINCRBYFLOAT", "h", "f", "10.5"]),
+        "10.5"
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["HINCRBYFLOAT", "h", "f", "-0.5"]),
+        "10"
+    );
+    assert_eq!(
+        error(&mut c, &["HINCRBYFLOAT", "h", "s", "1"]),
+        "ERR hash value is not a float"
+    );
+    assert_eq!(
+        error(&mut c, &["HINCRBYFLOAT", "h", "f", "x"]),
+        "ERR value is not a valid float"
+    );
     assert_eq!(
         error(&mut c, &["HINCRBYFLOAT", "h", "f", "inf"]),
         "ERR increment would produce NaN or Infinity"
@@ -115,14 +155,25 @@ fn hrandfield_counts() {
     let server = TestServer::start();
     let mut c = server.client();
     assert_eq!(value(&mut c, &["HRANDFIELD", "missing"]), Value::Nil);
-    assert_eq!(value(&mut c, &["HRANDFIELD", "missing", "3"]), Value::Array(vec![]));
+    assert_eq!(
+        value(&mut c, &["HRANDFIELD", "missing", "3"]),
+        Value::Array(vec![])
+    );
     let _: i64 = q(&mut c, &["HSET", "h", "a", "1", "b", "2", "c", "3"]);
     let one: String = q(&mut c, &["HRANDFIELD", "h"]);
     assert!(["a", "b", "c"].contains(&one.as_str()));
     let two: Vec<String> = q(&mut c, &["HRANDFIELD", "h", "2"]);
-    assert_eq!(two.iter().collect::<HashSet<_>>().len(), 2, "positive count: distinct");
+    assert_eq!(
+        two.iter().collect::<HashSet<_>>().len(),
+        2,
+        "positive count: distinct"
+    );
     let all: Vec<String> = q(&mut c, &["HRANDFIELD", "h", "10"]);
-    assert_eq!(all.len(), 3, "count larger than the hash returns every field once");
+    assert_eq!(
+        all.len(),
+        3,
+        "count larger than the hash returns every field once"
+    );
     let repeats: Vec<String> = q(&mut c, &["HRANDFIELD", "h", "-10"]);
     assert_eq!(repeats.len(), 10, "negative count may repeat");
     let with_values: Vec<String> = q(&mut c, &["HRANDFIELD", "h", "2", "WITHVALUES"]);
@@ -135,12 +186,23 @@ fn hrandfield_counts() {
         };
         assert_eq!(pair[1], expected);
     }
-    assert_eq!(value(&mut c, &["HRANDFIELD", "h", "0"]), Value::Array(vec![]));
-    assert_eq!(error(&mut c, &["HRANDFIELD", "h", "x"]), "ERR value is not an integer or out of range");
-    assert_eq!(error(&mut c, &["HRANDFIELD", "h", "1", "BOGUS"]), "ERR syntax error");
+    assert_eq!(
+        value(&mut c, &["HRANDFIELD", "h", "0"]),
+        Value::Array(vec![])
+    );
+    assert_eq!(
+        error(&mut c, &["HRANDFIELD", "h", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        error(&mut c, &["HRANDFIELD", "h", "1", "BOGUS"]),
+        "ERR syntax error"
+    );
     let mut c3 = server.client_resp3();
     match value(&mut c3, &["HRANDFIELD", "h", "2", "WITHVALUES"]) {
-        Value::Array(items) => assert!(items.iter().all(|i| matches!(i, Value::Array(p) if p.len() == 2))),
+        Value::Array(items) => assert!(items
+            .iter()
+            .all(|i| matches!(i, Value::Array(p) if p.len() == 2))),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -156,9 +218,14 @@ fn hscan_returns_every_field_once() {
     let mut seen = HashMap::new();
     let mut calls = 0;
     loop {
-        let (next, items): (String, Vec<String>) = q(&mut c, &["HSCAN", "big", &cursor, "COUNT", "37"]);
+        let (next, items): (String, Vec<String>) =
+            q(&mut c, &["HSCAN", "big", &cursor, "COUNT", "37"]);
         for pair in items.chunks(2) {
-            assert!(seen.insert(pair[0].clone(), pair[1].clone()).is_none(), "duplicate {}", pair[0]);
+            assert!(
+                seen.insert(pair[0].clone(), pair[1].clone()).is_none(),
+                "duplicate {}",
+                pair[0]
+            );
         }
         calls += 1;
         if next == "0" {
@@ -168,7 +235,10 @@ fn hscan_returns_every_field_once() {
     }
     assert_eq!(seen.len(), 500);
     assert!(calls > 10, "COUNT was not honoured");
-    let (next, items): (String, Vec<String>) = q(&mut c, &["HSCAN", "big", "0", "MATCH", "f4?", "COUNT", "1000"]);
+    let (next, items): (String, Vec<String>) = q(
+        &mut c,
+        &["HSCAN", "big", "0", "MATCH", "f4?", "COUNT", "1000"],
+    );
     assert_eq!(next, "0");
     assert_eq!(items.len(), 20);
     let (next, items): (String, Vec<String>) = q(&mut c, &["HSCAN", "missing", "0"]);
@@ -185,7 +255,11 @@ fn big_hash_delete_is_immediate_and_persistent_data_survives_restart() {
         let mut pipe = redis::pipe();
         for i in 0..1000 {
             let n = chunk * 1000 + i;
-            pipe.cmd("HSET").arg("huge").arg(format!("f{n}")).arg(n).ignore();
+            pipe.cmd("HSET")
+                .arg("huge")
+                .arg(format!("f{n}"))
+                .arg(n)
+                .ignore();
         }
         let _: () = pipe.query(&mut c).unwrap();
     }
@@ -200,7 +274,10 @@ fn big_hash_delete_is_immediate_and_persistent_data_survives_restart() {
     assert_eq!(server.stop(), Some(0));
     server.restart();
     let mut c = server.client();
-    assert_eq!(q::<Vec<String>>(&mut c, &["HGETALL", "huge"]), vec!["only", "1"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["HGETALL", "huge"]),
+        vec!["only", "1"]
+    );
     assert_eq!(q::<String>(&mut c, &["HGET", "session:1", "user"]), "ada");
     assert_eq!(q::<i64>(&mut c, &["HLEN", "session:1"]), 2);
 }

@@ -22,7 +22,10 @@ fn del_exists_type_touch_unlink() {
     assert_eq!(q::<i64>(&mut c, &["DEL", "a", "h", "nope"]), 2);
     assert_eq!(q::<i64>(&mut c, &["UNLINK", "b", "b"]), 1);
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
-    assert_eq!(error(&mut c, &["DEL"]), "ERR wrong number of arguments for 'del' command");
+    assert_eq!(
+        error(&mut c, &["DEL"]),
+        "ERR wrong number of arguments for 'del' command"
+    );
 }
 
 #[test]
@@ -80,8 +83,14 @@ fn scan_match_count_type_and_errors() {
     let matched = full_scan(&mut c, &["MATCH", "s:1?", "COUNT", "1000"]);
     assert_eq!(matched.len(), 10);
     assert_eq!(error(&mut c, &["SCAN", "abc"]), "ERR invalid cursor");
-    assert_eq!(error(&mut c, &["SCAN", "0", "COUNT", "0"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["SCAN", "0", "COUNT", "x"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["SCAN", "0", "COUNT", "0"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["SCAN", "0", "COUNT", "x"]),
+        "ERR value is not an integer or out of range"
+    );
     assert_eq!(error(&mut c, &["SCAN", "0", "MATCH"]), "ERR syntax error");
     // Databases are separate keyspaces.
     let _: () = q(&mut c, &["SELECT", "3"]);
@@ -116,7 +125,11 @@ fn scan_is_stable_under_concurrent_writes() {
     stop.store(true, Ordering::Relaxed);
     churn.join().unwrap();
     let missing: Vec<_> = stable.difference(&seen).collect();
-    assert!(missing.is_empty(), "SCAN missed {} stable keys", missing.len());
+    assert!(
+        missing.is_empty(),
+        "SCAN missed {} stable keys",
+        missing.len()
+    );
 }
 
 #[test]
@@ -132,7 +145,10 @@ fn rename_renamenx_copy_move() {
     assert_eq!(q::<String>(&mut c, &["RENAME", "b", "b"]), "OK");
     let _: i64 = q(&mut c, &["HSET", "h", "f1", "v1", "f2", "v2"]);
     assert_eq!(q::<String>(&mut c, &["RENAME", "h", "h2"]), "OK");
-    assert_eq!(q::<Vec<String>>(&mut c, &["HGETALL", "h2"]), vec!["f1", "v1", "f2", "v2"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["HGETALL", "h2"]),
+        vec!["f1", "v1", "f2", "v2"]
+    );
     // RENAME over an existing key replaces it (whatever its type).
     assert_eq!(q::<String>(&mut c, &["RENAME", "b", "h2"]), "OK");
     assert_eq!(q::<String>(&mut c, &["TYPE", "h2"]), "string");
@@ -149,21 +165,40 @@ fn rename_renamenx_copy_move() {
     assert_eq!(q::<i64>(&mut c, &["COPY", "src", "dst", "REPLACE"]), 1);
     assert_eq!(q::<i64>(&mut c, &["HLEN", "dst"]), 2);
     let _: i64 = q(&mut c, &["HDEL", "src", "f"]);
-    assert_eq!(q::<i64>(&mut c, &["HLEN", "dst"]), 2, "a copy is independent");
+    assert_eq!(
+        q::<i64>(&mut c, &["HLEN", "dst"]),
+        2,
+        "a copy is independent"
+    );
     assert_eq!(q::<i64>(&mut c, &["COPY", "src", "other", "DB", "5"]), 1);
     assert_eq!(q::<i64>(&mut c, &["COPY", "nope", "x"]), 0);
-    assert_eq!(error(&mut c, &["COPY", "src", "src"]), "ERR source and destination objects are the same");
-    assert_eq!(error(&mut c, &["COPY", "src", "d", "DB", "99"]), "ERR DB index is out of range");
-    assert_eq!(error(&mut c, &["COPY", "src", "d", "BOGUS"]), "ERR syntax error");
+    assert_eq!(
+        error(&mut c, &["COPY", "src", "src"]),
+        "ERR source and destination objects are the same"
+    );
+    assert_eq!(
+        error(&mut c, &["COPY", "src", "d", "DB", "99"]),
+        "ERR DB index is out of range"
+    );
+    assert_eq!(
+        error(&mut c, &["COPY", "src", "d", "BOGUS"]),
+        "ERR syntax error"
+    );
     // MOVE
     assert_eq!(q::<i64>(&mut c, &["MOVE", "y", "1"]), 1);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "y"]), 0);
     assert_eq!(q::<i64>(&mut c, &["MOVE", "nope", "1"]), 0);
-    assert_eq!(error(&mut c, &["MOVE", "z", "0"]), "ERR source and destination objects are the same");
+    assert_eq!(
+        error(&mut c, &["MOVE", "z", "0"]),
+        "ERR source and destination objects are the same"
+    );
     let _: () = q(&mut c, &["SELECT", "1"]);
     assert_eq!(q::<String>(&mut c, &["GET", "y"]), "2");
     let _: () = q(&mut c, &["SELECT", "5"]);
-    assert_eq!(q::<Vec<String>>(&mut c, &["HGETALL", "other"]), vec!["g", "w"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["HGETALL", "other"]),
+        vec!["g", "w"]
+    );
 }
 
 #[test]
@@ -178,7 +213,11 @@ fn expire_family_with_flags() {
     assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1);
     assert_eq!(q::<i64>(&mut c, &["PEXPIRETIME", "k"]), -1);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100", "XX"]), 0);
-    assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100", "GT"]), 0, "no TTL counts as infinite");
+    assert_eq!(
+        q::<i64>(&mut c, &["EXPIRE", "k", "100", "GT"]),
+        0,
+        "no TTL counts as infinite"
+    );
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "100", "NX"]), 1);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "200", "NX"]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXPIRE", "k", "50", "GT"]), 0);
@@ -194,10 +233,22 @@ fn expire_family_with_flags() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    assert_eq!(q::<i64>(&mut c, &["EXPIREAT", "k", &(now + 1000).to_string()]), 1);
+    assert_eq!(
+        q::<i64>(&mut c, &["EXPIREAT", "k", &(now + 1000).to_string()]),
+        1
+    );
     assert_eq!(q::<i64>(&mut c, &["EXPIRETIME", "k"]), (now + 1000) as i64);
-    assert_eq!(q::<i64>(&mut c, &["PEXPIREAT", "k", &((now + 2000) * 1000).to_string()]), 1);
-    assert_eq!(q::<i64>(&mut c, &["PEXPIRETIME", "k"]), ((now + 2000) * 1000) as i64);
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &["PEXPIREAT", "k", &((now + 2000) * 1000).to_string()]
+        ),
+        1
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["PEXPIRETIME", "k"]),
+        ((now + 2000) * 1000) as i64
+    );
     assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]), 1);
     assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]), 0);
     assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1);
@@ -212,8 +263,14 @@ fn expire_family_with_flags() {
         error(&mut c, &["EXPIRE", "k", "10", "GT", "LT"]),
         "ERR GT and LT options at the same time are not compatible"
     );
-    assert_eq!(error(&mut c, &["EXPIRE", "k", "10", "ZZ"]), "ERR Unsupported option ZZ");
-    assert_eq!(error(&mut c, &["EXPIRE", "k", "ten"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["EXPIRE", "k", "10", "ZZ"]),
+        "ERR Unsupported option ZZ"
+    );
+    assert_eq!(
+        error(&mut c, &["EXPIRE", "k", "ten"]),
+        "ERR value is not an integer or out of range"
+    );
     assert_eq!(
         error(&mut c, &["EXPIRE", "k", "9223372036854775807"]),
         "ERR invalid expire time in 'expire' command"
@@ -234,7 +291,10 @@ fn expired_keys_are_invisible_and_actively_removed() {
     // Invisible at once, whatever the background cycle has done yet.
     assert_eq!(value(&mut c, &["GET", "tmp:1"]), Value::Nil);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "tmp:2", "tmphash"]), 0);
-    assert_eq!(q::<Vec<String>>(&mut c, &["KEYS", "tmp*"]), Vec::<String>::new());
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["KEYS", "tmp*"]),
+        Vec::<String>::new()
+    );
     assert_eq!(q::<i64>(&mut c, &["HLEN", "tmphash"]), 0);
     // Removed without being touched: DBSIZE counts stored keys, as Redis does.
     assert!(
@@ -263,15 +323,27 @@ fn object_and_select() {
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "n"]), "int");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "s"]), "embstr");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "l"]), "raw");
-    assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]), "hashtable");
-    assert_eq!(value(&mut c, &["OBJECT", "ENCODING", "missing"]), Value::Nil);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
+        "hashtable"
+    );
+    assert_eq!(
+        value(&mut c, &["OBJECT", "ENCODING", "missing"]),
+        Value::Nil
+    );
     assert_eq!(q::<i64>(&mut c, &["OBJECT", "REFCOUNT", "n"]), 1);
     assert!(error(&mut c, &["OBJECT", "NOPE", "n"]).starts_with("ERR unknown subcommand 'NOPE'"));
     assert_eq!(q::<String>(&mut c, &["SELECT", "15"]), "OK");
     assert_eq!(value(&mut c, &["GET", "n"]), Value::Nil);
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
-    assert_eq!(error(&mut c, &["SELECT", "16"]), "ERR DB index is out of range");
-    assert_eq!(error(&mut c, &["SELECT", "x"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["SELECT", "16"]),
+        "ERR DB index is out of range"
+    );
+    assert_eq!(
+        error(&mut c, &["SELECT", "x"]),
+        "ERR value is not an integer or out of range"
+    );
     let _: () = q(&mut c, &["SELECT", "0"]);
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 4);
 }

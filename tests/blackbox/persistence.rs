@@ -1,1 +1,82 @@
-//! Black-box tests: persistence (to be written).
+//! Durability: restart after SIGTERM, kill -9 under appendfsync always, config files.
+
+use crate::harness::{q, TestServer};
+
+#[test]
+fn sigterm_then_restart_keeps_everything() {
+    let mut server = TestServer::start();
+    let mut c = server.client();
+    for i in 0..500 {
+        let _: () = q(&mut c, &["SET", &format!("s{i}"), &i.to_string()]);
+    }
+    let _: i64 = q(&mut c, &["HSET", "h", "a", "1", "b", "2"]);
+    let _: () = q(&mut c, &["SET", "ttl", "v", "EX", "1000"]);
+    let _: () = q(&mut c, &["SELECT", "7"]);
+    let _: () = q(&mut c, &["SET", "in7", "seven"]);
+    drop(c);
+    assert_eq!(server.stop(), Some(0), "SIGTERM exits cleanly");
+    server.restart();
+    let mut c = server.client();
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 502);
+    assert_eq!(q::<String>(&mut c, &["GET", "s499"]), "499");
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["HGETALL", "h"]),
+        vec!["a", "1", "b", "2"]
+    );
+    assert!(q::<i64>(&mut c, &["TTL", "ttl"]) > 900);
+    let _: () = q(&mut c, &["SELECT", "7"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "in7"]), "seven");
+}
+
+#[test]
+fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
+    let mut server = TestServer::start_with(&["--appendfsync", "always"]);
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let mut c = server.client();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    let _: () = q(&mut c, &["SET", &format!("w{t}:{i}"), &i.to_string()]);
+                    let _: i64 = q(&mut c, &["HSET", &format!("h{t}"), &format!("f{i}"), "v"]);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    // Every write above was acknowledged; kill without any chance to flush.
+    server.kill9();
+    server.restart();
+    let mut c = server.client();
+    for t in 0..4 {
+        assert_eq!(q::<i64>(&mut c, &["HLEN", &format!("h{t}")]), 500);
+        for i in (0..500).step_by(7) {
+            assert_eq!(
+                q::<String>(&mut c, &["GET", &format!("w{t}:{i}")]),
+                i.to_string()
+            );
+        }
+    }
+    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 2004);
+}
+
+#[test]
+fn config_file_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redyn.conf");
+    std::fs::write(
+        &conf,
+        "# a redis.conf-style file\nrequirepass \"from file\"\nappendfsync no\nsave 900 1\ndaemonize no\n",
+    )
+    .unwrap();
+    let conf = conf.to_str().unwrap().to_string();
+    let server = TestServer::start_with(&[&conf, "--appendfsync", "always"]);
+    let url = format!("redis://:from%20file@{}/", server.addr);
+    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let got: std::collections::HashMap<String, String> =
+        q(&mut c, &["CONFIG", "GET", "appendfsync"]);
+    assert_eq!(got["appendfsync"], "always", "the flag wins over the file");
+    let save: std::collections::HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "save"]);
+    assert_eq!(save["save"], "900 1");
+}

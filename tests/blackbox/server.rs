@@ -20,10 +20,20 @@ fn info_sections_use_redis_field_names() {
     let _: () = q(&mut c, &["SET", "a", "1"]);
     let _: () = q(&mut c, &["SET", "b", "1", "EX", "100"]);
     let all: String = q(&mut c, &["INFO"]);
-    for section in ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Keyspace"] {
+    for section in [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Keyspace",
+    ] {
         assert!(all.contains(section), "missing {section}");
     }
-    assert!(!all.contains("# Commandstats"), "commandstats is not a default section");
+    assert!(
+        !all.contains("# Commandstats"),
+        "commandstats is not a default section"
+    );
     let f = info_fields(&all);
     assert_eq!(f["redis_version"], "7.2.0");
     assert_eq!(f["tcp_port"], server.addr.port().to_string());
@@ -48,14 +58,22 @@ fn command_table_introspection() {
     let all: Vec<Value> = q(&mut c, &["COMMAND"]);
     assert_eq!(all.len() as i64, count);
     let info: Vec<Value> = q(&mut c, &["COMMAND", "INFO", "get", "nosuch"]);
-    let Value::Array(get) = &info[0] else { panic!("{info:?}") };
+    let Value::Array(get) = &info[0] else {
+        panic!("{info:?}")
+    };
     assert_eq!(get[0], Value::BulkString(b"get".to_vec()));
     assert_eq!(get[1], Value::Int(2));
-    assert_eq!((&get[3], &get[4], &get[5]), (&Value::Int(1), &Value::Int(1), &Value::Int(1)));
+    assert_eq!(
+        (&get[3], &get[4], &get[5]),
+        (&Value::Int(1), &Value::Int(1), &Value::Int(1))
+    );
     assert_eq!(info[1], Value::Nil);
     let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
     assert_eq!(keys, vec!["a", "b"]);
-    assert_eq!(error(&mut c, &["COMMAND", "GETKEYS", "PING"]), "ERR The command has no key arguments");
+    assert_eq!(
+        error(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        "ERR The command has no key arguments"
+    );
     let docs: HashMap<String, Value> = q(&mut c, &["COMMAND", "DOCS", "hset"]);
     assert!(docs.contains_key("hset"));
 }
@@ -72,7 +90,10 @@ fn config_get_set() {
     assert!(many.contains_key("appendfsync"));
     let ports: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "port"]);
     assert_eq!(ports["port"], server.addr.port().to_string());
-    assert_eq!(q::<String>(&mut c, &["CONFIG", "SET", "appendfsync", "always"]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["CONFIG", "SET", "appendfsync", "always"]),
+        "OK"
+    );
     let got: HashMap<String, String> = q(&mut c, &["CONFIG", "GET", "appendfsync"]);
     assert_eq!(got["appendfsync"], "always");
     let info: String = q(&mut c, &["INFO", "persistence"]);
@@ -91,7 +112,10 @@ fn config_get_set() {
         "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
     );
     assert_eq!(q::<String>(&mut c, &["CONFIG", "RESETSTAT"]), "OK");
-    assert_eq!(error(&mut c, &["CONFIG", "REWRITE"]), "ERR The server is running without a config file");
+    assert_eq!(
+        error(&mut c, &["CONFIG", "REWRITE"]),
+        "ERR The server is running without a config file"
+    );
 }
 
 #[test]
@@ -109,7 +133,11 @@ fn dbsize_flushdb_flushall_time_lastsave() {
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
     assert_eq!(q::<i64>(&mut c, &["HLEN", "h"]), 0);
     let _: () = q(&mut c, &["SELECT", "1"]);
-    assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 1, "FLUSHDB only flushes the current db");
+    assert_eq!(
+        q::<i64>(&mut c, &["DBSIZE"]),
+        1,
+        "FLUSHDB only flushes the current db"
+    );
     assert_eq!(q::<String>(&mut c, &["FLUSHALL", "SYNC"]), "OK");
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 0);
     assert_eq!(error(&mut c, &["FLUSHALL", "NOW"]), "ERR syntax error");
@@ -129,7 +157,10 @@ fn shutdown_flushes_and_exits_zero() {
     let mut server = TestServer::start();
     let mut c = server.client();
     let _: () = q(&mut c, &["SET", "kept", "yes"]);
-    assert!(redis::cmd("SHUTDOWN").query::<Value>(&mut c).is_err(), "SHUTDOWN closes without a reply");
+    assert!(
+        redis::cmd("SHUTDOWN").query::<Value>(&mut c).is_err(),
+        "SHUTDOWN closes without a reply"
+    );
     assert_eq!(server.wait_exit(), Some(0));
     server.restart();
     let mut c = server.client();

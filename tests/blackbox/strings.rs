@@ -19,13 +19,19 @@ fn get_set_and_set_options() {
     // GET option returns the old value
     assert_eq!(q::<String>(&mut c, &["SET", "k", "v3", "GET"]), "v2");
     assert_eq!(value(&mut c, &["SET", "fresh", "x", "GET"]), Value::Nil);
-    assert_eq!(value(&mut c, &["SET", "k", "v4", "NX", "GET"]), Value::BulkString(b"v3".to_vec()));
+    assert_eq!(
+        value(&mut c, &["SET", "k", "v4", "NX", "GET"]),
+        Value::BulkString(b"v3".to_vec())
+    );
     assert_eq!(q::<String>(&mut c, &["GET", "k"]), "v3");
     // Expiry options
     assert_eq!(q::<String>(&mut c, &["SET", "e", "v", "EX", "100"]), "OK");
     let ttl: i64 = q(&mut c, &["TTL", "e"]);
     assert!((99..=100).contains(&ttl));
-    assert_eq!(q::<String>(&mut c, &["SET", "e", "v", "PX", "100000"]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["SET", "e", "v", "PX", "100000"]),
+        "OK"
+    );
     assert!(q::<i64>(&mut c, &["PTTL", "e"]) > 99_000);
     assert_eq!(q::<String>(&mut c, &["SET", "e", "v2", "KEEPTTL"]), "OK");
     assert!(q::<i64>(&mut c, &["PTTL", "e"]) > 99_000);
@@ -36,9 +42,15 @@ fn get_set_and_set_options() {
         .unwrap()
         .as_secs()
         + 500;
-    assert_eq!(q::<String>(&mut c, &["SET", "e", "v", "EXAT", &at.to_string()]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["SET", "e", "v", "EXAT", &at.to_string()]),
+        "OK"
+    );
     assert_eq!(q::<i64>(&mut c, &["EXPIRETIME", "e"]), at as i64);
-    assert_eq!(q::<String>(&mut c, &["SET", "e", "v", "PXAT", &(at * 1000).to_string()]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["SET", "e", "v", "PXAT", &(at * 1000).to_string()]),
+        "OK"
+    );
     assert_eq!(q::<i64>(&mut c, &["PEXPIRETIME", "e"]), (at * 1000) as i64);
     // A time in the past deletes the key.
     assert_eq!(q::<String>(&mut c, &["SET", "e", "v", "PXAT", "1"]), "OK");
@@ -53,15 +65,30 @@ fn get_set_and_set_options() {
     ] {
         assert_eq!(error(&mut c, bad), "ERR syntax error", "{bad:?}");
     }
-    assert_eq!(error(&mut c, &["SET", "k", "v", "EX", "0"]), "ERR invalid expire time in 'set' command");
-    assert_eq!(error(&mut c, &["SET", "k", "v", "EX", "-5"]), "ERR invalid expire time in 'set' command");
-    assert_eq!(error(&mut c, &["SET", "k", "v", "EX", "x"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["SET", "k", "v", "EX", "0"]),
+        "ERR invalid expire time in 'set' command"
+    );
+    assert_eq!(
+        error(&mut c, &["SET", "k", "v", "EX", "-5"]),
+        "ERR invalid expire time in 'set' command"
+    );
+    assert_eq!(
+        error(&mut c, &["SET", "k", "v", "EX", "x"]),
+        "ERR value is not an integer or out of range"
+    );
     assert_eq!(
         error(&mut c, &["SET", "k", "v", "EX", "9223372036854775807"]),
         "ERR invalid expire time in 'set' command"
     );
-    assert_eq!(error(&mut c, &["SET", "k"]), "ERR wrong number of arguments for 'set' command");
-    assert_eq!(error(&mut c, &["GET"]), "ERR wrong number of arguments for 'get' command");
+    assert_eq!(
+        error(&mut c, &["SET", "k"]),
+        "ERR wrong number of arguments for 'set' command"
+    );
+    assert_eq!(
+        error(&mut c, &["GET"]),
+        "ERR wrong number of arguments for 'get' command"
+    );
 }
 
 #[test]
@@ -75,8 +102,14 @@ fn setnx_setex_getset_getdel_getex() {
     assert!((99..=100).contains(&q::<i64>(&mut c, &["TTL", "b"])));
     assert_eq!(q::<String>(&mut c, &["PSETEX", "b", "100000", "y"]), "OK");
     assert!(q::<i64>(&mut c, &["PTTL", "b"]) > 99_000);
-    assert_eq!(error(&mut c, &["SETEX", "b", "0", "x"]), "ERR invalid expire time in 'setex' command");
-    assert_eq!(error(&mut c, &["PSETEX", "b", "-1", "x"]), "ERR invalid expire time in 'psetex' command");
+    assert_eq!(
+        error(&mut c, &["SETEX", "b", "0", "x"]),
+        "ERR invalid expire time in 'setex' command"
+    );
+    assert_eq!(
+        error(&mut c, &["PSETEX", "b", "-1", "x"]),
+        "ERR invalid expire time in 'psetex' command"
+    );
     assert_eq!(q::<String>(&mut c, &["GETSET", "b", "z"]), "y");
     assert_eq!(q::<i64>(&mut c, &["TTL", "b"]), -1, "GETSET clears the TTL");
     assert_eq!(value(&mut c, &["GETSET", "new", "1"]), Value::Nil);
@@ -88,8 +121,14 @@ fn setnx_setex_getset_getdel_getex() {
     assert_eq!(q::<String>(&mut c, &["GETEX", "b", "PERSIST"]), "z");
     assert_eq!(q::<i64>(&mut c, &["TTL", "b"]), -1);
     assert_eq!(value(&mut c, &["GETEX", "missing", "EX", "10"]), Value::Nil);
-    assert_eq!(error(&mut c, &["GETEX", "b", "EX", "10", "PERSIST"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["GETEX", "b", "EX", "0"]), "ERR invalid expire time in 'getex' command");
+    assert_eq!(
+        error(&mut c, &["GETEX", "b", "EX", "10", "PERSIST"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["GETEX", "b", "EX", "0"]),
+        "ERR invalid expire time in 'getex' command"
+    );
     let _: i64 = q(&mut c, &["HSET", "h", "f", "v"]);
     assert!(error(&mut c, &["GETDEL", "h"]).starts_with("WRONGTYPE"));
     assert!(error(&mut c, &["GETSET", "h", "v"]).starts_with("WRONGTYPE"));
@@ -110,11 +149,21 @@ fn mget_mset_msetnx() {
             Value::Nil
         ])
     );
-    assert_eq!(error(&mut c, &["MSET", "a", "1", "b"]), "ERR wrong number of arguments for 'mset' command");
+    assert_eq!(
+        error(&mut c, &["MSET", "a", "1", "b"]),
+        "ERR wrong number of arguments for 'mset' command"
+    );
     assert_eq!(q::<i64>(&mut c, &["MSETNX", "c", "3", "a", "9"]), 0);
-    assert_eq!(value(&mut c, &["GET", "c"]), Value::Nil, "MSETNX is all or nothing");
+    assert_eq!(
+        value(&mut c, &["GET", "c"]),
+        Value::Nil,
+        "MSETNX is all or nothing"
+    );
     assert_eq!(q::<i64>(&mut c, &["MSETNX", "c", "3", "d", "4"]), 1);
-    assert_eq!(q::<Vec<String>>(&mut c, &["MGET", "c", "d"]), vec!["3", "4"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["MGET", "c", "d"]),
+        vec!["3", "4"]
+    );
     // MSET with keys in many slots/shards is still applied as a whole.
     let mut args = vec!["MSET".to_string()];
     for i in 0..200 {
@@ -143,7 +192,11 @@ fn append_strlen_getrange_setrange() {
         ("-100", "2", "Hel"),
         ("20", "30", ""),
     ] {
-        assert_eq!(q::<String>(&mut c, &["GETRANGE", "s", start, end]), want, "{start} {end}");
+        assert_eq!(
+            q::<String>(&mut c, &["GETRANGE", "s", start, end]),
+            want,
+            "{start} {end}"
+        );
     }
     assert_eq!(q::<String>(&mut c, &["GETRANGE", "missing", "0", "-1"]), "");
     assert_eq!(q::<i64>(&mut c, &["SETRANGE", "s", "6", "Redis"]), 11);
@@ -152,14 +205,21 @@ fn append_strlen_getrange_setrange() {
     assert_eq!(q::<Vec<u8>>(&mut c, &["GET", "pad"]), b"\0\0\0x".to_vec());
     assert_eq!(q::<i64>(&mut c, &["SETRANGE", "nothing", "5", ""]), 0);
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "nothing"]), 0);
-    assert_eq!(error(&mut c, &["SETRANGE", "s", "-1", "x"]), "ERR offset is out of range");
+    assert_eq!(
+        error(&mut c, &["SETRANGE", "s", "-1", "x"]),
+        "ERR offset is out of range"
+    );
     assert_eq!(
         error(&mut c, &["SETRANGE", "s", "536870912", "x"]),
         "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
     );
     // Binary-safe values.
     let blob: Vec<u8> = (0..=255u8).collect();
-    let _: () = redis::cmd("SET").arg("bin").arg(&blob).query(&mut c).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("bin")
+        .arg(&blob)
+        .query(&mut c)
+        .unwrap();
     let back: Vec<u8> = redis::cmd("GET").arg("bin").query(&mut c).unwrap();
     assert_eq!(back, blob);
 }
@@ -175,16 +235,28 @@ fn counters() {
     assert_eq!(q::<i64>(&mut c, &["DECRBY", "n", "20"]), -5);
     let _: () = q(&mut c, &["SET", "n", "9223372036854775806"]);
     assert_eq!(q::<i64>(&mut c, &["INCR", "n"]), i64::MAX);
-    assert_eq!(error(&mut c, &["INCR", "n"]), "ERR increment or decrement would overflow");
+    assert_eq!(
+        error(&mut c, &["INCR", "n"]),
+        "ERR increment or decrement would overflow"
+    );
     assert_eq!(
         error(&mut c, &["DECRBY", "n", "-9223372036854775808"]),
         "ERR decrement would overflow"
     );
     let _: () = q(&mut c, &["SET", "s", "abc"]);
-    assert_eq!(error(&mut c, &["INCR", "s"]), "ERR value is not an integer or out of range");
-    assert_eq!(error(&mut c, &["INCRBY", "n", "1.5"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["INCR", "s"]),
+        "ERR value is not an integer or out of range"
+    );
+    assert_eq!(
+        error(&mut c, &["INCRBY", "n", "1.5"]),
+        "ERR value is not an integer or out of range"
+    );
     let _: () = q(&mut c, &["SET", "spaces", " 1"]);
-    assert_eq!(error(&mut c, &["INCR", "spaces"]), "ERR value is not an integer or out of range");
+    assert_eq!(
+        error(&mut c, &["INCR", "spaces"]),
+        "ERR value is not an integer or out of range"
+    );
     // TTL survives INCR.
     let _: () = q(&mut c, &["SET", "t", "1", "EX", "100"]);
     let _: i64 = q(&mut c, &["INCR", "t"]);
@@ -193,8 +265,14 @@ fn counters() {
     assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "f", "0.1"]), "10.6");
     assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "f", "-5"]), "5.6");
     assert_eq!(q::<String>(&mut c, &["INCRBYFLOAT", "g", "5.0e3"]), "5000");
-    assert_eq!(error(&mut c, &["INCRBYFLOAT", "f", "x"]), "ERR value is not a valid float");
-    assert_eq!(error(&mut c, &["INCRBYFLOAT", "s", "1"]), "ERR value is not a valid float");
+    assert_eq!(
+        error(&mut c, &["INCRBYFLOAT", "f", "x"]),
+        "ERR value is not a valid float"
+    );
+    assert_eq!(
+        error(&mut c, &["INCRBYFLOAT", "s", "1"]),
+        "ERR value is not a valid float"
+    );
     assert_eq!(
         error(&mut c, &["INCRBYFLOAT", "f", "inf"]),
         "ERR increment would produce NaN or Infinity"
