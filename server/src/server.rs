@@ -81,6 +81,8 @@ pub struct Server {
     pub started: Instant,
     pub run_id: String,
     pub scan_cursors: ScanCursors,
+    /// In-memory rank indexes of the sorted sets in use.
+    pub zsets: crate::types::zset::ZsetIndexes,
     /// The address actually bound (port 0 resolves to a real port).
     pub addr: SocketAddr,
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
@@ -190,6 +192,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         started: Instant::now(),
         run_id: random_run_id(),
         scan_cursors: ScanCursors::default(),
+        zsets: Default::default(),
         addr,
         last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
         pubsub,

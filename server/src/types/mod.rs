@@ -5,6 +5,7 @@ pub mod generic;
 pub mod hash;
 pub mod string;
 pub mod zset;
+pub mod zset_index;
 
 use crate::cmd::errors::wrong_type;
 use crate::cmd::CmdError;
