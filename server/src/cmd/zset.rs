@@ -187,7 +187,7 @@ fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut incr_result = None;
     for (pair, score) in pairs.chunks(2).zip(scores) {
         let member = &pair[1];
-        let old = zset::score_of(&txn, key, &set.meta, member)?;
+        let old = changes.score(&set.index.lock(), member);
         let mut new = score;
         if incr {
             new = old.unwrap_or(0.0) + score;
@@ -226,12 +226,12 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
     let mut set = open_or_create(ctx, &mut txn, key)?;
-    let old = zset::score_of(&txn, key, &set.meta, &args[3])?;
+    let mut changes = Changes::default();
+    let old = changes.score(&set.index.lock(), &args[3]);
     let new = old.unwrap_or(0.0) + delta;
     if new.is_nan() {
         return Err(CmdError::new("ERR resulting score is not a number (NaN)"));
     }
-    let mut changes = Changes::default();
     zset::set_score(
         &mut txn,
         key,
@@ -249,13 +249,11 @@ fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
-    let meta = zset::load(&mut txn, key)?;
+    let set = open(ctx, &mut txn, key)?;
+    let index = set.as_ref().map(|s| s.index.lock());
     let mut scores = Vec::with_capacity(args.len() - 2);
     for member in &args[2..] {
-        let score = match &meta {
-            Some(meta) => zset::score_of(&txn, key, meta, member)?,
-            None => None,
-        };
+        let score = index.as_ref().and_then(|i| i.score(member));
         scores.push(score.map_or(Reply::Nil, score_reply));
     }
     if eq_ignore_case(&args[0], "zscore") {
@@ -549,10 +547,10 @@ fn zrank(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(set) = open(ctx, &mut txn, key)? else {
         return Ok(Reply::Nil);
     };
-    let Some(score) = zset::score_of(&txn, key, &set.meta, &args[2])? else {
+    let index = set.index.lock();
+    let Some(score) = index.score(&args[2]) else {
         return Ok(Reply::Nil);
     };
-    let index = set.index.lock();
     let mut rank = index.rank_of(score, &args[2]);
     if rev {
         rank = index.len() - 1 - rank;
@@ -577,7 +575,8 @@ fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if !seen.insert(member.clone()) {
             continue;
         }
-        if let Some(score) = zset::score_of(&txn, key, &set.meta, member)? {
+        let current = changes.score(&set.index.lock(), member);
+        if let Some(score) = current {
             zset::remove(&mut txn, key, &mut set.meta, member, score, &mut changes);
             removed += 1;
         }

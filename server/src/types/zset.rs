@@ -52,31 +52,27 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
     }
 }
 
-/// A member's score (point read of the member index).
-pub fn score_of(
-    txn: &Txn,
-    key: &[u8],
-    meta: &Meta,
-    member: &[u8],
-) -> Result<Option<f64>, CmdError> {
-    Ok(txn
-        .sub_get(key, meta.version, &member_row(member))?
-        .and_then(|raw| {
-            raw.get(..8)
-                .map(|b| f64::from_bits(u64::from_be_bytes(b.try_into().expect("8 bytes"))))
-        }))
-}
-
 /// Index changes made by a command, applied to the in-memory index after commit.
 #[derive(Default)]
 pub struct Changes {
     removed: Vec<Entry>,
     added: Vec<Entry>,
+    /// Latest pending state of each touched member (`None` = removed), so a command that
+    /// names a member twice sees its own earlier change.
+    pending: HashMap<Vec<u8>, Option<f64>>,
 }
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
         self.removed.is_empty() && self.added.is_empty()
+    }
+
+    /// A member's score as this command currently sees it.
+    pub fn score(&self, index: &ZIndex, member: &[u8]) -> Option<f64> {
+        match self.pending.get(member) {
+            Some(pending) => *pending,
+            None => index.score(member),
+        }
     }
 }
 
@@ -122,17 +118,20 @@ pub fn remove(
     txn.sub_delete(key, meta.version, &member_row(member));
     meta.len -= 1;
     changes.removed.push((score, member.to_vec()));
+    changes.pending.insert(member.to_vec(), None);
 }
 
-/// Writes the metadata back (deleting an emptied set). Returns whether the key was deleted.
+/// Writes the metadata back (deleting an emptied set) unless it is unchanged (a score
+/// update does not change the metadata row). Returns whether the key was deleted.
 pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
     if meta.len == 0 {
         txn.delete(key)?;
-        Ok(true)
-    } else {
-        txn.put(key, meta)?;
-        Ok(false)
+        return Ok(true);
     }
+    if txn.get(key)?.as_ref() != Some(&meta) {
+        txn.put(key, meta)?;
+    }
+    Ok(false)
 }
 
 struct Cached {

@@ -6,6 +6,7 @@
 //! and is updated by the same commands that write fjall, after their batch commits.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 /// A member with its score.
 pub type Entry = (f64, Vec<u8>);
@@ -29,12 +30,15 @@ pub fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -
         .then_with(|| a_member.cmp(b_member))
 }
 
-/// An order-statistic treap over (score, member), nodes kept in an arena.
+/// An order-statistic treap over (score, member), nodes kept in an arena, plus a
+/// member → score map (as Redis keeps a dict beside its skiplist) so score lookups and
+/// ranks never touch storage.
 pub struct ZIndex {
     nodes: Vec<Node>,
     free: Vec<u32>,
     root: u32,
     rng: u64,
+    scores: HashMap<Vec<u8>, f64>,
 }
 
 impl Default for ZIndex {
@@ -44,6 +48,7 @@ impl Default for ZIndex {
             free: Vec::new(),
             root: NIL,
             rng: 0x9E37_79B9_7F4A_7C15,
+            scores: HashMap::new(),
         }
     }
 }
@@ -53,7 +58,9 @@ impl ZIndex {
     pub fn from_sorted(entries: Vec<Entry>) -> ZIndex {
         let mut index = ZIndex::default();
         index.nodes.reserve(entries.len());
+        index.scores.reserve(entries.len());
         for (score, member) in entries {
+            index.scores.insert(member.clone(), score);
             index.nodes.push(Node {
                 score,
                 member,
@@ -182,6 +189,7 @@ impl ZIndex {
 
     /// Inserts an entry (the caller guarantees it is not present).
     pub fn insert(&mut self, score: f64, member: Vec<u8>) {
+        self.scores.insert(member.clone(), score);
         let (l, r) = self.split(self.root, score, &member);
         let node = self.alloc(score, member);
         let left = self.merge(l, node);
@@ -196,6 +204,7 @@ impl ZIndex {
         if let Some(slot) = found {
             self.nodes[slot as usize].member = Vec::new();
             self.free.push(slot);
+            self.scores.remove(member);
         }
         self.root = self.merge(l, rest);
         found.is_some()
@@ -218,6 +227,11 @@ impl ZIndex {
         self.nodes[n as usize].left = rest;
         self.update(n);
         (found, n)
+    }
+
+    /// A member's score.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
     }
 
     /// Number of entries strictly below `(score, member)`.
@@ -327,6 +341,7 @@ mod tests {
                 prop_assert_eq!(index.len(), sorted.len());
                 prop_assert_eq!(index.range(0, usize::MAX), sorted.clone());
                 for (rank, (score, member)) in sorted.iter().enumerate() {
+                    prop_assert_eq!(index.score(member), Some(*score));
                     prop_assert_eq!(index.rank_of(*score, member), rank);
                     prop_assert_eq!(index.select(rank), Some((*score, member.as_slice())));
                 }
