@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
+# Shards only add parallelism with more than one connection thread.
+IO_THREADS=${IO_THREADS:-2}
 cargo build --release -q
 BIN=target/release/redyn
 PORT=${PORT:-7390}
@@ -18,7 +20,7 @@ trap cleanup EXIT
 start() { # start <logfile> <args...>
   local log=$1; shift
   rm -rf "$TMP/data"
-  "$BIN" --port "$PORT" --dir "$TMP/data" --metrics-addr off "$@" >"$log" 2>&1 &
+  "$BIN" --port "$PORT" --dir "$TMP/data" --metrics-addr off --io-threads "$IO_THREADS" "$@" >"$log" 2>&1 &
   PID=$!
   for _ in $(seq 100); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && return; sleep 0.1; done
   echo "redyn did not start" >&2; exit 1
@@ -26,6 +28,7 @@ start() { # start <logfile> <args...>
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
 rps() { awk -F'"' '/^"/ && $2 != "test" {printf "%s=%s ", $2, $4}'; }
 
+echo "io-threads: $IO_THREADS"
 echo "| shards | SET req/s | GET req/s | HSET req/s |"
 echo "|---|---|---|---|"
 for shards in 1 2 4; do
@@ -43,7 +46,7 @@ echo
 echo "Baseline (4 fixed shards): $(start "$TMP/log" --shards 4; p99 "$N"; stop)"
 start "$TMP/split.log" --shards 1 --shard-split-ops 2000 --shard-merge-ops 10 \
   --shard-scale-window 1 --shard-scale-cooldown 1 --shards-max 8
-echo "With splits 1 -> 8 during the run: $(p99 "$N")"
+echo "With splits 1 -> 8 during the run: $(p99 $((N * 3)))"
 stop
 echo "Splits and their fence times:"
 grep -o 'autoscaler: .*' "$TMP/split.log" | sed 's/^/  /'
