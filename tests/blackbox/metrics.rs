@@ -33,9 +33,24 @@ fn metrics_endpoint_counts_a_known_workload() {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
     let server = TestServer::start_with(&["--metrics-addr", &metrics_addr]);
     let mut con = server.client();
+    let _: () = q(
+        &mut con,
+        &["CONFIG", "SET", "notify-keyspace-events", "KEA"],
+    );
     for i in 0..7 {
         let _: () = q(&mut con, &["SET", &format!("k{i}"), "v"]);
     }
+    let _: redis::Value = q(
+        &mut con,
+        &[
+            "XREAD",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "__stream__:__keyspace@0__",
+            "0",
+        ],
+    );
     for i in 0..3 {
         let _: Option<String> = q(&mut con, &["GET", &format!("k{i}")]);
     }
@@ -49,6 +64,8 @@ fn metrics_endpoint_counts_a_known_workload() {
         (r#"redyn_command_duration_seconds_count{cmd="set"}"#, 7.0),
         (r#"redyn_keys{db="0"}"#, 7.0),
         ("redyn_connected_clients", 1.0),
+        ("redyn_changelog_records_total", 7.0),
+        (r#"redyn_changelog_records{stream="__keyspace@0__"}"#, 7.0),
     ];
     let mut last = HashMap::new();
     let ok = eventually(30, || {
@@ -65,6 +82,7 @@ fn metrics_endpoint_counts_a_known_workload() {
         "redyn_net_output_bytes_total",
         "redyn_expired_keys_total",
         "redyn_shard_splits_total",
+        r#"redyn_changelog_consumer_lag_seconds{stream="__keyspace@0__"}"#,
     ] {
         assert!(last.contains_key(series), "{series} missing from /metrics");
     }

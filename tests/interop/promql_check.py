@@ -75,6 +75,8 @@ def main():
             wait_for("redyn", r.ping)
             # A workload spread over several scrapes, so rate() has samples to work with.
             r.set("text", "not a number")
+            # Keyspace events feed the change log, which a reader then follows.
+            r.config_set("notify-keyspace-events", "KEA")
             for round_ in range(8):
                 for i in range(200):
                     r.set(f"k{i}", i)
@@ -84,6 +86,7 @@ def main():
                 except redis.ResponseError:
                     pass
                 r.set(f"tmp{round_}", 1, px=100)
+                r.xread({"__stream__:__keyspace@0__": "0"}, count=100)
                 time.sleep(0.5)
             wait_for("three scrapes", lambda: float(prom_query(
                 prom_port, "count_over_time(redyn_shard_count[5m])")["data"]["result"][0]["value"][1]) >= 3)

@@ -102,6 +102,9 @@ fn xrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Array(vec![]));
     };
     let entries = ctx.server.changelog.range(name, start, end, count, rev)?;
+    if let Some(newest) = entries.iter().map(|e| e.0).max() {
+        ctx.server.changelog.note_read(name, newest)?;
+    }
     Ok(Reply::Array(entries.iter().map(entry_reply).collect()))
 }
 
@@ -188,6 +191,9 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .server
             .changelog
             .range(name, from, StreamId::MAX, count, false)?;
+        if let Some(newest) = entries.last() {
+            ctx.server.changelog.note_read(name, newest.0)?;
+        }
         if !entries.is_empty() {
             results.push((
                 Reply::Bulk(key.clone()),

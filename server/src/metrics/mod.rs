@@ -124,4 +124,14 @@ fn sample(server: &Server) {
     gauge!("redyn_compactions_active").set(storage.active_compactions as f64);
     counter!("redyn_compactions_completed_total").absolute(storage.compactions_completed);
     gauge!("redyn_process_resident_memory_bytes").set(crate::info::rss_bytes() as f64);
+    let log = &server.changelog;
+    counter!("redyn_changelog_records_total")
+        .absolute(log.records_appended.load(Ordering::Relaxed));
+    for (name, records, lag) in log.lag_report() {
+        let stream = String::from_utf8_lossy(&name).into_owned();
+        gauge!("redyn_changelog_records", "stream" => stream.clone()).set(records as f64);
+        gauge!("redyn_changelog_consumer_lag_seconds", "stream" => stream).set(lag);
+    }
+    counter!("redyn_pubsub_messages_total")
+        .absolute(server.pubsub.messages_published.load(Ordering::Relaxed));
 }

@@ -87,6 +87,8 @@ struct StreamState {
     len: u64,
     added: u64,
     loaded: bool,
+    /// Newest ID any reader has been given (for the consumer-lag metric).
+    read_up_to: StreamId,
 }
 
 pub struct ChangeLog {
@@ -242,6 +244,44 @@ impl ChangeLog {
             .map(|g| {
                 let (k, v) = g.into_inner()?;
                 decode_row(prefix.len(), &k, &v)
+            })
+            .collect()
+    }
+
+    /// Notes that a reader has received records up to `id` (XREAD/XRANGE).
+    pub fn note_read(&self, name: &[u8], id: StreamId) -> Result<()> {
+        let state = self.state(name)?;
+        let mut st = state.lock();
+        st.read_up_to = st.read_up_to.max(id);
+        Ok(())
+    }
+
+    /// Per stream: (name, records, consumer lag in seconds). The lag is the age of the
+    /// oldest record no reader has received yet (0 when readers are caught up).
+    pub fn lag_report(&self) -> Vec<(Bytes, u64, f64)> {
+        let streams: Vec<(Bytes, Arc<Mutex<StreamState>>)> = self
+            .streams
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let now = now_ms();
+        streams
+            .into_iter()
+            .map(|(name, state)| {
+                let (len, last, read_up_to) = {
+                    let st = state.lock();
+                    (st.len, st.last, st.read_up_to)
+                };
+                let oldest_unread = match read_up_to.next() {
+                    Some(from) if read_up_to < last => self
+                        .range(&name, from, StreamId::MAX, Some(1), false)
+                        .ok()
+                        .and_then(|e| e.first().map(|(id, _)| id.ms)),
+                    _ => None,
+                };
+                let lag = oldest_unread.map_or(0.0, |ms| now.saturating_sub(ms) as f64 / 1000.0);
+                (name, len, lag)
             })
             .collect()
     }
