@@ -368,6 +368,23 @@ fn seconds(value: &str) -> Result<std::time::Duration, String> {
     non_negative(value).map(std::time::Duration::from_secs_f64)
 }
 
+/// Parameters fixed at start-up: CONFIG SET refuses them.
+pub const IMMUTABLE: &[&str] = &[
+    "port",
+    "bind",
+    "dir",
+    "shards",
+    "databases",
+    "metrics-addr",
+    "io-threads",
+    "shard-split-ops",
+    "shard-merge-ops",
+    "shard-scale-window",
+    "shard-scale-cooldown",
+    "shards-min",
+    "shards-max",
+];
+
 /// Parameters with real effect, for CONFIG GET pattern matching.
 const PARAMS: &[&str] = &[
     "port",

@@ -6,44 +6,37 @@ use std::sync::atomic::Ordering;
 use crate::server::Server;
 use crate::REDIS_VERSION;
 
-const DEFAULT_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "shards",
-    "keyspace",
-];
-const ALL_SECTIONS: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cpu",
-    "shards",
-    "commandstats",
-    "latencystats",
-    "keyspace",
+/// Every section in output order, and whether INFO without arguments includes it.
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("shards", true),
+    ("commandstats", false),
+    ("latencystats", false),
+    ("keyspace", true),
 ];
 
 /// Renders the requested INFO sections (`[]` = default set).
 pub fn render(server: &Server, requested: &[String]) -> String {
-    let sections: Vec<&str> = if requested.is_empty() || requested.iter().any(|r| r == "default") {
-        DEFAULT_SECTIONS.to_vec()
-    } else if requested.iter().any(|r| r == "all" || r == "everything") {
-        ALL_SECTIONS.to_vec()
-    } else {
-        ALL_SECTIONS
-            .iter()
-            .copied()
-            .filter(|s| requested.iter().any(|r| r == s))
-            .collect()
+    let wants = |name: &str, default: bool| {
+        if requested.is_empty() || requested.iter().any(|r| r == "default") {
+            default
+        } else {
+            requested
+                .iter()
+                .any(|r| r == "all" || r == "everything" || r == name)
+        }
     };
+    let sections: Vec<&str> = SECTIONS
+        .iter()
+        .filter(|(name, default)| wants(name, *default))
+        .map(|(name, _)| *name)
+        .collect();
     let mut out = String::new();
     for (i, section) in sections.iter().enumerate() {
         if i > 0 {

@@ -3,14 +3,13 @@
 use std::ops::Bound::{Excluded, Unbounded};
 
 use bytes::Bytes;
-use rand::seq::IndexedRandom;
 use redyn_protocol::args::{eq_ignore_case, format_incr_float, parse_f64, parse_i64_strict};
 use redyn_protocol::glob::glob_match;
 use redyn_protocol::{Reply, RespVersion};
 
 use super::errors::{self, CmdError};
 use super::keys::{parse_cursor, parse_scan_options, scan_reply};
-use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
+use super::{sampling, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::Meta;
 use crate::types::hash;
 use Flag::*;
@@ -215,57 +214,31 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let count = match args.len() {
-        2 => None,
-        3 | 4 => Some(errors::int_arg(&args[2])?),
-        _ => return Err(errors::syntax()),
-    };
-    let with_values = match args.get(3) {
-        None => false,
-        Some(arg) if eq_ignore_case(arg, "withvalues") => true,
-        Some(_) => return Err(errors::syntax()),
-    };
-    if let Some(n) = count {
-        if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-            return Err(CmdError::new("ERR value is out of range"));
-        }
-    }
+    let (count, with_values) = sampling::parse_args(args, "withvalues")?;
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
     let entries = match hash::load(&mut txn, key)? {
         Some(meta) => hash::entries(&txn, key, &meta)?,
         None => Vec::new(),
     };
-    let mut rng = rand::rng();
     let Some(count) = count else {
         return Ok(Reply::opt_bulk(
-            entries.choose(&mut rng).map(|(f, _)| f.clone()),
+            sampling::pick_one(&entries).map(|(f, _)| f),
         ));
     };
-    let picked: Vec<&hash::FieldValue> = if count >= 0 {
-        // Distinct fields; all of them when asking for at least the hash's size.
-        entries
-            .choose_multiple(&mut rng, (count as usize).min(entries.len()))
-            .collect()
-    } else if entries.is_empty() {
-        Vec::new()
-    } else {
-        (0..count.unsigned_abs())
-            .filter_map(|_| entries.choose(&mut rng))
-            .collect()
-    };
+    let picked = sampling::pick(&entries, count);
     let resp3 = ctx.client.resp == RespVersion::Resp3;
     Ok(Reply::Array(if !with_values {
-        picked.iter().map(|(f, _)| Reply::bulk(f.clone())).collect()
+        picked.into_iter().map(|(f, _)| Reply::bulk(f)).collect()
     } else if resp3 {
         picked
-            .iter()
-            .map(|(f, v)| Reply::Array(vec![Reply::bulk(f.clone()), Reply::bulk(v.clone())]))
+            .into_iter()
+            .map(|(f, v)| Reply::Array(vec![Reply::bulk(f), Reply::bulk(v)]))
             .collect()
     } else {
         picked
-            .iter()
-            .flat_map(|(f, v)| [Reply::bulk(f.clone()), Reply::bulk(v.clone())])
+            .into_iter()
+            .flat_map(|(f, v)| [Reply::bulk(f), Reply::bulk(v)])
             .collect()
     }))
 }

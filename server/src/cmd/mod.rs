@@ -11,6 +11,7 @@ pub mod errors;
 pub mod hash;
 pub mod keys;
 pub mod pubsub;
+pub mod sampling;
 pub mod server;
 pub mod stream;
 pub mod string;

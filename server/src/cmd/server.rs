@@ -329,23 +329,6 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/// Parameters that cannot change while running.
-const IMMUTABLE: &[&str] = &[
-    "port",
-    "bind",
-    "dir",
-    "shards",
-    "databases",
-    "metrics-addr",
-    "io-threads",
-    "shard-split-ops",
-    "shard-merge-ops",
-    "shard-scale-window",
-    "shard-scale-cooldown",
-    "shards-min",
-    "shards-max",
-];
-
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = args[1].to_ascii_lowercase();
     match sub.as_slice() {
@@ -378,7 +361,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                         "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
                     )));
                 }
-                if IMMUTABLE.contains(&name.as_str()) {
+                if crate::config::IMMUTABLE.contains(&name.as_str()) {
                     return Err(CmdError::new(format!(
                         "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
                     )));

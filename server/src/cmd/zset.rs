@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use rand::seq::IndexedRandom;
 use redyn_protocol::args::{eq_ignore_case, parse_f64};
 use redyn_protocol::glob::glob_match;
 use redyn_protocol::{Reply, RespVersion};
 
 use super::errors::{self, CmdError};
 use super::keys::{parse_cursor, parse_scan_options, scan_reply};
-use super::{parse_block_timeout, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
+use super::{parse_block_timeout, sampling, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::{Meta, Txn};
 use crate::types::zset::{self, Changes, ZsetIndexes};
 use crate::types::zset_index::{cmp_entry, Entry, ZIndex};
@@ -829,44 +828,16 @@ fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let count = match args.len() {
-        2 => None,
-        3 | 4 => Some(errors::int_arg(&args[2])?),
-        _ => return Err(errors::syntax()),
-    };
-    let with_scores = match args.get(3) {
-        None => false,
-        Some(a) if eq_ignore_case(a, "withscores") => true,
-        Some(_) => return Err(errors::syntax()),
-    };
-    if let Some(n) = count {
-        if !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
-            return Err(CmdError::new("ERR value is out of range"));
-        }
-    }
+    let (count, with_scores) = sampling::parse_args(args, "withscores")?;
     let mut txn = ctx.txn_args(&args[1..2]);
     let all = match open(ctx, &mut txn, &args[1])? {
         Some(set) => set.index.lock().range(0, usize::MAX),
         None => Vec::new(),
     };
-    let mut rng = rand::rng();
-    let Some(count) = count else {
-        return Ok(Reply::opt_bulk(
-            all.choose(&mut rng).map(|(_, m)| m.clone()),
-        ));
-    };
-    let picked: Vec<Entry> = if count >= 0 {
-        all.choose_multiple(&mut rng, (count as usize).min(all.len()))
-            .cloned()
-            .collect()
-    } else if all.is_empty() {
-        Vec::new()
-    } else {
-        (0..count.unsigned_abs())
-            .filter_map(|_| all.choose(&mut rng).cloned())
-            .collect()
-    };
-    Ok(entries_reply(ctx, picked, with_scores))
+    match count {
+        None => Ok(Reply::opt_bulk(sampling::pick_one(&all).map(|(_, m)| m))),
+        Some(count) => Ok(entries_reply(ctx, sampling::pick(&all, count), with_scores)),
+    }
 }
 
 /// ZSCAN continues in (score, member) order after the last entry examined.

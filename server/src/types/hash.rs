@@ -17,10 +17,7 @@ pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
 
 /// The hash at `key`, or a new empty one (with a fresh version) if absent.
 pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
-    match load(txn, key)? {
-        Some(meta) => Ok(meta),
-        None => Ok(Meta::new(Kind::Hash, txn.engine().new_version()?)),
-    }
+    super::load_or_create(txn, key, Kind::Hash)
 }
 
 /// One field's value.

@@ -19,3 +19,11 @@ pub fn get_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Meta>
         other => Ok(other),
     }
 }
+
+/// The value of `kind` at `key`, or a new empty one with a fresh sub-row version.
+pub fn load_or_create(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Meta, CmdError> {
+    match get_of_kind(txn, key, kind)? {
+        Some(meta) => Ok(meta),
+        None => Ok(Meta::new(kind, txn.engine().new_version()?)),
+    }
+}

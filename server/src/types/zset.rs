@@ -46,10 +46,7 @@ pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
 
 /// The sorted set at `key`, or a new empty one (with a fresh version).
 pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
-    match load(txn, key)? {
-        Some(meta) => Ok(meta),
-        None => Ok(Meta::new(Kind::ZSet, txn.engine().new_version()?)),
-    }
+    super::load_or_create(txn, key, Kind::ZSet)
 }
 
 /// Index changes made by a command, applied to the in-memory index after commit.
