@@ -330,3 +330,17 @@ pub fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// Waits until the server reports at least `n` blocked clients (so a test can be sure a
+/// blocking command is waiting before it writes), up to a generous failure timeout.
+pub fn wait_for_blocked_clients(url: &str, n: u64) {
+    let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let ok = eventually(30, || {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut con).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|b| b >= n)
+    });
+    assert!(ok, "no client became blocked");
+}

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use redis::Value;
 
-use crate::harness::{error, q, value, TestServer};
+use crate::harness::{error, q, TestServer};
 
 fn info_fields(text: &str) -> HashMap<String, String> {
     text.lines()
@@ -165,5 +165,4 @@ fn shutdown_flushes_and_exits_zero() {
     server.restart();
     let mut c = server.client();
     assert_eq!(q::<String>(&mut c, &["GET", "kept"]), "yes");
-    let _ = value;
 }

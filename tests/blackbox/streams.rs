@@ -1,8 +1,6 @@
 //! The durable change log read with XRANGE/XREVRANGE/XREAD/XLEN/XINFO, here fed by keyspace
 //! events (`__stream__:__keyspace@<db>__`).
 
-use std::time::Duration;
-
 use redis::Value;
 
 use crate::harness::{error, q, TestServer};
@@ -97,7 +95,7 @@ fn xread_block_is_woken_by_a_write_and_times_out_otherwise() {
     assert_eq!(timed_out, Value::Nil);
     let addr = server.url();
     let writer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
+        crate::harness::wait_for_blocked_clients(&addr, 1);
         let mut con = redis::Client::open(addr).unwrap().get_connection().unwrap();
         let _: () = redis::cmd("SET")
             .arg("woke")

@@ -452,7 +452,7 @@ fn blocking_pops_are_woken_by_other_clients_and_time_out() {
     // Woken by a ZADD from another connection.
     let url = server.url();
     let pusher = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
+        crate::harness::wait_for_blocked_clients(&url, 1);
         let mut other = redis::Client::open(url).unwrap().get_connection().unwrap();
         let _: i64 = redis::cmd("ZADD")
             .arg("q1")
