@@ -88,6 +88,8 @@ pub struct Server {
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
     pub last_save: AtomicU64,
     pub pubsub: Arc<PubSub>,
+    /// Native DynamoDB-model tables.
+    pub tables: crate::tables::Tables,
     pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
     shutdown: watch::Sender<bool>,
@@ -181,6 +183,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let background = Background::start(engine.clone(), config.autoscale.clone());
     let pubsub = Arc::new(PubSub::default());
     let changelog = Arc::new(ChangeLog::open(engine.clone())?);
+    let tables = crate::tables::Tables::open(engine.clone())
+        .map_err(|e| anyhow::anyhow!("opening tables: {}", e.message))?;
     changelog.load_all_names()?;
     let notifications = Notifications::install(&engine, &pubsub, &changelog);
     let server = Arc::new(Server {
@@ -196,6 +200,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         addr,
         last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
         pubsub,
+        tables,
         changelog,
         notifications,
         shutdown: watch::channel(false).0,

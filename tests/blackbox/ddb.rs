@@ -1,1 +1,376 @@
-//! Black-box tests: ddb (to be written).
+//! Native DynamoDB-model tables over RESP (first part of the tables issue: table
+//! management, PutItem/GetItem/DeleteItem, Query, Scan, TTL).
+
+use serde_json::{json, Value as Json};
+
+use crate::harness::{error, q, TestServer};
+
+fn ddb(con: &mut redis::Connection, op: &str, body: Json) -> Json {
+    let reply: String = q(con, &[&format!("DDB.{op}"), &body.to_string()]);
+    serde_json::from_str(&reply).unwrap()
+}
+
+fn ddb_err(con: &mut redis::Connection, op: &str, body: Json) -> String {
+    error(con, &[&format!("DDB.{op}"), &body.to_string()])
+}
+
+fn create_examples(con: &mut redis::Connection) {
+    ddb(
+        con,
+        "CREATETABLE",
+        json!({
+            "TableName": "Users",
+            "KeySchema": [{"AttributeName": "UserID", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "UserID", "AttributeType": "S"}]
+        }),
+    );
+    ddb(
+        con,
+        "CREATETABLE",
+        json!({
+            "TableName": "Orders",
+            "KeySchema": [{"AttributeName": "CustomerID", "KeyType": "HASH"},
+                          {"AttributeName": "OrderID", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "CustomerID", "AttributeType": "S"},
+                                     {"AttributeName": "OrderID", "AttributeType": "N"}],
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        }),
+    );
+}
+
+fn order(customer: &str, id: i64) -> Json {
+    json!({"TableName": "Orders", "Item": {
+        "CustomerID": {"S": customer}, "OrderID": {"N": id.to_string()},
+        "Total": {"N": format!("{id}.50")}, "Tags": {"SS": ["new"]}
+    }})
+}
+
+#[test]
+fn users_and_orders_examples() {
+    let mut server = TestServer::start();
+    let mut c = server.client();
+    create_examples(&mut c);
+    let listed = ddb(&mut c, "LISTTABLES", json!({}));
+    assert_eq!(listed["TableNames"], json!(["Orders", "Users"]));
+    let described = ddb(&mut c, "DESCRIBETABLE", json!({"TableName": "Orders"}));
+    assert_eq!(described["Table"]["TableStatus"], "ACTIVE");
+    assert_eq!(
+        described["Table"]["KeySchema"][1],
+        json!({"AttributeName": "OrderID", "KeyType": "RANGE"})
+    );
+    assert_eq!(
+        described["Table"]["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
+    );
+
+    // Users: put, get, projection, replace with ALL_OLD, delete.
+    let ada = json!({"UserID": {"S": "u1"}, "Name": {"S": "Ada"}, "Age": {"N": "36"},
+                     "Admin": {"BOOL": true}, "Prefs": {"M": {"theme": {"S": "dark"}}},
+                     "Logins": {"L": [{"N": "1"}, {"N": "2"}]}, "Photo": {"B": "aGk="}});
+    assert_eq!(
+        ddb(
+            &mut c,
+            "PUTITEM",
+            json!({"TableName": "Users", "Item": ada})
+        ),
+        json!({})
+    );
+    let got = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u1"}}}),
+    );
+    assert_eq!(got["Item"], ada);
+    let projected = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u1"}},
+        "ProjectionExpression": "#n, Age", "ExpressionAttributeNames": {"#n": "Name"}}),
+    );
+    assert_eq!(
+        projected["Item"],
+        json!({"Name": {"S": "Ada"}, "Age": {"N": "36"}})
+    );
+    let replaced = ddb(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "ReturnValues": "ALL_OLD",
+        "Item": {"UserID": {"S": "u1"}, "Name": {"S": "Ada L."}}}),
+    );
+    assert_eq!(replaced["Attributes"]["Name"], json!({"S": "Ada"}));
+    assert_eq!(
+        ddb(
+            &mut c,
+            "GETITEM",
+            json!({"TableName": "Users", "Key": {"UserID": {"S": "nobody"}}})
+        ),
+        json!({})
+    );
+
+    // Orders: one customer's orders in OrderID (numeric) order, paginated by 2.
+    for id in [3, 1, 10, 2, 20] {
+        ddb(&mut c, "PUTITEM", order("c1", id));
+    }
+    ddb(&mut c, "PUTITEM", order("c2", 5));
+    let mut ids = Vec::new();
+    let mut start: Option<Json> = None;
+    let mut pages = 0;
+    loop {
+        let mut req = json!({"TableName": "Orders", "KeyConditionExpression": "CustomerID = :c",
+            "ExpressionAttributeValues": {":c": {"S": "c1"}}, "Limit": 2});
+        if let Some(s) = &start {
+            req["ExclusiveStartKey"] = s.clone();
+        }
+        let page = ddb(&mut c, "QUERY", req);
+        pages += 1;
+        for item in page["Items"].as_array().unwrap() {
+            ids.push(item["OrderID"]["N"].as_str().unwrap().to_string());
+        }
+        match page.get("LastEvaluatedKey") {
+            Some(k) => start = Some(k.clone()),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(ids, vec!["1", "2", "3", "10", "20"]);
+    assert_eq!(pages, 3);
+    // Sort-key conditions and reverse order.
+    let q = |c: &mut redis::Connection, cond: &str, values: Json, forward: bool| -> Vec<String> {
+        let page = ddb(
+            c,
+            "QUERY",
+            json!({"TableName": "Orders", "KeyConditionExpression": cond,
+            "ExpressionAttributeValues": values, "ScanIndexForward": forward,
+            "ExpressionAttributeNames": {"#o": "OrderID"}}),
+        );
+        page["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["OrderID"]["N"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let c1 = json!({"S": "c1"});
+    assert_eq!(
+        q(
+            &mut c,
+            "CustomerID = :c AND #o BETWEEN :a AND :b",
+            json!({":c": c1, ":a": {"N": "2"}, ":b": {"N": "10"}}),
+            true
+        ),
+        vec!["2", "3", "10"]
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "CustomerID = :c AND #o > :a",
+            json!({":c": c1, ":a": {"N": "3"}}),
+            false
+        ),
+        vec!["20", "10"]
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "CustomerID = :c AND #o <= :a",
+            json!({":c": c1, ":a": {"N": "2"}}),
+            true
+        ),
+        vec!["1", "2"]
+    );
+    assert_eq!(
+        q(
+            &mut c,
+            "CustomerID = :c AND #o = :a",
+            json!({":c": c1, ":a": {"N": "10.0"}}),
+            true
+        ),
+        vec!["10"]
+    );
+    let count = ddb(
+        &mut c,
+        "QUERY",
+        json!({"TableName": "Orders", "KeyConditionExpression": "CustomerID = :c",
+        "ExpressionAttributeValues": {":c": {"S": "c1"}}, "Select": "COUNT"}),
+    );
+    assert_eq!(count, json!({"Count": 5, "ScannedCount": 5}));
+    // Scan, whole and in 4 parallel segments that never overlap.
+    let all = ddb(&mut c, "SCAN", json!({"TableName": "Orders"}));
+    assert_eq!(all["Count"], 6);
+    let mut segmented = 0;
+    for segment in 0..4 {
+        let part = ddb(
+            &mut c,
+            "SCAN",
+            json!({"TableName": "Orders", "Segment": segment, "TotalSegments": 4}),
+        );
+        segmented += part["Count"].as_u64().unwrap();
+    }
+    assert_eq!(segmented, 6);
+    // Deletes, and everything survives a restart.
+    let deleted = ddb(
+        &mut c,
+        "DELETEITEM",
+        json!({"TableName": "Orders", "ReturnValues": "ALL_OLD",
+        "Key": {"CustomerID": {"S": "c2"}, "OrderID": {"N": "5"}}}),
+    );
+    assert_eq!(deleted["Attributes"]["Total"], json!({"N": "5.5"}));
+    drop(c);
+    assert_eq!(server.stop(), Some(0));
+    server.restart();
+    let mut c = server.client();
+    let described = ddb(&mut c, "DESCRIBETABLE", json!({"TableName": "Orders"}));
+    assert_eq!(described["Table"]["ItemCount"], 5);
+    assert_eq!(
+        ddb(&mut c, "SCAN", json!({"TableName": "Orders"}))["Count"],
+        5
+    );
+    let deleted = ddb(&mut c, "DELETETABLE", json!({"TableName": "Orders"}));
+    assert_eq!(deleted["TableDescription"]["TableStatus"], "DELETING");
+    assert!(ddb_err(&mut c, "SCAN", json!({"TableName": "Orders"}))
+        .starts_with("ERR ResourceNotFoundException"));
+}
+
+#[test]
+fn validation_and_errors() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    create_examples(&mut c);
+    let err = |c: &mut redis::Connection, op: &str, body: Json| ddb_err(c, op, body);
+    assert_eq!(
+        err(
+            &mut c,
+            "CREATETABLE",
+            json!({"TableName": "Users", "KeySchema": [{"AttributeName": "UserID", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "UserID", "AttributeType": "S"}]})
+        ),
+        "ERR ResourceInUseException: Table already exists: Users"
+    );
+    assert_eq!(
+        err(
+            &mut c,
+            "GETITEM",
+            json!({"TableName": "Missing", "Key": {"id": {"S": "1"}}})
+        ),
+        "ERR ResourceNotFoundException: Requested resource not found: Table: Missing not found"
+    );
+    assert_eq!(
+        err(&mut c, "PUTITEM", json!({"TableName": "Orders", "Item": {"CustomerID": {"S": "c"}}})),
+        "ERR ValidationException: One or more parameter values were invalid: Missing the key OrderID in the item"
+    );
+    assert_eq!(
+        err(&mut c, "PUTITEM", json!({"TableName": "Orders", "Item": {"CustomerID": {"S": "c"}, "OrderID": {"S": "x"}}})),
+        "ERR ValidationException: One or more parameter values were invalid: Type mismatch for key OrderID expected: N actual: S"
+    );
+    assert_eq!(
+        err(
+            &mut c,
+            "GETITEM",
+            json!({"TableName": "Orders", "Key": {"CustomerID": {"S": "c"}}})
+        ),
+        "ERR ValidationException: The provided key element does not match the schema"
+    );
+    assert!(err(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "u"}, "s": {"SS": []}}})
+    )
+    .contains("may not be empty"));
+    assert!(err(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": ""}}})
+    )
+    .contains("cannot contain an empty string value"));
+    let big = "x".repeat(410 * 1024);
+    assert_eq!(
+        err(
+            &mut c,
+            "PUTITEM",
+            json!({"TableName": "Users", "Item": {"UserID": {"S": "u"}, "blob": {"S": big}}})
+        ),
+        "ERR ValidationException: Item size has exceeded the maximum allowed size"
+    );
+    assert!(err(
+        &mut c,
+        "QUERY",
+        json!({"TableName": "Orders", "KeyConditionExpression": "OrderID = :o",
+        "ExpressionAttributeValues": {":o": {"N": "1"}}})
+    )
+    .contains("Query condition missed key schema element: CustomerID"));
+    assert!(err(
+        &mut c,
+        "QUERY",
+        json!({"TableName": "Orders", "KeyConditionExpression": "CustomerID = :nope"})
+    )
+    .contains("attribute value used in expression is not defined"));
+    assert!(err(&mut c, "PUTITEM", json!({"TableName": "Users", "Item": {"UserID": {"S": "u"}}, "ConditionExpression": "attribute_not_exists(UserID)"}))
+        .starts_with("ERR ValidationException: ConditionExpression is not supported"));
+    assert!(error(&mut c, &["DDB.PUTITEM", "not json"]).starts_with("ERR SerializationException"));
+    assert_eq!(
+        error(&mut c, &["DDB.PUTITEM"]),
+        "ERR wrong number of arguments for 'ddb.putitem' command"
+    );
+}
+
+#[test]
+fn ttl_hides_expired_items_and_concurrent_writers_keep_exact_counts() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    create_examples(&mut c);
+    let set = ddb(
+        &mut c,
+        "UPDATETIMETOLIVE",
+        json!({"TableName": "Users",
+        "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "expires"}}),
+    );
+    assert_eq!(set["TimeToLiveSpecification"]["AttributeName"], "expires");
+    let desc = ddb(&mut c, "DESCRIBETIMETOLIVE", json!({"TableName": "Users"}));
+    assert_eq!(desc["TimeToLiveDescription"]["TimeToLiveStatus"], "ENABLED");
+    ddb(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "old"}, "expires": {"N": "1000"}}}),
+    );
+    ddb(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "new"}, "expires": {"N": "99999999999"}}}),
+    );
+    assert_eq!(
+        ddb(
+            &mut c,
+            "GETITEM",
+            json!({"TableName": "Users", "Key": {"UserID": {"S": "old"}}})
+        ),
+        json!({})
+    );
+    assert_eq!(
+        ddb(&mut c, "SCAN", json!({"TableName": "Users"}))["Count"],
+        1
+    );
+    // 50 clients writing distinct orders concurrently: every one is stored exactly once.
+    let writers: Vec<_> = (0..50)
+        .map(|w| {
+            let mut con = server.client();
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    ddb(&mut con, "PUTITEM", order(&format!("cust{w}"), i));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let described = ddb(&mut c, "DESCRIBETABLE", json!({"TableName": "Orders"}));
+    assert_eq!(described["Table"]["ItemCount"], 1000);
+    assert_eq!(
+        ddb(
+            &mut c,
+            "SCAN",
+            json!({"TableName": "Orders", "Select": "COUNT"})
+        )["Count"],
+        1000
+    );
+}

@@ -1,1 +1,159 @@
-//! Native DynamoDB-model tables (to be filled in).
+//! Native DynamoDB-model tables: typed items addressed by a partition key and an optional
+//! sort key, with DynamoDB's request and response shapes (see `cmd/ddb.rs`).
+//!
+//! Storage: the catalog in fjall keyspace `tables` (name → postcard [`TableDesc`]), items in
+//! keyspace `items` under `slot(2) ‖ table id(4) ‖ len(4) ‖ partition key ‖ sort key` (key
+//! attributes in order-preserving encodings), so one partition's items are one contiguous,
+//! sort-key-ordered range: Query is a range scan. Writes lock the item's shard, like Redis
+//! commands, and commit one fjall batch.
+
+pub mod catalog;
+pub mod expr;
+pub mod number;
+pub mod ops;
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use fjall::{Keyspace, KeyspaceCreateOptions};
+use parking_lot::RwLock;
+
+use crate::cmd::CmdError;
+use crate::engine::Engine;
+pub use catalog::TableDesc;
+
+/// A DynamoDB-style error: its exception name and message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdbError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl DdbError {
+    pub fn validation(message: impl Into<String>) -> DdbError {
+        DdbError {
+            kind: "ValidationException",
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(table: &str) -> DdbError {
+        DdbError {
+            kind: "ResourceNotFoundException",
+            message: format!("Requested resource not found: Table: {table} not found"),
+        }
+    }
+
+    pub fn in_use(message: impl Into<String>) -> DdbError {
+        DdbError {
+            kind: "ResourceInUseException",
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(message: impl Into<String>) -> DdbError {
+        DdbError {
+            kind: "InternalServerError",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<DdbError> for CmdError {
+    fn from(e: DdbError) -> Self {
+        CmdError::new(format!("ERR {}: {}", e.kind, e.message))
+    }
+}
+
+impl From<fjall::Error> for DdbError {
+    fn from(e: fjall::Error) -> Self {
+        DdbError::internal(format!("storage error: {e}"))
+    }
+}
+
+impl From<crate::engine::EngineError> for DdbError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        DdbError::internal(e.to_string())
+    }
+}
+
+/// Table ids start above the Redis db numbers so the two never share a row-key space.
+const FIRST_TABLE_ID: u32 = 1 << 16;
+
+/// All tables: catalog, item storage and per-table item counts.
+pub struct Tables {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) catalog: Keyspace,
+    pub(crate) items: Keyspace,
+    pub(crate) tables: RwLock<BTreeMap<String, Arc<TableDesc>>>,
+    next_id: AtomicU32,
+    pub(crate) item_counts: DashMap<u32, AtomicI64>,
+}
+
+impl Tables {
+    /// Opens the catalog and recounts items.
+    pub fn open(engine: Arc<Engine>) -> Result<Tables, DdbError> {
+        let catalog = engine
+            .db
+            .keyspace("tables", KeyspaceCreateOptions::default)?;
+        let items = engine
+            .db
+            .keyspace("items", KeyspaceCreateOptions::default)?;
+        let mut tables = BTreeMap::new();
+        let mut max_id = FIRST_TABLE_ID;
+        for guard in catalog.iter() {
+            let (_, raw) = guard.into_inner()?;
+            let desc: TableDesc = postcard::from_bytes(&raw)
+                .map_err(|e| DdbError::internal(format!("corrupt catalog: {e}")))?;
+            max_id = max_id.max(desc.id + 1);
+            tables.insert(desc.name.clone(), Arc::new(desc));
+        }
+        let item_counts = DashMap::new();
+        for guard in items.iter() {
+            let key = guard.key()?;
+            let id = u32::from_be_bytes(key[2..6].try_into().expect("table id"));
+            item_counts
+                .entry(id)
+                .or_insert_with(|| AtomicI64::new(0))
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(Tables {
+            engine,
+            catalog,
+            items,
+            tables: RwLock::new(tables),
+            next_id: AtomicU32::new(max_id),
+            item_counts,
+        })
+    }
+
+    pub(crate) fn allocate_id(&self) -> u32 {
+        self.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<TableDesc>, DdbError> {
+        self.tables
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| DdbError::not_found(name))
+    }
+
+    pub(crate) fn item_count(&self, id: u32) -> u64 {
+        self.item_counts
+            .get(&id)
+            .map_or(0, |c| c.load(Ordering::Relaxed).max(0) as u64)
+    }
+
+    pub(crate) fn adjust_count(&self, id: u32, delta: i64) {
+        if delta != 0 {
+            self.item_counts
+                .entry(id)
+                .or_insert_with(|| AtomicI64::new(0))
+                .fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The table catalog: key schema, attribute definitions and settings of each table,
+//! persisted in fjall (keyspace `tables`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use super::value::{Item, Value};
+use super::DdbError;
+
+/// A key attribute: its name and scalar type (`S`, `N` or `B`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttr {
+    pub name: String,
+    pub kind: String,
+}
+
+/// Stream settings (stored now, used by change streams).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamSpec {
+    pub enabled: bool,
+    pub view_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableDesc {
+    pub name: String,
+    /// Space id of the table's items in row keys.
+    pub id: u32,
+    pub hash_key: KeyAttr,
+    pub range_key: Option<KeyAttr>,
+    pub attribute_definitions: Vec<KeyAttr>,
+    pub stream: Option<StreamSpec>,
+    pub ttl_attribute: Option<String>,
+    /// Unix seconds.
+    pub created_at: f64,
+}
+
+/// The encoded key of an item: partition key bytes and sort key bytes (empty if none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemKey {
+    pub partition: Vec<u8>,
+    pub sort: Vec<u8>,
+}
+
+impl TableDesc {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:dynamodb:local:000000000000:table/{}", self.name)
+    }
+
+    fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash_key).chain(self.range_key.iter())
+    }
+
+    /// Validates an item's key attributes and returns its encoded key.
+    pub fn item_key(&self, item: &Item, missing_msg: bool) -> Result<ItemKey, DdbError> {
+        let mut parts = Vec::new();
+        for attr in self.key_attrs() {
+            let value = item.get(&attr.name).ok_or_else(|| {
+                DdbError::validation(if missing_msg {
+                    format!(
+                        "One or more parameter values were invalid: Missing the key {} in the item",
+                        attr.name
+                    )
+                } else {
+                    "The provided key element does not match the schema".to_string()
+                })
+            })?;
+            if value.type_name() != attr.kind {
+                return Err(DdbError::validation(format!(
+                    "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
+                    attr.name,
+                    attr.kind,
+                    value.type_name()
+                )));
+            }
+            if matches!(value, Value::S(s) if s.is_empty())
+                || matches!(value, Value::B(b) if b.is_empty())
+            {
+                return Err(DdbError::validation(format!(
+                    "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {}",
+                    attr.name
+                )));
+            }
+            parts.push(value.key_bytes().expect("scalar key"));
+        }
+        Ok(ItemKey {
+            partition: parts[0].clone(),
+            sort: parts.get(1).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Validates a `Key` parameter: exactly the key attributes.
+    pub fn key_of(&self, key: &Item) -> Result<ItemKey, DdbError> {
+        if key.len() != self.key_attrs().count() {
+            return Err(DdbError::validation(
+                "The provided key element does not match the schema",
+            ));
+        }
+        self.item_key(key, false)
+    }
+
+    /// The key attributes of an item (for LastEvaluatedKey, stream records).
+    pub fn key_item(&self, item: &Item) -> Item {
+        self.key_attrs()
+            .filter_map(|a| item.get(&a.name).map(|v| (a.name.clone(), v.clone())))
+            .collect()
+    }
+
+    /// The `TableDescription` JSON.
+    pub fn describe(&self, status: &str, item_count: u64, size_bytes: u64) -> Json {
+        let mut schema = vec![json!({"AttributeName": self.hash_key.name, "KeyType": "HASH"})];
+        if let Some(r) = &self.range_key {
+            schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
+        }
+        let mut desc = json!({
+            "TableName": self.name,
+            "TableStatus": status,
+            "TableArn": self.arn(),
+            "TableId": format!("{:08x}-0000-4000-8000-000000000000", self.id),
+            "KeySchema": schema,
+            "AttributeDefinitions": self.attribute_definitions.iter()
+                .map(|a| json!({"AttributeName": a.name, "AttributeType": a.kind}))
+                .collect::<Vec<_>>(),
+            "CreationDateTime": self.created_at,
+            "ItemCount": item_count,
+            "TableSizeBytes": size_bytes,
+            "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+            "ProvisionedThroughput": {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0},
+        });
+        if let Some(stream) = &self.stream {
+            desc["StreamSpecification"] =
+                json!({"StreamEnabled": stream.enabled, "StreamViewType": stream.view_type});
+            if stream.enabled {
+                desc["LatestStreamArn"] =
+                    json!(format!("{}/stream/{}", self.arn(), self.created_at));
+                desc["LatestStreamLabel"] = json!(self.created_at.to_string());
+            }
+        }
+        desc
+    }
+}

@@ -1,0 +1,345 @@
+//! Expressions, following DynamoDB's grammar. This first version covers key conditions
+//! (`pk = :v AND sk <op> :v | BETWEEN | begins_with`) and projections (top-level attribute
+//! names); condition, update and filter expressions come next.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+use super::value::Value;
+use super::DdbError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Name(String),
+    Value(String),
+    Op(String),
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn tokenize(text: &str, what: &str) -> Result<Vec<Token>, DdbError> {
+    let mut tokens = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                tokens.push(Token::LParen);
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token::RParen);
+                i += 1;
+            }
+            ',' => {
+                tokens.push(Token::Comma);
+                i += 1;
+            }
+            '=' => {
+                tokens.push(Token::Op("=".into()));
+                i += 1;
+            }
+            '<' | '>' => {
+                let op = if chars.get(i + 1) == Some(&'=') {
+                    i += 2;
+                    format!("{c}=")
+                } else if c == '<' && chars.get(i + 1) == Some(&'>') {
+                    i += 2;
+                    "<>".into()
+                } else {
+                    i += 1;
+                    c.to_string()
+                };
+                tokens.push(Token::Op(op));
+            }
+            ':' | '#' | '_' => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                tokens.push(if c == ':' {
+                    Token::Value(word)
+                } else {
+                    Token::Name(word)
+                });
+            }
+            c if c.is_alphabetic() => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let upper = word.to_ascii_uppercase();
+                tokens.push(
+                    if ["AND", "BETWEEN", "BEGINS_WITH"].contains(&upper.as_str()) {
+                        Token::Op(upper)
+                    } else {
+                        Token::Name(word)
+                    },
+                );
+            }
+            other => {
+                return Err(DdbError::validation(format!(
+                    "Invalid {what}: Syntax error; token: \"{other}\", near: \"{text}\""
+                )))
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// Placeholders of an expression: `ExpressionAttributeNames` and `ExpressionAttributeValues`.
+pub struct Placeholders {
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, Value>,
+}
+
+impl Placeholders {
+    pub fn from_request(req: &Map<String, Json>) -> Result<Placeholders, DdbError> {
+        let names = match req.get("ExpressionAttributeNames") {
+            Some(Json::Object(m)) => m
+                .iter()
+                .map(|(k, v)| {
+                    v.as_str()
+                        .map(|s| (k.clone(), s.to_string()))
+                        .ok_or_else(|| {
+                            DdbError::validation("ExpressionAttributeNames must map to strings")
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+            _ => BTreeMap::new(),
+        };
+        let values = match req.get("ExpressionAttributeValues") {
+            Some(Json::Object(m)) => m
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), Value::from_json(v)?)))
+                .collect::<Result<_, DdbError>>()?,
+            _ => BTreeMap::new(),
+        };
+        Ok(Placeholders { names, values })
+    }
+
+    fn name(&self, token: &str) -> Result<String, DdbError> {
+        if token.starts_with('#') {
+            self.names.get(token).cloned().ok_or_else(|| {
+                DdbError::validation(format!(
+                    "An expression attribute name used in the document path is not defined; attribute name: {token}"
+                ))
+            })
+        } else {
+            Ok(token.to_string())
+        }
+    }
+
+    fn value(&self, token: &str) -> Result<Value, DdbError> {
+        self.values.get(token).cloned().ok_or_else(|| {
+            DdbError::validation(format!(
+                "An expression attribute value used in expression is not defined; attribute value: {token}"
+            ))
+        })
+    }
+}
+
+/// A condition on the sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortCondition {
+    Cmp(String, Value),
+    Between(Value, Value),
+    BeginsWith(Value),
+}
+
+/// A parsed key condition: the partition key value and an optional sort-key condition.
+#[derive(Debug, Clone)]
+pub struct KeyCondition {
+    pub partition: (String, Value),
+    pub sort: Option<(String, SortCondition)>,
+}
+
+/// Parses a KeyConditionExpression.
+pub fn parse_key_condition(text: &str, ph: &Placeholders) -> Result<KeyCondition, DdbError> {
+    let what = "KeyConditionExpression";
+    let tokens = tokenize(text, what)?;
+    let syntax = || DdbError::validation(format!("Invalid {what}: Syntax error; near: \"{text}\""));
+    // Split on top-level AND (BETWEEN's AND is consumed by the term parser).
+    let mut conditions = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let (cond, next) =
+            parse_term(&tokens, i, ph)
+                .map_err(|e| if e.message.is_empty() { syntax() } else { e })?;
+        conditions.push(cond);
+        i = next;
+        if i < tokens.len() {
+            if tokens[i] != Token::Op("AND".into()) {
+                return Err(syntax());
+            }
+            i += 1;
+        }
+    }
+    let mut partition = None;
+    let mut sort = None;
+    for (name, cond) in conditions {
+        match &cond {
+            SortCondition::Cmp(op, v) if op == "=" && partition.is_none() => {
+                partition = Some((name, v.clone()))
+            }
+            _ if sort.is_none() => sort = Some((name, cond)),
+            _ => {
+                return Err(DdbError::validation(format!(
+                    "Invalid {what}: The expression can only contain two conditions"
+                )))
+            }
+        }
+    }
+    let partition =
+        partition.ok_or_else(|| DdbError::validation("Query key condition not supported"))?;
+    Ok(KeyCondition { partition, sort })
+}
+
+/// Parses one key-condition term starting at `i`; returns (attribute, condition, next index).
+fn parse_term(
+    tokens: &[Token],
+    i: usize,
+    ph: &Placeholders,
+) -> Result<((String, SortCondition), usize), DdbError> {
+    let syntax = || DdbError::validation("");
+    let mut i = i;
+    let mut wrapped = 0;
+    while tokens.get(i) == Some(&Token::LParen) {
+        wrapped += 1;
+        i += 1;
+    }
+    let close = |mut i: usize, n: usize| -> Result<usize, DdbError> {
+        for _ in 0..n {
+            if tokens.get(i) != Some(&Token::RParen) {
+                return Err(syntax());
+            }
+            i += 1;
+        }
+        Ok(i)
+    };
+    match tokens.get(i) {
+        Some(Token::Op(op)) if op == "BEGINS_WITH" => {
+            match (
+                tokens.get(i + 1),
+                tokens.get(i + 2),
+                tokens.get(i + 3),
+                tokens.get(i + 4),
+                tokens.get(i + 5),
+            ) {
+                (
+                    Some(Token::LParen),
+                    Some(Token::Name(n)),
+                    Some(Token::Comma),
+                    Some(Token::Value(v)),
+                    Some(Token::RParen),
+                ) => {
+                    let next = close(i + 6, wrapped)?;
+                    Ok(((ph.name(n)?, SortCondition::BeginsWith(ph.value(v)?)), next))
+                }
+                _ => Err(syntax()),
+            }
+        }
+        Some(Token::Name(n)) => match (tokens.get(i + 1), tokens.get(i + 2)) {
+            (Some(Token::Op(op)), Some(Token::Value(v))) if op == "BETWEEN" => {
+                match (tokens.get(i + 3), tokens.get(i + 4)) {
+                    (Some(Token::Op(and)), Some(Token::Value(hi))) if and == "AND" => {
+                        let next = close(i + 5, wrapped)?;
+                        Ok((
+                            (
+                                ph.name(n)?,
+                                SortCondition::Between(ph.value(v)?, ph.value(hi)?),
+                            ),
+                            next,
+                        ))
+                    }
+                    _ => Err(syntax()),
+                }
+            }
+            (Some(Token::Op(op)), Some(Token::Value(v)))
+                if ["=", "<", "<=", ">", ">="].contains(&op.as_str()) =>
+            {
+                let next = close(i + 3, wrapped)?;
+                Ok((
+                    (ph.name(n)?, SortCondition::Cmp(op.clone(), ph.value(v)?)),
+                    next,
+                ))
+            }
+            _ => Err(syntax()),
+        },
+        _ => Err(syntax()),
+    }
+}
+
+/// Parses a ProjectionExpression of top-level attributes (`a, #b, c`).
+pub fn parse_projection(text: &str, ph: &Placeholders) -> Result<Vec<String>, DdbError> {
+    let tokens = tokenize(text, "ProjectionExpression")?;
+    let mut names = Vec::new();
+    for (n, token) in tokens.iter().enumerate() {
+        match (n % 2, token) {
+            (0, Token::Name(name)) => names.push(ph.name(name)?),
+            (1, Token::Comma) => {}
+            _ => {
+                return Err(DdbError::validation(format!(
+                    "Invalid ProjectionExpression: Syntax error; near: \"{text}\" (nested paths are not supported yet)"
+                )))
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err(DdbError::validation(
+            "Invalid ProjectionExpression: The expression can not be empty;",
+        ));
+    }
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ph() -> Placeholders {
+        let req = json!({
+            "ExpressionAttributeNames": {"#c": "CustomerID", "#o": "OrderID"},
+            "ExpressionAttributeValues": {":c": {"S": "c1"}, ":lo": {"N": "1"}, ":hi": {"N": "9"}, ":p": {"S": "2024"}}
+        });
+        Placeholders::from_request(req.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn key_conditions() {
+        let kc = parse_key_condition("#c = :c", &ph()).unwrap();
+        assert_eq!(kc.partition, ("CustomerID".into(), Value::S("c1".into())));
+        assert!(kc.sort.is_none());
+        let kc = parse_key_condition("#c = :c AND #o BETWEEN :lo AND :hi", &ph()).unwrap();
+        assert_eq!(
+            kc.sort.unwrap().1,
+            SortCondition::Between(Value::N("1".into()), Value::N("9".into()))
+        );
+        let kc = parse_key_condition("(#c = :c) and begins_with(#o, :p)", &ph()).unwrap();
+        assert_eq!(
+            kc.sort.unwrap().1,
+            SortCondition::BeginsWith(Value::S("2024".into()))
+        );
+        let kc = parse_key_condition("CustomerID = :c AND OrderID >= :lo", &ph()).unwrap();
+        assert_eq!(kc.sort.unwrap().0, "OrderID");
+        assert!(parse_key_condition("#c = ", &ph()).is_err());
+        assert!(parse_key_condition("#c = :missing", &ph()).is_err());
+    }
+
+    #[test]
+    fn projections() {
+        assert_eq!(
+            parse_projection("a, #c", &ph()).unwrap(),
+            vec!["a", "CustomerID"]
+        );
+        assert!(parse_projection("a b", &ph()).is_err());
+    }
+}

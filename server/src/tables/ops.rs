@@ -1,0 +1,580 @@
+//! Table operations with DynamoDB's request/response JSON: CreateTable, DescribeTable,
+//! ListTables, DeleteTable, PutItem, GetItem, DeleteItem, Query, Scan, UpdateTimeToLive,
+//! DescribeTimeToLive.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value as Json};
+
+use super::catalog::{ItemKey, KeyAttr, StreamSpec, TableDesc};
+use super::expr::{parse_key_condition, parse_projection, Placeholders, SortCondition};
+use super::value::{
+    decode_item, encode_item, item_from_json, item_size, item_to_json, Item, Value,
+};
+use super::{DdbError, Tables};
+use crate::engine::keys::{key_slot, prefix_successor, SLOTS};
+use crate::engine::LockSet;
+
+type Req = Map<String, Json>;
+
+/// DynamoDB's item size limit.
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// Query/Scan page limit.
+const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Parameters of the legacy API and expression kinds this version does not evaluate yet.
+const UNSUPPORTED: &[&str] = &[
+    "ConditionExpression",
+    "FilterExpression",
+    "Expected",
+    "KeyConditions",
+    "QueryFilter",
+    "ScanFilter",
+    "AttributesToGet",
+    "ConditionalOperator",
+];
+
+fn reject_unsupported(req: &Req) -> Result<(), DdbError> {
+    match UNSUPPORTED.iter().find(|p| req.contains_key(**p)) {
+        Some(p) => Err(DdbError::validation(format!(
+            "{p} is not supported by redyn yet"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn required_str<'a>(req: &'a Req, field: &str) -> Result<&'a str, DdbError> {
+    req.get(field).and_then(Json::as_str).ok_or_else(|| {
+        let mut camel = field.to_string();
+        camel[..1].make_ascii_lowercase();
+        DdbError::validation(format!(
+            "1 validation error detected: Value null at '{camel}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+fn required_item(req: &Req, field: &str) -> Result<Item, DdbError> {
+    let map = req
+        .get(field)
+        .and_then(Json::as_object)
+        .ok_or_else(|| DdbError::validation(format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))?;
+    item_from_json(map)
+}
+
+fn validate_table_name(name: &str) -> Result<(), DdbError> {
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(DdbError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )))
+    }
+}
+
+/// Row key prefix of one partition of a table.
+fn partition_prefix(table: &TableDesc, partition: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(10 + partition.len());
+    out.extend_from_slice(&key_slot(partition).to_be_bytes());
+    out.extend_from_slice(&table.id.to_be_bytes());
+    out.extend_from_slice(&(partition.len() as u32).to_be_bytes());
+    out.extend_from_slice(partition);
+    out
+}
+
+fn row_key(table: &TableDesc, key: &ItemKey) -> Vec<u8> {
+    let mut out = partition_prefix(table, &key.partition);
+    out.extend_from_slice(&key.sort);
+    out
+}
+
+/// Whether an item has expired under the table's TTL attribute (hidden from reads).
+fn expired(table: &TableDesc, item: &Item) -> bool {
+    let Some(attr) = &table.ttl_attribute else {
+        return false;
+    };
+    let now = crate::engine::now_ms() as f64 / 1000.0;
+    matches!(item.get(attr), Some(v @ Value::N(_)) if v.number().is_some_and(|n| n.to_f64() < now))
+}
+
+fn project(item: Item, projection: &Option<Vec<String>>) -> Item {
+    match projection {
+        Some(names) => item
+            .into_iter()
+            .filter(|(k, _)| names.contains(k))
+            .collect(),
+        None => item,
+    }
+}
+
+fn projection_of(req: &Req, ph: &Placeholders) -> Result<Option<Vec<String>>, DdbError> {
+    req.get("ProjectionExpression")
+        .and_then(Json::as_str)
+        .map(|p| parse_projection(p, ph))
+        .transpose()
+}
+
+fn parse_key_schema(req: &Req) -> Result<(KeyAttr, Option<KeyAttr>, Vec<KeyAttr>), DdbError> {
+    let defs: Vec<KeyAttr> = req
+        .get("AttributeDefinitions")
+        .and_then(Json::as_array)
+        .ok_or_else(|| DdbError::validation("1 validation error detected: Value null at 'attributeDefinitions' failed to satisfy constraint: Member must not be null"))?
+        .iter()
+        .map(|d| {
+            let name = d["AttributeName"].as_str().unwrap_or_default().to_string();
+            let kind = d["AttributeType"].as_str().unwrap_or_default().to_string();
+            if !["S", "N", "B"].contains(&kind.as_str()) {
+                return Err(DdbError::validation(format!(
+                    "1 validation error detected: Value '{kind}' at 'attributeDefinitions.1.member.attributeType' failed to satisfy constraint: Member must satisfy enum value set: [B, N, S]"
+                )));
+            }
+            Ok(KeyAttr { name, kind })
+        })
+        .collect::<Result<_, _>>()?;
+    let schema = req
+        .get("KeySchema")
+        .and_then(Json::as_array)
+        .ok_or_else(|| DdbError::validation("1 validation error detected: Value null at 'keySchema' failed to satisfy constraint: Member must not be null"))?;
+    let find = |name: &str| defs.iter().find(|d| d.name == name).cloned();
+    let mut hash = None;
+    let mut range = None;
+    for (i, element) in schema.iter().enumerate() {
+        let name = element["AttributeName"].as_str().unwrap_or_default();
+        let def = find(name).ok_or_else(|| {
+            DdbError::validation("One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions.")
+        })?;
+        match (element["KeyType"].as_str(), i) {
+            (Some("HASH"), 0) => hash = Some(def),
+            (Some("RANGE"), 1) => range = Some(def),
+            _ => {
+                return Err(DdbError::validation(
+                    "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+                ))
+            }
+        }
+    }
+    let hash = hash.ok_or_else(|| {
+        DdbError::validation("Invalid KeySchema: Some index key attribute have no definition")
+    })?;
+    if defs.len() != 1 + usize::from(range.is_some()) {
+        return Err(DdbError::validation(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    Ok((hash, range, defs))
+}
+
+impl Tables {
+    fn persist_table(&self, desc: &TableDesc) -> Result<(), DdbError> {
+        let raw = postcard::to_allocvec(desc).expect("serialising a table cannot fail");
+        self.catalog.insert(desc.name.as_bytes(), raw)?;
+        self.engine.persist()?;
+        Ok(())
+    }
+
+    fn describe_json(&self, desc: &TableDesc, status: &str) -> Json {
+        desc.describe(status, self.item_count(desc.id), 0)
+    }
+
+    pub fn create_table(&self, req: &Req) -> Result<Json, DdbError> {
+        let name = required_str(req, "TableName")?;
+        validate_table_name(name)?;
+        let (hash_key, range_key, attribute_definitions) = parse_key_schema(req)?;
+        let stream = req.get("StreamSpecification").map(|s| StreamSpec {
+            enabled: s["StreamEnabled"].as_bool().unwrap_or(false),
+            view_type: s["StreamViewType"]
+                .as_str()
+                .unwrap_or("NEW_AND_OLD_IMAGES")
+                .to_string(),
+        });
+        let mut tables = self.tables.write();
+        if tables.contains_key(name) {
+            return Err(DdbError::in_use(format!("Table already exists: {name}")));
+        }
+        let desc = TableDesc {
+            name: name.to_string(),
+            id: self.allocate_id(),
+            hash_key,
+            range_key,
+            attribute_definitions,
+            stream,
+            ttl_attribute: None,
+            created_at: (crate::engine::now_ms() as f64 / 1000.0).floor(),
+        };
+        self.persist_table(&desc)?;
+        let json = json!({ "TableDescription": self.describe_json(&desc, "ACTIVE") });
+        tables.insert(desc.name.clone(), Arc::new(desc));
+        Ok(json)
+    }
+
+    pub fn describe_table(&self, req: &Req) -> Result<Json, DdbError> {
+        let table = self.table(required_str(req, "TableName")?)?;
+        Ok(json!({ "Table": self.describe_json(&table, "ACTIVE") }))
+    }
+
+    pub fn list_tables(&self, req: &Req) -> Result<Json, DdbError> {
+        let limit = match req.get("Limit") {
+            None => 100,
+            Some(l) => match l.as_u64() {
+                Some(n @ 1..=100) => n as usize,
+                _ => return Err(DdbError::validation("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value less than or equal to 100 and greater than or equal to 1")),
+            },
+        };
+        let start = req.get("ExclusiveStartTableName").and_then(Json::as_str);
+        let tables = self.tables.read();
+        let names: Vec<&String> = tables
+            .keys()
+            .filter(|n| start.is_none_or(|s| n.as_str() > s))
+            .take(limit + 1)
+            .collect();
+        let mut out = json!({ "TableNames": names.iter().take(limit).collect::<Vec<_>>() });
+        if names.len() > limit {
+            out["LastEvaluatedTableName"] = json!(names[limit - 1]);
+        }
+        Ok(out)
+    }
+
+    pub fn delete_table(&self, req: &Req) -> Result<Json, DdbError> {
+        let name = required_str(req, "TableName")?;
+        let table = self.table(name)?;
+        let description = self.describe_json(&table, "DELETING");
+        self.tables.write().remove(name);
+        self.catalog.remove(name.as_bytes())?;
+        // Drop the items slot by slot, in bounded batches.
+        for slot in 0..SLOTS {
+            let mut prefix = slot.to_be_bytes().to_vec();
+            prefix.extend_from_slice(&table.id.to_be_bytes());
+            let keys: Vec<_> = self
+                .items
+                .prefix(&prefix)
+                .map(|g| g.key())
+                .collect::<Result<_, _>>()?;
+            if !keys.is_empty() {
+                let mut batch = self.engine.db.batch();
+                for k in keys {
+                    batch.remove(&self.items, k);
+                }
+                batch.commit()?;
+            }
+        }
+        self.item_counts.remove(&table.id);
+        self.engine.persist()?;
+        Ok(json!({ "TableDescription": description }))
+    }
+
+    fn return_values(req: &Req) -> Result<bool, DdbError> {
+        match req.get("ReturnValues").and_then(Json::as_str) {
+            None | Some("NONE") => Ok(false),
+            Some("ALL_OLD") => Ok(true),
+            Some(other) => Err(DdbError::validation(format!(
+                "ReturnValues {other} is not supported by redyn yet for this operation (NONE, ALL_OLD)"
+            ))),
+        }
+    }
+
+    /// Writes (or deletes, with `new = None`) one item under its shard lock; returns the
+    /// previous item.
+    fn write_item(
+        &self,
+        table: &TableDesc,
+        key: &ItemKey,
+        new: Option<&Item>,
+    ) -> Result<Option<Item>, DdbError> {
+        let row = row_key(table, key);
+        let _locks = LockSet::for_slots(&self.engine, std::iter::once(key_slot(&key.partition)));
+        let old = match self.items.get(&row)? {
+            Some(raw) => Some(decode_item(&raw)?),
+            None => None,
+        };
+        let mut batch = self.engine.db.batch();
+        match new {
+            Some(item) => batch.insert(&self.items, row, encode_item(item)),
+            None if old.is_some() => batch.remove(&self.items, row),
+            None => return Ok(None),
+        }
+        batch.commit()?;
+        self.adjust_count(
+            table.id,
+            i64::from(new.is_some()) - i64::from(old.is_some()),
+        );
+        Ok(old.filter(|o| !expired(table, o)))
+    }
+
+    pub fn put_item(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let return_old = Self::return_values(req)?;
+        let item = required_item(req, "Item")?;
+        let key = table.item_key(&item, true)?;
+        if item_size(&item) > MAX_ITEM_BYTES {
+            return Err(DdbError::validation(
+                "Item size has exceeded the maximum allowed size",
+            ));
+        }
+        let old = self.write_item(&table, &key, Some(&item))?;
+        Ok(match (return_old, old) {
+            (true, Some(old)) => json!({ "Attributes": item_to_json(&old) }),
+            _ => json!({}),
+        })
+    }
+
+    pub fn delete_item(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let return_old = Self::return_values(req)?;
+        let key = table.key_of(&required_item(req, "Key")?)?;
+        let old = self.write_item(&table, &key, None)?;
+        Ok(match (return_old, old) {
+            (true, Some(old)) => json!({ "Attributes": item_to_json(&old) }),
+            _ => json!({}),
+        })
+    }
+
+    pub fn get_item(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let key = table.key_of(&required_item(req, "Key")?)?;
+        let ph = Placeholders::from_request(req)?;
+        let projection = projection_of(req, &ph)?;
+        let item = match self.items.get(row_key(&table, &key))? {
+            Some(raw) => Some(decode_item(&raw)?).filter(|i| !expired(&table, i)),
+            None => None,
+        };
+        Ok(match item {
+            Some(item) => json!({ "Item": item_to_json(&project(item, &projection)) }),
+            None => json!({}),
+        })
+    }
+
+    pub fn update_time_to_live(&self, req: &Req) -> Result<Json, DdbError> {
+        let table = self.table(required_str(req, "TableName")?)?;
+        let spec = req
+            .get("TimeToLiveSpecification")
+            .ok_or_else(|| DdbError::validation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null"))?;
+        let enabled = spec["Enabled"].as_bool().unwrap_or(false);
+        let attr = spec["AttributeName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut desc = (*table).clone();
+        desc.ttl_attribute = enabled.then(|| attr.clone());
+        self.persist_table(&desc)?;
+        self.tables
+            .write()
+            .insert(desc.name.clone(), Arc::new(desc));
+        Ok(json!({ "TimeToLiveSpecification": { "Enabled": enabled, "AttributeName": attr } }))
+    }
+
+    pub fn describe_time_to_live(&self, req: &Req) -> Result<Json, DdbError> {
+        let table = self.table(required_str(req, "TableName")?)?;
+        Ok(match &table.ttl_attribute {
+            Some(attr) => {
+                json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "ENABLED", "AttributeName": attr } })
+            }
+            None => json!({ "TimeToLiveDescription": { "TimeToLiveStatus": "DISABLED" } }),
+        })
+    }
+
+    pub fn query(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let ph = Placeholders::from_request(req)?;
+        let text = required_str(req, "KeyConditionExpression")?;
+        let cond = parse_key_condition(text, &ph)?;
+        let (pk_name, pk_value) = &cond.partition;
+        if *pk_name != table.hash_key.name {
+            return Err(DdbError::validation(format!(
+                "Query condition missed key schema element: {}",
+                table.hash_key.name
+            )));
+        }
+        if pk_value.type_name() != table.hash_key.kind {
+            return Err(DdbError::validation("One or more parameter values were invalid: Condition parameter type does not match schema type"));
+        }
+        let prefix = partition_prefix(&table, &pk_value.key_bytes().expect("scalar"));
+        let (mut lower, mut upper) = sort_bounds(&table, &prefix, &cond.sort)?;
+        let forward = req
+            .get("ScanIndexForward")
+            .and_then(Json::as_bool)
+            .unwrap_or(true);
+        if let Some(start) = req.get("ExclusiveStartKey").and_then(Json::as_object) {
+            let start_row = row_key(&table, &table.key_of(&item_from_json(start)?)?);
+            if forward {
+                lower = Bound::Excluded(start_row);
+            } else {
+                upper = Bound::Excluded(start_row);
+            }
+        }
+        let iter = self.items.range::<Vec<u8>, _>((lower, upper));
+        let rows: Box<dyn Iterator<Item = fjall::Guard>> = if forward {
+            Box::new(iter)
+        } else {
+            Box::new(iter.rev())
+        };
+        self.page(&table, req, &ph, rows)
+    }
+
+    pub fn scan(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let ph = Placeholders::from_request(req)?;
+        let (segment, total) = match (req.get("Segment"), req.get("TotalSegments")) {
+            (None, None) => (0u64, 1u64),
+            (Some(s), Some(t)) => match (s.as_u64(), t.as_u64()) {
+                (Some(s), Some(t)) if (1..=1_000_000).contains(&t) && s < t => (s, t),
+                _ => return Err(DdbError::validation("The Segment parameter is zero-based and must be less than parameter TotalSegments")),
+            },
+            _ => return Err(DdbError::validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")),
+        };
+        // Segments are slot ranges: parallel scanners never overlap.
+        let first = (segment * u64::from(SLOTS) / total) as u16;
+        let end = ((segment + 1) * u64::from(SLOTS) / total) as u32;
+        let mut start_after: Option<Vec<u8>> = None;
+        let mut first_slot = first;
+        if let Some(start) = req.get("ExclusiveStartKey").and_then(Json::as_object) {
+            let key = table.key_of(&item_from_json(start)?)?;
+            first_slot = key_slot(&key.partition);
+            start_after = Some(row_key(&table, &key));
+        }
+        let items = &self.items;
+        let table_id = table.id;
+        let rows = (u32::from(first_slot)..end).flat_map(move |slot| {
+            let mut prefix = (slot as u16).to_be_bytes().to_vec();
+            prefix.extend_from_slice(&table_id.to_be_bytes());
+            let upper = prefix_successor(&prefix).expect("non-empty prefix");
+            let lower = match &start_after {
+                Some(row) if row.starts_with(&prefix) => Bound::Excluded(row.clone()),
+                _ => Bound::Included(prefix),
+            };
+            items.range::<Vec<u8>, _>((lower, Bound::Excluded(upper)))
+        });
+        self.page(&table, req, &ph, Box::new(rows))
+    }
+
+    /// Collects one page of a Query/Scan: Limit, the 1 MB page size, Select COUNT,
+    /// projection and LastEvaluatedKey.
+    fn page(
+        &self,
+        table: &TableDesc,
+        req: &Req,
+        ph: &Placeholders,
+        rows: Box<dyn Iterator<Item = fjall::Guard> + '_>,
+    ) -> Result<Json, DdbError> {
+        let limit = match req.get("Limit") {
+            None => usize::MAX,
+            Some(l) => match l.as_u64() {
+                Some(n) if n >= 1 => n as usize,
+                _ => return Err(DdbError::validation("1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")),
+            },
+        };
+        let count_only = match req.get("Select").and_then(Json::as_str) {
+            None | Some("ALL_ATTRIBUTES") => false,
+            Some("COUNT") => true,
+            Some(other) => {
+                return Err(DdbError::validation(format!(
+                    "Select {other} is not supported by redyn yet"
+                )))
+            }
+        };
+        let projection = projection_of(req, ph)?;
+        let (mut items, mut scanned, mut bytes) = (Vec::new(), 0usize, 0usize);
+        let mut last: Option<Item> = None;
+        let mut stopped_early = false;
+        for guard in rows {
+            if scanned == limit || bytes >= MAX_PAGE_BYTES {
+                stopped_early = true;
+                break;
+            }
+            let (_, raw) = guard.into_inner()?;
+            let item = decode_item(&raw)?;
+            scanned += 1;
+            bytes += raw.len();
+            last = Some(table.key_item(&item));
+            if !expired(table, &item) {
+                items.push(item);
+            }
+        }
+        // DynamoDB returns a LastEvaluatedKey whenever the page stopped at Limit, even if
+        // nothing follows; it must also when the size limit cut the page.
+        let stopped_at_limit = stopped_early || scanned == limit;
+        let mut out = json!({ "Count": items.len(), "ScannedCount": scanned });
+        if !count_only {
+            out["Items"] = Json::Array(
+                items
+                    .into_iter()
+                    .map(|i| item_to_json(&project(i, &projection)))
+                    .collect(),
+            );
+        }
+        if let (true, Some(last)) = (stopped_at_limit, last) {
+            out["LastEvaluatedKey"] = item_to_json(&last);
+        }
+        Ok(out)
+    }
+}
+
+/// Lower and upper bound of a row-key range.
+type RowRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// Row-key bounds of a Query within one partition.
+fn sort_bounds(
+    table: &TableDesc,
+    prefix: &[u8],
+    sort: &Option<(String, SortCondition)>,
+) -> Result<RowRange, DdbError> {
+    let end = prefix_successor(prefix).expect("non-empty prefix");
+    let Some((name, cond)) = sort else {
+        return Ok((Bound::Included(prefix.to_vec()), Bound::Excluded(end)));
+    };
+    let range = table
+        .range_key
+        .as_ref()
+        .filter(|r| r.name == *name)
+        .ok_or_else(|| {
+            DdbError::validation(format!(
+                "Query condition missed key schema element: {}",
+                table.hash_key.name
+            ))
+        })?;
+    let key = |v: &Value| -> Result<Vec<u8>, DdbError> {
+        if v.type_name() != range.kind {
+            return Err(DdbError::validation("One or more parameter values were invalid: Condition parameter type does not match schema type"));
+        }
+        let mut row = prefix.to_vec();
+        row.extend(v.key_bytes().expect("scalar"));
+        Ok(row)
+    };
+    let all_from = Bound::Included(prefix.to_vec());
+    Ok(match cond {
+        SortCondition::Cmp(op, v) => match op.as_str() {
+            "=" => (Bound::Included(key(v)?), Bound::Included(key(v)?)),
+            "<" => (all_from, Bound::Excluded(key(v)?)),
+            "<=" => (all_from, Bound::Included(key(v)?)),
+            ">" => (Bound::Excluded(key(v)?), Bound::Excluded(end)),
+            _ => (Bound::Included(key(v)?), Bound::Excluded(end)),
+        },
+        SortCondition::Between(lo, hi) => (Bound::Included(key(lo)?), Bound::Included(key(hi)?)),
+        SortCondition::BeginsWith(v) => {
+            let raw = match v {
+                Value::S(s) if range.kind == "S" => s.as_bytes().to_vec(),
+                Value::B(b) if range.kind == "B" => b.clone(),
+                _ => return Err(DdbError::validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")),
+            };
+            // The escaped encoding maps each byte independently, so a string prefix is a
+            // byte prefix of the encoding (without the terminator).
+            let mut from = prefix.to_vec();
+            for b in raw {
+                from.push(b);
+                if b == 0 {
+                    from.push(0xff);
+                }
+            }
+            let to = prefix_successor(&from).expect("non-empty");
+            (Bound::Included(from), Bound::Excluded(to))
+        }
+    })
+}
