@@ -304,8 +304,13 @@ fn validation_and_errors() {
         json!({"TableName": "Orders", "KeyConditionExpression": "CustomerID = :nope"})
     )
     .contains("attribute value used in expression is not defined"));
-    assert!(err(&mut c, "PUTITEM", json!({"TableName": "Users", "Item": {"UserID": {"S": "u"}}, "ConditionExpression": "attribute_not_exists(UserID)"}))
-        .starts_with("ERR ValidationException: ConditionExpression is not supported"));
+    // Legacy parameters are rejected in favour of expressions.
+    assert!(err(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "u"}}, "Expected": {}})
+    )
+    .starts_with("ERR ValidationException: Expected is not supported"));
     assert!(error(&mut c, &["DDB.PUTITEM", "not json"]).starts_with("ERR SerializationException"));
     assert_eq!(
         error(&mut c, &["DDB.PUTITEM"]),
@@ -373,4 +378,122 @@ fn ttl_hides_expired_items_and_concurrent_writers_keep_exact_counts() {
         )["Count"],
         1000
     );
+}
+
+#[test]
+fn conditions_updates_filters_and_a_concurrent_counter() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    create_examples(&mut c);
+    // A failed condition writes nothing.
+    ddb(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "u1"}, "Name": {"S": "Ada"}}}),
+    );
+    assert_eq!(
+        ddb_err(
+            &mut c,
+            "PUTITEM",
+            json!({"TableName": "Users", "Item": {"UserID": {"S": "u1"}, "Name": {"S": "Eve"}},
+            "ConditionExpression": "attribute_not_exists(UserID)"})
+        ),
+        "ERR ConditionalCheckFailedException: The conditional request failed"
+    );
+    let got = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u1"}}}),
+    );
+    assert_eq!(got["Item"]["Name"], json!({"S": "Ada"}));
+    assert_eq!(
+        ddb_err(
+            &mut c,
+            "DELETEITEM",
+            json!({"TableName": "Users", "Key": {"UserID": {"S": "u1"}},
+            "ConditionExpression": "#n = :n", "ExpressionAttributeNames": {"#n": "Name"},
+            "ExpressionAttributeValues": {":n": {"S": "Bob"}}})
+        ),
+        "ERR ConditionalCheckFailedException: The conditional request failed"
+    );
+    // UpdateItem: create, counters, nested paths, ReturnValues.
+    let created = ddb(
+        &mut c,
+        "UPDATEITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u2"}},
+        "UpdateExpression": "SET Visits = :zero, Prefs = :m", "ReturnValues": "ALL_NEW",
+        "ExpressionAttributeValues": {":zero": {"N": "0"}, ":m": {"M": {"lang": {"S": "en"}}}}}),
+    );
+    assert_eq!(created["Attributes"]["Visits"], json!({"N": "0"}));
+    let updated = ddb(
+        &mut c,
+        "UPDATEITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u2"}},
+        "UpdateExpression": "SET Prefs.lang = :fr, Visits = Visits + :one", "ReturnValues": "UPDATED_NEW",
+        "ExpressionAttributeValues": {":fr": {"S": "fr"}, ":one": {"N": "1"}}}),
+    );
+    assert_eq!(
+        updated["Attributes"],
+        json!({"Prefs": {"M": {"lang": {"S": "fr"}}}, "Visits": {"N": "1"}})
+    );
+    assert!(ddb_err(
+        &mut c,
+        "UPDATEITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "u2"}},
+        "UpdateExpression": "SET UserID = :x", "ExpressionAttributeValues": {":x": {"S": "z"}}})
+    )
+    .contains("This attribute is part of the key"));
+    assert!(ddb_err(&mut c, "UPDATEITEM", json!({"TableName": "Users", "Key": {"UserID": {"S": "u2"}},
+        "UpdateExpression": "SET Visits = Visits + :s", "ExpressionAttributeValues": {":s": {"S": "x"}}}))
+        .contains("incorrect data type"));
+    // 50 clients increment one counter with SET n = n + :one: the total is exact.
+    ddb(
+        &mut c,
+        "PUTITEM",
+        json!({"TableName": "Users", "Item": {"UserID": {"S": "counter"}, "n": {"N": "0"}}}),
+    );
+    let writers: Vec<_> = (0..50)
+        .map(|_| {
+            let mut con = server.client();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    ddb(&mut con, "UPDATEITEM", json!({"TableName": "Users", "Key": {"UserID": {"S": "counter"}},
+                        "UpdateExpression": "SET n = n + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let counter = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "counter"}}}),
+    );
+    assert_eq!(counter["Item"]["n"], json!({"N": "1000"}));
+    // FilterExpression: Count counts matches, ScannedCount what was read.
+    for id in 1..=6 {
+        ddb(&mut c, "PUTITEM", order("c9", id));
+    }
+    let filtered = ddb(
+        &mut c,
+        "QUERY",
+        json!({"TableName": "Orders", "KeyConditionExpression": "CustomerID = :c",
+        "FilterExpression": "Total > :t", "ExpressionAttributeValues": {":c": {"S": "c9"}, ":t": {"N": "4"}}}),
+    );
+    assert_eq!(
+        (
+            filtered["Count"].as_u64(),
+            filtered["ScannedCount"].as_u64()
+        ),
+        (Some(3), Some(6))
+    );
+    let scanned = ddb(
+        &mut c,
+        "SCAN",
+        json!({"TableName": "Orders", "FilterExpression": "contains(Tags, :t)",
+        "ExpressionAttributeValues": {":t": {"S": "new"}}}),
+    );
+    assert_eq!(scanned["Count"], 6);
 }

@@ -7,6 +7,7 @@ mod harness;
 
 mod connection;
 mod ddb;
+mod ddb_docs;
 mod hash;
 mod keys;
 mod metrics;

@@ -48,6 +48,7 @@ handlers! {
     delete_table => Tables::delete_table,
     put_item => Tables::put_item,
     get_item => Tables::get_item,
+    update_item => Tables::update_item,
     delete_item => Tables::delete_item,
     query => Tables::query,
     scan => Tables::scan,
@@ -91,6 +92,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         &[ReadOnly],
         "Reads an item by key (DynamoDB GetItem).",
         get_item
+    ),
+    ddb_command!(
+        "ddb.updateitem",
+        &[Write],
+        "Edits an item's attributes, or creates it (DynamoDB UpdateItem).",
+        update_item
     ),
     ddb_command!(
         "ddb.deleteitem",

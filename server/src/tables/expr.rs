@@ -10,16 +10,34 @@ use super::value::Value;
 use super::DdbError;
 
 #[derive(Debug, Clone, PartialEq)]
-enum Token {
+pub(crate) enum Token {
     Name(String),
     Value(String),
     Op(String),
     LParen,
     RParen,
     Comma,
+    Dot,
+    LBracket,
+    RBracket,
+    Number(usize),
 }
 
-fn tokenize(text: &str, what: &str) -> Result<Vec<Token>, DdbError> {
+/// Words that are operators rather than attribute names.
+const KEYWORDS: &[&str] = &[
+    "AND",
+    "OR",
+    "NOT",
+    "BETWEEN",
+    "IN",
+    "BEGINS_WITH",
+    "SET",
+    "REMOVE",
+    "ADD",
+    "DELETE",
+];
+
+pub(crate) fn tokenize(text: &str, what: &str) -> Result<Vec<Token>, DdbError> {
     let mut tokens = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -38,6 +56,30 @@ fn tokenize(text: &str, what: &str) -> Result<Vec<Token>, DdbError> {
             ',' => {
                 tokens.push(Token::Comma);
                 i += 1;
+            }
+            '.' => {
+                tokens.push(Token::Dot);
+                i += 1;
+            }
+            '[' => {
+                tokens.push(Token::LBracket);
+                i += 1;
+            }
+            ']' => {
+                tokens.push(Token::RBracket);
+                i += 1;
+            }
+            '+' | '-' => {
+                tokens.push(Token::Op(c.to_string()));
+                i += 1;
+            }
+            c if c.is_ascii_digit() => {
+                let start = i;
+                while i < chars.len() && chars[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let digits: String = chars[start..i].iter().collect();
+                tokens.push(Token::Number(digits.parse().unwrap_or(usize::MAX)));
             }
             '=' => {
                 tokens.push(Token::Op("=".into()));
@@ -76,13 +118,11 @@ fn tokenize(text: &str, what: &str) -> Result<Vec<Token>, DdbError> {
                 }
                 let word: String = chars[start..i].iter().collect();
                 let upper = word.to_ascii_uppercase();
-                tokens.push(
-                    if ["AND", "BETWEEN", "BEGINS_WITH"].contains(&upper.as_str()) {
-                        Token::Op(upper)
-                    } else {
-                        Token::Name(word)
-                    },
-                );
+                tokens.push(if KEYWORDS.contains(&upper.as_str()) {
+                    Token::Op(upper)
+                } else {
+                    Token::Name(word)
+                });
             }
             other => {
                 return Err(DdbError::validation(format!(
@@ -125,7 +165,7 @@ impl Placeholders {
         Ok(Placeholders { names, values })
     }
 
-    fn name(&self, token: &str) -> Result<String, DdbError> {
+    pub(crate) fn name(&self, token: &str) -> Result<String, DdbError> {
         if token.starts_with('#') {
             self.names.get(token).cloned().ok_or_else(|| {
                 DdbError::validation(format!(
@@ -137,7 +177,7 @@ impl Placeholders {
         }
     }
 
-    fn value(&self, token: &str) -> Result<Value, DdbError> {
+    pub(crate) fn value(&self, token: &str) -> Result<Value, DdbError> {
         self.values.get(token).cloned().ok_or_else(|| {
             DdbError::validation(format!(
                 "An expression attribute value used in expression is not defined; attribute value: {token}"

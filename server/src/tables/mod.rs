@@ -8,6 +8,7 @@
 //! commands, and commit one fjall batch.
 
 pub mod catalog;
+pub mod eval;
 pub mod expr;
 pub mod number;
 pub mod ops;
@@ -51,6 +52,13 @@ impl DdbError {
         DdbError {
             kind: "ResourceInUseException",
             message: message.into(),
+        }
+    }
+
+    pub fn conditional_failed() -> DdbError {
+        DdbError {
+            kind: "ConditionalCheckFailedException",
+            message: "The conditional request failed".into(),
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::catalog::{ItemKey, KeyAttr, StreamSpec, TableDesc};
+use super::eval::{apply_update, evaluate, parse_condition, parse_update, Cond};
 use super::expr::{parse_key_condition, parse_projection, Placeholders, SortCondition};
 use super::value::{
     decode_item, encode_item, item_from_json, item_size, item_to_json, Item, Value,
@@ -25,9 +26,8 @@ const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
 /// Parameters of the legacy API and expression kinds this version does not evaluate yet.
 const UNSUPPORTED: &[&str] = &[
-    "ConditionExpression",
-    "FilterExpression",
     "Expected",
+    "AttributeUpdates",
     "KeyConditions",
     "QueryFilter",
     "ScanFilter",
@@ -276,46 +276,72 @@ impl Tables {
         }
     }
 
-    /// Writes (or deletes, with `new = None`) one item under its shard lock; returns the
-    /// previous item.
-    fn write_item(
+    /// Reads one item under its shard lock, lets `change` decide the new item (`None` =
+    /// delete), and commits it in one batch. Returns (old, new); the old item is `None` if
+    /// absent or expired.
+    fn mutate_item(
         &self,
         table: &TableDesc,
         key: &ItemKey,
-        new: Option<&Item>,
-    ) -> Result<Option<Item>, DdbError> {
+        change: impl FnOnce(Option<&Item>) -> Result<Option<Item>, DdbError>,
+    ) -> Result<(Option<Item>, Option<Item>), DdbError> {
         let row = row_key(table, key);
         let _locks = LockSet::for_slots(&self.engine, std::iter::once(key_slot(&key.partition)));
-        let old = match self.items.get(&row)? {
+        let stored = match self.items.get(&row)? {
             Some(raw) => Some(decode_item(&raw)?),
             None => None,
         };
+        let live = stored.clone().filter(|o| !expired(table, o));
+        let new = change(live.as_ref())?;
+        if let Some(item) = &new {
+            if item_size(item) > MAX_ITEM_BYTES {
+                return Err(DdbError::validation(
+                    "Item size has exceeded the maximum allowed size",
+                ));
+            }
+        }
         let mut batch = self.engine.db.batch();
-        match new {
+        match &new {
             Some(item) => batch.insert(&self.items, row, encode_item(item)),
-            None if old.is_some() => batch.remove(&self.items, row),
-            None => return Ok(None),
+            None if stored.is_some() => batch.remove(&self.items, row),
+            None => return Ok((live, None)),
         }
         batch.commit()?;
         self.adjust_count(
             table.id,
-            i64::from(new.is_some()) - i64::from(old.is_some()),
+            i64::from(new.is_some()) - i64::from(stored.is_some()),
         );
-        Ok(old.filter(|o| !expired(table, o)))
+        Ok((live, new))
+    }
+
+    /// The request's ConditionExpression, if any.
+    fn condition_of(req: &Req, ph: &Placeholders) -> Result<Option<Cond>, DdbError> {
+        req.get("ConditionExpression")
+            .and_then(Json::as_str)
+            .map(|c| parse_condition(c, ph, "ConditionExpression"))
+            .transpose()
+    }
+
+    fn check(cond: &Option<Cond>, old: Option<&Item>) -> Result<(), DdbError> {
+        let empty = Item::new();
+        match cond {
+            Some(c) if !evaluate(c, old.unwrap_or(&empty)) => Err(DdbError::conditional_failed()),
+            _ => Ok(()),
+        }
     }
 
     pub fn put_item(&self, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let return_old = Self::return_values(req)?;
+        let ph = Placeholders::from_request(req)?;
+        let cond = Self::condition_of(req, &ph)?;
         let item = required_item(req, "Item")?;
         let key = table.item_key(&item, true)?;
-        if item_size(&item) > MAX_ITEM_BYTES {
-            return Err(DdbError::validation(
-                "Item size has exceeded the maximum allowed size",
-            ));
-        }
-        let old = self.write_item(&table, &key, Some(&item))?;
+        let (old, _) = self.mutate_item(&table, &key, |old| {
+            Self::check(&cond, old)?;
+            Ok(Some(item))
+        })?;
         Ok(match (return_old, old) {
             (true, Some(old)) => json!({ "Attributes": item_to_json(&old) }),
             _ => json!({}),
@@ -326,11 +352,81 @@ impl Tables {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let return_old = Self::return_values(req)?;
+        let ph = Placeholders::from_request(req)?;
+        let cond = Self::condition_of(req, &ph)?;
         let key = table.key_of(&required_item(req, "Key")?)?;
-        let old = self.write_item(&table, &key, None)?;
+        let (old, _) = self.mutate_item(&table, &key, |old| {
+            Self::check(&cond, old)?;
+            Ok(None)
+        })?;
         Ok(match (return_old, old) {
             (true, Some(old)) => json!({ "Attributes": item_to_json(&old) }),
             _ => json!({}),
+        })
+    }
+
+    pub fn update_item(&self, req: &Req) -> Result<Json, DdbError> {
+        reject_unsupported(req)?;
+        let table = self.table(required_str(req, "TableName")?)?;
+        let key_item = required_item(req, "Key")?;
+        let key = table.key_of(&key_item)?;
+        let ph = Placeholders::from_request(req)?;
+        let cond = Self::condition_of(req, &ph)?;
+        let actions = match req.get("UpdateExpression").and_then(Json::as_str) {
+            Some(text) => parse_update(text, &ph)?,
+            None => Vec::new(),
+        };
+        let key_names: Vec<String> = table.key_item(&key_item).into_keys().collect();
+        for action in &actions {
+            let path = match action {
+                super::eval::Action::Set(p, _)
+                | super::eval::Action::Remove(p)
+                | super::eval::Action::Add(p, _)
+                | super::eval::Action::Delete(p, _) => p,
+            };
+            if let Some(super::eval::PathPart::Attr(name)) = path.first() {
+                if key_names.contains(name) {
+                    return Err(DdbError::validation(format!(
+                        "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
+                    )));
+                }
+            }
+        }
+        let return_values = req
+            .get("ReturnValues")
+            .and_then(Json::as_str)
+            .unwrap_or("NONE");
+        if !["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"].contains(&return_values) {
+            return Err(DdbError::validation(format!(
+                "1 validation error detected: Value '{return_values}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
+            )));
+        }
+        let (old, new) = self.mutate_item(&table, &key, |old| {
+            Self::check(&cond, old)?;
+            let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
+            apply_update(&mut item, &actions)?;
+            Ok(Some(item))
+        })?;
+        let new = new.unwrap_or_default();
+        // UPDATED_*: the top-level attributes the update changed.
+        let changed = |a: &Item, b: &Item| -> Item {
+            a.iter()
+                .filter(|(k, v)| !key_names.contains(k) && b.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let old_item = old.unwrap_or_default();
+        let attributes = match return_values {
+            "ALL_OLD" => old_item,
+            "ALL_NEW" => new,
+            "UPDATED_OLD" => changed(&old_item, &new),
+            "UPDATED_NEW" => changed(&new, &old_item),
+            _ => Item::new(),
+        };
+        Ok(if attributes.is_empty() {
+            json!({})
+        } else {
+            json!({ "Attributes": item_to_json(&attributes) })
         })
     }
 
@@ -481,6 +577,11 @@ impl Tables {
             }
         };
         let projection = projection_of(req, ph)?;
+        let filter = req
+            .get("FilterExpression")
+            .and_then(Json::as_str)
+            .map(|f| parse_condition(f, ph, "FilterExpression"))
+            .transpose()?;
         let (mut items, mut scanned, mut bytes) = (Vec::new(), 0usize, 0usize);
         let mut last: Option<Item> = None;
         let mut stopped_early = false;
@@ -494,7 +595,7 @@ impl Tables {
             scanned += 1;
             bytes += raw.len();
             last = Some(table.key_item(&item));
-            if !expired(table, &item) {
+            if !expired(table, &item) && filter.as_ref().is_none_or(|f| evaluate(f, &item)) {
                 items.push(item);
             }
         }
