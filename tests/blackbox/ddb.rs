@@ -497,3 +497,101 @@ fn conditions_updates_filters_and_a_concurrent_counter() {
     );
     assert_eq!(scanned["Count"], 6);
 }
+
+#[test]
+fn batches_and_transactions() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    create_examples(&mut c);
+    let written = ddb(
+        &mut c,
+        "BATCHWRITEITEM",
+        json!({"RequestItems": {
+            "Users": [{"PutRequest": {"Item": {"UserID": {"S": "a"}, "n": {"N": "1"}}}},
+                      {"PutRequest": {"Item": {"UserID": {"S": "b"}, "n": {"N": "2"}}}}],
+            "Orders": [{"PutRequest": {"Item": {"CustomerID": {"S": "c1"}, "OrderID": {"N": "1"}}}}]
+        }}),
+    );
+    assert_eq!(written, json!({"UnprocessedItems": {}}));
+    let got = ddb(
+        &mut c,
+        "BATCHGETITEM",
+        json!({"RequestItems": {
+            "Users": {"Keys": [{"UserID": {"S": "a"}}, {"UserID": {"S": "b"}}, {"UserID": {"S": "zz"}}],
+                      "ProjectionExpression": "n"}
+        }}),
+    );
+    assert_eq!(got["Responses"]["Users"].as_array().unwrap().len(), 2);
+    assert_eq!(got["UnprocessedKeys"], json!({}));
+    ddb(
+        &mut c,
+        "BATCHWRITEITEM",
+        json!({"RequestItems": {"Users": [{"DeleteRequest": {"Key": {"UserID": {"S": "b"}}}}]}}),
+    );
+
+    // One failing condition cancels the whole transaction: nothing is written.
+    let tx = json!({"TransactItems": [
+        {"Put": {"TableName": "Users", "Item": {"UserID": {"S": "new"}}}},
+        {"Update": {"TableName": "Users", "Key": {"UserID": {"S": "a"}}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"ConditionCheck": {"TableName": "Orders", "Key": {"CustomerID": {"S": "c1"}, "OrderID": {"N": "1"}},
+                            "ConditionExpression": "attribute_exists(Shipped)"}}
+    ]});
+    assert_eq!(
+        ddb_err(&mut c, "TRANSACTWRITEITEMS", tx),
+        "ERR TransactionCanceledException: Transaction cancelled, please refer cancellation reasons for specific reasons [None, None, ConditionalCheckFailed]"
+    );
+    assert_eq!(
+        ddb(
+            &mut c,
+            "GETITEM",
+            json!({"TableName": "Users", "Key": {"UserID": {"S": "new"}}})
+        ),
+        json!({})
+    );
+    let a = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "a"}}}),
+    );
+    assert_eq!(a["Item"]["n"], json!({"N": "1"}));
+    // All conditions hold: everything is written, across tables and shards; a retried
+    // ClientRequestToken does not apply twice.
+    let tx = json!({"ClientRequestToken": "tok-1", "TransactItems": [
+        {"Put": {"TableName": "Users", "Item": {"UserID": {"S": "new"}}, "ConditionExpression": "attribute_not_exists(UserID)"}},
+        {"Update": {"TableName": "Users", "Key": {"UserID": {"S": "a"}}, "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Delete": {"TableName": "Orders", "Key": {"CustomerID": {"S": "c1"}, "OrderID": {"N": "1"}}}}
+    ]});
+    assert_eq!(ddb(&mut c, "TRANSACTWRITEITEMS", tx.clone()), json!({}));
+    assert_eq!(ddb(&mut c, "TRANSACTWRITEITEMS", tx), json!({}));
+    let a = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "Users", "Key": {"UserID": {"S": "a"}}}),
+    );
+    assert_eq!(
+        a["Item"]["n"],
+        json!({"N": "2"}),
+        "the retried token must not apply again"
+    );
+    let read = ddb(
+        &mut c,
+        "TRANSACTGETITEMS",
+        json!({"TransactItems": [
+            {"Get": {"TableName": "Users", "Key": {"UserID": {"S": "new"}}}},
+            {"Get": {"TableName": "Orders", "Key": {"CustomerID": {"S": "c1"}, "OrderID": {"N": "1"}}}}
+        ]}),
+    );
+    assert_eq!(read["Responses"][0]["Item"]["UserID"], json!({"S": "new"}));
+    assert_eq!(read["Responses"][1], json!({}));
+    assert!(ddb_err(
+        &mut c,
+        "TRANSACTWRITEITEMS",
+        json!({"TransactItems": [
+            {"Delete": {"TableName": "Users", "Key": {"UserID": {"S": "a"}}}},
+            {"Put": {"TableName": "Users", "Item": {"UserID": {"S": "a"}}}}
+        ]})
+    )
+    .contains("multiple operations on one item"));
+}

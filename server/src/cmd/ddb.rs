@@ -49,6 +49,10 @@ handlers! {
     put_item => Tables::put_item,
     get_item => Tables::get_item,
     update_item => Tables::update_item,
+    batch_get_item => Tables::batch_get_item,
+    batch_write_item => Tables::batch_write_item,
+    transact_get_items => Tables::transact_get_items,
+    transact_write_items => Tables::transact_write_items,
     delete_item => Tables::delete_item,
     query => Tables::query,
     scan => Tables::scan,
@@ -92,6 +96,30 @@ pub const COMMANDS: &[CommandSpec] = &[
         &[ReadOnly],
         "Reads an item by key (DynamoDB GetItem).",
         get_item
+    ),
+    ddb_command!(
+        "ddb.batchgetitem",
+        &[ReadOnly],
+        "Reads up to 100 items from one or more tables (DynamoDB BatchGetItem).",
+        batch_get_item
+    ),
+    ddb_command!(
+        "ddb.batchwriteitem",
+        &[Write],
+        "Puts or deletes up to 25 items in one or more tables (DynamoDB BatchWriteItem).",
+        batch_write_item
+    ),
+    ddb_command!(
+        "ddb.transactgetitems",
+        &[ReadOnly],
+        "Reads up to 100 items as one consistent snapshot (DynamoDB TransactGetItems).",
+        transact_get_items
+    ),
+    ddb_command!(
+        "ddb.transactwriteitems",
+        &[Write],
+        "Writes up to 100 items all-or-nothing, with per-item conditions (DynamoDB TransactWriteItems).",
+        transact_write_items
     ),
     ddb_command!(
         "ddb.updateitem",

@@ -7,6 +7,7 @@
 //! sort-key-ordered range: Query is a range scan. Writes lock the item's shard, like Redis
 //! commands, and commit one fjall batch.
 
+pub mod batch;
 pub mod catalog;
 pub mod eval;
 pub mod expr;
@@ -99,6 +100,10 @@ pub struct Tables {
     pub(crate) tables: RwLock<BTreeMap<String, Arc<TableDesc>>>,
     next_id: AtomicU32,
     pub(crate) item_counts: DashMap<u32, AtomicI64>,
+    /// Recent TransactWriteItems ClientRequestTokens and their responses (idempotency).
+    pub(crate) request_tokens: parking_lot::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
+    >,
 }
 
 impl Tables {
@@ -135,6 +140,7 @@ impl Tables {
             tables: RwLock::new(tables),
             next_id: AtomicU32::new(max_id),
             item_counts,
+            request_tokens: Default::default(),
         })
     }
 

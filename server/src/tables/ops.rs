@@ -281,37 +281,64 @@ impl Tables {
     /// absent or expired.
     fn mutate_item(
         &self,
-        table: &TableDesc,
+        table: &Arc<TableDesc>,
         key: &ItemKey,
         change: impl FnOnce(Option<&Item>) -> Result<Option<Item>, DdbError>,
     ) -> Result<(Option<Item>, Option<Item>), DdbError> {
-        let row = row_key(table, key);
-        let _locks = LockSet::for_slots(&self.engine, std::iter::once(key_slot(&key.partition)));
-        let stored = match self.items.get(&row)? {
-            Some(raw) => Some(decode_item(&raw)?),
-            None => None,
-        };
-        let live = stored.clone().filter(|o| !expired(table, o));
-        let new = change(live.as_ref())?;
-        if let Some(item) = &new {
-            if item_size(item) > MAX_ITEM_BYTES {
-                return Err(DdbError::validation(
-                    "Item size has exceeded the maximum allowed size",
-                ));
+        let targets = [(table.clone(), key.clone())];
+        let mut result = self.mutate_items(&targets, |old| Ok(vec![change(old[0].as_ref())?]))?;
+        Ok(result.remove(0))
+    }
+
+    /// Reads several items under the locks of all their shards, lets `change` decide their
+    /// new values (`None` = delete), and commits everything in one atomic batch: the basis
+    /// of TransactWriteItems. Returns (old, new) per item.
+    pub(crate) fn mutate_items(
+        &self,
+        targets: &[(Arc<TableDesc>, ItemKey)],
+        change: impl FnOnce(&[Option<Item>]) -> Result<Vec<Option<Item>>, DdbError>,
+    ) -> Result<Vec<(Option<Item>, Option<Item>)>, DdbError> {
+        let _locks = LockSet::for_slots(
+            &self.engine,
+            targets.iter().map(|(_, k)| key_slot(&k.partition)),
+        );
+        let mut stored = Vec::with_capacity(targets.len());
+        for (table, key) in targets {
+            stored.push(match self.items.get(row_key(table, key))? {
+                Some(raw) => Some(decode_item(&raw)?),
+                None => None,
+            });
+        }
+        let live: Vec<Option<Item>> = targets
+            .iter()
+            .zip(&stored)
+            .map(|((table, _), item)| item.clone().filter(|i| !expired(table, i)))
+            .collect();
+        let new = change(&live)?;
+        let mut batch = self.engine.db.batch();
+        for (((table, key), old), new) in targets.iter().zip(&stored).zip(&new) {
+            if let Some(item) = new {
+                if item_size(item) > MAX_ITEM_BYTES {
+                    return Err(DdbError::validation(
+                        "Item size has exceeded the maximum allowed size",
+                    ));
+                }
+            }
+            let row = row_key(table, key);
+            match new {
+                Some(item) => batch.insert(&self.items, row, encode_item(item)),
+                None if old.is_some() => batch.remove(&self.items, row),
+                None => {}
             }
         }
-        let mut batch = self.engine.db.batch();
-        match &new {
-            Some(item) => batch.insert(&self.items, row, encode_item(item)),
-            None if stored.is_some() => batch.remove(&self.items, row),
-            None => return Ok((live, None)),
-        }
         batch.commit()?;
-        self.adjust_count(
-            table.id,
-            i64::from(new.is_some()) - i64::from(stored.is_some()),
-        );
-        Ok((live, new))
+        for (((table, _), old), new) in targets.iter().zip(&stored).zip(&new) {
+            self.adjust_count(
+                table.id,
+                i64::from(new.is_some()) - i64::from(old.is_some()),
+            );
+        }
+        Ok(live.into_iter().zip(new).collect())
     }
 
     /// The request's ConditionExpression, if any.
