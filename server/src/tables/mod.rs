@@ -15,9 +15,10 @@ pub mod number;
 pub mod ops;
 pub mod value;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use dashmap::DashMap;
 use fjall::{Keyspace, KeyspaceCreateOptions};

@@ -19,6 +19,9 @@ use crate::engine::LockSet;
 
 type Req = Map<String, Json>;
 
+/// An item before and after a write (`None` = absent).
+pub(crate) type Change = (Option<Item>, Option<Item>);
+
 /// DynamoDB's item size limit.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// Query/Scan page limit.
@@ -284,7 +287,7 @@ impl Tables {
         table: &Arc<TableDesc>,
         key: &ItemKey,
         change: impl FnOnce(Option<&Item>) -> Result<Option<Item>, DdbError>,
-    ) -> Result<(Option<Item>, Option<Item>), DdbError> {
+    ) -> Result<Change, DdbError> {
         let targets = [(table.clone(), key.clone())];
         let mut result = self.mutate_items(&targets, |old| Ok(vec![change(old[0].as_ref())?]))?;
         Ok(result.remove(0))
@@ -297,7 +300,7 @@ impl Tables {
         &self,
         targets: &[(Arc<TableDesc>, ItemKey)],
         change: impl FnOnce(&[Option<Item>]) -> Result<Vec<Option<Item>>, DdbError>,
-    ) -> Result<Vec<(Option<Item>, Option<Item>)>, DdbError> {
+    ) -> Result<Vec<Change>, DdbError> {
         let _locks = LockSet::for_slots(
             &self.engine,
             targets.iter().map(|(_, k)| key_slot(&k.partition)),
