@@ -102,9 +102,7 @@ pub struct Tables {
     next_id: AtomicU32,
     pub(crate) item_counts: DashMap<u32, AtomicI64>,
     /// Recent TransactWriteItems ClientRequestTokens and their responses (idempotency).
-    pub(crate) request_tokens: parking_lot::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, serde_json::Value)>,
-    >,
+    pub(crate) request_tokens: parking_lot::Mutex<HashMap<String, (Instant, serde_json::Value)>>,
 }
 
 impl Tables {
