@@ -209,6 +209,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     server.apply_config();
     crate::metrics::spawn_sampler(server.clone());
     spawn_changelog_trimmer(server.clone());
+    crate::tables::ttl::spawn_sweeper(server.clone());
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })

@@ -354,6 +354,13 @@ fn ttl_hides_expired_items_and_concurrent_writers_keep_exact_counts() {
         ddb(&mut c, "SCAN", json!({"TableName": "Users"}))["Count"],
         1
     );
+    // The background sweeper deletes the expired item (ItemCount drops from 2 to 1).
+    assert!(
+        crate::harness::eventually(30, || {
+            ddb(&mut c, "DESCRIBETABLE", json!({"TableName": "Users"}))["Table"]["ItemCount"] == 1
+        }),
+        "the TTL sweeper did not delete the expired item"
+    );
     // 50 clients writing distinct orders concurrently: every one is stored exactly once.
     let writers: Vec<_> = (0..50)
         .map(|w| {

@@ -286,3 +286,26 @@ fn update_expression_examples() {
     assert!(!colors.contains(&"Purple") && colors.contains(&"Orange"));
     assert_eq!(get(&mut c)["Color"], item["Color"]);
 }
+
+#[test]
+fn projection_expression_example() {
+    // "Projection expressions": Description, RelatedItems[0], ProductReviews.FiveStar.
+    let (_server, mut c) = setup();
+    let got = ddb(
+        &mut c,
+        "GETITEM",
+        json!({"TableName": "ProductCatalog", "Key": key(),
+        "ProjectionExpression": "Description, RelatedItems[0], ProductReviews.FiveStar"}),
+    )
+    .unwrap();
+    assert_eq!(
+        got["Item"],
+        json!({
+            "Description": {"S": "123 description"},
+            "RelatedItems": {"L": [{"N": "341"}]},
+            "ProductReviews": {"M": {"FiveStar": {"L": [
+                {"S": "Excellent! Can't recommend it highly enough! Buy it!"},
+                {"S": "Do yourself a favor and buy this."}]}}}
+        })
+    );
+}

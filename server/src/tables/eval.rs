@@ -257,6 +257,67 @@ pub fn parse_condition(
     Ok(cond)
 }
 
+/// Parses a ProjectionExpression: comma-separated document paths.
+pub fn parse_projection(text: &str, ph: &Placeholders) -> Result<Vec<Path>, DdbError> {
+    let mut p = Parser::new(text, ph, "ProjectionExpression")?;
+    let mut paths = vec![p.path()?];
+    while p.peek() == Some(&Token::Comma) {
+        p.pos += 1;
+        paths.push(p.path()?);
+    }
+    if !p.at_end() {
+        return Err(p.error());
+    }
+    Ok(paths)
+}
+
+/// The parts of `item` named by `paths`, nested as in the item (selected list elements are
+/// kept in order, compacted, as DynamoDB returns them).
+pub fn project(item: &Item, paths: &[Path]) -> Item {
+    let mut out = Item::new();
+    for path in paths {
+        let Some(value) = resolve(item, path) else {
+            continue;
+        };
+        let (PathPart::Attr(first), rest) = path.split_first().expect("non-empty path") else {
+            continue;
+        };
+        let slot = out
+            .entry(first.clone())
+            .or_insert_with(|| container_for(rest.first()));
+        place(slot, rest, value.clone());
+    }
+    out
+}
+
+fn container_for(part: Option<&PathPart>) -> Value {
+    match part {
+        Some(PathPart::Index(_)) => Value::L(Vec::new()),
+        _ => Value::M(Default::default()),
+    }
+}
+
+fn place(slot: &mut Value, rest: &[PathPart], value: Value) {
+    let Some((part, tail)) = rest.split_first() else {
+        *slot = value;
+        return;
+    };
+    match (part, slot) {
+        (PathPart::Attr(name), Value::M(m)) => {
+            let next = m
+                .entry(name.clone())
+                .or_insert_with(|| container_for(tail.first()));
+            place(next, tail, value);
+        }
+        (PathPart::Index(_), Value::L(l)) => {
+            l.push(container_for(tail.first()));
+            let last = l.last_mut().expect("just pushed");
+            place(last, tail, value);
+        }
+        _ => {}
+    }
+}
+
 /// Resolves a path in an item.
 pub fn resolve<'i>(item: &'i Item, path: &Path) -> Option<&'i Value> {
     let mut current: Option<&Value> = None;

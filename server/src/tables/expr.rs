@@ -317,29 +317,6 @@ fn parse_term(
     }
 }
 
-/// Parses a ProjectionExpression of top-level attributes (`a, #b, c`).
-pub fn parse_projection(text: &str, ph: &Placeholders) -> Result<Vec<String>, DdbError> {
-    let tokens = tokenize(text, "ProjectionExpression")?;
-    let mut names = Vec::new();
-    for (n, token) in tokens.iter().enumerate() {
-        match (n % 2, token) {
-            (0, Token::Name(name)) => names.push(ph.name(name)?),
-            (1, Token::Comma) => {}
-            _ => {
-                return Err(DdbError::validation(format!(
-                    "Invalid ProjectionExpression: Syntax error; near: \"{text}\" (nested paths are not supported yet)"
-                )))
-            }
-        }
-    }
-    if names.is_empty() {
-        return Err(DdbError::validation(
-            "Invalid ProjectionExpression: The expression can not be empty;",
-        ));
-    }
-    Ok(names)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod eval;
 pub mod expr;
 pub mod number;
 pub mod ops;
+pub mod ttl;
 pub mod value;
 
 use std::collections::{BTreeMap, HashMap};

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::catalog::{ItemKey, KeyAttr, StreamSpec, TableDesc};
-use super::eval::{apply_update, evaluate, parse_condition, parse_update, Cond};
-use super::expr::{parse_key_condition, parse_projection, Placeholders, SortCondition};
+use super::eval::{
+    apply_update, evaluate, parse_condition, parse_projection, parse_update, Cond, Path,
+};
+use super::expr::{parse_key_condition, Placeholders, SortCondition};
 use super::value::{
     decode_item, encode_item, item_from_json, item_size, item_to_json, Item, Value,
 };
@@ -96,7 +98,7 @@ fn row_key(table: &TableDesc, key: &ItemKey) -> Vec<u8> {
 }
 
 /// Whether an item has expired under the table's TTL attribute (hidden from reads).
-fn expired(table: &TableDesc, item: &Item) -> bool {
+pub(crate) fn expired(table: &TableDesc, item: &Item) -> bool {
     let Some(attr) = &table.ttl_attribute else {
         return false;
     };
@@ -104,17 +106,14 @@ fn expired(table: &TableDesc, item: &Item) -> bool {
     matches!(item.get(attr), Some(v @ Value::N(_)) if v.number().is_some_and(|n| n.to_f64() < now))
 }
 
-fn project(item: Item, projection: &Option<Vec<String>>) -> Item {
+fn project(item: Item, projection: &Option<Vec<Path>>) -> Item {
     match projection {
-        Some(names) => item
-            .into_iter()
-            .filter(|(k, _)| names.contains(k))
-            .collect(),
+        Some(paths) => super::eval::project(&item, paths),
         None => item,
     }
 }
 
-fn projection_of(req: &Req, ph: &Placeholders) -> Result<Option<Vec<String>>, DdbError> {
+fn projection_of(req: &Req, ph: &Placeholders) -> Result<Option<Vec<Path>>, DdbError> {
     req.get("ProjectionExpression")
         .and_then(Json::as_str)
         .map(|p| parse_projection(p, ph))

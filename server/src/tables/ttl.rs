@@ -1,0 +1,87 @@
+//! The TTL sweeper: deletes items whose TTL attribute (epoch seconds) is in the past.
+//! Expired items are already hidden from reads; the sweeper reclaims their space.
+//!
+//! This first version walks the items of each TTL-enabled table (a per-table expiry index,
+//! like the Redis keys' one, would make a sweep proportional to the expired items only).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::catalog::TableDesc;
+use super::value::decode_item;
+use super::{DdbError, Tables};
+use crate::engine::keys::SLOTS;
+use crate::engine::LockSet;
+
+/// Time between sweeps.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
+
+impl Tables {
+    /// One sweep over every TTL-enabled table; returns how many items were deleted.
+    pub fn sweep_expired(&self) -> Result<u64, DdbError> {
+        let tables: Vec<Arc<TableDesc>> = self
+            .tables
+            .read()
+            .values()
+            .filter(|t| t.ttl_attribute.is_some())
+            .cloned()
+            .collect();
+        let mut deleted = 0;
+        for table in tables {
+            for slot in 0..SLOTS {
+                deleted += self.sweep_slot(&table, slot)?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn sweep_slot(&self, table: &TableDesc, slot: u16) -> Result<u64, DdbError> {
+        let mut prefix = slot.to_be_bytes().to_vec();
+        prefix.extend_from_slice(&table.id.to_be_bytes());
+        let mut expired_rows = Vec::new();
+        for guard in self.items.prefix(&prefix) {
+            let (key, raw) = guard.into_inner()?;
+            if super::ops::expired(table, &decode_item(&raw)?) {
+                expired_rows.push(key);
+            }
+        }
+        if expired_rows.is_empty() {
+            return Ok(0);
+        }
+        // Re-check under the shard lock: the item may have been rewritten meanwhile.
+        let _locks = LockSet::for_slots(&self.engine, std::iter::once(slot));
+        let mut batch = self.engine.db.batch();
+        let mut n = 0;
+        for row in expired_rows {
+            if let Some(raw) = self.items.get(&row)? {
+                if super::ops::expired(table, &decode_item(&raw)?) {
+                    batch.remove(&self.items, row);
+                    n += 1;
+                }
+            }
+        }
+        batch.commit()?;
+        self.adjust_count(table.id, -(n as i64));
+        Ok(n)
+    }
+}
+
+/// Runs the sweeper until shutdown.
+pub fn spawn_sweeper(server: Arc<crate::server::Server>) {
+    tokio::spawn(async move {
+        let mut shutdown = server.shutdown_requested();
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+            let s = server.clone();
+            match tokio::task::spawn_blocking(move || s.tables.sweep_expired()).await {
+                Ok(Err(e)) => tracing::warn!("TTL sweep failed: {}", e.message),
+                Err(e) => tracing::warn!("TTL sweep task failed: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
+}
