@@ -353,9 +353,16 @@ mod tests {
 
     #[test]
     fn projections() {
+        use crate::tables::eval::{parse_projection, PathPart};
+        let paths = parse_projection("a, #c.x[2]", &ph()).unwrap();
+        assert_eq!(paths[0], vec![PathPart::Attr("a".into())]);
         assert_eq!(
-            parse_projection("a, #c", &ph()).unwrap(),
-            vec!["a", "CustomerID"]
+            paths[1],
+            vec![
+                PathPart::Attr("CustomerID".into()),
+                PathPart::Attr("x".into()),
+                PathPart::Index(2)
+            ]
         );
         assert!(parse_projection("a b", &ph()).is_err());
     }
