@@ -187,6 +187,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .map_err(|e| anyhow::anyhow!("opening tables: {}", e.message))?;
     changelog.load_all_names()?;
     let notifications = Notifications::install(&engine, &pubsub, &changelog);
+    let _ = tables.streams.set(crate::tables::records::StreamSink {
+        log: changelog.clone(),
+        pubsub: pubsub.clone(),
+    });
     let server = Arc::new(Server {
         engine,
         config: RwLock::new(config),

@@ -18,5 +18,6 @@ mod server;
 mod smoke;
 mod streams;
 mod strings;
+mod table_streams;
 mod transactions;
 mod zset;

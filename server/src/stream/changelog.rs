@@ -76,6 +76,12 @@ impl std::fmt::Display for StreamId {
     }
 }
 
+/// A record's field/value pairs as stored.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Builds a record's fields once its ID is known.
+pub type RecordBuilder<'a> = &'a dyn Fn(StreamId) -> Fields;
+
 /// One record: its ID and field/value pairs.
 pub type Entry = (StreamId, Vec<(Bytes, Bytes)>);
 
@@ -204,6 +210,63 @@ impl ChangeLog {
         self.records_appended.fetch_add(1, Ordering::Relaxed);
         self.wake_readers(name);
         Ok(id)
+    }
+
+    /// Appends records to several streams and commits them in `batch` together with
+    /// whatever else it holds (item writes), atomically. Stream locks are taken in name order
+    /// and held until the batch is committed, so IDs become visible in order.
+    /// Each record is built by a closure from the ID it gets (records carry their sequence
+    /// number); the built records are returned for publishing.
+    pub fn commit_with_records(
+        &self,
+        records: &[(Vec<u8>, RecordBuilder<'_>)],
+        mut batch: OwnedWriteBatch,
+    ) -> Result<Vec<Fields>> {
+        let mut names: Vec<&[u8]> = records.iter().map(|(n, _)| n.as_slice()).collect();
+        names.sort();
+        names.dedup();
+        let states = names
+            .iter()
+            .map(|n| Ok((n.to_vec(), self.state(n)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut guards: Vec<(Vec<u8>, parking_lot::MutexGuard<'_, StreamState>)> =
+            states.iter().map(|(n, s)| (n.clone(), s.lock())).collect();
+        let now = now_ms();
+        let mut built = Vec::with_capacity(records.len());
+        for (name, build) in records {
+            let st = &mut guards
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .expect("locked")
+                .1;
+            let id = if now > st.last.ms {
+                StreamId { ms: now, seq: 0 }
+            } else {
+                st.last.next().expect("stream IDs exhausted")
+            };
+            st.last = id;
+            st.len += 1;
+            st.added += 1;
+            let fields = build(id);
+            let mut value = vec![FORMAT_V1];
+            value.extend(postcard::to_allocvec(&fields).expect("serialising to a Vec cannot fail"));
+            batch.insert(&self.ks, row_key(name, id), value);
+            built.push(fields);
+        }
+        if let Err(e) = batch.commit() {
+            // Nothing was written: give the IDs back by reloading the states from disk.
+            for (_, st) in guards.iter_mut() {
+                st.loaded = false;
+            }
+            return Err(e.into());
+        }
+        drop(guards);
+        self.records_appended
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        for name in names {
+            self.wake_readers(name);
+        }
+        Ok(built)
     }
 
     /// Appends a record on its own.

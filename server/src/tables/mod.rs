@@ -13,6 +13,7 @@ pub mod eval;
 pub mod expr;
 pub mod number;
 pub mod ops;
+pub mod records;
 pub mod ttl;
 pub mod value;
 
@@ -104,6 +105,8 @@ pub struct Tables {
     pub(crate) item_counts: DashMap<u32, AtomicI64>,
     /// Recent TransactWriteItems ClientRequestTokens and their responses (idempotency).
     pub(crate) request_tokens: parking_lot::Mutex<HashMap<String, (Instant, serde_json::Value)>>,
+    /// Change log and pub/sub for tables with streams (installed at server start).
+    pub streams: std::sync::OnceLock<records::StreamSink>,
 }
 
 impl Tables {
@@ -141,7 +144,21 @@ impl Tables {
             next_id: AtomicU32::new(max_id),
             item_counts,
             request_tokens: Default::default(),
+            streams: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Commits an item batch with the change records its changes produce.
+    pub(crate) fn commit_changes(
+        &self,
+        batch: fjall::OwnedWriteBatch,
+        changes: &[records::ItemChange<'_>],
+    ) -> Result<(), DdbError> {
+        match self.streams.get() {
+            Some(sink) => sink.commit(batch, changes)?,
+            None => batch.commit()?,
+        }
+        Ok(())
     }
 
     pub(crate) fn allocate_id(&self) -> u32 {

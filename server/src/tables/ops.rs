@@ -12,6 +12,7 @@ use super::eval::{
     apply_update, evaluate, parse_condition, parse_projection, parse_update, Cond, Path,
 };
 use super::expr::{parse_key_condition, Placeholders, SortCondition};
+use super::records::{ItemChange, Origin};
 use super::value::{
     decode_item, encode_item, item_from_json, item_size, item_to_json, Item, Value,
 };
@@ -333,7 +334,18 @@ impl Tables {
                 None => {}
             }
         }
-        batch.commit()?;
+        let changes: Vec<ItemChange> = targets
+            .iter()
+            .zip(&live)
+            .zip(&new)
+            .map(|(((table, _), old), new)| ItemChange {
+                table,
+                old: old.as_ref(),
+                new: new.as_ref(),
+                origin: Origin::Client,
+            })
+            .collect();
+        self.commit_changes(batch, &changes)?;
         for (((table, _), old), new) in targets.iter().zip(&stored).zip(&new) {
             self.adjust_count(
                 table.id,

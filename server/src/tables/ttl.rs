@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::catalog::TableDesc;
+use super::records::{ItemChange, Origin};
 use super::value::decode_item;
 use super::{DdbError, Tables};
 use crate::engine::keys::SLOTS;
@@ -51,16 +52,27 @@ impl Tables {
         // Re-check under the shard lock: the item may have been rewritten meanwhile.
         let _locks = LockSet::for_slots(&self.engine, std::iter::once(slot));
         let mut batch = self.engine.db.batch();
-        let mut n = 0;
+        let mut removed = Vec::new();
         for row in expired_rows {
             if let Some(raw) = self.items.get(&row)? {
-                if super::ops::expired(table, &decode_item(&raw)?) {
+                let item = decode_item(&raw)?;
+                if super::ops::expired(table, &item) {
                     batch.remove(&self.items, row);
-                    n += 1;
+                    removed.push(item);
                 }
             }
         }
-        batch.commit()?;
+        let n = removed.len() as u64;
+        let changes: Vec<ItemChange> = removed
+            .iter()
+            .map(|old| ItemChange {
+                table,
+                old: Some(old),
+                new: None,
+                origin: Origin::TimeToLive,
+            })
+            .collect();
+        self.commit_changes(batch, &changes)?;
         self.adjust_count(table.id, -(n as i64));
         Ok(n)
     }
