@@ -75,6 +75,10 @@ def main():
             wait_for("redyn", r.ping)
             # A workload spread over several scrapes, so rate() has samples to work with.
             r.set("text", "not a number")
+            r.execute_command("DDB.CREATETABLE", json.dumps({
+                "TableName": "Metrics", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}))
+            r.execute_command("DDB.PUTITEM", json.dumps({"TableName": "Metrics", "Item": {"pk": {"S": "a"}}}))
             # Keyspace events feed the change log, which a reader then follows.
             r.config_set("notify-keyspace-events", "KEA")
             for round_ in range(8):

@@ -124,6 +124,9 @@ fn sample(server: &Server) {
     gauge!("redyn_compactions_active").set(storage.active_compactions as f64);
     counter!("redyn_compactions_completed_total").absolute(storage.compactions_completed);
     gauge!("redyn_process_resident_memory_bytes").set(crate::info::rss_bytes() as f64);
+    for (table, items) in server.tables.item_counts_by_table() {
+        gauge!("redyn_table_items", "table" => table).set(items as f64);
+    }
     let log = &server.changelog;
     counter!("redyn_changelog_records_total")
         .absolute(log.records_appended.load(Ordering::Relaxed));

@@ -173,6 +173,15 @@ impl Tables {
             .ok_or_else(|| DdbError::not_found(name))
     }
 
+    /// (table name, item count) of every table (metrics).
+    pub fn item_counts_by_table(&self) -> Vec<(String, u64)> {
+        self.tables
+            .read()
+            .values()
+            .map(|t| (t.name.clone(), self.item_count(t.id)))
+            .collect()
+    }
+
     pub(crate) fn item_count(&self, id: u32) -> u64 {
         self.item_counts
             .get(&id)
