@@ -51,10 +51,10 @@ fn metrics_endpoint_counts_a_known_workload() {
             "0",
         ],
     );
-    let table = r#"{"TableName":"T1","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}]}"#;
+    let table = r#"{"TableName":"Tab1","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],"AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}]}"#;
     let _: String = q(&mut con, &["DDB.CREATETABLE", table]);
     for pk in ["a", "b"] {
-        let item = format!(r#"{{"TableName":"T1","Item":{{"pk":{{"S":"{pk}"}}}}}}"#);
+        let item = format!(r#"{{"TableName":"Tab1","Item":{{"pk":{{"S":"{pk}"}}}}}}"#);
         let _: String = q(&mut con, &["DDB.PUTITEM", &item]);
     }
     for i in 0..3 {
@@ -71,7 +71,7 @@ fn metrics_endpoint_counts_a_known_workload() {
         (r#"redyn_keys{db="0"}"#, 7.0),
         ("redyn_connected_clients", 1.0),
         ("redyn_changelog_records_total", 7.0),
-        (r#"redyn_table_items{table="T1"}"#, 2.0),
+        (r#"redyn_table_items{table="Tab1"}"#, 2.0),
         (r#"redyn_changelog_records{stream="__keyspace@0__"}"#, 7.0),
     ];
     let mut last = HashMap::new();
