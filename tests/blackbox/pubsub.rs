@@ -259,3 +259,35 @@ fn slow_subscriber_is_disconnected_by_the_output_buffer_limit() {
     assert_eq!(q::<String>(&mut con, &["PING"]), "PONG");
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn hash_and_sorted_set_events() {
+    let server = TestServer::start_with(&["--notify-keyspace-events", "Khz"]);
+    let got = notifications(
+        &server,
+        &[
+            &["HSET", "h", "f", "1"],
+            &["HINCRBY", "h", "f", "2"],
+            &["HINCRBYFLOAT", "h", "f", "0.5"],
+            &["HDEL", "h", "f"],
+            &["ZADD", "z", "1", "a", "2", "b"],
+            &["ZINCRBY", "z", "1", "a"],
+            &["ZREM", "z", "a"],
+            &["ZPOPMIN", "z"],
+        ],
+        8,
+    );
+    assert_eq!(
+        got,
+        pairs(&[
+            ("__keyspace@0__:h", "hset"),
+            ("__keyspace@0__:h", "hincrby"),
+            ("__keyspace@0__:h", "hincrbyfloat"),
+            ("__keyspace@0__:h", "hdel"),
+            ("__keyspace@0__:z", "zadd"),
+            ("__keyspace@0__:z", "zincr"),
+            ("__keyspace@0__:z", "zrem"),
+            ("__keyspace@0__:z", "zpopmin"),
+        ])
+    );
+}
