@@ -3,15 +3,10 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::harness::{error, q, TestServer};
-
-fn ddb(con: &mut redis::Connection, op: &str, body: Json) -> Json {
-    let reply: String = q(con, &[&format!("DDB.{op}"), &body.to_string()]);
-    serde_json::from_str(&reply).unwrap()
-}
+use crate::harness::{ddb, ddb_result, error, TestServer};
 
 fn ddb_err(con: &mut redis::Connection, op: &str, body: Json) -> String {
-    error(con, &[&format!("DDB.{op}"), &body.to_string()])
+    ddb_result(con, op, body).expect_err("the call should have failed")
 }
 
 fn create_examples(con: &mut redis::Connection) {

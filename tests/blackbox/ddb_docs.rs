@@ -4,16 +4,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::harness::TestServer;
-
-fn ddb(con: &mut redis::Connection, op: &str, body: Json) -> Result<Json, String> {
-    let mut cmd = redis::cmd(&format!("DDB.{op}"));
-    cmd.arg(body.to_string());
-    match cmd.query::<String>(con) {
-        Ok(reply) => Ok(serde_json::from_str(&reply).unwrap()),
-        Err(e) => Err(crate::harness::error_text(&e)),
-    }
-}
+use crate::harness::{ddb_result as ddb, TestServer};
 
 fn product() -> Json {
     json!({

@@ -344,3 +344,23 @@ pub fn wait_for_blocked_clients(url: &str, n: u64) {
     });
     assert!(ok, "no client became blocked");
 }
+
+/// Runs a native table command (`DDB.<op>` with a JSON request body) and parses the reply;
+/// an error reply comes back as its full text.
+pub fn ddb_result(
+    con: &mut redis::Connection,
+    op: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let mut cmd = redis::cmd(&format!("DDB.{op}"));
+    cmd.arg(body.to_string());
+    match cmd.query::<String>(con) {
+        Ok(reply) => Ok(serde_json::from_str(&reply).expect("JSON reply")),
+        Err(e) => Err(error_text(&e)),
+    }
+}
+
+/// Runs a native table command that must succeed.
+pub fn ddb(con: &mut redis::Connection, op: &str, body: serde_json::Value) -> serde_json::Value {
+    ddb_result(con, op, body).unwrap_or_else(|e| panic!("DDB.{op} failed: {e}"))
+}

@@ -4,12 +4,7 @@
 use redis::Value;
 use serde_json::{json, Value as Json};
 
-use crate::harness::{q, TestServer};
-
-fn ddb(con: &mut redis::Connection, op: &str, body: Json) -> Json {
-    let reply: String = q(con, &[&format!("DDB.{op}"), &body.to_string()]);
-    serde_json::from_str(&reply).unwrap()
-}
+use crate::harness::{ddb, q, TestServer};
 
 fn create(con: &mut redis::Connection, name: &str, view: &str) {
     ddb(

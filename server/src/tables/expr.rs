@@ -1,11 +1,11 @@
-//! Expressions, following DynamoDB's grammar. This first version covers key conditions
-//! (`pk = :v AND sk <op> :v | BETWEEN | begins_with`) and projections (top-level attribute
-//! names); condition, update and filter expressions come next.
+//! Expression tokens and placeholders, and key conditions (built on the general condition
+//! parser in `eval.rs`).
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value as Json};
 
+use super::eval::{parse_condition, Cond, Operand, PathPart};
 use super::value::Value;
 use super::DdbError;
 
@@ -201,40 +201,45 @@ pub struct KeyCondition {
     pub sort: Option<(String, SortCondition)>,
 }
 
-/// Parses a KeyConditionExpression.
+/// Parses a KeyConditionExpression with the general condition parser, then checks it has
+/// the shape DynamoDB allows: `pk = :v` and at most one sort-key condition (=, <, <=, >, >=,
+/// BETWEEN, begins_with), joined by AND.
 pub fn parse_key_condition(text: &str, ph: &Placeholders) -> Result<KeyCondition, DdbError> {
     let what = "KeyConditionExpression";
-    let tokens = tokenize(text, what)?;
-    let syntax = || DdbError::validation(format!("Invalid {what}: Syntax error; near: \"{text}\""));
-    // Split on top-level AND (BETWEEN's AND is consumed by the term parser).
-    let mut conditions = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let (cond, next) =
-            parse_term(&tokens, i, ph)
-                .map_err(|e| if e.message.is_empty() { syntax() } else { e })?;
-        conditions.push(cond);
-        i = next;
-        if i < tokens.len() {
-            if tokens[i] != Token::Op("AND".into()) {
-                return Err(syntax());
-            }
-            i += 1;
-        }
-    }
+    let invalid = |detail: &str| DdbError::validation(format!("Invalid {what}: {detail}"));
+    let mut terms = Vec::new();
+    flatten_and(parse_condition(text, ph, what)?, &mut terms);
+    let attr = |path: &[PathPart]| match path {
+        [PathPart::Attr(name)] => Ok(name.clone()),
+        _ => Err(invalid(
+            "Key conditions may only name top-level key attributes",
+        )),
+    };
     let mut partition = None;
     let mut sort = None;
-    for (name, cond) in conditions {
-        match &cond {
-            SortCondition::Cmp(op, v) if op == "=" && partition.is_none() => {
-                partition = Some((name, v.clone()))
+    for term in terms {
+        let (name, cond) = match term {
+            Cond::Cmp(Operand::Path(p), op, Operand::Value(v)) if op != "<>" => {
+                (attr(&p)?, SortCondition::Cmp(op, v))
             }
-            _ if sort.is_none() => sort = Some((name, cond)),
+            Cond::Between(Operand::Path(p), Operand::Value(lo), Operand::Value(hi)) => {
+                (attr(&p)?, SortCondition::Between(lo, hi))
+            }
+            Cond::BeginsWith(Operand::Path(p), Operand::Value(v)) => {
+                (attr(&p)?, SortCondition::BeginsWith(v))
+            }
             _ => {
-                return Err(DdbError::validation(format!(
-                    "Invalid {what}: The expression can only contain two conditions"
-                )))
+                return Err(invalid(
+                    "Unsupported operator or function in a key condition",
+                ))
             }
+        };
+        match cond {
+            SortCondition::Cmp(op, v) if op == "=" && partition.is_none() => {
+                partition = Some((name, v))
+            }
+            cond if sort.is_none() => sort = Some((name, cond)),
+            _ => return Err(invalid("The expression can only contain two conditions")),
         }
     }
     let partition =
@@ -242,78 +247,13 @@ pub fn parse_key_condition(text: &str, ph: &Placeholders) -> Result<KeyCondition
     Ok(KeyCondition { partition, sort })
 }
 
-/// Parses one key-condition term starting at `i`; returns (attribute, condition, next index).
-fn parse_term(
-    tokens: &[Token],
-    i: usize,
-    ph: &Placeholders,
-) -> Result<((String, SortCondition), usize), DdbError> {
-    let syntax = || DdbError::validation("");
-    let mut i = i;
-    let mut wrapped = 0;
-    while tokens.get(i) == Some(&Token::LParen) {
-        wrapped += 1;
-        i += 1;
-    }
-    let close = |mut i: usize, n: usize| -> Result<usize, DdbError> {
-        for _ in 0..n {
-            if tokens.get(i) != Some(&Token::RParen) {
-                return Err(syntax());
-            }
-            i += 1;
+fn flatten_and(cond: Cond, out: &mut Vec<Cond>) {
+    match cond {
+        Cond::And(a, b) => {
+            flatten_and(*a, out);
+            flatten_and(*b, out);
         }
-        Ok(i)
-    };
-    match tokens.get(i) {
-        Some(Token::Op(op)) if op == "BEGINS_WITH" => {
-            match (
-                tokens.get(i + 1),
-                tokens.get(i + 2),
-                tokens.get(i + 3),
-                tokens.get(i + 4),
-                tokens.get(i + 5),
-            ) {
-                (
-                    Some(Token::LParen),
-                    Some(Token::Name(n)),
-                    Some(Token::Comma),
-                    Some(Token::Value(v)),
-                    Some(Token::RParen),
-                ) => {
-                    let next = close(i + 6, wrapped)?;
-                    Ok(((ph.name(n)?, SortCondition::BeginsWith(ph.value(v)?)), next))
-                }
-                _ => Err(syntax()),
-            }
-        }
-        Some(Token::Name(n)) => match (tokens.get(i + 1), tokens.get(i + 2)) {
-            (Some(Token::Op(op)), Some(Token::Value(v))) if op == "BETWEEN" => {
-                match (tokens.get(i + 3), tokens.get(i + 4)) {
-                    (Some(Token::Op(and)), Some(Token::Value(hi))) if and == "AND" => {
-                        let next = close(i + 5, wrapped)?;
-                        Ok((
-                            (
-                                ph.name(n)?,
-                                SortCondition::Between(ph.value(v)?, ph.value(hi)?),
-                            ),
-                            next,
-                        ))
-                    }
-                    _ => Err(syntax()),
-                }
-            }
-            (Some(Token::Op(op)), Some(Token::Value(v)))
-                if ["=", "<", "<=", ">", ">="].contains(&op.as_str()) =>
-            {
-                let next = close(i + 3, wrapped)?;
-                Ok((
-                    (ph.name(n)?, SortCondition::Cmp(op.clone(), ph.value(v)?)),
-                    next,
-                ))
-            }
-            _ => Err(syntax()),
-        },
-        _ => Err(syntax()),
+        other => out.push(other),
     }
 }
 
