@@ -156,12 +156,16 @@ impl ChangeLog {
     }
 
     fn state(&self, name: &[u8]) -> Result<Arc<Mutex<StreamState>>> {
-        let state = self
-            .streams
-            .lock()
-            .entry(Bytes::copy_from_slice(name))
-            .or_default()
-            .clone();
+        let state = {
+            let mut streams = self.streams.lock();
+            match streams.get(name) {
+                Some(state) => state.clone(),
+                None => streams
+                    .entry(Bytes::copy_from_slice(name))
+                    .or_default()
+                    .clone(),
+            }
+        };
         {
             let mut st = state.lock();
             if !st.loaded {
@@ -276,6 +280,10 @@ impl ChangeLog {
 
     /// Wakes XREAD BLOCK readers of `__stream__:<name>` in every db.
     fn wake_readers(&self, name: &[u8]) {
+        // Nobody blocks on any key: skip building 16 signal keys per record.
+        if !self.engine.signals.active() {
+            return;
+        }
         let mut key = STREAM_KEY_PREFIX.to_vec();
         key.extend_from_slice(name);
         for db in 0..REDIS_DBS {
