@@ -1,6 +1,8 @@
 //! Durability: restart after SIGTERM, kill -9 under appendfsync always, config files.
 
-use crate::harness::{q, TestServer};
+use serde_json::json;
+
+use crate::harness::{ddb, q, TestServer};
 
 #[test]
 fn sigterm_then_restart_keeps_everything() {
@@ -31,6 +33,14 @@ fn sigterm_then_restart_keeps_everything() {
 #[test]
 fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
     let mut server = TestServer::start_with(&["--appendfsync", "always"]);
+    let mut c = server.client();
+    ddb(
+        &mut c,
+        "CREATETABLE",
+        json!({"TableName": "Kill9",
+               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+               "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}),
+    );
     let writers: Vec<_> = (0..4)
         .map(|t| {
             let mut c = server.client();
@@ -38,6 +48,12 @@ fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
                 for i in 0..500 {
                     let _: () = q(&mut c, &["SET", &format!("w{t}:{i}"), &i.to_string()]);
                     let _: i64 = q(&mut c, &["HSET", &format!("h{t}"), &format!("f{i}"), "v"]);
+                    let item = json!({"id": {"S": format!("{t}:{i}")}, "n": {"N": i.to_string()}});
+                    ddb(
+                        &mut c,
+                        "PUTITEM",
+                        json!({"TableName": "Kill9", "Item": item}),
+                    );
                 }
             })
         })
@@ -59,6 +75,12 @@ fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
         }
     }
     assert_eq!(q::<i64>(&mut c, &["DBSIZE"]), 2004);
+    let count = ddb(
+        &mut c,
+        "SCAN",
+        json!({"TableName": "Kill9", "Select": "COUNT"}),
+    );
+    assert_eq!(count["Count"], 2000, "every acknowledged PutItem is back");
 }
 
 #[test]

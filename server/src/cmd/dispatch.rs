@@ -68,11 +68,19 @@ fn check<'s>(
 /// Runs an already validated command (also used by EXEC for queued commands).
 pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: &[Bytes]) -> Reply {
     let started = Instant::now();
+    let written_before = server.engine.durability.written();
     let result = {
         let mut ctx = Ctx { server, client };
         (entry.spec.handler)(&mut ctx, args)
     };
     let usec = started.elapsed().as_micros() as u64;
+    // Whatever the command wrote (Redis keys, table items, change records) must be synced
+    // before its reply under `appendfsync always`. Waiting for the latest sequence number
+    // also covers other clients' writes in between, which one group fsync handles anyway.
+    let written_after = server.engine.durability.written();
+    if written_after != written_before {
+        client.last_write_seq = client.last_write_seq.max(written_after);
+    }
     let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
     let failed = reply.is_error();
     entry.stat.record(entry.spec.name, usec, failed);

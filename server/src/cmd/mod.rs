@@ -125,10 +125,9 @@ impl<'a> Ctx<'a> {
         Ok(Reply::NilArray)
     }
 
-    /// Commits `txn`, remembering the write for `appendfsync always`.
+    /// Commits `txn` (the dispatcher notes the write for `appendfsync always`).
     pub fn commit(&mut self, txn: Txn) -> Result<(), CmdError> {
-        let seq = txn.commit()?;
-        self.client.last_write_seq = self.client.last_write_seq.max(seq);
+        txn.commit()?;
         Ok(())
     }
 }

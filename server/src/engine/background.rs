@@ -160,7 +160,7 @@ pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
     if rows.len() < RECLAIM_BATCH {
         batch.remove(&engine.gc, prefix);
     }
-    batch.commit()?;
+    engine.commit(batch)?;
     Ok(true)
 }
 
@@ -168,8 +168,10 @@ fn fsync_tick(engine: &Engine) -> Result<bool> {
     if engine.durability.mode() == AppendFsync::EverySec {
         engine.durability.sync_all(&engine.db)?;
     }
-    // Sleep the remaining part of a second in ticks so stop requests are noticed quickly.
+    // Between fsyncs, hand buffered journal bytes to the OS every tick, so a crash of the
+    // process (not of the machine) loses at most a tick of writes in every mode.
     for _ in 0..9 {
+        engine.durability.write_out(&engine.db)?;
         std::thread::sleep(TICK);
     }
     Ok(false)

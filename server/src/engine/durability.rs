@@ -1,11 +1,16 @@
 //! `appendfsync` for the fjall journal.
 //!
-//! fjall writes every batch to its journal and hands it to the OS (like Redis's `write()` to
-//! the AOF); what differs between modes is when the journal is fsynced:
+//! fjall appends every batch to its journal buffer (8 KiB, written out when full). Rather than
+//! a `write()` per batch, the buffer is handed to the OS by whoever needs it there, like
+//! Redis's AOF buffer, and modes differ in when the journal is fsynced:
 //! - `always`: before the reply is sent. Connections that wrote wait for a sync covering
 //!   their write; one fsync covers every write that happened before it (group commit).
-//! - `everysec`: a background thread fsyncs once a second (the default).
-//! - `no`: never explicitly; the OS decides.
+//! - `everysec`: a background thread fsyncs once a second (the default) and writes the
+//!   buffer out every 100 ms in between.
+//! - `no`: the buffer is written out every 100 ms; the OS decides when it reaches disk.
+//!
+//! Every committed batch takes a sequence number ([`Durability::note_write`], through
+//! `Engine::commit`), which is how `always` knows what a reply must wait for.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -81,6 +86,11 @@ impl Durability {
         self.written.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// Sequence number of the last committed write.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::SeqCst)
+    }
+
     /// Whether a write with sequence number `seq` must be synced before replying.
     pub fn must_sync(&self, seq: u64) -> bool {
         seq > 0 && self.mode() == AppendFsync::Always && self.synced.load(Ordering::SeqCst) < seq
@@ -98,6 +108,12 @@ impl Durability {
         db.persist(fjall::PersistMode::SyncData)?;
         self.synced.fetch_max(upto, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Hands buffered journal bytes to the OS without fsyncing (the `no` policy's only
+    /// flush, and the between-fsyncs flush of `everysec`).
+    pub fn write_out(&self, db: &fjall::Database) -> fjall::Result<()> {
+        db.persist(fjall::PersistMode::Buffer)
     }
 
     /// Syncs everything written so far (the `everysec` tick, shutdown).

@@ -205,8 +205,12 @@ impl<'e> Txn<'e> {
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
         let entry = self.entry(meta_key(self.space, key))?;
-        entry.current = Some(meta);
-        entry.dirty = true;
+        // Rewriting an identical row (HSET of an existing field, ZINCRBY) would only cost a
+        // memtable insert and journal bytes.
+        if entry.current.as_ref() != Some(&meta) {
+            entry.current = Some(meta);
+            entry.dirty = true;
+        }
         Ok(())
     }
 
@@ -364,7 +368,7 @@ impl<'e> Txn<'e> {
                 None => batch.remove(&engine.sub, row),
             }
         }
-        batch.commit()?;
+        let seq = engine.commit(batch)?;
         for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
             engine
                 .meta_cache
@@ -380,7 +384,7 @@ impl<'e> Txn<'e> {
             engine.signals.touch(&key);
         }
         self.publish_events();
-        Ok(engine.durability.note_write())
+        Ok(seq)
     }
 
     fn publish_events(&mut self) {

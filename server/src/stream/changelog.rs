@@ -155,6 +155,10 @@ impl ChangeLog {
         })
     }
 
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
     fn state(&self, name: &[u8]) -> Result<Arc<Mutex<StreamState>>> {
         let state = {
             let mut streams = self.streams.lock();
@@ -206,7 +210,7 @@ impl ChangeLog {
         let mut value = vec![FORMAT_V1];
         value.extend(postcard::to_allocvec(&owned).expect("serialising to a Vec cannot fail"));
         batch.insert(&self.ks, row_key(name, id), value);
-        batch.commit()?;
+        self.engine.commit(batch)?;
         st.last = id;
         st.len += 1;
         st.added += 1;
@@ -257,7 +261,7 @@ impl ChangeLog {
             batch.insert(&self.ks, row_key(name, id), value);
             built.push(fields);
         }
-        if let Err(e) = batch.commit() {
+        if let Err(e) = self.engine.commit(batch) {
             // Nothing was written: give the IDs back by reloading the states from disk.
             for (_, st) in guards.iter_mut() {
                 st.loaded = false;
@@ -385,7 +389,7 @@ impl ChangeLog {
                 n += 1;
             }
             if n > 0 {
-                batch.commit()?;
+                self.engine.commit(batch)?;
                 st.len -= n;
                 removed += n;
             }

@@ -156,7 +156,9 @@ impl Tables {
     ) -> Result<(), DdbError> {
         match self.streams.get() {
             Some(sink) => sink.commit(batch, changes)?,
-            None => batch.commit()?,
+            None => {
+                self.engine.commit(batch)?;
+            }
         }
         Ok(())
     }

@@ -261,7 +261,7 @@ impl Tables {
                 for k in keys {
                     batch.remove(&self.items, k);
                 }
-                batch.commit()?;
+                self.engine.commit(batch)?;
             }
         }
         self.item_counts.remove(&table.id);

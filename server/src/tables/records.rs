@@ -110,7 +110,7 @@ impl StreamSink {
     ) -> Result<(), crate::engine::EngineError> {
         let recorded: Vec<&ItemChange> = changes.iter().filter(|c| c.recorded()).collect();
         if recorded.is_empty() {
-            batch.commit()?;
+            self.log.engine().commit(batch)?;
             return Ok(());
         }
         let builders: Vec<Box<dyn Fn(StreamId) -> Fields + '_>> = recorded
