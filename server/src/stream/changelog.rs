@@ -266,7 +266,7 @@ impl ChangeLog {
             for (_, st) in guards.iter_mut() {
                 st.loaded = false;
             }
-            return Err(e.into());
+            return Err(e);
         }
         drop(guards);
         self.records_appended
