@@ -1,13 +1,17 @@
-//! Sorted sets: a partition ordered by (score, member) plus a member index.
+//! Sorted sets: a partition of members with their scores, ordered by (score, member) in memory.
 //!
-//! Sub-rows under the key's version, written together in one batch:
-//! - score order: `0x01 ‖ encode_f64(score) ‖ member` → empty;
-//! - member index: `0x02 ‖ member` → score (8 bytes, big-endian bits).
+//! Durable data: one sub-row per member under the key's version, `0x02 ‖ member` → score
+//! (8 bytes, big-endian bits). The (score, member) order lives in an in-memory
+//! order-statistic index ([`ZIndex`]) per sorted set in use, cached by (metadata row key,
+//! version, flush epoch) so it can never describe another incarnation of the key, rebuilt
+//! from the member rows on first use (one partition scan and a sort), and updated only after
+//! a command's batch has committed.
 //!
-//! Ranks come from an in-memory order-statistic index ([`ZIndex`]) per sorted set in use,
-//! cached by (metadata row key, version, flush epoch) so it can never describe another
-//! incarnation of the key, rebuilt from the score-order rows on first use, and updated only
-//! after a command's batch has committed.
+//! The design also stored a score-order family `0x01 ‖ score ‖ member`. Every read is
+//! answered from the index (it must exist for O(log n) ranks), so that family was only read
+//! when rebuilding the index, yet it cost two extra LSM writes (tombstone + insert) per
+//! score change: ZINCRBY wrote three rows instead of one. It is gone; the family byte stays
+//! so the layout can grow other families.
 
 use std::collections::HashMap;
 use std::ops::Bound::{Excluded, Included};
@@ -16,21 +20,12 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::zset_index::{Entry, ZIndex};
+use super::zset_index::{cmp_entry, Entry, ZIndex};
 use crate::cmd::CmdError;
-use crate::engine::keys::{decode_f64, encode_f64, meta_key};
+use crate::engine::keys::meta_key;
 use crate::engine::{Kind, Meta, Txn};
 
-const SCORE_FAMILY: u8 = 0x01;
 const MEMBER_FAMILY: u8 = 0x02;
-
-fn score_row(score: f64, member: &[u8]) -> Vec<u8> {
-    let mut row = Vec::with_capacity(9 + member.len());
-    row.push(SCORE_FAMILY);
-    row.extend_from_slice(&encode_f64(score));
-    row.extend_from_slice(member);
-    row
-}
 
 fn member_row(member: &[u8]) -> Vec<u8> {
     let mut row = Vec::with_capacity(1 + member.len());
@@ -87,12 +82,10 @@ pub fn set_score(
         if old == score {
             return;
         }
-        txn.sub_delete(key, meta.version, &score_row(old, member));
         changes.removed.push((old, member.to_vec()));
     } else {
         meta.len += 1;
     }
-    txn.sub_put(key, meta.version, &score_row(score, member), Vec::new());
     txn.sub_put(
         key,
         meta.version,
@@ -111,7 +104,6 @@ pub fn remove(
     score: f64,
     changes: &mut Changes,
 ) {
-    txn.sub_delete(key, meta.version, &score_row(score, member));
     txn.sub_delete(key, meta.version, &member_row(member));
     meta.len -= 1;
     changes.removed.push((score, member.to_vec()));
@@ -158,21 +150,27 @@ impl ZsetIndexes {
                 return Ok(cached.index.clone());
             }
         }
-        let entries = txn
+        let mut entries = txn
             .sub_scan(
                 key,
                 meta.version,
-                Included(&[SCORE_FAMILY][..]),
-                Excluded(&[MEMBER_FAMILY][..]),
+                Included(&[MEMBER_FAMILY][..]),
+                Excluded(&[MEMBER_FAMILY + 1][..]),
                 false,
             )
-            .map(|row| {
-                row.map(|(sort_key, _)| {
-                    let score = decode_f64(sort_key[1..9].try_into().expect("8-byte score"));
-                    (score, sort_key[9..].to_vec())
-                })
+            .map(|row| -> Result<Entry, CmdError> {
+                let (sort_key, value) = row?;
+                let bits: [u8; 8] = value
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| CmdError::new("ERR corrupt sorted set member row"))?;
+                Ok((
+                    f64::from_bits(u64::from_be_bytes(bits)),
+                    sort_key[1..].to_vec(),
+                ))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        entries.sort_unstable_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
         let index = Arc::new(Mutex::new(ZIndex::from_sorted(entries)));
         let mut map = self.map.lock();
         if map.len() >= MAX_CACHED_INDEXES {

@@ -1,9 +1,9 @@
 //! The in-memory order-statistic index of a sorted set: a treap ordered by (score, member)
 //! whose nodes know their subtree sizes, so rank → member and member → rank are O(log n).
 //!
-//! fjall holds the durable data (score order and member index rows); this index is rebuilt
-//! from the score-ordered rows on first use after a restart (in O(n), the rows come sorted)
-//! and is updated by the same commands that write fjall, after their batch commits.
+//! fjall holds the durable data (one member → score row per member); this index is rebuilt
+//! from those rows on first use after a restart (a scan and a sort) and is updated by the
+//! same commands that write fjall, after their batch commits.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -12,6 +12,14 @@ use std::collections::HashMap;
 pub type Entry = (f64, Vec<u8>);
 
 const NIL: u32 = u32::MAX;
+
+/// Where a subtree hangs: the root, or a parent's left or right child slot.
+#[derive(Clone, Copy)]
+enum Link {
+    Root,
+    Left(u32),
+    Right(u32),
+}
 
 struct Node {
     score: f64,
@@ -188,45 +196,82 @@ impl ZIndex {
     }
 
     /// Inserts an entry (the caller guarantees it is not present).
+    ///
+    /// One descent: the new node goes where its priority puts it, and only the subtree it
+    /// displaces is split. (Split-then-merge over the whole tree walked the depth of a
+    /// 10M-member set several times, a cache miss per node.)
     pub fn insert(&mut self, score: f64, member: Vec<u8>) {
         self.scores.insert(member.clone(), score);
-        let (l, r) = self.split(self.root, score, &member);
         let node = self.alloc(score, member);
-        let left = self.merge(l, node);
-        self.root = self.merge(left, r);
+        let priority = self.nodes[node as usize].priority;
+        let member = std::mem::take(&mut self.nodes[node as usize].member);
+        let mut link = Link::Root;
+        let mut n = self.root;
+        while n != NIL && self.nodes[n as usize].priority > priority {
+            let current = &mut self.nodes[n as usize];
+            current.size += 1;
+            if cmp_entry(score, &member, current.score, &current.member) == Ordering::Less {
+                link = Link::Left(n);
+                n = current.left;
+            } else {
+                link = Link::Right(n);
+                n = current.right;
+            }
+        }
+        let (left, right) = self.split(n, score, &member);
+        let new = &mut self.nodes[node as usize];
+        new.member = member;
+        new.left = left;
+        new.right = right;
+        self.update(node);
+        self.set_link(link, node);
     }
 
     /// Removes an entry; returns whether it was present.
+    ///
+    /// One descent to the node (shrinking subtree sizes on the way), then its two children
+    /// are merged into its place.
     pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let (l, r) = self.split(self.root, score, member);
-        // `r` starts with the entry if present: split off its first element.
-        let (found, rest) = self.split_first(r, score, member);
-        if let Some(slot) = found {
-            self.nodes[slot as usize].member = Vec::new();
-            self.free.push(slot);
-            self.scores.remove(member);
+        // The member map says whether the entry is in the tree, so sizes can be adjusted
+        // on the way down without a second pass.
+        if self.scores.get(member).is_none_or(|s| *s != score) {
+            return false;
         }
-        self.root = self.merge(l, rest);
-        found.is_some()
+        let mut link = Link::Root;
+        let mut n = self.root;
+        loop {
+            assert!(n != NIL, "sorted set index out of sync with its member map");
+            let current = &mut self.nodes[n as usize];
+            match cmp_entry(score, member, current.score, &current.member) {
+                Ordering::Equal => break,
+                Ordering::Less => {
+                    current.size -= 1;
+                    link = Link::Left(n);
+                    n = current.left;
+                }
+                Ordering::Greater => {
+                    current.size -= 1;
+                    link = Link::Right(n);
+                    n = current.right;
+                }
+            }
+        }
+        let (left, right) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
+        let replacement = self.merge(left, right);
+        self.set_link(link, replacement);
+        self.nodes[n as usize].member = Vec::new();
+        self.free.push(n);
+        self.scores.remove(member);
+        true
     }
 
-    /// Detaches the leftmost node of `n` if it equals (score, member).
-    fn split_first(&mut self, n: u32, score: f64, member: &[u8]) -> (Option<u32>, u32) {
-        if n == NIL {
-            return (None, NIL);
+    /// Points the parent slot `link` at `child`.
+    fn set_link(&mut self, link: Link, child: u32) {
+        match link {
+            Link::Root => self.root = child,
+            Link::Left(parent) => self.nodes[parent as usize].left = child,
+            Link::Right(parent) => self.nodes[parent as usize].right = child,
         }
-        let left = self.nodes[n as usize].left;
-        if left == NIL {
-            let node = &self.nodes[n as usize];
-            if cmp_entry(node.score, &node.member, score, member) == Ordering::Equal {
-                return (Some(n), node.right);
-            }
-            return (None, n);
-        }
-        let (found, rest) = self.split_first(left, score, member);
-        self.nodes[n as usize].left = rest;
-        self.update(n);
-        (found, n)
     }
 
     /// A member's score.
