@@ -3,22 +3,14 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::harness::{ddb, ddb_result, error, TestServer};
+use crate::harness::{create_simple_table, ddb, ddb_result, error, TestServer};
 
 fn ddb_err(con: &mut redis::Connection, op: &str, body: Json) -> String {
     ddb_result(con, op, body).expect_err("the call should have failed")
 }
 
 fn create_examples(con: &mut redis::Connection) {
-    ddb(
-        con,
-        "CREATETABLE",
-        json!({
-            "TableName": "Users",
-            "KeySchema": [{"AttributeName": "UserID", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "UserID", "AttributeType": "S"}]
-        }),
-    );
+    create_simple_table(con, "Users", "UserID", "S");
     ddb(
         con,
         "CREATETABLE",

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::harness::{ddb_result as ddb, TestServer};
+use crate::harness::{create_simple_table, ddb_result as ddb, TestServer};
 
 fn product() -> Json {
     json!({
@@ -26,14 +26,7 @@ fn product() -> Json {
 fn setup() -> (TestServer, redis::Connection) {
     let server = TestServer::start();
     let mut c = server.client();
-    ddb(
-        &mut c,
-        "CREATETABLE",
-        json!({"TableName": "ProductCatalog",
-        "KeySchema": [{"AttributeName": "Id", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "N"}]}),
-    )
-    .unwrap();
+    create_simple_table(&mut c, "ProductCatalog", "Id", "N");
     ddb(
         &mut c,
         "PUTITEM",

@@ -364,3 +364,14 @@ pub fn ddb_result(
 pub fn ddb(con: &mut redis::Connection, op: &str, body: serde_json::Value) -> serde_json::Value {
     ddb_result(con, op, body).unwrap_or_else(|e| panic!("DDB.{op} failed: {e}"))
 }
+
+/// Creates a table keyed by a partition key only (`key_type`: S, N or B).
+pub fn create_simple_table(con: &mut redis::Connection, name: &str, key: &str, key_type: &str) {
+    ddb(
+        con,
+        "CREATETABLE",
+        serde_json::json!({"TableName": name,
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": key_type}]}),
+    );
+}

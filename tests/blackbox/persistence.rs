@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::harness::{ddb, q, TestServer};
+use crate::harness::{create_simple_table, ddb, q, TestServer};
 
 #[test]
 fn sigterm_then_restart_keeps_everything() {
@@ -34,13 +34,7 @@ fn sigterm_then_restart_keeps_everything() {
 fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
     let mut server = TestServer::start_with(&["--appendfsync", "always"]);
     let mut c = server.client();
-    ddb(
-        &mut c,
-        "CREATETABLE",
-        json!({"TableName": "Kill9",
-               "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-               "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}),
-    );
+    create_simple_table(&mut c, "Kill9", "id", "S");
     let writers: Vec<_> = (0..4)
         .map(|t| {
             let mut c = server.client();

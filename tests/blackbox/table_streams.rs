@@ -4,7 +4,7 @@
 use redis::Value;
 use serde_json::{json, Value as Json};
 
-use crate::harness::{ddb, q, TestServer};
+use crate::harness::{create_simple_table, ddb, q, TestServer};
 
 fn create(con: &mut redis::Connection, name: &str, view: &str) {
     ddb(
@@ -152,13 +152,7 @@ fn view_types_and_ttl_deletions() {
         assert_eq!(modify["Keys"], json!({"pk": {"S": "k"}}));
     }
     // A table without a stream records nothing.
-    ddb(
-        &mut c,
-        "CREATETABLE",
-        json!({"TableName": "Quiet",
-        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}),
-    );
+    create_simple_table(&mut c, "Quiet", "pk", "S");
     put(&mut c, "Quiet", "k", 1);
     assert_eq!(q::<i64>(&mut c, &["XLEN", "__stream__:Quiet"]), 0);
     // TTL deletions are REMOVE records from the service identity.
