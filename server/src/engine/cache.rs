@@ -1,14 +1,18 @@
-//! The hot cache of metadata rows.
+//! Hot caches of decoded rows: metadata rows and sub-rows (hash field values, zset member
+//! rows).
 //!
-//! Every command starts by reading its keys' metadata rows. A point read in fjall's memtable
-//! (a large concurrent skiplist) costs a chain of cache misses; this cache keeps recently
-//! used rows decoded in memory, including "absent" answers. It is coherent because metadata
-//! rows change only through `Txn::commit`, which runs under the shard locks of the keys it
-//! touches and refreshes the cache right after its batch is durable in fjall; FLUSHALL clears
-//! it together with the keyspaces.
+//! Every command starts by reading its keys' metadata rows, and hash commands read the field
+//! rows they touch. A point read in fjall's memtable (a large concurrent skiplist) costs a
+//! chain of cache misses; these caches keep recently used rows in memory, including "absent"
+//! answers. They are coherent because both kinds of rows change only through `Txn::commit`,
+//! which runs under the shard locks of the keys it touches and refreshes the caches right
+//! after its batch is committed to fjall; FLUSHALL clears them together with the keyspaces.
+//! (Background reclaim deletes sub-rows only of dropped versions, which no reader asks for
+//! again: versions are never reused.)
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
@@ -17,35 +21,69 @@ use super::meta::Meta;
 /// A cached metadata row: `None` caches "no such key".
 pub type CachedMeta = Option<Arc<Meta>>;
 
-#[derive(Clone)]
-struct ByteWeight;
+/// A cached sub-row value: `None` caches "no such row".
+pub type CachedSub = Option<Bytes>;
 
-impl Weighter<Vec<u8>, CachedMeta> for ByteWeight {
-    fn weight(&self, key: &Vec<u8>, value: &CachedMeta) -> u64 {
-        // Key, value and a fixed overhead for the entry and the Meta struct.
-        (key.len() + value.as_ref().map_or(0, |m| m.value.len()) + 96) as u64
+/// Heap bytes a cached value holds, for the caches' memory bound.
+pub trait CachedValue: Clone {
+    fn heap_bytes(&self) -> usize;
+}
+
+impl CachedValue for CachedMeta {
+    fn heap_bytes(&self) -> usize {
+        self.as_ref().map_or(0, |m| m.value.len())
     }
 }
 
-pub struct MetaCache {
-    cache: Cache<Vec<u8>, CachedMeta, ByteWeight>,
+impl CachedValue for CachedSub {
+    fn heap_bytes(&self) -> usize {
+        self.as_ref().map_or(0, Bytes::len)
+    }
 }
 
-impl MetaCache {
-    /// A cache holding up to about `bytes` of metadata.
-    pub fn new(bytes: u64) -> MetaCache {
+#[derive(Clone)]
+struct ByteWeight;
+
+impl<V: CachedValue> Weighter<Vec<u8>, V> for ByteWeight {
+    fn weight(&self, key: &Vec<u8>, value: &V) -> u64 {
+        // Key, value and a fixed overhead for the entry and the value's struct.
+        (key.len() + value.heap_bytes() + 96) as u64
+    }
+}
+
+/// A memory-bounded cache from row key to decoded row.
+pub struct RowCache<V: CachedValue> {
+    cache: Cache<Vec<u8>, V, ByteWeight>,
+}
+
+/// Decoded metadata rows of recently used keys.
+pub type MetaCache = RowCache<CachedMeta>;
+
+/// Values of recently used sub-rows.
+pub type SubCache = RowCache<CachedSub>;
+
+impl<V: CachedValue> RowCache<V> {
+    /// A cache holding up to about `bytes` of rows.
+    pub fn new(bytes: u64) -> RowCache<V> {
         let estimated_items = (bytes / 160).max(1024) as usize;
-        MetaCache {
+        RowCache {
             cache: Cache::with_weighter(estimated_items, bytes.max(1), ByteWeight),
         }
     }
 
-    pub fn get(&self, meta_key: &[u8]) -> Option<CachedMeta> {
-        self.cache.get(meta_key)
+    pub fn get(&self, row_key: &[u8]) -> Option<V> {
+        self.cache.get(row_key)
     }
 
-    pub fn put(&self, meta_key: Vec<u8>, meta: CachedMeta) {
-        self.cache.insert(meta_key, meta);
+    pub fn put(&self, row_key: Vec<u8>, value: V) {
+        self.cache.insert(row_key, value);
+    }
+
+    /// Updates `row_key` only if it is cached: writers keep cached rows current without
+    /// filling the cache with rows nobody reads (a bulk ZADD writes millions of member rows
+    /// that are read back only through the sorted set's in-memory index).
+    pub fn refresh(&self, row_key: Vec<u8>, value: V) {
+        let _ = self.cache.replace(row_key, value, true);
     }
 
     pub fn clear(&self) {

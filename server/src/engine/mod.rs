@@ -92,6 +92,8 @@ pub struct EngineOptions {
     pub cache_bytes: u64,
     /// Hot metadata cache size in bytes.
     pub meta_cache_bytes: u64,
+    /// Hot sub-row cache size in bytes.
+    pub sub_cache_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -101,6 +103,7 @@ impl Default for EngineOptions {
             shards: 4,
             cache_bytes: 256 * 1024 * 1024,
             meta_cache_bytes: 256 * 1024 * 1024,
+            sub_cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -130,6 +133,8 @@ pub struct Engine {
     pub signals: signals::KeySignals,
     /// Decoded metadata rows of recently used keys.
     pub(crate) meta_cache: cache::MetaCache,
+    /// Values of recently used sub-rows (hash fields…).
+    pub(crate) sub_cache: cache::SubCache,
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
@@ -168,6 +173,7 @@ impl Engine {
             notify_enabled: AtomicBool::new(false),
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.meta_cache_bytes),
+            sub_cache: cache::SubCache::new(options.sub_cache_bytes),
             db,
         };
         engine.recover_versions()?;
@@ -279,6 +285,7 @@ impl Engine {
         }
         self.key_counts.clear();
         self.meta_cache.clear();
+        self.sub_cache.clear();
         self.flush_epoch.fetch_add(1, Ordering::SeqCst);
         self.signals.touch_all();
         Ok(())

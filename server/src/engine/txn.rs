@@ -240,7 +240,14 @@ impl<'e> Txn<'e> {
         if let Some(pending) = self.subs.get(&row) {
             return Ok(pending.clone());
         }
-        Ok(self.engine.sub.get(&row)?.map(|v| v.to_vec()))
+        if let Some(cached) = self.engine.sub_cache.get(&row) {
+            return Ok(cached.map(|v| v.to_vec()));
+        }
+        let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
+        self.engine
+            .sub_cache
+            .put(row, stored.clone().map(bytes::Bytes::from));
+        Ok(stored)
     }
 
     /// Writes one sub-row of `key` at `version`.
@@ -361,14 +368,21 @@ impl<'e> Txn<'e> {
             }
             count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
         }
-        for (row, value) in std::mem::take(&mut self.subs) {
-            bytes_written += (row.len() + value.as_ref().map_or(0, Vec::len)) as u64;
+        let subs: Vec<(Vec<u8>, Option<bytes::Bytes>)> = std::mem::take(&mut self.subs)
+            .into_iter()
+            .map(|(row, value)| (row, value.map(bytes::Bytes::from)))
+            .collect();
+        for (row, value) in &subs {
+            bytes_written += (row.len() + value.as_ref().map_or(0, |v| v.len())) as u64;
             match value {
-                Some(v) => batch.insert(&engine.sub, row, v),
-                None => batch.remove(&engine.sub, row),
+                Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_ref()),
+                None => batch.remove(&engine.sub, row.as_slice()),
             }
         }
         let seq = engine.commit(batch)?;
+        for (row, value) in subs {
+            engine.sub_cache.refresh(row, value);
+        }
         for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
             engine
                 .meta_cache
