@@ -281,3 +281,61 @@ fn big_hash_delete_is_immediate_and_persistent_data_survives_restart() {
     assert_eq!(q::<String>(&mut c, &["HGET", "session:1", "user"]), "ada");
     assert_eq!(q::<i64>(&mut c, &["HLEN", "session:1"]), 2);
 }
+
+#[test]
+fn field_reads_follow_every_way_a_hash_changes() {
+    // Field values are served from a cache once read: each step reads a field, changes the
+    // hash another way, and reads again.
+    let server = TestServer::start();
+    let mut c = server.client();
+    let get = |c: &mut redis::Connection, key: &str, field: &str| -> Option<String> {
+        q(c, &["HGET", key, field])
+    };
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "1", "g", "2"]);
+    assert_eq!(get(&mut c, "h", "f").as_deref(), Some("1"));
+    assert_eq!(get(&mut c, "h", "missing"), None);
+    // Overwrite, increment, delete a field, create one that was read as absent.
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "one"]);
+    assert_eq!(get(&mut c, "h", "f").as_deref(), Some("one"));
+    let _: i64 = q(&mut c, &["HINCRBY", "h", "g", "40"]);
+    assert_eq!(get(&mut c, "h", "g").as_deref(), Some("42"));
+    let _: i64 = q(&mut c, &["HSET", "h", "missing", "now"]);
+    assert_eq!(get(&mut c, "h", "missing").as_deref(), Some("now"));
+    let _: i64 = q(&mut c, &["HDEL", "h", "missing"]);
+    assert_eq!(get(&mut c, "h", "missing"), None);
+    // A deleted and recreated hash does not show the old fields.
+    let _: i64 = q(&mut c, &["DEL", "h"]);
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "fresh"]);
+    assert_eq!(get(&mut c, "h", "f").as_deref(), Some("fresh"));
+    assert_eq!(get(&mut c, "h", "g"), None);
+    // RENAME, COPY and MOVE carry the fields; the old name has none.
+    let _: () = q(&mut c, &["RENAME", "h", "h2"]);
+    assert_eq!(get(&mut c, "h", "f"), None);
+    assert_eq!(get(&mut c, "h2", "f").as_deref(), Some("fresh"));
+    let _: i64 = q(&mut c, &["COPY", "h2", "h"]);
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "copy"]);
+    assert_eq!(get(&mut c, "h2", "f").as_deref(), Some("fresh"));
+    assert_eq!(get(&mut c, "h", "f").as_deref(), Some("copy"));
+    let _: i64 = q(&mut c, &["MOVE", "h", "3"]);
+    assert_eq!(get(&mut c, "h", "f"), None);
+    let _: () = q(&mut c, &["SELECT", "3"]);
+    assert_eq!(get(&mut c, "h", "f").as_deref(), Some("copy"));
+    let _: () = q(&mut c, &["SELECT", "0"]);
+    // Inside MULTI/EXEC, and after an expiry.
+    let _: () = q(&mut c, &["MULTI"]);
+    let _: String = q(&mut c, &["HSET", "h2", "f", "in-exec"]);
+    let _: Vec<i64> = q(&mut c, &["EXEC"]);
+    assert_eq!(get(&mut c, "h2", "f").as_deref(), Some("in-exec"));
+    let _: i64 = q(&mut c, &["PEXPIRE", "h2", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(get(&mut c, "h2", "f"), None);
+    let _: i64 = q(&mut c, &["HSET", "h2", "g", "after"]);
+    assert_eq!(get(&mut c, "h2", "f"), None);
+    // FLUSHALL forgets everything.
+    let _: i64 = q(&mut c, &["HSET", "k", "f", "v"]);
+    assert_eq!(get(&mut c, "k", "f").as_deref(), Some("v"));
+    let _: () = q(&mut c, &["FLUSHALL"]);
+    assert_eq!(get(&mut c, "k", "f"), None);
+    let _: () = q(&mut c, &["SELECT", "3"]);
+    assert_eq!(get(&mut c, "h", "f"), None);
+}
