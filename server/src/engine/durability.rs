@@ -81,9 +81,9 @@ impl Durability {
         self.mode.store(mode.to_u8(), Ordering::Relaxed);
     }
 
-    /// Records a committed write and returns its sequence number.
-    pub(crate) fn note_write(&self) -> u64 {
-        self.written.fetch_add(1, Ordering::SeqCst) + 1
+    /// Records a committed write (it takes the next sequence number, see [`Self::written`]).
+    pub(crate) fn note_write(&self) {
+        self.written.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Sequence number of the last committed write.
@@ -118,7 +118,7 @@ impl Durability {
 
     /// Syncs everything written so far (the `everysec` tick, shutdown).
     pub fn sync_all(&self, db: &fjall::Database) -> fjall::Result<()> {
-        let upto = self.written.load(Ordering::SeqCst);
+        let upto = self.written();
         if self.synced.load(Ordering::SeqCst) >= upto {
             return Ok(());
         }

@@ -294,9 +294,10 @@ impl Engine {
     /// Commits a batch. Every write to the database goes through here (or through
     /// [`Txn::commit`], which calls it), so the durability sequence counts them all: the
     /// `everysec` tick and `appendfsync always` waits rely on that.
-    pub fn commit(&self, batch: fjall::OwnedWriteBatch) -> Result<u64> {
+    pub fn commit(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
         batch.commit()?;
-        Ok(self.durability.note_write())
+        self.durability.note_write();
+        Ok(())
     }
 
     /// Blocks until the write with durability sequence `seq` is on disk (`appendfsync always`).

@@ -326,12 +326,11 @@ impl<'e> Txn<'e> {
         !self.subs.is_empty() || self.metas.values().any(|e| e.dirty)
     }
 
-    /// Commits all pending writes atomically. Returns the durability sequence number of the
-    /// write (0 if nothing was written) for `appendfsync always` waits.
-    pub fn commit(mut self) -> Result<u64> {
+    /// Commits all pending writes atomically.
+    pub fn commit(mut self) -> Result<()> {
         if !self.is_dirty() {
             self.publish_events();
-            return Ok(0);
+            return Ok(());
         }
         let engine = self.engine;
         let mut batch = engine.db.batch();
@@ -368,20 +367,16 @@ impl<'e> Txn<'e> {
             }
             count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
         }
-        let subs: Vec<(Vec<u8>, Option<bytes::Bytes>)> = std::mem::take(&mut self.subs)
-            .into_iter()
-            .map(|(row, value)| (row, value.map(bytes::Bytes::from)))
-            .collect();
-        for (row, value) in &subs {
-            bytes_written += (row.len() + value.as_ref().map_or(0, |v| v.len())) as u64;
+        for (row, value) in &self.subs {
+            bytes_written += (row.len() + value.as_ref().map_or(0, Vec::len)) as u64;
             match value {
-                Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_ref()),
+                Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_slice()),
                 None => batch.remove(&engine.sub, row.as_slice()),
             }
         }
-        let seq = engine.commit(batch)?;
-        for (row, value) in subs {
-            engine.sub_cache.refresh(row, value);
+        engine.commit(batch)?;
+        for (row, value) in std::mem::take(&mut self.subs) {
+            engine.sub_cache.refresh(row, value.map(bytes::Bytes::from));
         }
         for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
             engine
@@ -398,7 +393,7 @@ impl<'e> Txn<'e> {
             engine.signals.touch(&key);
         }
         self.publish_events();
-        Ok(seq)
+        Ok(())
     }
 
     fn publish_events(&mut self) {

@@ -156,9 +156,7 @@ impl Tables {
     ) -> Result<(), DdbError> {
         match self.streams.get() {
             Some(sink) => sink.commit(batch, changes)?,
-            None => {
-                self.engine.commit(batch)?;
-            }
+            None => self.engine.commit(batch)?,
         }
         Ok(())
     }

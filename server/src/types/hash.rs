@@ -62,16 +62,9 @@ pub fn delete_field(
     Ok(true)
 }
 
-/// Writes the hash's metadata back, deleting the key when the last field is gone (Redis
-/// never keeps empty hashes). Returns whether the key was deleted.
+/// Writes the hash's metadata back (see [`super::store_members`]).
 pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
-    if meta.len == 0 {
-        txn.delete(key)?;
-        Ok(true)
-    } else {
-        txn.put(key, meta)?;
-        Ok(false)
-    }
+    super::store_members(txn, key, meta)
 }
 
 /// A field and its value.

@@ -27,3 +27,16 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Meta, Cmd
         None => Ok(Meta::new(kind, txn.engine().new_version()?)),
     }
 }
+
+/// Writes back the metadata of a type with members, deleting the key when its last member
+/// is gone (Redis never keeps empty hashes or sorted sets). An unchanged row (a score update,
+/// an overwritten field) is not rewritten: `Txn::put` skips it. Returns whether the key was
+/// deleted.
+pub fn store_members(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
+    if meta.len == 0 {
+        txn.delete(key)?;
+        return Ok(true);
+    }
+    txn.put(key, meta)?;
+    Ok(false)
+}

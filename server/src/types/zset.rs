@@ -110,17 +110,9 @@ pub fn remove(
     changes.pending.insert(member.to_vec(), None);
 }
 
-/// Writes the metadata back (deleting an emptied set) unless it is unchanged (a score
-/// update does not change the metadata row). Returns whether the key was deleted.
+/// Writes the sorted set's metadata back (see [`super::store_members`]).
 pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
-    if meta.len == 0 {
-        txn.delete(key)?;
-        return Ok(true);
-    }
-    if txn.get(key)?.as_ref() != Some(&meta) {
-        txn.put(key, meta)?;
-    }
-    Ok(false)
+    super::store_members(txn, key, meta)
 }
 
 struct Cached {
