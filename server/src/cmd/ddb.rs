@@ -7,10 +7,13 @@ use redyn_protocol::Reply;
 use serde_json::{Map, Value as Json};
 
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
+use crate::engine::Locks;
 use crate::tables::{DdbError, Tables};
 use Flag::*;
 
-type Operation = fn(&Tables, &Map<String, Json>) -> Result<Json, DdbError>;
+/// A table operation: runs under the command's lock scope, so inside MULTI/EXEC it joins
+/// the transaction (EXEC's locks) instead of locking its shards again.
+type Operation = fn(&Tables, Locks, &Map<String, Json>) -> Result<Json, DdbError>;
 
 macro_rules! ddb_command {
     ($name:literal, $flags:expr, $summary:literal, $handler:ident) => {
@@ -29,7 +32,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], op: Operation) -> CmdResult {
         kind: "SerializationException",
         message: "The request body must be a JSON object".into(),
     })?;
-    let response = op(&ctx.server.tables, request)?;
+    let response = op(&ctx.server.tables, ctx.locks, request)?;
     Ok(Reply::text(response.to_string()))
 }
 

@@ -12,6 +12,7 @@ use redyn_protocol::Reply;
 use super::errors::{self, CmdError};
 use super::table::Entry;
 use super::Ctx;
+use crate::engine::Locks;
 use crate::net::client::ClientState;
 use crate::server::Server;
 
@@ -38,7 +39,7 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
             return Reply::Simple("QUEUED".into());
         }
     }
-    run(server, client, entry, &args)
+    run(server, client, entry, &args, Locks::Take)
 }
 
 /// Validates a request against the command table and the client's state.
@@ -56,6 +57,11 @@ fn check<'s>(
     if !client.authenticated && !entry.spec.has(super::Flag::NoAuth) {
         return Err(CmdError::new(errors::NOAUTH));
     }
+    if client.multi.is_some() && entry.spec.has(super::Flag::NoMulti) {
+        return Err(CmdError::new(
+            "ERR Command not allowed inside a transaction",
+        ));
+    }
     if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(super::Flag::PubSubContext) {
         return Err(CmdError::new(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -65,12 +71,22 @@ fn check<'s>(
     Ok(entry)
 }
 
-/// Runs an already validated command (also used by EXEC for queued commands).
-pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: &[Bytes]) -> Reply {
+/// Runs an already validated command under `locks` (EXEC passes the locks it holds).
+pub fn run(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: &Entry,
+    args: &[Bytes],
+    locks: Locks<'_>,
+) -> Reply {
     let started = Instant::now();
     let written_before = server.engine.durability.written();
     let result = {
-        let mut ctx = Ctx { server, client };
+        let mut ctx = Ctx {
+            server,
+            client,
+            locks,
+        };
         (entry.spec.handler)(&mut ctx, args)
     };
     let usec = started.elapsed().as_micros() as u64;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
-use crate::engine::{Engine, EngineError, Txn};
+use crate::engine::{Engine, EngineError, Locks, Txn};
 use crate::net::client::ClientState;
 use crate::server::Server;
 
@@ -58,10 +58,12 @@ pub fn parse_block_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
-/// Everything a handler may use: the server and the calling client's state.
+/// Everything a handler may use: the server, the calling client's state, and the lock
+/// scope the command runs under (its own, or the enclosing EXEC's).
 pub struct Ctx<'a> {
     pub server: &'a Arc<Server>,
     pub client: &'a mut ClientState,
+    pub locks: Locks<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -74,15 +76,10 @@ impl<'a> Ctx<'a> {
         self.client.db
     }
 
-    /// A transaction over `keys` in the client's database. Inside EXEC, the client already
-    /// holds every shard lock, so none are taken again.
+    /// A transaction over `keys` in the client's database, under the command's lock scope
+    /// (inside EXEC the block already holds every shard lock, so none are taken again).
     pub fn txn(&self, keys: &[&[u8]]) -> Txn<'a> {
-        let engine = self.engine();
-        if self.client.in_exec {
-            Txn::with_locks(engine, self.db(), None)
-        } else {
-            engine.txn(self.db(), keys)
-        }
+        self.engine().txn(self.locks, self.db(), keys)
     }
 
     /// A transaction over arguments that are keys.
@@ -93,19 +90,14 @@ impl<'a> Ctx<'a> {
 
     /// A transaction holding every shard (whole-database operations).
     pub fn txn_all(&self) -> Txn<'a> {
-        let engine = self.engine();
-        if self.client.in_exec {
-            Txn::with_locks(engine, self.db(), None)
-        } else {
-            engine.txn_all(self.db())
-        }
+        self.engine().txn_all(self.locks, self.db())
     }
 
     /// Blocks the client on `keys` (call while the transaction that found them empty is
     /// still alive). Inside MULTI/EXEC blocking commands do not block: they time out at
     /// once, as in Redis. The returned placeholder reply is what a timeout answers.
     pub fn block_on(&mut self, keys: &[&[u8]], timeout: Option<Duration>) -> CmdResult {
-        if self.client.in_exec {
+        if self.locks.is_held() {
             return Ok(Reply::NilArray);
         }
         let deadline = match self.client.block_deadline {

@@ -142,7 +142,9 @@ fn sync_info(client: &ClientState) {
 
 /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE.
 fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if ctx.client.in_exec || ctx.client.multi.is_some() {
+    // Redis 7 runs a SUBSCRIBE queued in MULTI; redyn refuses it: a subscription that starts
+    // mid-EXEC would push messages into the middle of the EXEC reply.
+    if ctx.locks.is_held() || ctx.client.multi.is_some() {
         return Err(CmdError::new(
             "ERR Command not allowed inside a transaction",
         ));

@@ -11,7 +11,7 @@ use redyn_protocol::Reply;
 use super::errors::{self, CmdError};
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
 use crate::engine::keys::decode_meta_key;
-use crate::engine::{now_ms, LockSet, Txn};
+use crate::engine::now_ms;
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -98,7 +98,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "save",
         1,
-        &[Admin, NoScript],
+        &[Admin, NoScript, NoMulti],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -118,7 +118,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "shutdown",
         -1,
-        &[Admin, NoScript, Loading, Stale],
+        &[Admin, NoScript, Loading, Stale, NoMulti],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -196,15 +196,10 @@ fn flush_mode(args: &[Bytes]) -> Result<(), CmdError> {
     }
 }
 
-/// Locks every shard unless EXEC already holds them.
-fn lock_all(ctx: &Ctx) -> Option<LockSet> {
-    (!ctx.client.in_exec).then(|| LockSet::all(ctx.engine()))
-}
-
 fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
-    let _locks = lock_all(ctx);
     let engine = ctx.engine();
+    let all = ctx.locks.acquire_all(engine);
     let db = ctx.db();
     // Delete in bounded batches so a huge database does not build one giant batch; sub-rows
     // are reclaimed in the background.
@@ -227,11 +222,11 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if keys.is_empty() {
             break;
         }
-        let mut txn = Txn::with_locks(engine, db, None);
+        let mut txn = engine.txn_all(all.held(), db);
         for key in &keys {
             txn.delete(key)?;
         }
-        ctx.commit(txn)?;
+        txn.commit()?;
     }
     engine.flush_epoch.fetch_add(1, Ordering::SeqCst);
     engine.signals.touch_all();
@@ -240,8 +235,9 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode(args)?;
-    let _locks = lock_all(ctx);
-    ctx.engine().clear_redis_keyspaces()?;
+    let all = ctx.locks.acquire_all(ctx.engine());
+    ctx.engine().clear_redis_keyspaces(&all)?;
+    drop(all);
     persist_now(ctx)?;
     Ok(Reply::ok())
 }

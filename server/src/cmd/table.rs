@@ -25,7 +25,7 @@ pub enum Flag {
     Fast,
     /// May run before AUTH (AUTH, HELLO, QUIT…).
     NoAuth,
-    /// Not allowed inside MULTI (WATCH, …); see the transaction module.
+    /// Refused at queue time inside MULTI (SAVE, SHUTDOWN, as Redis 7); the dispatcher checks it.
     NoMulti,
     /// Allowed in RESP2 subscribe mode.
     PubSubContext,

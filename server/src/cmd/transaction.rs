@@ -10,7 +10,7 @@ use redyn_protocol::Reply;
 use super::errors::CmdError;
 use super::{dispatch, CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS};
 use crate::engine::keys::meta_key;
-use crate::engine::{Engine, LockSet};
+use crate::engine::Engine;
 use crate::net::client::ClientState;
 use Flag::*;
 
@@ -106,7 +106,9 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
         ));
     }
     let engine = ctx.engine();
-    let locks = LockSet::all(engine);
+    // Every shard for the whole queue: no other client's command interleaves. Inside an
+    // enclosing block (a script running EXEC) the block's locks are used.
+    let locks = ctx.locks.acquire_all(engine);
     let watched_changed = ctx
         .client
         .watched
@@ -116,7 +118,6 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if watched_changed {
         return Ok(Reply::NilArray);
     }
-    ctx.client.in_exec = true;
     let mut replies = Vec::with_capacity(queue.len());
     for args in queue {
         let entry = ctx
@@ -124,9 +125,9 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             .commands
             .get(&args[0])
             .expect("queued commands were validated");
-        replies.push(dispatch::run(ctx.server, ctx.client, entry, &args));
+        let held = locks.held();
+        replies.push(dispatch::run(ctx.server, ctx.client, entry, &args, held));
     }
-    ctx.client.in_exec = false;
     drop(locks);
     Ok(Reply::Array(replies))
 }

@@ -116,7 +116,7 @@ pub fn expire_cycle(engine: &Engine) -> Result<bool> {
         let Some(parts) = decode_meta_key(raw_meta_key) else {
             continue;
         };
-        let mut txn = engine.txn(parts.space, &[parts.key]);
+        let mut txn = engine.txn(super::Locks::Take, parts.space, &[parts.key]);
         match txn.peek(parts.key)? {
             Some(meta) if meta.expire_at == *expire_at && meta.is_expired(now) => {
                 txn.delete(parts.key)?;
@@ -160,7 +160,7 @@ pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
     if rows.len() < RECLAIM_BATCH {
         batch.remove(&engine.gc, prefix);
     }
-    engine.commit(batch)?;
+    engine.commit_batch(batch)?;
     Ok(true)
 }
 

@@ -9,18 +9,26 @@
 //! | `expiry` | expire_at(8) ‖ meta key | empty: the active-expiry index |
 //! | `gc`     | meta key ‖ version | empty: dropped versions whose sub-rows await reclaim |
 //! | `system` | name | engine bookkeeping (version ceiling, shard layout) |
+//! | `items`  | slot ‖ table id ‖ partition ‖ sort key | a native table's item ([`Family::Items`]) |
+//! | `tables` | table name | a table's description ([`Family::Catalog`]) |
+//! | `changelog` | stream name ‖ id | a change record ([`Family::ChangeLog`]) |
 //!
 //! Keeping metadata apart from sub-rows (as Kvrocks does) lets SCAN/KEYS/DBSIZE walk keys
 //! without wading through hash fields and zset members.
 //!
-//! Writes go through a [`Txn`], which locks the shards owning its keys, buffers rows, and
-//! commits them as one atomic fjall batch.
+//! Every write goes through a [`Txn`] (the one write path): it runs under a lock scope
+//! ([`Locks`]: take the shards' locks, or use those an enclosing EXEC holds), buffers rows,
+//! commits them as one atomic fjall batch, and does the bookkeeping (durability sequence,
+//! caches, key and item counts, per-shard byte accounting, signals, keyspace events). The
+//! keyspaces themselves are private to this module; other layers read rows through
+//! [`Rows`] and write them through [`Txn`].
 
 pub mod autoscale;
 pub mod background;
 pub mod cache;
 pub mod durability;
 pub mod keys;
+pub mod locks;
 pub mod meta;
 pub mod shards;
 pub mod signals;
@@ -36,9 +44,10 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::Mutex;
 
 pub use durability::AppendFsync;
+pub use locks::{LockGuard, LockSet, Locks};
 pub use meta::{Kind, Meta};
 pub use shards::ShardMap;
-pub use txn::{KeyEvent, LockSet, Txn};
+pub use txn::{KeyEvent, Txn};
 
 /// Engine failures. Storage errors are reported to the client as `ERR` replies; they never
 /// take down the server.
@@ -65,6 +74,43 @@ pub fn now_ms() -> u64 {
 
 /// Number of Redis logical databases (SELECT 0..15).
 pub const REDIS_DBS: u32 = 16;
+
+/// Native tables' spaces (table ids) start here, above the Redis db numbers, so the two
+/// never share a row-key space or a count.
+pub const FIRST_TABLE_SPACE: u32 = 1 << 16;
+
+/// Row families besides Redis keys: what other layers store through the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    /// Native table items; counted per table (space).
+    Items,
+    /// Native table descriptions.
+    Catalog,
+    /// Change-log records.
+    ChangeLog,
+}
+
+/// Read access to one row family (writes go through [`Txn::row_write`]).
+#[derive(Clone)]
+pub struct Rows(Keyspace);
+
+impl Rows {
+    pub fn get(&self, key: &[u8]) -> Result<Option<fjall::Slice>> {
+        Ok(self.0.get(key)?)
+    }
+
+    pub fn iter(&self) -> fjall::Iter {
+        self.0.iter()
+    }
+
+    pub fn prefix(&self, prefix: &[u8]) -> fjall::Iter {
+        self.0.prefix(prefix)
+    }
+
+    pub fn range<K: AsRef<[u8]>, R: std::ops::RangeBounds<K>>(&self, range: R) -> fjall::Iter {
+        self.0.range(range)
+    }
+}
 
 /// How many versions are reserved per persisted ceiling update.
 const VERSION_BLOCK: u64 = 1 << 20;
@@ -109,17 +155,21 @@ impl Default for EngineOptions {
 }
 
 pub struct Engine {
-    pub(crate) db: Database,
-    pub(crate) meta: Keyspace,
-    pub(crate) sub: Keyspace,
-    pub(crate) expiry: Keyspace,
-    pub(crate) gc: Keyspace,
-    pub(crate) system: Keyspace,
+    db: Database,
+    meta: Keyspace,
+    sub: Keyspace,
+    expiry: Keyspace,
+    gc: Keyspace,
+    system: Keyspace,
+    items: Keyspace,
+    catalog: Keyspace,
+    changelog: Keyspace,
     pub shards: ShardMap,
     pub durability: durability::Durability,
     next_version: AtomicU64,
     version_ceiling: Mutex<u64>,
-    /// Keys (metadata rows, including expired ones not yet reclaimed) per space.
+    /// Keys (metadata rows, including expired ones not yet reclaimed) per Redis db, and
+    /// items per table: one count per space.
     key_counts: DashMap<u32, AtomicI64>,
     /// Counts keys removed by the active expiry cycle and lazily on access (INFO stats).
     pub expired_keys: AtomicU64,
@@ -132,9 +182,9 @@ pub struct Engine {
     /// Change signals for WATCH and blocking commands.
     pub signals: signals::KeySignals,
     /// Decoded metadata rows of recently used keys.
-    pub(crate) meta_cache: cache::MetaCache,
+    meta_cache: cache::MetaCache,
     /// Values of recently used sub-rows (hash fields…).
-    pub(crate) sub_cache: cache::SubCache,
+    sub_cache: cache::SubCache,
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
@@ -161,6 +211,9 @@ impl Engine {
             sub: open_keyspace(&db, "sub")?,
             expiry: open_keyspace(&db, "expiry")?,
             gc: open_keyspace(&db, "gc")?,
+            items: open_keyspace(&db, "items")?,
+            catalog: open_keyspace(&db, "tables")?,
+            changelog: open_keyspace(&db, "changelog")?,
             system,
             shards,
             durability: durability::Durability::new(options.appendfsync),
@@ -235,10 +288,21 @@ impl Engine {
                 self.adjust_key_count(parts.space, 1);
             }
         }
+        for guard in self.items.iter() {
+            let key = guard.key()?;
+            if let Some(id) = key.get(2..6) {
+                self.adjust_key_count(u32::from_be_bytes(id.try_into().expect("4 bytes")), 1);
+            }
+        }
         Ok(())
     }
 
-    pub(crate) fn adjust_key_count(&self, space: u32, delta: i64) {
+    /// Forgets the count of a space whose rows are all gone (a deleted table).
+    pub fn forget_space(&self, space: u32) {
+        self.key_counts.remove(&space);
+    }
+
+    fn adjust_key_count(&self, space: u32, delta: i64) {
         if delta == 0 {
             return;
         }
@@ -248,42 +312,73 @@ impl Engine {
             .fetch_add(delta, Ordering::Relaxed);
     }
 
-    /// Number of keys in a space (DBSIZE), including expired keys not yet reclaimed, as Redis.
+    /// Number of keys in a space (DBSIZE), including expired keys not yet reclaimed, as Redis;
+    /// for a table's space, its items.
     pub fn key_count(&self, space: u32) -> u64 {
         self.key_counts
             .get(&space)
             .map_or(0, |c| c.load(Ordering::Relaxed).max(0) as u64)
     }
 
-    /// Keys with an expiry in a space (INFO keyspace `expires=`): counted from the index.
+    /// Redis dbs that hold keys, with their key counts (INFO keyspace).
     pub fn spaces_with_keys(&self) -> Vec<(u32, u64)> {
         let mut out: Vec<(u32, u64)> = self
             .key_counts
             .iter()
             .map(|e| (*e.key(), e.value().load(Ordering::Relaxed).max(0) as u64))
-            .filter(|(_, n)| *n > 0)
+            .filter(|(space, n)| *n > 0 && *space < REDIS_DBS)
             .collect();
         out.sort();
         out
     }
 
-    /// Starts a transaction over `keys` of `space`, locking their shards.
-    pub fn txn(&self, space: u32, keys: &[&[u8]]) -> Txn<'_> {
-        Txn::new(self, space, keys.iter().map(|k| keys::key_slot(k)))
+    /// Starts a transaction over `keys` of `space` under `locks`.
+    pub fn txn<'a>(&'a self, locks: Locks<'a>, space: u32, keys: &[&[u8]]) -> Txn<'a> {
+        self.txn_slots(locks, space, keys.iter().map(|k| keys::key_slot(k)))
     }
 
-    /// Starts a transaction that locks every shard (multi-key commands over many keys,
-    /// FLUSHDB, MULTI/EXEC).
-    pub fn txn_all(&self, space: u32) -> Txn<'_> {
-        Txn::new_all(self, space)
+    /// Starts a transaction over rows in the given slots under `locks`.
+    pub fn txn_slots<'a>(
+        &'a self,
+        locks: Locks<'a>,
+        space: u32,
+        slots: impl Iterator<Item = u16>,
+    ) -> Txn<'a> {
+        Txn::new(self, space, locks.acquire(self, slots))
     }
 
-    /// Removes every Redis key of every db (FLUSHALL). Caller holds all shard locks.
-    pub(crate) fn clear_redis_keyspaces(&self) -> Result<()> {
+    /// Starts a transaction over every shard (commands over many keys, FLUSHDB).
+    pub fn txn_all<'a>(&'a self, locks: Locks<'a>, space: u32) -> Txn<'a> {
+        Txn::new(self, space, locks.acquire_all(self))
+    }
+
+    /// Starts a transaction over rows that belong to no shard (change-log records, the
+    /// table catalog): their writers order them with locks of their own.
+    pub fn unsharded_txn(&self) -> Txn<'_> {
+        Txn::new(self, 0, LockGuard::Unsharded)
+    }
+
+    /// Read access to a row family.
+    pub fn rows(&self, family: Family) -> Rows {
+        Rows(self.keyspace(family).clone())
+    }
+
+    fn keyspace(&self, family: Family) -> &Keyspace {
+        match family {
+            Family::Items => &self.items,
+            Family::Catalog => &self.catalog,
+            Family::ChangeLog => &self.changelog,
+        }
+    }
+
+    /// Removes every Redis key of every db (FLUSHALL). `_all` proves the caller holds every
+    /// shard lock.
+    pub fn clear_redis_keyspaces(&self, _all: &LockGuard<'_>) -> Result<()> {
         for ks in [&self.meta, &self.sub, &self.expiry, &self.gc] {
             ks.clear()?;
         }
-        self.key_counts.clear();
+        self.key_counts
+            .retain(|space, _| *space >= FIRST_TABLE_SPACE);
         self.meta_cache.clear();
         self.sub_cache.clear();
         self.flush_epoch.fetch_add(1, Ordering::SeqCst);
@@ -291,10 +386,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Commits a batch. Every write to the database goes through here (or through
-    /// [`Txn::commit`], which calls it), so the durability sequence counts them all: the
+    /// Commits a batch. Every write to the database goes through here ([`Txn::commit`], and
+    /// the engine's own background reclaim), so the durability sequence counts them all: the
     /// `everysec` tick and `appendfsync always` waits rely on that.
-    pub fn commit(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
+    fn commit_batch(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
         batch.commit()?;
         self.durability.note_write();
         Ok(())
@@ -359,7 +454,7 @@ impl Engine {
     }
 
     /// Iterates metadata rows with keys in `[from, to)`.
-    pub(crate) fn meta_range(&self, from: &[u8], to: Option<&[u8]>) -> fjall::Iter {
+    pub fn meta_range(&self, from: &[u8], to: Option<&[u8]>) -> fjall::Iter {
         match to {
             Some(to) => self.meta.range(from.to_vec()..to.to_vec()),
             None => self.meta.range(from.to_vec()..),

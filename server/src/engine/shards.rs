@@ -219,6 +219,12 @@ impl ShardMap {
         RwLock::read_arc(&self.layout)
     }
 
+    /// Read access that does not queue behind a waiting split or merge (for a thread that
+    /// may already hold the layout, e.g. committing a change-log append inside a command).
+    pub fn read_recursive(&self) -> parking_lot::RwLockReadGuard<'_, Layout> {
+        self.layout.read_recursive()
+    }
+
     /// Exclusive access to the layout: waits until no transaction is in flight.
     pub fn write(&self) -> parking_lot::RwLockWriteGuard<'_, Layout> {
         self.layout.write()

@@ -13,69 +13,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
-use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, RawMutex, RawRwLock};
-
 use super::keys::{self, meta_key, sub_prefix};
+use super::locks::LockGuard;
 use super::meta::Meta;
-use super::shards::{Layout, Shard};
-use super::{Engine, Result};
-
-/// Shard locks held for a transaction (or for a whole MULTI/EXEC block).
-pub struct LockSet {
-    // Field order matters: shard guards are released before the layout guard.
-    _guards: Vec<ArcMutexGuard<RawMutex, ()>>,
-    shards: Vec<std::sync::Arc<Shard>>,
-    _layout: ArcRwLockReadGuard<RawRwLock, Layout>,
-}
-
-impl LockSet {
-    /// Locks the shards owning `slots`, in shard-id order so concurrent transactions over
-    /// several shards cannot deadlock.
-    pub fn for_slots(engine: &Engine, slots: impl Iterator<Item = u16>) -> LockSet {
-        let layout = engine.shards.read();
-        let mut shards: Vec<_> = slots
-            .map(|slot| layout.shard_for_slot(slot).clone())
-            .collect();
-        shards.sort_by_key(|s| s.id);
-        shards.dedup_by_key(|s| s.id);
-        let guards = shards
-            .iter()
-            .map(|s| {
-                s.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                s.lock.lock_arc()
-            })
-            .collect();
-        LockSet {
-            _guards: guards,
-            shards,
-            _layout: layout,
-        }
-    }
-
-    /// Locks every shard.
-    pub fn all(engine: &Engine) -> LockSet {
-        let layout = engine.shards.read();
-        let guards = layout.shards.iter().map(|s| s.lock.lock_arc()).collect();
-        LockSet {
-            _guards: guards,
-            shards: layout.shards.clone(),
-            _layout: layout,
-        }
-    }
-
-    /// Attributes written bytes to the locked shards (split evenly; usually there is one).
-    fn account_bytes(&self, bytes: u64) {
-        if self.shards.is_empty() {
-            return;
-        }
-        let each = bytes / self.shards.len() as u64;
-        for shard in &self.shards {
-            shard
-                .bytes
-                .fetch_add(each, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-}
+use super::{Engine, Family, Result};
 
 /// A keyspace event raised by a command (published after commit, if anyone listens).
 #[derive(Debug, Clone)]
@@ -96,29 +37,34 @@ struct MetaEntry {
     dirty: bool,
 }
 
+/// A pending write of a row in one of the engine's row families (table items, the table
+/// catalog, change logs).
+struct RowWrite {
+    /// Slot the row's bytes are accounted to (the shard that owns the work).
+    slot: u16,
+    /// Space (table id) whose item count the row belongs to.
+    space: u32,
+    value: Option<Vec<u8>>,
+}
+
 pub struct Txn<'e> {
     engine: &'e Engine,
     space: u32,
     now: u64,
-    locks: Option<LockSet>,
+    locks: LockGuard<'e>,
     metas: HashMap<Vec<u8>, MetaEntry>,
     subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    rows: BTreeMap<(Family, Vec<u8>), RowWrite>,
+    /// Whether rows of `rows` existed before this transaction (for item counts).
+    rows_existed: HashMap<(Family, Vec<u8>), bool>,
     events: Vec<KeyEvent>,
     /// Metadata keys written, recorded only while someone WATCHes or blocks on keys.
     touched: Vec<Vec<u8>>,
 }
 
 impl<'e> Txn<'e> {
-    pub(crate) fn new(engine: &'e Engine, space: u32, slots: impl Iterator<Item = u16>) -> Self {
-        Self::with_locks(engine, space, Some(LockSet::for_slots(engine, slots)))
-    }
-
-    pub(crate) fn new_all(engine: &'e Engine, space: u32) -> Self {
-        Self::with_locks(engine, space, Some(LockSet::all(engine)))
-    }
-
-    /// A transaction whose locks the caller already holds (inside MULTI/EXEC).
-    pub fn with_locks(engine: &'e Engine, space: u32, locks: Option<LockSet>) -> Self {
+    /// A transaction under `locks` (see [`Engine::txn`] and friends).
+    pub(crate) fn new(engine: &'e Engine, space: u32, locks: LockGuard<'e>) -> Self {
         Txn {
             engine,
             space,
@@ -126,6 +72,8 @@ impl<'e> Txn<'e> {
             locks,
             metas: HashMap::new(),
             subs: BTreeMap::new(),
+            rows: BTreeMap::new(),
+            rows_existed: HashMap::new(),
             events: Vec::new(),
             touched: Vec::new(),
         }
@@ -305,6 +253,45 @@ impl<'e> Txn<'e> {
         }
     }
 
+    /// Reads a row of a row family (table items, catalog, change logs), through this
+    /// transaction's pending writes.
+    pub fn row_get(&mut self, family: Family, row: &[u8]) -> Result<Option<Vec<u8>>> {
+        let entry = (family, row.to_vec());
+        if let Some(pending) = self.rows.get(&entry) {
+            return Ok(pending.value.clone());
+        }
+        let stored = self.engine.keyspace(family).get(row)?.map(|v| v.to_vec());
+        self.rows_existed.entry(entry).or_insert(stored.is_some());
+        Ok(stored)
+    }
+
+    /// Writes (`Some`) or deletes (`None`) a row of a row family. `slot` is the slot of the
+    /// key the row belongs to (its shard is credited with the bytes); `space` is the table
+    /// whose item count follows the row (items only).
+    pub fn row_write(
+        &mut self,
+        family: Family,
+        space: u32,
+        slot: u16,
+        row: Vec<u8>,
+        value: Option<Vec<u8>>,
+    ) -> Result<()> {
+        debug_assert!(
+            family != Family::Items || self.locks.covers(slot),
+            "item written without its shard lock"
+        );
+        let entry = (family, row);
+        if family == Family::Items
+            && !self.rows.contains_key(&entry)
+            && !self.rows_existed.contains_key(&entry)
+        {
+            let existed = self.engine.keyspace(family).contains_key(&entry.1)?;
+            self.rows_existed.insert(entry.clone(), existed);
+        }
+        self.rows.insert(entry, RowWrite { slot, space, value });
+        Ok(())
+    }
+
     /// Records a keyspace event to publish once the transaction commits.
     pub fn notify(&mut self, class: char, event: &'static str, key: &[u8]) {
         if self
@@ -323,10 +310,11 @@ impl<'e> Txn<'e> {
 
     /// Whether the transaction has anything to write.
     pub fn is_dirty(&self) -> bool {
-        !self.subs.is_empty() || self.metas.values().any(|e| e.dirty)
+        !self.subs.is_empty() || !self.rows.is_empty() || self.metas.values().any(|e| e.dirty)
     }
 
-    /// Commits all pending writes atomically.
+    /// Commits all pending writes atomically, then does the bookkeeping every write needs:
+    /// caches, key and item counts, shard accounting, WATCH/blocking signals, keyspace events.
     pub fn commit(mut self) -> Result<()> {
         if !self.is_dirty() {
             self.publish_events();
@@ -334,7 +322,7 @@ impl<'e> Txn<'e> {
         }
         let engine = self.engine;
         let mut batch = engine.db.batch();
-        let mut bytes_written = 0u64;
+        let mut written = SlotBytes::default();
         let mut count_deltas: Vec<(u32, i64)> = Vec::new();
         for (raw_key, entry) in self.metas.iter().filter(|(_, e)| e.dirty) {
             let space = keys::decode_meta_key(raw_key).map_or(self.space, |p| p.space);
@@ -343,7 +331,7 @@ impl<'e> Txn<'e> {
             match new {
                 Some(meta) => {
                     let encoded = meta.encode();
-                    bytes_written += (raw_key.len() + encoded.len()) as u64;
+                    written.add(slot_of(raw_key), raw_key.len() + encoded.len());
                     batch.insert(&engine.meta, raw_key.clone(), encoded)
                 }
                 None if old.is_some() => batch.remove(&engine.meta, raw_key.clone()),
@@ -368,13 +356,32 @@ impl<'e> Txn<'e> {
             count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
         }
         for (row, value) in &self.subs {
-            bytes_written += (row.len() + value.as_ref().map_or(0, Vec::len)) as u64;
+            written.add(slot_of(row), row.len() + value.as_ref().map_or(0, Vec::len));
             match value {
                 Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_slice()),
                 None => batch.remove(&engine.sub, row.as_slice()),
             }
         }
-        engine.commit(batch)?;
+        for (entry, write) in &self.rows {
+            let (family, row) = entry;
+            let keyspace = engine.keyspace(*family);
+            written.add(
+                write.slot,
+                row.len() + write.value.as_ref().map_or(0, Vec::len),
+            );
+            match &write.value {
+                Some(v) => batch.insert(keyspace, row.as_slice(), v.as_slice()),
+                None => batch.remove(keyspace, row.as_slice()),
+            }
+            if *family == Family::Items {
+                let existed = self.rows_existed.get(entry).copied().unwrap_or(false);
+                count_deltas.push((
+                    write.space,
+                    i64::from(write.value.is_some()) - i64::from(existed),
+                ));
+            }
+        }
+        engine.commit_batch(batch)?;
         for (row, value) in std::mem::take(&mut self.subs) {
             engine.sub_cache.refresh(row, value.map(bytes::Bytes::from));
         }
@@ -383,9 +390,7 @@ impl<'e> Txn<'e> {
                 .meta_cache
                 .put(raw_key, entry.current.map(std::sync::Arc::new));
         }
-        if let Some(locks) = &self.locks {
-            locks.account_bytes(bytes_written);
-        }
+        self.locks.account_bytes(engine, &written.0);
         for (space, delta) in count_deltas {
             engine.adjust_key_count(space, delta);
         }
@@ -406,6 +411,24 @@ impl<'e> Txn<'e> {
             }
         }
     }
+}
+
+/// Bytes written per slot, runs of the same slot merged (a command's rows share a slot).
+#[derive(Default)]
+struct SlotBytes(Vec<(u16, u64)>);
+
+impl SlotBytes {
+    fn add(&mut self, slot: u16, bytes: usize) {
+        match self.0.last_mut() {
+            Some((last, total)) if *last == slot => *total += bytes as u64,
+            _ => self.0.push((slot, bytes as u64)),
+        }
+    }
+}
+
+/// The slot a metadata or sub-row key starts with.
+fn slot_of(row: &[u8]) -> u16 {
+    u16::from_be_bytes([row[0], row[1]])
 }
 
 /// Row key of an expiry index entry.

@@ -169,8 +169,6 @@ pub struct ClientState {
     pub multi: Option<Vec<QueuedCommand>>,
     /// A command inside MULTI failed to queue (EXEC will answer EXECABORT).
     pub multi_error: bool,
-    /// True while EXEC runs the queue (all shard locks are held).
-    pub in_exec: bool,
     /// Set by a blocking command that found nothing to return (see `Ctx::block_on`).
     pub blocked: Option<crate::cmd::BlockRequest>,
     /// While a blocked command is retried: its original deadline (`Some(None)` = forever).
@@ -197,7 +195,6 @@ impl ClientState {
             last_write_seq: 0,
             multi: None,
             multi_error: false,
-            in_exec: false,
             watched: Vec::new(),
             blocked: None,
             block_deadline: None,

@@ -12,11 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use fjall::{Keyspace, KeyspaceCreateOptions, OwnedWriteBatch};
 use parking_lot::Mutex;
 
-use crate::engine::keys::{meta_key, prefix_successor};
-use crate::engine::{now_ms, Engine, EngineError, Result, REDIS_DBS};
+use crate::engine::keys::{key_slot, meta_key, prefix_successor};
+use crate::engine::{now_ms, Engine, EngineError, Family, Result, Rows, Txn, REDIS_DBS};
 
 /// Prefix of the keys under which change logs are readable.
 pub const STREAM_KEY_PREFIX: &[u8] = b"__stream__:";
@@ -82,6 +81,28 @@ pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 /// Builds a record's fields once its ID is known.
 pub type RecordBuilder<'a> = &'a dyn Fn(StreamId) -> Fields;
 
+/// A record to append in [`ChangeLog::commit_with_records`].
+pub struct RecordRequest<'a> {
+    pub stream: Vec<u8>,
+    /// Slot of the key whose change the record describes (its shard is credited).
+    pub slot: u16,
+    pub build: RecordBuilder<'a>,
+}
+
+/// The slot a stream's own writes (stand-alone appends, trims) are accounted to: that of
+/// its readable key `__stream__:<name>`.
+fn stream_slot(name: &[u8]) -> u16 {
+    let mut key = STREAM_KEY_PREFIX.to_vec();
+    key.extend_from_slice(name);
+    key_slot(&key)
+}
+
+fn encode_fields(fields: &Fields) -> Vec<u8> {
+    let mut value = vec![FORMAT_V1];
+    value.extend(postcard::to_allocvec(fields).expect("serialising to a Vec cannot fail"));
+    value
+}
+
 /// One record: its ID and field/value pairs.
 pub type Entry = (StreamId, Vec<(Bytes, Bytes)>);
 
@@ -99,7 +120,7 @@ struct StreamState {
 
 pub struct ChangeLog {
     engine: Arc<Engine>,
-    ks: Keyspace,
+    ks: Rows,
     streams: Mutex<HashMap<Bytes, Arc<Mutex<StreamState>>>>,
     /// Records older than this are trimmed (ms); 0 = keep forever.
     pub retention_ms: AtomicU64,
@@ -143,9 +164,7 @@ fn decode_row(prefix_len: usize, key: &[u8], value: &[u8]) -> Result<Entry> {
 
 impl ChangeLog {
     pub fn open(engine: Arc<Engine>) -> Result<ChangeLog> {
-        let ks = engine
-            .db
-            .keyspace("changelog", KeyspaceCreateOptions::default)?;
+        let ks = engine.rows(Family::ChangeLog);
         Ok(ChangeLog {
             engine,
             ks,
@@ -187,50 +206,34 @@ impl ChangeLog {
         Ok(state)
     }
 
-    /// Appends a record to stream `name`, committing it in `batch` together with whatever
-    /// else the batch holds (so the change and its record are atomic). Returns the new ID.
-    pub fn append_in(
-        &self,
-        name: &[u8],
-        fields: &[(&[u8], &[u8])],
-        mut batch: OwnedWriteBatch,
-    ) -> Result<StreamId> {
-        let state = self.state(name)?;
-        let mut st = state.lock();
-        let now = now_ms();
-        let id = if now > st.last.ms {
-            StreamId { ms: now, seq: 0 }
-        } else {
-            st.last.next().expect("stream IDs exhausted")
-        };
-        let owned: Vec<(Vec<u8>, Vec<u8>)> = fields
+    /// Appends a record to stream `name` on its own (keyspace-event logs). Returns its ID.
+    pub fn append(&self, name: &[u8], fields: &[(&[u8], &[u8])]) -> Result<StreamId> {
+        let owned: Fields = fields
             .iter()
             .map(|(f, v)| (f.to_vec(), v.to_vec()))
             .collect();
-        let mut value = vec![FORMAT_V1];
-        value.extend(postcard::to_allocvec(&owned).expect("serialising to a Vec cannot fail"));
-        batch.insert(&self.ks, row_key(name, id), value);
-        self.engine.commit(batch)?;
-        st.last = id;
-        st.len += 1;
-        st.added += 1;
-        drop(st);
-        self.records_appended.fetch_add(1, Ordering::Relaxed);
-        self.wake_readers(name);
-        Ok(id)
+        let request = RecordRequest {
+            stream: name.to_vec(),
+            slot: stream_slot(name),
+            build: &|_| owned.clone(),
+        };
+        // Change-log rows belong to no shard: the stream's own lock orders them.
+        let built =
+            self.commit_with_records(std::slice::from_ref(&request), self.engine.unsharded_txn())?;
+        Ok(built[0].0)
     }
 
     /// Appends records to several streams and commits them in `batch` together with
     /// whatever else it holds (item writes), atomically. Stream locks are taken in name order
     /// and held until the batch is committed, so IDs become visible in order.
     /// Each record is built by a closure from the ID it gets (records carry their sequence
-    /// number); the built records are returned for publishing.
+    /// number); the IDs and built records are returned for publishing.
     pub fn commit_with_records(
         &self,
-        records: &[(Vec<u8>, RecordBuilder<'_>)],
-        mut batch: OwnedWriteBatch,
-    ) -> Result<Vec<Fields>> {
-        let mut names: Vec<&[u8]> = records.iter().map(|(n, _)| n.as_slice()).collect();
+        records: &[RecordRequest<'_>],
+        mut txn: Txn<'_>,
+    ) -> Result<Vec<(StreamId, Fields)>> {
+        let mut names: Vec<&[u8]> = records.iter().map(|r| r.stream.as_slice()).collect();
         names.sort();
         names.dedup();
         let states = names
@@ -241,7 +244,8 @@ impl ChangeLog {
             states.iter().map(|(n, s)| (n.clone(), s.lock())).collect();
         let now = now_ms();
         let mut built = Vec::with_capacity(records.len());
-        for (name, build) in records {
+        for request in records {
+            let name = &request.stream;
             let st = &mut guards
                 .iter_mut()
                 .find(|(n, _)| n == name)
@@ -255,13 +259,18 @@ impl ChangeLog {
             st.last = id;
             st.len += 1;
             st.added += 1;
-            let fields = build(id);
-            let mut value = vec![FORMAT_V1];
-            value.extend(postcard::to_allocvec(&fields).expect("serialising to a Vec cannot fail"));
-            batch.insert(&self.ks, row_key(name, id), value);
-            built.push(fields);
+            let fields = (request.build)(id);
+            let row = row_key(name, id);
+            txn.row_write(
+                Family::ChangeLog,
+                0,
+                request.slot,
+                row,
+                Some(encode_fields(&fields)),
+            )?;
+            built.push((id, fields));
         }
-        if let Err(e) = self.engine.commit(batch) {
+        if let Err(e) = txn.commit() {
             // Nothing was written: give the IDs back by reloading the states from disk.
             for (_, st) in guards.iter_mut() {
                 st.loaded = false;
@@ -275,11 +284,6 @@ impl ChangeLog {
             self.wake_readers(name);
         }
         Ok(built)
-    }
-
-    /// Appends a record on its own.
-    pub fn append(&self, name: &[u8], fields: &[(&[u8], &[u8])]) -> Result<StreamId> {
-        self.append_in(name, fields, self.engine.db.batch())
     }
 
     /// Wakes XREAD BLOCK readers of `__stream__:<name>` in every db.
@@ -382,14 +386,15 @@ impl ChangeLog {
             let mut st = state.lock();
             let prefix = row_prefix(&name);
             let upper = row_key(&name, StreamId { ms: cutoff, seq: 0 });
-            let mut batch = self.engine.db.batch();
+            let mut txn = self.engine.unsharded_txn();
+            let slot = stream_slot(&name);
             let mut n = 0;
             for guard in self.ks.range(prefix.clone()..upper) {
-                batch.remove(&self.ks, guard.key()?);
+                txn.row_write(Family::ChangeLog, 0, slot, guard.key()?.to_vec(), None)?;
                 n += 1;
             }
             if n > 0 {
-                self.engine.commit(batch)?;
+                txn.commit()?;
                 st.len -= n;
                 removed += n;
             }

@@ -10,6 +10,7 @@ use super::eval::{apply_update, evaluate, parse_condition, parse_update, Action,
 use super::expr::Placeholders;
 use super::value::{item_from_json, Item};
 use super::{DdbError, Tables};
+use crate::engine::Locks;
 
 type Req = Map<String, Json>;
 
@@ -45,7 +46,7 @@ struct TransactItem {
 }
 
 impl Tables {
-    pub fn batch_get_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn batch_get_item(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let mut responses = Map::new();
         let mut total = 0;
         for (name, spec) in request_items(req)? {
@@ -67,7 +68,7 @@ impl Tables {
                 get.remove("Keys");
                 get.insert("TableName".into(), json!(name));
                 get.insert("Key".into(), key);
-                let got = self.get_item(&get)?;
+                let got = self.get_item(locks, &get)?;
                 if let Some(item) = got.get("Item") {
                     items.push(item.clone());
                 }
@@ -77,7 +78,7 @@ impl Tables {
         Ok(json!({ "Responses": responses, "UnprocessedKeys": {} }))
     }
 
-    pub fn batch_write_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn batch_write_item(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let requests = request_items(req)?;
         let count: usize = requests
             .values()
@@ -103,16 +104,16 @@ impl Tables {
                 };
                 inner.insert("TableName".into(), json!(name));
                 if write.contains_key("PutRequest") {
-                    self.put_item(&inner)?;
+                    self.put_item(locks, &inner)?;
                 } else {
-                    self.delete_item(&inner)?;
+                    self.delete_item(locks, &inner)?;
                 }
             }
         }
         Ok(json!({ "UnprocessedItems": {} }))
     }
 
-    pub fn transact_get_items(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn transact_get_items(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let items = req
             .get("TransactItems")
             .and_then(Json::as_array)
@@ -146,10 +147,10 @@ impl Tables {
                 &table.key_of(&key)?.partition,
             ));
         }
-        let _locks = crate::engine::LockSet::for_slots(&self.engine, slots.into_iter());
+        let held = locks.acquire(&self.engine, slots.into_iter());
         let responses = gets
             .into_iter()
-            .map(|get| self.get_item(get))
+            .map(|get| self.get_item(held.held(), get))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(json!({ "Responses": responses }))
     }
@@ -221,7 +222,7 @@ impl Tables {
 
     /// All-or-nothing writes across shards: every involved shard is locked, every condition
     /// checked against the current items, and only if all pass is one batch committed.
-    pub fn transact_write_items(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn transact_write_items(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let token = req
             .get("ClientRequestToken")
             .and_then(Json::as_str)
@@ -259,7 +260,7 @@ impl Tables {
             .iter()
             .map(|t| (t.table.clone(), t.key.clone()))
             .collect();
-        self.mutate_items(&targets, |current| {
+        self.mutate_items(locks, &targets, |current| {
             let empty = Item::new();
             let failed: Vec<bool> = items
                 .iter()

@@ -18,16 +18,14 @@ pub mod ttl;
 pub mod value;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dashmap::DashMap;
-use fjall::{Keyspace, KeyspaceCreateOptions};
 use parking_lot::RwLock;
 
 use crate::cmd::CmdError;
-use crate::engine::Engine;
+use crate::engine::{Engine, Family, Rows, Txn, FIRST_TABLE_SPACE};
 pub use catalog::TableDesc;
 
 /// A DynamoDB-style error: its exception name and message.
@@ -92,17 +90,12 @@ impl From<crate::engine::EngineError> for DdbError {
     }
 }
 
-/// Table ids start above the Redis db numbers so the two never share a row-key space.
-const FIRST_TABLE_ID: u32 = 1 << 16;
-
-/// All tables: catalog, item storage and per-table item counts.
+/// All tables: the catalog and item storage (item counts are the engine's, per table id).
 pub struct Tables {
     pub(crate) engine: Arc<Engine>,
-    pub(crate) catalog: Keyspace,
-    pub(crate) items: Keyspace,
+    pub(crate) items: Rows,
     pub(crate) tables: RwLock<BTreeMap<String, Arc<TableDesc>>>,
     next_id: AtomicU32,
-    pub(crate) item_counts: DashMap<u32, AtomicI64>,
     /// Recent TransactWriteItems ClientRequestTokens and their responses (idempotency).
     pub(crate) request_tokens: parking_lot::Mutex<HashMap<String, (Instant, serde_json::Value)>>,
     /// Change log and pub/sub for tables with streams (installed at server start).
@@ -110,16 +103,12 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Opens the catalog and recounts items.
+    /// Loads the catalog.
     pub fn open(engine: Arc<Engine>) -> Result<Tables, DdbError> {
-        let catalog = engine
-            .db
-            .keyspace("tables", KeyspaceCreateOptions::default)?;
-        let items = engine
-            .db
-            .keyspace("items", KeyspaceCreateOptions::default)?;
+        let catalog = engine.rows(Family::Catalog);
+        let items = engine.rows(Family::Items);
         let mut tables = BTreeMap::new();
-        let mut max_id = FIRST_TABLE_ID;
+        let mut max_id = FIRST_TABLE_SPACE;
         for guard in catalog.iter() {
             let (_, raw) = guard.into_inner()?;
             let desc: TableDesc = postcard::from_bytes(&raw)
@@ -127,36 +116,25 @@ impl Tables {
             max_id = max_id.max(desc.id + 1);
             tables.insert(desc.name.clone(), Arc::new(desc));
         }
-        let item_counts = DashMap::new();
-        for guard in items.iter() {
-            let key = guard.key()?;
-            let id = u32::from_be_bytes(key[2..6].try_into().expect("table id"));
-            item_counts
-                .entry(id)
-                .or_insert_with(|| AtomicI64::new(0))
-                .fetch_add(1, Ordering::Relaxed);
-        }
         Ok(Tables {
             engine,
-            catalog,
             items,
             tables: RwLock::new(tables),
             next_id: AtomicU32::new(max_id),
-            item_counts,
             request_tokens: Default::default(),
             streams: std::sync::OnceLock::new(),
         })
     }
 
-    /// Commits an item batch with the change records its changes produce.
+    /// Commits item writes with the change records their changes produce.
     pub(crate) fn commit_changes(
         &self,
-        batch: fjall::OwnedWriteBatch,
+        txn: Txn<'_>,
         changes: &[records::ItemChange<'_>],
     ) -> Result<(), DdbError> {
         match self.streams.get() {
-            Some(sink) => sink.commit(batch, changes)?,
-            None => self.engine.commit(batch)?,
+            Some(sink) => sink.commit(txn, changes)?,
+            None => txn.commit()?,
         }
         Ok(())
     }
@@ -183,17 +161,6 @@ impl Tables {
     }
 
     pub(crate) fn item_count(&self, id: u32) -> u64 {
-        self.item_counts
-            .get(&id)
-            .map_or(0, |c| c.load(Ordering::Relaxed).max(0) as u64)
-    }
-
-    pub(crate) fn adjust_count(&self, id: u32, delta: i64) {
-        if delta != 0 {
-            self.item_counts
-                .entry(id)
-                .or_insert_with(|| AtomicI64::new(0))
-                .fetch_add(delta, Ordering::Relaxed);
-        }
+        self.engine.key_count(id)
     }
 }

@@ -18,7 +18,7 @@ use super::value::{
 };
 use super::{DdbError, Tables};
 use crate::engine::keys::{key_slot, prefix_successor, SLOTS};
-use crate::engine::LockSet;
+use crate::engine::{Family, Locks};
 
 type Req = Map<String, Json>;
 
@@ -172,9 +172,14 @@ fn parse_key_schema(req: &Req) -> Result<(KeyAttr, Option<KeyAttr>, Vec<KeyAttr>
 }
 
 impl Tables {
-    fn persist_table(&self, desc: &TableDesc) -> Result<(), DdbError> {
-        let raw = postcard::to_allocvec(desc).expect("serialising a table cannot fail");
-        self.catalog.insert(desc.name.as_bytes(), raw)?;
+    /// Writes (or with `None` removes) a table's catalog entry, durably: table definitions
+    /// are rare and a client must not see a table vanish after a crash.
+    fn persist_table(&self, name: &str, desc: Option<&TableDesc>) -> Result<(), DdbError> {
+        let raw = desc.map(|d| postcard::to_allocvec(d).expect("serialising a table cannot fail"));
+        let mut txn = self.engine.unsharded_txn();
+        let slot = key_slot(name.as_bytes());
+        txn.row_write(Family::Catalog, 0, slot, name.as_bytes().to_vec(), raw)?;
+        txn.commit()?;
         self.engine.persist()?;
         Ok(())
     }
@@ -183,7 +188,7 @@ impl Tables {
         desc.describe(status, self.item_count(desc.id), 0)
     }
 
-    pub fn create_table(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn create_table(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let name = required_str(req, "TableName")?;
         validate_table_name(name)?;
         let (hash_key, range_key, attribute_definitions) = parse_key_schema(req)?;
@@ -208,18 +213,18 @@ impl Tables {
             ttl_attribute: None,
             created_at: (crate::engine::now_ms() as f64 / 1000.0).floor(),
         };
-        self.persist_table(&desc)?;
+        self.persist_table(&desc.name, Some(&desc))?;
         let json = json!({ "TableDescription": self.describe_json(&desc, "ACTIVE") });
         tables.insert(desc.name.clone(), Arc::new(desc));
         Ok(json)
     }
 
-    pub fn describe_table(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn describe_table(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let table = self.table(required_str(req, "TableName")?)?;
         Ok(json!({ "Table": self.describe_json(&table, "ACTIVE") }))
     }
 
-    pub fn list_tables(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn list_tables(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let limit = match req.get("Limit") {
             None => 100,
             Some(l) => match l.as_u64() {
@@ -241,13 +246,13 @@ impl Tables {
         Ok(out)
     }
 
-    pub fn delete_table(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn delete_table(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let name = required_str(req, "TableName")?;
         let table = self.table(name)?;
         let description = self.describe_json(&table, "DELETING");
         self.tables.write().remove(name);
-        self.catalog.remove(name.as_bytes())?;
-        // Drop the items slot by slot, in bounded batches.
+        self.persist_table(name, None)?;
+        // Drop the items slot by slot, one batch per slot under that slot's shard lock.
         for slot in 0..SLOTS {
             let mut prefix = slot.to_be_bytes().to_vec();
             prefix.extend_from_slice(&table.id.to_be_bytes());
@@ -257,14 +262,16 @@ impl Tables {
                 .map(|g| g.key())
                 .collect::<Result<_, _>>()?;
             if !keys.is_empty() {
-                let mut batch = self.engine.db.batch();
+                let mut txn = self
+                    .engine
+                    .txn_slots(locks, table.id, std::iter::once(slot));
                 for k in keys {
-                    batch.remove(&self.items, k);
+                    txn.row_write(Family::Items, table.id, slot, k.to_vec(), None)?;
                 }
-                self.engine.commit(batch)?;
+                txn.commit()?;
             }
         }
-        self.item_counts.remove(&table.id);
+        self.engine.forget_space(table.id);
         self.engine.persist()?;
         Ok(json!({ "TableDescription": description }))
     }
@@ -284,12 +291,14 @@ impl Tables {
     /// absent or expired.
     fn mutate_item(
         &self,
+        locks: Locks,
         table: &Arc<TableDesc>,
         key: &ItemKey,
         change: impl FnOnce(Option<&Item>) -> Result<Option<Item>, DdbError>,
     ) -> Result<Change, DdbError> {
         let targets = [(table.clone(), key.clone())];
-        let mut result = self.mutate_items(&targets, |old| Ok(vec![change(old[0].as_ref())?]))?;
+        let mut result =
+            self.mutate_items(locks, &targets, |old| Ok(vec![change(old[0].as_ref())?]))?;
         Ok(result.remove(0))
     }
 
@@ -298,16 +307,19 @@ impl Tables {
     /// of TransactWriteItems. Returns (old, new) per item.
     pub(crate) fn mutate_items(
         &self,
+        locks: Locks,
         targets: &[(Arc<TableDesc>, ItemKey)],
         change: impl FnOnce(&[Option<Item>]) -> Result<Vec<Option<Item>>, DdbError>,
     ) -> Result<Vec<Change>, DdbError> {
-        let _locks = LockSet::for_slots(
-            &self.engine,
-            targets.iter().map(|(_, k)| key_slot(&k.partition)),
+        let slot_of = |key: &ItemKey| key_slot(&key.partition);
+        let mut txn = self.engine.txn_slots(
+            locks,
+            targets.first().map_or(0, |(t, _)| t.id),
+            targets.iter().map(|(_, k)| slot_of(k)),
         );
         let mut stored = Vec::with_capacity(targets.len());
         for (table, key) in targets {
-            stored.push(match self.items.get(row_key(table, key))? {
+            stored.push(match txn.row_get(Family::Items, &row_key(table, key))? {
                 Some(raw) => Some(decode_item(&raw)?),
                 None => None,
             });
@@ -318,7 +330,6 @@ impl Tables {
             .map(|((table, _), item)| item.clone().filter(|i| !expired(table, i)))
             .collect();
         let new = change(&live)?;
-        let mut batch = self.engine.db.batch();
         for (((table, key), old), new) in targets.iter().zip(&stored).zip(&new) {
             if let Some(item) = new {
                 if item_size(item) > MAX_ITEM_BYTES {
@@ -328,30 +339,26 @@ impl Tables {
                 }
             }
             let row = row_key(table, key);
-            match new {
-                Some(item) => batch.insert(&self.items, row, encode_item(item)),
-                None if old.is_some() => batch.remove(&self.items, row),
-                None => {}
-            }
+            let value = match new {
+                Some(item) => Some(encode_item(item)),
+                None if old.is_some() => None,
+                None => continue,
+            };
+            txn.row_write(Family::Items, table.id, slot_of(key), row, value)?;
         }
         let changes: Vec<ItemChange> = targets
             .iter()
             .zip(&live)
             .zip(&new)
-            .map(|(((table, _), old), new)| ItemChange {
+            .map(|(((table, key), old), new)| ItemChange {
                 table,
+                slot: slot_of(key),
                 old: old.as_ref(),
                 new: new.as_ref(),
                 origin: Origin::Client,
             })
             .collect();
-        self.commit_changes(batch, &changes)?;
-        for (((table, _), old), new) in targets.iter().zip(&stored).zip(&new) {
-            self.adjust_count(
-                table.id,
-                i64::from(new.is_some()) - i64::from(old.is_some()),
-            );
-        }
+        self.commit_changes(txn, &changes)?;
         Ok(live.into_iter().zip(new).collect())
     }
 
@@ -371,7 +378,7 @@ impl Tables {
         }
     }
 
-    pub fn put_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn put_item(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let return_old = Self::return_values(req)?;
@@ -379,7 +386,7 @@ impl Tables {
         let cond = Self::condition_of(req, &ph)?;
         let item = required_item(req, "Item")?;
         let key = table.item_key(&item, true)?;
-        let (old, _) = self.mutate_item(&table, &key, |old| {
+        let (old, _) = self.mutate_item(locks, &table, &key, |old| {
             Self::check(&cond, old)?;
             Ok(Some(item))
         })?;
@@ -389,14 +396,14 @@ impl Tables {
         })
     }
 
-    pub fn delete_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn delete_item(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let return_old = Self::return_values(req)?;
         let ph = Placeholders::from_request(req)?;
         let cond = Self::condition_of(req, &ph)?;
         let key = table.key_of(&required_item(req, "Key")?)?;
-        let (old, _) = self.mutate_item(&table, &key, |old| {
+        let (old, _) = self.mutate_item(locks, &table, &key, |old| {
             Self::check(&cond, old)?;
             Ok(None)
         })?;
@@ -406,7 +413,7 @@ impl Tables {
         })
     }
 
-    pub fn update_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn update_item(&self, locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let key_item = required_item(req, "Key")?;
@@ -442,7 +449,7 @@ impl Tables {
                 "1 validation error detected: Value '{return_values}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
             )));
         }
-        let (old, new) = self.mutate_item(&table, &key, |old| {
+        let (old, new) = self.mutate_item(locks, &table, &key, |old| {
             Self::check(&cond, old)?;
             let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
             apply_update(&mut item, &actions)?;
@@ -471,13 +478,13 @@ impl Tables {
         })
     }
 
-    pub fn get_item(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn get_item(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let key = table.key_of(&required_item(req, "Key")?)?;
         let ph = Placeholders::from_request(req)?;
         let projection = projection_of(req, &ph)?;
-        let item = match self.items.get(row_key(&table, &key))? {
+        let item = match self.items.get(&row_key(&table, &key))? {
             Some(raw) => Some(decode_item(&raw)?).filter(|i| !expired(&table, i)),
             None => None,
         };
@@ -487,7 +494,7 @@ impl Tables {
         })
     }
 
-    pub fn update_time_to_live(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn update_time_to_live(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let table = self.table(required_str(req, "TableName")?)?;
         let spec = req
             .get("TimeToLiveSpecification")
@@ -499,14 +506,14 @@ impl Tables {
             .to_string();
         let mut desc = (*table).clone();
         desc.ttl_attribute = enabled.then(|| attr.clone());
-        self.persist_table(&desc)?;
+        self.persist_table(&desc.name, Some(&desc))?;
         self.tables
             .write()
             .insert(desc.name.clone(), Arc::new(desc));
         Ok(json!({ "TimeToLiveSpecification": { "Enabled": enabled, "AttributeName": attr } }))
     }
 
-    pub fn describe_time_to_live(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn describe_time_to_live(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let table = self.table(required_str(req, "TableName")?)?;
         Ok(match &table.ttl_attribute {
             Some(attr) => {
@@ -516,7 +523,7 @@ impl Tables {
         })
     }
 
-    pub fn query(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn query(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let ph = Placeholders::from_request(req)?;
@@ -555,7 +562,7 @@ impl Tables {
         self.page(&table, req, &ph, rows)
     }
 
-    pub fn scan(&self, req: &Req) -> Result<Json, DdbError> {
+    pub fn scan(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         reject_unsupported(req)?;
         let table = self.table(required_str(req, "TableName")?)?;
         let ph = Placeholders::from_request(req)?;

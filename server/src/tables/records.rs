@@ -9,7 +9,10 @@ use serde_json::{json, Value as Json};
 
 use super::catalog::TableDesc;
 use super::value::{item_size, item_to_json, Item};
-use crate::stream::changelog::{ChangeLog, Fields, RecordBuilder, StreamId, STREAM_KEY_PREFIX};
+use crate::engine::Txn;
+use crate::stream::changelog::{
+    ChangeLog, Fields, RecordBuilder, RecordRequest, StreamId, STREAM_KEY_PREFIX,
+};
 use crate::stream::PubSub;
 
 /// Where change records go, installed at server start.
@@ -28,6 +31,8 @@ pub enum Origin {
 /// One item change to record.
 pub struct ItemChange<'a> {
     pub table: &'a TableDesc,
+    /// Slot of the item's partition (its change record is accounted to that shard).
+    pub slot: u16,
     pub old: Option<&'a Item>,
     pub new: Option<&'a Item>,
     pub origin: Origin,
@@ -102,28 +107,31 @@ impl ItemChange<'_> {
 }
 
 impl StreamSink {
-    /// Commits `batch` together with the records of `changes`, then publishes them.
+    /// Commits `txn` together with the records of `changes`, then publishes them.
     pub fn commit(
         &self,
-        batch: fjall::OwnedWriteBatch,
+        txn: Txn<'_>,
         changes: &[ItemChange<'_>],
     ) -> Result<(), crate::engine::EngineError> {
         let recorded: Vec<&ItemChange> = changes.iter().filter(|c| c.recorded()).collect();
         if recorded.is_empty() {
-            self.log.engine().commit(batch)?;
-            return Ok(());
+            return txn.commit();
         }
         let builders: Vec<Box<dyn Fn(StreamId) -> Fields + '_>> = recorded
             .iter()
             .map(|c| Box::new(move |id| c.fields(id)) as Box<dyn Fn(StreamId) -> Fields>)
             .collect();
-        let requests: Vec<(Vec<u8>, RecordBuilder)> = recorded
+        let requests: Vec<RecordRequest> = recorded
             .iter()
             .zip(&builders)
-            .map(|(c, b)| (c.table.name.as_bytes().to_vec(), b.as_ref()))
+            .map(|(c, b)| RecordRequest {
+                stream: c.table.name.as_bytes().to_vec(),
+                slot: c.slot,
+                build: b.as_ref() as RecordBuilder,
+            })
             .collect();
-        let built = self.log.commit_with_records(&requests, batch)?;
-        for (change, fields) in recorded.iter().zip(built) {
+        let built = self.log.commit_with_records(&requests, txn)?;
+        for (change, (_, fields)) in recorded.iter().zip(built) {
             let mut channel = STREAM_KEY_PREFIX.to_vec();
             channel.extend_from_slice(change.table.name.as_bytes());
             let record = fields

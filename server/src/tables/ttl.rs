@@ -12,7 +12,7 @@ use super::records::{ItemChange, Origin};
 use super::value::decode_item;
 use super::{DdbError, Tables};
 use crate::engine::keys::SLOTS;
-use crate::engine::LockSet;
+use crate::engine::{Family, Locks};
 
 /// Time between sweeps.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(2);
@@ -50,14 +50,15 @@ impl Tables {
             return Ok(0);
         }
         // Re-check under the shard lock: the item may have been rewritten meanwhile.
-        let _locks = LockSet::for_slots(&self.engine, std::iter::once(slot));
-        let mut batch = self.engine.db.batch();
+        let mut txn = self
+            .engine
+            .txn_slots(Locks::Take, table.id, std::iter::once(slot));
         let mut removed = Vec::new();
         for row in expired_rows {
-            if let Some(raw) = self.items.get(&row)? {
+            if let Some(raw) = txn.row_get(Family::Items, &row)? {
                 let item = decode_item(&raw)?;
                 if super::ops::expired(table, &item) {
-                    batch.remove(&self.items, row);
+                    txn.row_write(Family::Items, table.id, slot, row.to_vec(), None)?;
                     removed.push(item);
                 }
             }
@@ -67,13 +68,13 @@ impl Tables {
             .iter()
             .map(|old| ItemChange {
                 table,
+                slot,
                 old: Some(old),
                 new: None,
                 origin: Origin::TimeToLive,
             })
             .collect();
-        self.commit_changes(batch, &changes)?;
-        self.adjust_count(table.id, -(n as i64));
+        self.commit_changes(txn, &changes)?;
         Ok(n)
     }
 }
