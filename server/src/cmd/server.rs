@@ -419,7 +419,7 @@ fn reset_stats(server: &crate::server::Server) {
         &stats.net_output_bytes,
         &stats.error_replies,
     ] {
-        counter.store(0, std::sync::atomic::Ordering::Relaxed);
+        counter.store(0, Ordering::Relaxed);
     }
 }
 
