@@ -100,9 +100,17 @@ fn invalid_values_give_redis_errors_and_keep_the_old_value() {
             "loud",
             "argument(s) must be one of the following: debug, verbose, notice, warning, nothing",
         ),
-        ("timeout", "-1", "argument must be between 0 and 2147483647 inclusive"),
+        (
+            "timeout",
+            "-1",
+            "argument must be between 0 and 2147483647 inclusive",
+        ),
         ("appendonly", "maybe", "argument must be 'yes' or 'no'"),
-        ("proto-max-bulk-len", "lots", "argument must be a memory value"),
+        (
+            "proto-max-bulk-len",
+            "lots",
+            "argument must be a memory value",
+        ),
         (
             "notify-keyspace-events",
             "Q",
@@ -134,7 +142,14 @@ fn multi_pair_set_is_all_or_nothing() {
     let mut c = server.client();
     let reply: String = q(
         &mut c,
-        &["CONFIG", "SET", "maxclients", "321", "changelog-retention", "50"],
+        &[
+            "CONFIG",
+            "SET",
+            "maxclients",
+            "321",
+            "changelog-retention",
+            "50",
+        ],
     );
     assert_eq!(reply, "OK");
     assert_eq!(get(&mut c, "maxclients"), "321");
@@ -147,7 +162,12 @@ fn multi_pair_set_is_all_or_nothing() {
         // Unknown setting in the batch.
         ["maxclients", "999", "nosuch", "1"],
         // The same setting twice, once under its alias.
-        ["hash-max-ziplist-value", "1", "hash-max-listpack-value", "2"],
+        [
+            "hash-max-ziplist-value",
+            "1",
+            "hash-max-listpack-value",
+            "2",
+        ],
     ];
     for pairs in failures {
         let mut args = vec!["CONFIG", "SET"];

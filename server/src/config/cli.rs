@@ -58,7 +58,9 @@ impl Cli {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        Ok(Cli::from_matches(&Cli::command().try_get_matches_from(args)?))
+        Ok(Cli::from_matches(
+            &Cli::command().try_get_matches_from(args)?,
+        ))
     }
 
     fn from_matches(matches: &ArgMatches) -> Cli {

@@ -293,8 +293,9 @@ pub static SETTINGS: &[Setting] = &[
                 c.metrics_addr = match v {
                     "" | "off" | "no" => None,
                     addr => {
-                        addr.parse::<std::net::SocketAddr>()
-                            .map_err(|_| "argument must be an address like 127.0.0.1:9121, or off")?;
+                        addr.parse::<std::net::SocketAddr>().map_err(|_| {
+                            "argument must be an address like 127.0.0.1:9121, or off"
+                        })?;
                         Some(addr.to_string())
                     }
                 };

@@ -113,15 +113,23 @@ fn rewritten_file_reads_back_to_the_same_config() {
     let mut back = Config::default();
     back.load_file(&path).unwrap();
     for setting in all_settings() {
-        assert_eq!(back.value_of(setting), c.value_of(setting), "{}", setting.name);
+        assert_eq!(
+            back.value_of(setting),
+            c.value_of(setting),
+            "{}",
+            setting.name
+        );
     }
 }
 
 #[test]
 fn runtime_set_follows_redis_rules() {
     let mut c = Config::default();
-    c.set_runtime(&pairs(&[("changelog-retention", "100"), ("MAXCLIENTS", "7")]))
-        .unwrap();
+    c.set_runtime(&pairs(&[
+        ("changelog-retention", "100"),
+        ("MAXCLIENTS", "7"),
+    ]))
+    .unwrap();
     assert_eq!(c.get("changelog-retention").unwrap(), "100");
     assert_eq!(c.maxclients, 7);
 

@@ -44,7 +44,9 @@ pub fn int(value: &str, min: i64, max: i64) -> Result<i64, String> {
 
 fn in_range<T: PartialOrd + std::fmt::Display>(n: T, min: T, max: T) -> Result<T, String> {
     if n < min || n > max {
-        return Err(format!("argument must be between {min} and {max} inclusive"));
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
     }
     Ok(n)
 }
@@ -167,7 +169,8 @@ impl OutputLimits {
                     )
                 }
             };
-            let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            let bad =
+                || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
             let hard = memory(group[1]).map_err(|_| bad())?;
             let soft = memory(group[2]).map_err(|_| bad())?;
             let secs: u64 = group[3].parse().map_err(|_| bad())?;
