@@ -1,29 +1,12 @@
 //! The `redyn` binary: parse flags and config file, start the server, stop on SIGTERM/SIGINT
 //! or SHUTDOWN.
 
-use clap::Parser;
+use redyn_server::config::logging;
 use redyn_server::{Cli, Config};
-use tracing_subscriber::EnvFilter;
-
-fn log_filter(loglevel: &str) -> EnvFilter {
-    if let Ok(filter) = EnvFilter::try_from_env("RUST_LOG") {
-        return filter;
-    }
-    let level = match loglevel {
-        "debug" => "debug",
-        "verbose" => "debug",
-        "warning" => "warn",
-        "nothing" => "off",
-        _ => "info",
-    };
-    EnvFilter::new(format!("{level},fjall=warn,lsm_tree=warn"))
-}
 
 fn main() -> anyhow::Result<()> {
     let config = Config::from_cli(Cli::parse()).map_err(|e| anyhow::anyhow!(e))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter(&config.loglevel))
-        .init();
+    logging::init(&config.loglevel);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.io_threads)
         .enable_all()

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::cmd::CommandTable;
 use crate::config::Config;
+use crate::engine::autoscale::AutoscaleConfig;
 use crate::engine::background::Background;
 use crate::engine::{Engine, EngineOptions};
 use crate::net::client::ClientRegistry;
@@ -93,7 +94,8 @@ pub struct Server {
     pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
     shutdown: watch::Sender<bool>,
-    background: Mutex<Option<Background>>,
+    /// Background threads and the autoscaler settings they run with (see `apply_config`).
+    background: Mutex<Option<(Background, AutoscaleConfig)>>,
 }
 
 impl Server {
@@ -112,7 +114,7 @@ impl Server {
 
     /// Flushes everything to disk and stops background threads.
     fn finish(&self) {
-        if let Some(mut bg) = self.background.lock().take() {
+        if let Some((mut bg, _)) = self.background.lock().take() {
             bg.stop();
         }
         if let Err(e) = self.engine.persist() {
@@ -120,18 +122,42 @@ impl Server {
         }
     }
 
-    /// Applies configuration that has live effect (after start or CONFIG SET).
+    /// Applies configuration that has live effect (after start or CONFIG SET). Settings
+    /// read where they are used (`maxclients`, `requirepass`, `proto-max-bulk-len`,
+    /// `timeout`) need nothing here.
     pub fn apply_config(&self) {
         let config = self.config.read();
         self.engine.durability.set_mode(config.appendfsync);
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);
-        self.pubsub.set_limit(config.pubsub_output_limit);
+        self.pubsub.set_limit(config.output_limits.pubsub);
         self.changelog.retention_ms.store(
             config.changelog_retention_secs * 1000,
             std::sync::atomic::Ordering::Relaxed,
         );
+        crate::config::logging::apply(&config.loglevel);
+        // The autoscaler takes its settings when it starts: (re)start the background
+        // threads when they change. Stopping joins threads that sleep at most a tick, and
+        // happens only when an autoscaler setting actually changed.
+        let mut background = self.background.lock();
+        let running = background.as_ref().map(|(_, applied)| applied);
+        if !running.is_some_and(|applied| same_autoscale(applied, &config.autoscale)) {
+            if let Some((mut old, _)) = background.take() {
+                old.stop();
+            }
+            let threads = Background::start(self.engine.clone(), config.autoscale.clone());
+            *background = Some((threads, config.autoscale.clone()));
+        }
     }
+}
+
+fn same_autoscale(a: &AutoscaleConfig, b: &AutoscaleConfig) -> bool {
+    a.split_ops == b.split_ops
+        && a.merge_ops == b.merge_ops
+        && a.window == b.window
+        && a.cooldown == b.cooldown
+        && a.min_shards == b.min_shards
+        && a.max_shards == b.max_shards
 }
 
 /// A server running in the background of the current tokio runtime.
@@ -180,7 +206,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
         }
     }
-    let background = Background::start(engine.clone(), config.autoscale.clone());
     let pubsub = Arc::new(PubSub::default());
     let changelog = Arc::new(ChangeLog::open(engine.clone())?);
     let tables = crate::tables::Tables::open(engine.clone())
@@ -208,7 +233,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         changelog,
         notifications,
         shutdown: watch::channel(false).0,
-        background: Mutex::new(Some(background)),
+        background: Mutex::new(None),
     });
     server.apply_config();
     crate::metrics::spawn_sampler(server.clone());

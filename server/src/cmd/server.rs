@@ -1,7 +1,6 @@
 //! Server commands: INFO, COMMAND, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE, SAVE,
 //! BGSAVE, SHUTDOWN.
 
-use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -348,34 +347,25 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ))
         }
         b"set" if args.len() >= 4 && args.len().is_multiple_of(2) => {
-            let mut new_config = ctx.server.config.read().clone();
-            for pair in args[2..].chunks(2) {
-                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-                let value = String::from_utf8_lossy(&pair[1]).into_owned();
-                if new_config.get(&name).is_none() {
-                    return Err(CmdError::new(format!(
-                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                    )));
-                }
-                if crate::config::IMMUTABLE.contains(&name.as_str()) {
-                    return Err(CmdError::new(format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-                    )));
-                }
-                new_config.set(&name, &value).map_err(|reason| {
-                    CmdError::new(format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}"
-                    ))
-                })?;
-            }
-            *ctx.server.config.write() = new_config;
+            let pairs: Vec<(String, String)> = args[2..]
+                .chunks(2)
+                .map(|pair| {
+                    (
+                        String::from_utf8_lossy(&pair[0]).into_owned(),
+                        String::from_utf8_lossy(&pair[1]).into_owned(),
+                    )
+                })
+                .collect();
+            ctx.server
+                .config
+                .write()
+                .set_runtime(&pairs)
+                .map_err(|e| CmdError::new(format!("ERR {e}")))?;
             ctx.server.apply_config();
             Ok(Reply::ok())
         }
         b"resetstat" if args.len() == 2 => {
-            for entry in ctx.server.commands.all() {
-                entry.stat.reset();
-            }
+            reset_stats(ctx.server);
             Ok(Reply::ok())
         }
         b"rewrite" if args.len() == 2 => {
@@ -385,14 +375,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "ERR The server is running without a config file",
                 ));
             };
-            let mut text = String::from("# Rewritten by redyn CONFIG REWRITE\n");
-            for (k, v) in config.get_matching("*") {
-                let _ = writeln!(
-                    text,
-                    "{k} \"{}\"",
-                    v.replace('\\', "\\\\").replace('"', "\\\"")
-                );
-            }
+            let text = config.to_file_text();
             std::fs::write(path, text)
                 .map_err(|e| CmdError::new(format!("ERR Rewriting config file: {e}")))?;
             Ok(Reply::ok())
@@ -414,6 +397,25 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             String::from_utf8_lossy(&sub)
         ))),
         _ => Err(errors::unknown_subcommand("config", &args[1])),
+    }
+}
+
+/// CONFIG RESETSTAT: zeroes the counters INFO reports (commandstats and the stats section),
+/// as Redis does; gauges such as blocked clients are left alone.
+fn reset_stats(server: &crate::server::Server) {
+    for entry in server.commands.all() {
+        entry.stat.reset();
+    }
+    let stats = &server.stats;
+    for counter in [
+        &stats.connections_received,
+        &stats.rejected_connections,
+        &stats.commands_processed,
+        &stats.net_input_bytes,
+        &stats.net_output_bytes,
+        &stats.error_replies,
+    ] {
+        counter.store(0, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,270 @@
+//! Server configuration. Each setting is declared once, in [`table::SETTINGS`] (settings
+//! with effect) or [`compat::COMPAT`] (accepted for Redis compatibility); the command line,
+//! the config file (`redis.conf` syntax), the defaults and CONFIG GET/SET/REWRITE are all
+//! driven by those tables.
+
+mod cli;
+mod compat;
+pub mod logging;
+pub mod table;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redyn_protocol::glob::glob_match;
+use redyn_protocol::request::split_args;
+
+pub use cli::Cli;
+pub use table::{Access, Setting};
+pub use values::OutputLimits;
+
+use crate::engine::autoscale::AutoscaleConfig;
+use crate::engine::AppendFsync;
+use crate::stream::pubsub::OutputLimit;
+
+/// Every setting: those with effect first, then the compatibility ones.
+pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
+    table::SETTINGS.iter().chain(compat::COMPAT.iter())
+}
+
+/// The setting called `name` (canonical name or alias, any case).
+pub fn lookup(name: &str) -> Option<&'static Setting> {
+    all_settings().find(|s| s.answers_to(name))
+}
+
+/// The effective configuration. Fields are read directly by the parts of the server they
+/// configure; they are written only through the settings table.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: String,
+    pub dir: PathBuf,
+    pub appendfsync: AppendFsync,
+    pub requirepass: Option<String>,
+    pub shards: usize,
+    pub maxclients: usize,
+    pub proto_max_bulk_len: usize,
+    pub notify_keyspace_events: String,
+    /// `client-output-buffer-limit` (only the pub/sub class is enforced).
+    pub output_limits: OutputLimits,
+    /// How long change-log records are kept (`changelog-retention`, seconds; 0 = forever).
+    pub changelog_retention_secs: u64,
+    pub loglevel: String,
+    /// Idle seconds after which a client is disconnected (0 = never).
+    pub timeout: u64,
+    pub databases: u32,
+    /// Tokio worker threads serving connections.
+    pub io_threads: usize,
+    /// `None` = metrics endpoint off.
+    pub metrics_addr: Option<String>,
+    pub autoscale: AutoscaleConfig,
+    /// The file the configuration was read from (CONFIG REWRITE writes it back).
+    pub config_file: Option<PathBuf>,
+    /// Values of the compatibility settings, by canonical name.
+    pub compat: BTreeMap<&'static str, String>,
+}
+
+/// Why CONFIG SET refused a request; `Display` is Redis's error text (without `ERR `).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetError {
+    Unknown(String),
+    Failed { arg: String, reason: String },
+}
+
+impl std::fmt::Display for SetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetError::Unknown(name) => write!(
+                f,
+                "Unknown option or number of arguments for CONFIG SET - '{name}'"
+            ),
+            SetError::Failed { arg, reason } => write!(
+                f,
+                "CONFIG SET failed (possibly related to argument '{arg}') - {reason}"
+            ),
+        }
+    }
+}
+
+impl Default for Config {
+    /// Every setting at its table default.
+    fn default() -> Self {
+        let mut config = Config::unset();
+        for setting in all_settings() {
+            config
+                .store(setting, setting.default)
+                .unwrap_or_else(|e| panic!("default of {} is invalid: {e}", setting.name));
+        }
+        config
+    }
+}
+
+impl Config {
+    /// The struct before the table defaults are applied (see `Default`).
+    fn unset() -> Config {
+        Config {
+            port: 0,
+            bind: String::new(),
+            dir: PathBuf::new(),
+            appendfsync: AppendFsync::EverySec,
+            requirepass: None,
+            shards: 1,
+            maxclients: 1,
+            proto_max_bulk_len: 0,
+            notify_keyspace_events: String::new(),
+            output_limits: OutputLimits {
+                normal: OutputLimit::default(),
+                replica: OutputLimit::default(),
+                pubsub: OutputLimit::default(),
+            },
+            changelog_retention_secs: 0,
+            loglevel: String::new(),
+            timeout: 0,
+            databases: 16,
+            io_threads: 1,
+            metrics_addr: None,
+            autoscale: AutoscaleConfig::default(),
+            config_file: None,
+            compat: BTreeMap::new(),
+        }
+    }
+
+    /// Builds the configuration: defaults, then the config file, then command-line flags.
+    pub fn from_cli(cli: Cli) -> Result<Config, String> {
+        let mut config = Config::default();
+        if let Some(path) = &cli.config_file {
+            config.load_file(path)?;
+            config.config_file = Some(path.clone());
+        }
+        for (name, value) in &cli.settings {
+            config
+                .set(name, value)
+                .map_err(|e| format!("--{name} {value}: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// Reads `name value...` lines (comments with `#`, quoting as in redis.conf).
+    pub fn load_file(&mut self, path: &Path) -> Result<(), String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        for (lineno, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let args = split_args(line.as_bytes())
+                .ok_or_else(|| format!("line {}: unbalanced quotes", lineno + 1))?;
+            let Some((name, values)) = args.split_first() else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            let value = values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.set(&name, &value)
+                .map_err(|e| format!("line {}: '{name}': {e}", lineno + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Sets one setting at start-up (config file, flags): immutable ones included.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let setting = lookup(name).ok_or("Bad directive or wrong number of arguments")?;
+        self.store(setting, value)
+    }
+
+    /// Validates `value` and writes it through the setting's accessor.
+    fn store(&mut self, setting: &'static Setting, value: &str) -> Result<(), String> {
+        match &setting.access {
+            Access::Field { set, .. } => set(self, value),
+            Access::Compat(kind) => {
+                self.compat.insert(setting.name, kind.normalize(value)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// The value of `setting` as CONFIG GET reports it.
+    pub fn value_of(&self, setting: &Setting) -> String {
+        match &setting.access {
+            Access::Field { get, .. } => get(self),
+            Access::Compat(_) => self.compat.get(setting.name).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Value of one setting (name or alias) as CONFIG GET reports it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        lookup(name).map(|s| self.value_of(s))
+    }
+
+    /// All `(name, value)` pairs CONFIG GET answers for `pattern`: a plain name (or alias)
+    /// answers under the name asked for; a glob matches names and aliases alike, as in
+    /// Redis 7.
+    pub fn get_matching(&self, pattern: &str) -> Vec<(String, String)> {
+        let is_glob = pattern.contains(['*', '?', '[']);
+        if !is_glob {
+            return lookup(pattern)
+                .map(|s| vec![(pattern.to_ascii_lowercase(), self.value_of(s))])
+                .unwrap_or_default();
+        }
+        all_settings()
+            .flat_map(|s| s.names().map(move |name| (name, s)))
+            .filter(|(name, _)| glob_match(pattern.as_bytes(), name.as_bytes(), true))
+            .map(|(name, s)| (name.to_string(), self.value_of(s)))
+            .collect()
+    }
+
+    /// CONFIG SET: all pairs or none. Unknown names are reported first, then immutable or
+    /// repeated settings, then the first invalid value — the order Redis 7 checks in.
+    pub fn set_runtime(&mut self, pairs: &[(String, String)]) -> Result<(), SetError> {
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| lookup(name).is_none()) {
+            return Err(SetError::Unknown(name.clone()));
+        }
+        let settings: Vec<&'static Setting> = pairs
+            .iter()
+            .map(|(name, _)| lookup(name).expect("checked above"))
+            .collect();
+        for (i, ((name, _), setting)) in pairs.iter().zip(&settings).enumerate() {
+            let reason = if !setting.mutable {
+                "can't set immutable config"
+            } else if settings[..i].iter().any(|s| std::ptr::eq(*s, *setting)) {
+                "duplicate parameter"
+            } else {
+                continue;
+            };
+            return Err(SetError::Failed {
+                arg: name.clone(),
+                reason: reason.into(),
+            });
+        }
+        let mut updated = self.clone();
+        for ((name, value), setting) in pairs.iter().zip(settings) {
+            updated
+                .store(setting, value)
+                .map_err(|reason| SetError::Failed {
+                    arg: name.clone(),
+                    reason,
+                })?;
+        }
+        *self = updated;
+        Ok(())
+    }
+
+    /// The config file CONFIG REWRITE writes: every setting under its canonical name.
+    pub fn to_file_text(&self) -> String {
+        let mut text = String::from("# Rewritten by redyn CONFIG REWRITE\n");
+        for setting in all_settings() {
+            let value = self.value_of(setting);
+            let quoted = value.replace('\\', "\\\\").replace('"', "\\\"");
+            text.push_str(&format!("{} \"{quoted}\"\n", setting.name));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests;
