@@ -461,3 +461,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -331,7 +331,7 @@ impl<'e> Txn<'e> {
             match new {
                 Some(meta) => {
                     let encoded = meta.encode();
-                    written.add(slot_of(raw_key), raw_key.len() + encoded.len());
+                    written.add(keys::slot_of_row(raw_key), raw_key.len() + encoded.len());
                     batch.insert(&engine.meta, raw_key.clone(), encoded)
                 }
                 None if old.is_some() => batch.remove(&engine.meta, raw_key.clone()),
@@ -356,7 +356,10 @@ impl<'e> Txn<'e> {
             count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
         }
         for (row, value) in &self.subs {
-            written.add(slot_of(row), row.len() + value.as_ref().map_or(0, Vec::len));
+            written.add(
+                keys::slot_of_row(row),
+                row.len() + value.as_ref().map_or(0, Vec::len),
+            );
             match value {
                 Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_slice()),
                 None => batch.remove(&engine.sub, row.as_slice()),
@@ -424,11 +427,6 @@ impl SlotBytes {
             _ => self.0.push((slot, bytes as u64)),
         }
     }
-}
-
-/// The slot a metadata or sub-row key starts with.
-fn slot_of(row: &[u8]) -> u16 {
-    u16::from_be_bytes([row[0], row[1]])
 }
 
 /// Row key of an expiry index entry.

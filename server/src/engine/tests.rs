@@ -1,0 +1,232 @@
+//! Engine-level tests of the write path's invariants, on a temporary directory: whatever
+//! layer writes (Redis types, tables, change logs, EXEC), the engine's bookkeeping follows.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::keys::{key_slot, meta_key, sub_prefix};
+use super::*;
+
+fn open() -> (tempfile::TempDir, Arc<Engine>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(
+        dir.path(),
+        EngineOptions {
+            shards: 4,
+            cache_bytes: 8 << 20,
+            meta_cache_bytes: 8 << 20,
+            sub_cache_bytes: 8 << 20,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("open");
+    (dir, engine)
+}
+
+/// Bytes credited so far to the shard owning `slot`.
+fn shard_bytes(engine: &Engine, slot: u16) -> u64 {
+    let layout = engine.shards.read();
+    layout.shard_for_slot(slot).bytes.load(Ordering::Relaxed)
+}
+
+fn put_string(engine: &Engine, locks: Locks, key: &[u8], value: &[u8], expire_at: u64) {
+    let mut txn = engine.txn(locks, 0, &[key]);
+    let mut meta = Meta::string(value.to_vec());
+    meta.expire_at = expire_at;
+    txn.put(key, meta).unwrap();
+    txn.commit().unwrap();
+}
+
+fn expiry_rows(engine: &Engine) -> usize {
+    engine.expiry.iter().count()
+}
+
+#[test]
+fn key_counts_follow_creates_overwrites_and_deletes() {
+    let (_dir, engine) = open();
+    put_string(&engine, Locks::Take, b"a", b"1", 0);
+    put_string(&engine, Locks::Take, b"b", b"1", 0);
+    put_string(&engine, Locks::Take, b"a", b"2", 0);
+    assert_eq!(engine.key_count(0), 2);
+    let mut txn = engine.txn(Locks::Take, 0, &[b"a"]);
+    assert!(txn.delete(b"a").unwrap());
+    txn.commit().unwrap();
+    assert_eq!(engine.key_count(0), 1);
+    assert_eq!(engine.key_count(1), 0);
+}
+
+#[test]
+fn expiry_index_follows_expire_at() {
+    let (_dir, engine) = open();
+    let later = now_ms() + 60_000;
+    put_string(&engine, Locks::Take, b"k", b"v", later);
+    assert_eq!(expiry_rows(&engine), 1);
+    // A new expiry replaces the index entry; removing the expiry drops it.
+    put_string(&engine, Locks::Take, b"k", b"v", later + 1);
+    assert_eq!(expiry_rows(&engine), 1);
+    put_string(&engine, Locks::Take, b"k", b"v", 0);
+    assert_eq!(expiry_rows(&engine), 0);
+    // A due key is removed by the expiry cycle, with its index entry and count.
+    put_string(
+        &engine,
+        Locks::Take,
+        b"gone",
+        b"v",
+        now_ms().saturating_sub(1),
+    );
+    assert_eq!(engine.key_count(0), 2);
+    background::expire_cycle(&engine).unwrap();
+    assert_eq!(expiry_rows(&engine), 0);
+    assert_eq!(engine.key_count(0), 1);
+    assert_eq!(engine.expired_keys.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn dropped_versions_are_reclaimed() {
+    let (_dir, engine) = open();
+    let version = engine.new_version().unwrap();
+    let mut txn = engine.txn(Locks::Take, 0, &[b"h"]);
+    let mut meta = Meta::new(Kind::Hash, version);
+    meta.len = 100;
+    txn.put(b"h", meta).unwrap();
+    for i in 0..100u32 {
+        txn.sub_put(b"h", version, &i.to_be_bytes(), b"v".to_vec());
+    }
+    txn.commit().unwrap();
+    let prefix = sub_prefix(&meta_key(0, b"h"), version);
+    assert_eq!(engine.sub.prefix(&prefix).count(), 100);
+    // DEL is O(1): the version is queued for reclaim, its sub-rows are left for later.
+    let mut txn = engine.txn(Locks::Take, 0, &[b"h"]);
+    txn.delete(b"h").unwrap();
+    txn.commit().unwrap();
+    assert_eq!(engine.gc.iter().count(), 1);
+    while background::reclaim_cycle(&engine).unwrap() {}
+    assert_eq!(engine.sub.prefix(&prefix).count(), 0);
+    assert_eq!(engine.gc.iter().count(), 0);
+}
+
+#[test]
+fn reads_see_committed_writes_through_the_caches() {
+    let (_dir, engine) = open();
+    let version = engine.new_version().unwrap();
+    for value in [b"1", b"2"] {
+        let mut txn = engine.txn(Locks::Take, 0, &[b"h"]);
+        txn.put(b"h", Meta::new(Kind::Hash, version)).unwrap();
+        txn.sub_put(b"h", version, b"f", value.to_vec());
+        txn.commit().unwrap();
+        // Read twice: once filling the caches, once from them.
+        for _ in 0..2 {
+            let txn = engine.txn(Locks::Take, 0, &[b"h"]);
+            assert_eq!(
+                txn.sub_get(b"h", version, b"f").unwrap(),
+                Some(value.to_vec())
+            );
+        }
+    }
+}
+
+#[test]
+fn every_write_is_credited_to_its_shard() {
+    let (_dir, engine) = open();
+    let slot = key_slot(b"k");
+    // A command on its own.
+    let before = shard_bytes(&engine, slot);
+    put_string(&engine, Locks::Take, b"k", b"one", 0);
+    let after_own = shard_bytes(&engine, slot);
+    assert!(after_own > before);
+    // Inside an EXEC-like block that holds every shard lock: the borrowed locks credit the
+    // shard too (and the write does not deadlock on the non-reentrant shard mutexes).
+    let all = LockSet::all(&engine);
+    put_string(&engine, Locks::Held(&all), b"k", b"two", 0);
+    drop(all);
+    let after_held = shard_bytes(&engine, slot);
+    assert!(after_held > after_own);
+    // Item and change-log rows are credited to the slot they name.
+    let item_slot = key_slot(b"partition");
+    let before_items = shard_bytes(&engine, item_slot);
+    let mut txn = engine.txn_slots(Locks::Take, FIRST_TABLE_SPACE, [item_slot].into_iter());
+    txn.row_write(
+        Family::Items,
+        FIRST_TABLE_SPACE,
+        item_slot,
+        b"row".to_vec(),
+        Some(vec![1; 10]),
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    let after_items = shard_bytes(&engine, item_slot);
+    assert_eq!(after_items - before_items, 13);
+    let mut txn = engine.unsharded_txn();
+    txn.row_write(
+        Family::ChangeLog,
+        0,
+        item_slot,
+        b"rec".to_vec(),
+        Some(vec![1; 7]),
+    )
+    .unwrap();
+    txn.commit().unwrap();
+    assert_eq!(shard_bytes(&engine, item_slot) - after_items, 10);
+}
+
+#[test]
+fn item_counts_follow_row_writes_and_survive_reopen() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = FIRST_TABLE_SPACE + 7;
+    {
+        let engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+        let write = |row: &[u8], value: Option<Vec<u8>>| {
+            let slot = 5;
+            let mut key = slot_bytes(slot, table);
+            key.extend_from_slice(row);
+            let mut txn = engine.txn_slots(Locks::Take, table, [slot].into_iter());
+            txn.row_write(Family::Items, table, slot, key, value)
+                .unwrap();
+            txn.commit().unwrap();
+        };
+        write(b"a", Some(b"x".to_vec()));
+        write(b"b", Some(b"x".to_vec()));
+        write(b"a", Some(b"y".to_vec()));
+        assert_eq!(engine.key_count(table), 2);
+        write(b"b", None);
+        assert_eq!(engine.key_count(table), 1);
+        // FLUSHALL clears Redis keys, not table items.
+        let all = Locks::Take.acquire_all(&engine);
+        engine.clear_redis_keyspaces(&all).unwrap();
+        drop(all);
+        assert_eq!(engine.key_count(table), 1);
+        engine.persist().unwrap();
+    }
+    let engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    assert_eq!(engine.key_count(table), 1);
+    // Only Redis dbs are reported as keyspaces.
+    assert!(engine.spaces_with_keys().is_empty());
+}
+
+/// The `slot ‖ table id` prefix of an item row.
+fn slot_bytes(slot: u16, table: u32) -> Vec<u8> {
+    let mut key = slot.to_be_bytes().to_vec();
+    key.extend_from_slice(&table.to_be_bytes());
+    key
+}
+
+#[test]
+fn a_change_log_append_inside_a_command_does_not_wait_for_a_split() {
+    // A command holds the layout (read) while its commit appends to a change log, which
+    // credits bytes through the layout again. A split waiting for the write lock must not
+    // wedge that second, recursive read.
+    let (_dir, engine) = open();
+    let held = LockSet::for_slots(&engine, [1u16].into_iter());
+    let splitter = {
+        let engine = engine.clone();
+        let id = engine.shards.shards()[0].id;
+        std::thread::spawn(move || engine.shards.split(id))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut txn = engine.unsharded_txn();
+    txn.row_write(Family::ChangeLog, 0, 1, b"rec".to_vec(), Some(vec![0; 4]))
+        .unwrap();
+    txn.commit().unwrap();
+    drop(held);
+    assert!(splitter.join().unwrap().is_some());
+}
