@@ -3,6 +3,8 @@
 
 use redyn_protocol::args::{parse_f64, parse_i64_strict};
 
+use crate::types::TypeError;
+
 /// An error reply (full text without the leading `-`, e.g. `ERR syntax error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CmdError(pub String);
@@ -22,6 +24,16 @@ pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
 pub const INVALID_EXPIRE: &str = "ERR invalid expire time in '{}' command";
 pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+
+impl From<TypeError> for CmdError {
+    fn from(e: TypeError) -> Self {
+        match e {
+            TypeError::WrongType => wrong_type(),
+            TypeError::Engine(e) => e.into(),
+            TypeError::Corrupt(what) => CmdError::new(format!("ERR corrupt {what}")),
+        }
+    }
+}
 
 pub fn wrong_type() -> CmdError {
     CmdError::new(WRONGTYPE)
