@@ -3,6 +3,7 @@
 
 use redyn_protocol::args::{parse_f64, parse_i64_strict};
 
+use crate::tables::DdbError;
 use crate::types::TypeError;
 
 /// An error reply (full text without the leading `-`, e.g. `ERR syntax error`).
@@ -32,6 +33,14 @@ impl From<TypeError> for CmdError {
             TypeError::Engine(e) => e.into(),
             TypeError::Corrupt(what) => CmdError::new(format!("ERR corrupt {what}")),
         }
+    }
+}
+
+/// A table operation's error as the table commands reply it:
+/// `ERR <ExceptionName>: <message>`.
+impl From<DdbError> for CmdError {
+    fn from(e: DdbError) -> Self {
+        CmdError::new(format!("ERR {}: {}", e.kind, e.message))
     }
 }
 

@@ -26,7 +26,6 @@ use dashmap::DashMap;
 use fjall::{Keyspace, KeyspaceCreateOptions};
 use parking_lot::RwLock;
 
-use crate::cmd::CmdError;
 use crate::engine::Engine;
 pub use catalog::TableDesc;
 
@@ -71,12 +70,6 @@ impl DdbError {
             kind: "InternalServerError",
             message: message.into(),
         }
-    }
-}
-
-impl From<DdbError> for CmdError {
-    fn from(e: DdbError) -> Self {
-        CmdError::new(format!("ERR {}: {}", e.kind, e.message))
     }
 }
 
