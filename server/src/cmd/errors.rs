@@ -118,3 +118,27 @@ pub fn positive_arg(arg: &[u8], error: &str) -> Result<i64, CmdError> {
         _ => Err(CmdError::new(error)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineError;
+
+    #[test]
+    fn lower_layer_errors_become_redis_replies() {
+        assert_eq!(CmdError::from(TypeError::WrongType).0, WRONGTYPE);
+        assert_eq!(
+            CmdError::from(TypeError::Corrupt("sorted set member row")).0,
+            "ERR corrupt sorted set member row"
+        );
+        let engine = EngineError::Corrupt("bad meta".into());
+        assert_eq!(
+            CmdError::from(TypeError::Engine(engine)).0,
+            "ERR corrupt value: bad meta"
+        );
+        assert_eq!(
+            CmdError::from(DdbError::conditional_failed()).0,
+            "ERR ConditionalCheckFailedException: The conditional request failed"
+        );
+    }
+}

@@ -9,7 +9,6 @@
 
 pub mod batch;
 pub mod catalog;
-pub mod eval;
 pub mod expr;
 pub mod number;
 pub mod ops;
