@@ -3,6 +3,9 @@
 
 use redyn_protocol::args::{parse_f64, parse_i64_strict};
 
+use crate::tables::DdbError;
+use crate::types::TypeError;
+
 /// An error reply (full text without the leading `-`, e.g. `ERR syntax error`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CmdError(pub String);
@@ -22,6 +25,24 @@ pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
 pub const INVALID_EXPIRE: &str = "ERR invalid expire time in '{}' command";
 pub const DB_INDEX_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+
+impl From<TypeError> for CmdError {
+    fn from(e: TypeError) -> Self {
+        match e {
+            TypeError::WrongType => wrong_type(),
+            TypeError::Engine(e) => e.into(),
+            TypeError::Corrupt(what) => CmdError::new(format!("ERR corrupt {what}")),
+        }
+    }
+}
+
+/// A table operation's error as the table commands reply it:
+/// `ERR <ExceptionName>: <message>`.
+impl From<DdbError> for CmdError {
+    fn from(e: DdbError) -> Self {
+        CmdError::new(format!("ERR {}: {}", e.kind, e.message))
+    }
+}
 
 pub fn wrong_type() -> CmdError {
     CmdError::new(WRONGTYPE)
@@ -95,5 +116,29 @@ pub fn positive_arg(arg: &[u8], error: &str) -> Result<i64, CmdError> {
     match parse_i64_strict(arg) {
         Some(n) if n >= 0 => Ok(n),
         _ => Err(CmdError::new(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineError;
+
+    #[test]
+    fn lower_layer_errors_become_redis_replies() {
+        assert_eq!(CmdError::from(TypeError::WrongType).0, WRONGTYPE);
+        assert_eq!(
+            CmdError::from(TypeError::Corrupt("sorted set member row")).0,
+            "ERR corrupt sorted set member row"
+        );
+        let engine = EngineError::Corrupt("bad meta".into());
+        assert_eq!(
+            CmdError::from(TypeError::Engine(engine)).0,
+            "ERR corrupt value: bad meta"
+        );
+        assert_eq!(
+            CmdError::from(DdbError::conditional_failed()).0,
+            "ERR ConditionalCheckFailedException: The conditional request failed"
+        );
     }
 }

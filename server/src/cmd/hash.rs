@@ -76,7 +76,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn read_field(ctx: &mut Ctx, key: &Bytes, field: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
     match hash::load(&mut txn, key)? {
-        Some(meta) => hash::get_field(&txn, key, &meta, field),
+        Some(meta) => Ok(hash::get_field(&txn, key, &meta, field)?),
         None => Ok(None),
     }
 }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value as Json};
 
 use super::catalog::{ItemKey, TableDesc};
-use super::eval::{apply_update, evaluate, parse_condition, parse_update, Action, Cond};
-use super::expr::Placeholders;
+use super::expr::{
+    apply_update, evaluate, parse_condition, parse_update, Action, Cond, Placeholders,
+};
 use super::value::{item_from_json, Item};
 use super::{DdbError, Tables};
 use crate::engine::Locks;

@@ -9,7 +9,6 @@
 
 pub mod batch;
 pub mod catalog;
-pub mod eval;
 pub mod expr;
 pub mod number;
 pub mod ops;
@@ -24,7 +23,6 @@ use std::time::Instant;
 
 use parking_lot::RwLock;
 
-use crate::cmd::CmdError;
 use crate::engine::{Engine, Family, Rows, Txn, FIRST_TABLE_SPACE};
 pub use catalog::TableDesc;
 
@@ -69,12 +67,6 @@ impl DdbError {
             kind: "InternalServerError",
             message: message.into(),
         }
-    }
-}
-
-impl From<DdbError> for CmdError {
-    fn from(e: DdbError) -> Self {
-        CmdError::new(format!("ERR {}: {}", e.kind, e.message))
     }
 }
 

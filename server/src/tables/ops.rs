@@ -8,10 +8,10 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::catalog::{ItemKey, KeyAttr, StreamSpec, TableDesc};
-use super::eval::{
-    apply_update, evaluate, parse_condition, parse_projection, parse_update, Cond, Path,
+use super::expr::{
+    apply_update, evaluate, parse_condition, parse_key_condition, parse_projection, parse_update,
+    Cond, Path, Placeholders, SortCondition,
 };
-use super::expr::{parse_key_condition, Placeholders, SortCondition};
 use super::records::{ItemChange, Origin};
 use super::value::{
     decode_item, encode_item, item_from_json, item_size, item_to_json, Item, Value,
@@ -109,7 +109,7 @@ pub(crate) fn expired(table: &TableDesc, item: &Item) -> bool {
 
 fn project(item: Item, projection: &Option<Vec<Path>>) -> Item {
     match projection {
-        Some(paths) => super::eval::project(&item, paths),
+        Some(paths) => super::expr::project(&item, paths),
         None => item,
     }
 }
@@ -427,12 +427,12 @@ impl Tables {
         let key_names: Vec<String> = table.key_item(&key_item).into_keys().collect();
         for action in &actions {
             let path = match action {
-                super::eval::Action::Set(p, _)
-                | super::eval::Action::Remove(p)
-                | super::eval::Action::Add(p, _)
-                | super::eval::Action::Delete(p, _) => p,
+                super::expr::Action::Set(p, _)
+                | super::expr::Action::Remove(p)
+                | super::expr::Action::Add(p, _)
+                | super::expr::Action::Delete(p, _) => p,
             };
-            if let Some(super::eval::PathPart::Attr(name)) = path.first() {
+            if let Some(super::expr::PathPart::Attr(name)) = path.first() {
                 if key_names.contains(name) {
                     return Err(DdbError::validation(format!(
                         "One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"

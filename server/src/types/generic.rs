@@ -2,7 +2,7 @@
 
 use std::ops::Bound::Unbounded;
 
-use crate::cmd::CmdError;
+use super::error::Result;
 use crate::engine::{Meta, Txn};
 
 /// Copies the value of `src` (whose metadata is `meta`) to key `dst` of `dst_space`, and
@@ -14,7 +14,7 @@ pub fn copy_value(
     meta: &Meta,
     dst: &[u8],
     dst_space: u32,
-) -> Result<Meta, CmdError> {
+) -> Result<Meta> {
     let mut copy = meta.clone();
     if meta.kind.has_sub_rows() {
         copy.version = txn.engine().new_version()?;

@@ -7,26 +7,21 @@
 
 use std::ops::Bound::Unbounded;
 
-use crate::cmd::CmdError;
+use super::error::Result;
 use crate::engine::{Kind, Meta, Txn};
 
 /// The hash at `key` (WRONGTYPE for other types, `None` if absent).
-pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
+pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>> {
     super::get_of_kind(txn, key, Kind::Hash)
 }
 
 /// The hash at `key`, or a new empty one (with a fresh version) if absent.
-pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
+pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta> {
     super::load_or_create(txn, key, Kind::Hash)
 }
 
 /// One field's value.
-pub fn get_field(
-    txn: &Txn,
-    key: &[u8],
-    meta: &Meta,
-    field: &[u8],
-) -> Result<Option<Vec<u8>>, CmdError> {
+pub fn get_field(txn: &Txn, key: &[u8], meta: &Meta, field: &[u8]) -> Result<Option<Vec<u8>>> {
     Ok(txn.sub_get(key, meta.version, field)?)
 }
 
@@ -38,7 +33,7 @@ pub fn set_field(
     meta: &mut Meta,
     field: &[u8],
     value: Vec<u8>,
-) -> Result<bool, CmdError> {
+) -> Result<bool> {
     let is_new = txn.sub_get(key, meta.version, field)?.is_none();
     txn.sub_put(key, meta.version, field, value);
     if is_new {
@@ -48,12 +43,7 @@ pub fn set_field(
 }
 
 /// Deletes a field; returns whether it existed.
-pub fn delete_field(
-    txn: &mut Txn,
-    key: &[u8],
-    meta: &mut Meta,
-    field: &[u8],
-) -> Result<bool, CmdError> {
+pub fn delete_field(txn: &mut Txn, key: &[u8], meta: &mut Meta, field: &[u8]) -> Result<bool> {
     if txn.sub_get(key, meta.version, field)?.is_none() {
         return Ok(false);
     }
@@ -63,7 +53,7 @@ pub fn delete_field(
 }
 
 /// Writes the hash's metadata back (see [`super::store_members`]).
-pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
+pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
     super::store_members(txn, key, meta)
 }
 
@@ -71,7 +61,7 @@ pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
 pub type FieldValue = (Vec<u8>, Vec<u8>);
 
 /// All `(field, value)` pairs in field order (one range scan of the partition).
-pub fn entries(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<FieldValue>, CmdError> {
+pub fn entries(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<FieldValue>> {
     Ok(txn
         .sub_scan(key, meta.version, Unbounded, Unbounded, false)
         .collect::<Result<Vec<_>, _>>()?)

@@ -1,27 +1,29 @@
 //! Redis data types on the engine: how each type's value maps onto a metadata row and
 //! sub-rows. Command files parse arguments and build replies; the storage logic lives here.
 
+pub mod error;
 pub mod generic;
 pub mod hash;
 pub mod string;
 pub mod zset;
 pub mod zset_index;
 
-use crate::cmd::errors::wrong_type;
-use crate::cmd::CmdError;
+pub use error::TypeError;
+
 use crate::engine::{Kind, Meta, Txn};
+use error::Result;
 
 /// The live metadata of `key` if it holds a value of `kind`; WRONGTYPE if it holds another
 /// type; `None` if absent.
-pub fn get_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Meta>, CmdError> {
+pub fn get_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Meta>> {
     match txn.get(key)? {
-        Some(meta) if meta.kind != kind => Err(wrong_type()),
+        Some(meta) if meta.kind != kind => Err(TypeError::WrongType),
         other => Ok(other),
     }
 }
 
 /// The value of `kind` at `key`, or a new empty one with a fresh sub-row version.
-pub fn load_or_create(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Meta, CmdError> {
+pub fn load_or_create(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Meta> {
     match get_of_kind(txn, key, kind)? {
         Some(meta) => Ok(meta),
         None => Ok(Meta::new(kind, txn.engine().new_version()?)),
@@ -32,7 +34,7 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Meta, Cmd
 /// is gone (Redis never keeps empty hashes or sorted sets). An unchanged row (a score update,
 /// an overwritten field) is not rewritten: `Txn::put` skips it. Returns whether the key was
 /// deleted.
-pub fn store_members(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
+pub fn store_members(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
     if meta.len == 0 {
         txn.delete(key)?;
         return Ok(true);

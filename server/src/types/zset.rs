@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::error::{Result, TypeError};
 use super::zset_index::{cmp_entry, Entry, ZIndex};
-use crate::cmd::CmdError;
 use crate::engine::keys::meta_key;
 use crate::engine::{Kind, Meta, Txn};
 
@@ -35,12 +35,12 @@ fn member_row(member: &[u8]) -> Vec<u8> {
 }
 
 /// The sorted set at `key` (WRONGTYPE for other types, `None` if absent).
-pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
+pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>> {
     super::get_of_kind(txn, key, Kind::ZSet)
 }
 
 /// The sorted set at `key`, or a new empty one (with a fresh version).
-pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta, CmdError> {
+pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta> {
     super::load_or_create(txn, key, Kind::ZSet)
 }
 
@@ -111,7 +111,7 @@ pub fn remove(
 }
 
 /// Writes the sorted set's metadata back (see [`super::store_members`]).
-pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool, CmdError> {
+pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
     super::store_members(txn, key, meta)
 }
 
@@ -134,7 +134,7 @@ const MAX_CACHED_INDEXES: usize = 4096;
 impl ZsetIndexes {
     /// The index of the sorted set `key` described by `meta`, loading it if needed. Must be
     /// called while the transaction holds the key's shard lock.
-    pub fn get(&self, txn: &Txn, key: &[u8], meta: &Meta) -> Result<Arc<Mutex<ZIndex>>, CmdError> {
+    pub fn get(&self, txn: &Txn, key: &[u8], meta: &Meta) -> Result<Arc<Mutex<ZIndex>>> {
         let raw = meta_key(txn.space(), key);
         let epoch = txn.engine().flush_epoch.load(Ordering::SeqCst);
         if let Some(cached) = self.map.lock().get(&raw) {
@@ -150,12 +150,12 @@ impl ZsetIndexes {
                 Excluded(&[MEMBER_FAMILY + 1][..]),
                 false,
             )
-            .map(|row| -> Result<Entry, CmdError> {
+            .map(|row| -> Result<Entry> {
                 let (sort_key, value) = row?;
                 let bits: [u8; 8] = value
                     .as_slice()
                     .try_into()
-                    .map_err(|_| CmdError::new("ERR corrupt sorted set member row"))?;
+                    .map_err(|_| TypeError::Corrupt("sorted set member row"))?;
                 Ok((
                     f64::from_bits(u64::from_be_bytes(bits)),
                     sort_key[1..].to_vec(),
