@@ -303,11 +303,12 @@ fn shards_section(server: &Server, out: &mut String) -> Res {
     for shard in shards {
         writeln!(
             out,
-            "shard{}:slots={}-{},ops={},ops_per_sec={:.1},bytes_per_sec={:.1}\r",
+            "shard{}:slots={}-{},ops={},bytes={},ops_per_sec={:.1},bytes_per_sec={:.1}\r",
             shard.id,
             shard.start,
             shard.end - 1,
             shard.ops.load(Ordering::Relaxed),
+            shard.bytes.load(Ordering::Relaxed),
             shard.ops_per_sec(),
             shard.bytes_per_sec()
         )?;

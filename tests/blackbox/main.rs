@@ -21,4 +21,5 @@ mod streams;
 mod strings;
 mod table_streams;
 mod transactions;
+mod write_path;
 mod zset;
