@@ -165,6 +165,7 @@ pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
 }
 
 fn fsync_tick(engine: &Engine) -> Result<bool> {
+    engine.reserve_versions()?;
     if engine.durability.mode() == AppendFsync::EverySec {
         engine.durability.sync_all(&engine.db)?;
     }

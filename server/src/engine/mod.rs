@@ -230,6 +230,7 @@ impl Engine {
             db,
         };
         engine.recover_versions()?;
+        engine.reserve_versions()?;
         engine.recount_keys()?;
         Ok(Arc::new(engine))
     }
@@ -266,18 +267,37 @@ impl Engine {
         Ok(())
     }
 
-    /// Hands out a fresh, never-used sub-row version.
+    /// Hands out a fresh, never-used sub-row version. The persisted ceiling is normally
+    /// raised ahead of need by the background thread ([`Engine::reserve_versions`]), so the
+    /// fsync it costs stays off the network threads; only if a burst outruns it does this
+    /// call raise the ceiling itself.
     pub fn new_version(&self) -> Result<u64> {
         let v = self.next_version.fetch_add(1, Ordering::SeqCst);
         let mut ceiling = self.version_ceiling.lock();
         if v >= *ceiling {
-            let new_ceiling = v + VERSION_BLOCK;
-            self.system
-                .insert(VERSION_CEILING_KEY, new_ceiling.to_be_bytes())?;
-            self.db.persist(fjall::PersistMode::SyncData)?;
-            *ceiling = new_ceiling;
+            self.raise_version_ceiling(&mut ceiling, v + VERSION_BLOCK)?;
         }
         Ok(v)
+    }
+
+    /// Raises the persisted version ceiling when less than half a block is left (run by
+    /// the background fsync thread).
+    pub(crate) fn reserve_versions(&self) -> Result<()> {
+        let next = self.next_version.load(Ordering::SeqCst);
+        let mut ceiling = self.version_ceiling.lock();
+        if ceiling.saturating_sub(next) < VERSION_BLOCK / 2 {
+            let new_ceiling = next.max(*ceiling) + VERSION_BLOCK;
+            self.raise_version_ceiling(&mut ceiling, new_ceiling)?;
+        }
+        Ok(())
+    }
+
+    fn raise_version_ceiling(&self, ceiling: &mut u64, new_ceiling: u64) -> Result<()> {
+        self.system
+            .insert(VERSION_CEILING_KEY, new_ceiling.to_be_bytes())?;
+        self.db.persist(fjall::PersistMode::SyncData)?;
+        *ceiling = new_ceiling;
+        Ok(())
     }
 
     fn recount_keys(&self) -> Result<()> {

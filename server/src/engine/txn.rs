@@ -1,13 +1,18 @@
-//! Transactions: the only way commands touch stored data.
+//! Transactions: the one write path. Redis types, native tables, TTL deletions and change
+//! logs all write through a [`Txn`].
 //!
-//! A [`Txn`] locks the shards owning its keys (so a command's read-modify-write is atomic,
-//! as it is in single-threaded Redis), reads through an overlay of its own pending writes,
-//! and commits everything as one atomic fjall batch. It also does the bookkeeping every
-//! write needs, so command code cannot forget it:
+//! A [`Txn`] runs under a lock scope (its own shard locks, those of an enclosing EXEC, or
+//! none for rows no shard owns; see [`super::locks`]), so a command's read-modify-write is
+//! atomic as in single-threaded Redis. It reads through an overlay of its own pending
+//! writes and commits everything as one atomic fjall batch. It also does the bookkeeping
+//! every write needs, so no caller can forget it:
+//! - the durability sequence counts the batch (`appendfsync always` waits for it);
 //! - the expiry index follows each key's `expire_at`;
 //! - when a key with sub-rows is deleted or replaced by a new version, its old version is
 //!   queued for background reclaim (DEL of a huge hash is O(1));
-//! - per-space key counts (DBSIZE) follow creations and deletions;
+//! - key counts per db (DBSIZE) and item counts per table follow creations and deletions;
+//! - the bytes written are credited to the shards owning them (per-shard write rates);
+//! - the row caches are refreshed, WATCH and blocked clients are signalled;
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
 use std::collections::{BTreeMap, HashMap};
