@@ -325,71 +325,89 @@ impl<'e> Txn<'e> {
             self.publish_events();
             return Ok(());
         }
+        let mut staged = Staged {
+            batch: self.engine.db.batch(),
+            written: SlotBytes::default(),
+            count_deltas: Vec::new(),
+        };
+        self.stage_metas(&mut staged);
+        self.stage_subs(&mut staged);
+        self.stage_rows(&mut staged);
+        self.engine.commit_batch(staged.batch)?;
+        self.after_commit(&staged.written, &staged.count_deltas);
+        Ok(())
+    }
+
+    /// Metadata rows, with the expiry index, reclaim queue and key counts they imply.
+    fn stage_metas(&self, staged: &mut Staged) {
         let engine = self.engine;
-        let mut batch = engine.db.batch();
-        let mut written = SlotBytes::default();
-        let mut count_deltas: Vec<(u32, i64)> = Vec::new();
         for (raw_key, entry) in self.metas.iter().filter(|(_, e)| e.dirty) {
             let space = keys::decode_meta_key(raw_key).map_or(self.space, |p| p.space);
-            let old = entry.physical.as_ref();
-            let new = entry.current.as_ref();
+            let (old, new) = (entry.physical.as_ref(), entry.current.as_ref());
             match new {
                 Some(meta) => {
                     let encoded = meta.encode();
-                    written.add(keys::slot_of_row(raw_key), raw_key.len() + encoded.len());
-                    batch.insert(&engine.meta, raw_key.clone(), encoded)
+                    let slot = keys::slot_of_row(raw_key);
+                    staged.written.add(slot, raw_key.len() + encoded.len());
+                    staged.batch.insert(&engine.meta, raw_key.clone(), encoded)
                 }
-                None if old.is_some() => batch.remove(&engine.meta, raw_key.clone()),
+                None if old.is_some() => staged.batch.remove(&engine.meta, raw_key.clone()),
                 None => {}
             }
             let old_expire = old.map_or(0, |m| m.expire_at);
             let new_expire = new.map_or(0, |m| m.expire_at);
             if old_expire != new_expire {
                 if old_expire != 0 {
-                    batch.remove(&engine.expiry, expiry_row(old_expire, raw_key));
+                    staged
+                        .batch
+                        .remove(&engine.expiry, expiry_row(old_expire, raw_key));
                 }
                 if new_expire != 0 {
-                    batch.insert(&engine.expiry, expiry_row(new_expire, raw_key), []);
+                    staged
+                        .batch
+                        .insert(&engine.expiry, expiry_row(new_expire, raw_key), []);
                 }
             }
             if let Some(old) = old {
                 let version_dropped = new.is_none_or(|n| n.version != old.version);
                 if old.kind.has_sub_rows() && version_dropped {
-                    batch.insert(&engine.gc, sub_prefix(raw_key, old.version), []);
+                    staged
+                        .batch
+                        .insert(&engine.gc, sub_prefix(raw_key, old.version), []);
                 }
             }
-            count_deltas.push((space, i64::from(new.is_some()) - i64::from(old.is_some())));
+            staged.count(space, new.is_some(), old.is_some());
         }
+    }
+
+    fn stage_subs(&self, staged: &mut Staged) {
         for (row, value) in &self.subs {
-            written.add(
+            staged.write(
+                &self.engine.sub,
                 keys::slot_of_row(row),
-                row.len() + value.as_ref().map_or(0, Vec::len),
+                row,
+                value.as_deref(),
             );
-            match value {
-                Some(v) => batch.insert(&engine.sub, row.as_slice(), v.as_slice()),
-                None => batch.remove(&engine.sub, row.as_slice()),
-            }
         }
+    }
+
+    /// Rows of the other families (items, catalog, change logs), with item counts.
+    fn stage_rows(&self, staged: &mut Staged) {
         for (entry, write) in &self.rows {
             let (family, row) = entry;
-            let keyspace = engine.keyspace(*family);
-            written.add(
-                write.slot,
-                row.len() + write.value.as_ref().map_or(0, Vec::len),
-            );
-            match &write.value {
-                Some(v) => batch.insert(keyspace, row.as_slice(), v.as_slice()),
-                None => batch.remove(keyspace, row.as_slice()),
-            }
+            let keyspace = self.engine.keyspace(*family);
+            staged.write(keyspace, write.slot, row, write.value.as_deref());
             if *family == Family::Items {
                 let existed = self.rows_existed.get(entry).copied().unwrap_or(false);
-                count_deltas.push((
-                    write.space,
-                    i64::from(write.value.is_some()) - i64::from(existed),
-                ));
+                staged.count(write.space, write.value.is_some(), existed);
             }
         }
-        engine.commit_batch(batch)?;
+    }
+
+    /// Bookkeeping once the batch is durable in the journal: caches, accounting, counts,
+    /// signals, events.
+    fn after_commit(&mut self, written: &SlotBytes, count_deltas: &[(u32, i64)]) {
+        let engine = self.engine;
         for (row, value) in std::mem::take(&mut self.subs) {
             engine.sub_cache.refresh(row, value.map(bytes::Bytes::from));
         }
@@ -399,14 +417,13 @@ impl<'e> Txn<'e> {
                 .put(raw_key, entry.current.map(std::sync::Arc::new));
         }
         self.locks.account_bytes(engine, &written.0);
-        for (space, delta) in count_deltas {
+        for &(space, delta) in count_deltas {
             engine.adjust_key_count(space, delta);
         }
         for key in self.touched.drain(..) {
             engine.signals.touch(&key);
         }
         self.publish_events();
-        Ok(())
     }
 
     fn publish_events(&mut self) {
@@ -417,6 +434,31 @@ impl<'e> Txn<'e> {
             for event in self.events.drain(..) {
                 notifier(&event);
             }
+        }
+    }
+}
+
+/// A batch being assembled, with what its commit must account for.
+struct Staged {
+    batch: fjall::OwnedWriteBatch,
+    written: SlotBytes,
+    count_deltas: Vec<(u32, i64)>,
+}
+
+impl Staged {
+    fn write(&mut self, keyspace: &fjall::Keyspace, slot: u16, row: &[u8], value: Option<&[u8]>) {
+        self.written
+            .add(slot, row.len() + value.map_or(0, <[u8]>::len));
+        match value {
+            Some(v) => self.batch.insert(keyspace, row, v),
+            None => self.batch.remove(keyspace, row),
+        }
+    }
+
+    fn count(&mut self, space: u32, exists_now: bool, existed: bool) {
+        let delta = i64::from(exists_now) - i64::from(existed);
+        if delta != 0 {
+            self.count_deltas.push((space, delta));
         }
     }
 }
