@@ -13,8 +13,8 @@ use super::errors::{self, CmdError};
 use super::table::Entry;
 use super::Ctx;
 use crate::engine::Locks;
-use crate::net::client::ClientState;
-use crate::server::Server;
+use super::client::ClientState;
+use super::shared::Server;
 
 /// Commands that run immediately even inside MULTI.
 const MULTI_CONTROL: &[&str] = &[

@@ -11,7 +11,7 @@ use super::errors::CmdError;
 use super::{dispatch, CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS};
 use crate::engine::keys::meta_key;
 use crate::engine::Engine;
-use crate::net::client::ClientState;
+use super::client::ClientState;
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
