@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
-use super::errors::{self, CmdError};
-use super::{CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS, ONE_KEY};
 use super::client::ClientState;
+use super::errors::{self, CmdError};
 use super::shared::Server;
+use super::{CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS, ONE_KEY};
 use crate::stream::pubsub::Kind;
 use Flag::*;
 
