@@ -85,9 +85,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         notifications,
     }));
     server.apply_config();
-    sampler::spawn_sampler(server.clone());
-    tasks::spawn_changelog_trimmer(server.clone());
-    tasks::spawn_ttl_sweeper(server.clone());
+    sampler::spawn_sampler(&server);
+    tasks::spawn_changelog_trimmer(&server);
+    tasks::spawn_ttl_sweeper(&server);
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })

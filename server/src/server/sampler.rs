@@ -9,20 +9,16 @@ use std::time::Duration;
 
 use metrics::{counter, gauge};
 
+use super::tasks::spawn_periodic;
 use super::Server;
 use crate::cmd::info::rss_bytes;
 
 /// Samples server-wide series once a second until shutdown.
-pub fn spawn_sampler(server: Arc<Server>) {
-    tokio::spawn(async move {
-        let mut shutdown = server.shutdown_requested();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => sample(&server),
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-        }
+pub fn spawn_sampler(server: &Arc<Server>) {
+    let s = server.clone();
+    spawn_periodic(server, Duration::from_secs(1), move || {
+        sample(&s);
+        std::future::ready(())
     });
 }
 
