@@ -1,16 +1,35 @@
 //! redyn: a Redis-protocol server storing DynamoDB-style tables in fjall.
 //!
-//! Module map (see `DESIGN.md`):
-//! - [`net`]: TCP listener, connection loop, client state;
-//! - [`cmd`]: the command table and one file per command family;
-//! - [`engine`]: the partition/sort-key engine on fjall (keys, transactions, expiry, shards);
+//! The modules form layers (see `DESIGN.md`); a module imports only from its own layer or
+//! lower ones, which `tests/layers.rs` checks on every test run:
+//!
+//! ```text
+//! main.rs                          the binary: flags, signals
+//! server                           start-up, shutdown, background tasks, metrics sampler
+//! net                              TCP listener, one task per connection
+//! cmd, config                      commands and the state they operate on (Server,
+//!                                  clients, INFO); configuration. cmd may import config.
+//! stream, tables, types            pub/sub, notifications, change log; DynamoDB-model
+//!                                  tables; Redis data types. tables may import stream.
+//! engine                           partition/sort-key engine on fjall
+//! metrics                          Prometheus exporter and metric handles
+//! redyn_protocol (crate)           RESP parsing and replies
+//! ```
+//!
+//! - [`server`]: opens everything, runs the accept loop, spawns background tasks, shuts down;
+//! - [`net`]: TCP listener and the connection loop;
+//! - [`cmd`]: the command table, one file per command family, the shared state
+//!   ([`Server`]), client state and INFO;
+//! - [`config`]: configuration from flags, file and CONFIG SET;
+//! - [`stream`]: pub/sub, keyspace notifications and the change log;
+//! - [`tables`]: native DynamoDB-model tables (items, expressions, TTL sweep);
 //! - [`types`]: Redis data types on the engine;
-//! - [`config`], [`info`], [`server`]: configuration, INFO, start-up and shutdown.
+//! - [`engine`]: the partition/sort-key engine on fjall (keys, transactions, expiry, shards);
+//! - [`metrics`]: the Prometheus exporter and the handles other layers record into.
 
 pub mod cmd;
 pub mod config;
 pub mod engine;
-pub mod info;
 pub mod metrics;
 pub mod net;
 pub mod server;

@@ -365,7 +365,7 @@ fn client_kill(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(killed))
 }
 
-fn kill_client(ctx: &mut Ctx, target: &crate::net::client::ClientInfo) {
+fn kill_client(ctx: &mut Ctx, target: &super::client::ClientInfo) {
     if target.id == ctx.client.id {
         // Killing yourself: the reply is still sent, then the connection closes.
         ctx.client.closing = true;

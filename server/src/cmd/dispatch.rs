@@ -9,12 +9,12 @@ use std::time::Instant;
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
+use super::client::ClientState;
 use super::errors::{self, CmdError};
+use super::shared::Server;
 use super::table::Entry;
 use super::Ctx;
 use crate::engine::Locks;
-use crate::net::client::ClientState;
-use crate::server::Server;
 
 /// Commands that run immediately even inside MULTI.
 const MULTI_CONTROL: &[&str] = &[

@@ -4,15 +4,18 @@
 //! [`CommandSpec`]s (name, arity, flags, key positions, handler, summary). [`table`] joins
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
+pub mod client;
 pub mod connection;
 pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;
+pub mod info;
 pub mod keys;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;
+pub mod shared;
 pub mod stream;
 pub mod string;
 pub mod table;
@@ -26,8 +29,8 @@ use bytes::Bytes;
 use redyn_protocol::Reply;
 
 use crate::engine::{Engine, EngineError, Locks, Txn};
-use crate::net::client::ClientState;
-use crate::server::Server;
+use client::ClientState;
+use shared::Server;
 
 pub use errors::CmdError;
 pub use table::{CommandSpec, CommandTable, Flag, ALL_KEYS, NO_KEYS, ONE_KEY};

@@ -6,12 +6,11 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
+use super::client::ClientState;
 use super::errors::{self, CmdError};
+use super::shared::Server;
 use super::{CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS, ONE_KEY};
-use crate::net::client::ClientState;
-use crate::server::Server;
 use crate::stream::pubsub::Kind;
-use crate::stream::SubscriberHandle;
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
@@ -153,7 +152,7 @@ fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let handle = match &ctx.client.subs.handle {
         Some(h) => h.clone(),
         None => {
-            let (handle, rx) = SubscriberHandle::new(ctx.client.info.clone());
+            let (handle, rx) = ctx.client.info.subscriber_handle();
             ctx.client.subs.handle = Some(handle.clone());
             ctx.client.push_rx = Some(rx);
             handle

@@ -402,7 +402,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// CONFIG RESETSTAT: zeroes the counters INFO reports (commandstats and the stats section),
 /// as Redis does; gauges such as blocked clients are left alone.
-fn reset_stats(server: &crate::server::Server) {
+fn reset_stats(server: &super::shared::Server) {
     for entry in server.commands.all() {
         entry.stat.reset();
     }
@@ -424,5 +424,5 @@ fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
         .collect();
-    Ok(Reply::Verbatim(crate::info::render(ctx.server, &requested)))
+    Ok(Reply::Verbatim(super::info::render(ctx.server, &requested)))
 }

@@ -7,11 +7,11 @@
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
+use super::client::ClientState;
 use super::errors::CmdError;
 use super::{dispatch, CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS};
 use crate::engine::keys::meta_key;
 use crate::engine::Engine;
-use crate::net::client::ClientState;
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[

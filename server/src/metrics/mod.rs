@@ -1,20 +1,18 @@
 //! Metrics: the `metrics` facade everywhere, exported for Prometheus by
 //! `metrics-exporter-prometheus` on `--metrics-addr`.
 //!
-//! Hot-path series (per-command calls, errors, latency) are recorded through handles cached
-//! on each command-table entry, so a command pays a few atomic increments. Everything
-//! else (clients, bytes, keys, shards, storage) is sampled once a second from the counters
-//! the server keeps anyway, which costs the request path nothing.
+//! This module is the bottom layer (it imports nothing of the crate): it installs the
+//! exporter and holds the handles the layers above record into. Hot-path series (per-command calls, errors, latency) are recorded
+//! through handles cached on each command-table entry ([`CommandMetrics`]), so a command
+//! pays a few atomic increments. Everything else (clients, bytes, keys, shards, storage) is
+//! sampled once a second from the counters the server keeps anyway, by the server layer's
+//! sampler (`crate::server`), which costs the request path nothing.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram, Counter, Histogram};
+use metrics::{counter, histogram, Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-
-use crate::server::Server;
 
 /// Latency histogram buckets in seconds (10µs … 1s).
 const LATENCY_BUCKETS: &[f64] = &[
@@ -71,70 +69,4 @@ impl CommandMetrics {
         }
         self.latency.record(usec as f64 / 1e6);
     }
-}
-
-/// Samples server-wide series once a second until shutdown.
-pub fn spawn_sampler(server: Arc<Server>) {
-    tokio::spawn(async move {
-        let mut shutdown = server.shutdown_requested();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => sample(&server),
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-        }
-    });
-}
-
-fn sample(server: &Server) {
-    let stats = &server.stats;
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    gauge!("redyn_connected_clients").set(server.clients.len() as f64);
-    gauge!("redyn_blocked_clients").set(load(&stats.blocked_clients) as f64);
-    counter!("redyn_connections_received_total").absolute(load(&stats.connections_received));
-    counter!("redyn_rejected_connections_total").absolute(load(&stats.rejected_connections));
-    counter!("redyn_net_input_bytes_total").absolute(load(&stats.net_input_bytes));
-    counter!("redyn_net_output_bytes_total").absolute(load(&stats.net_output_bytes));
-    counter!("redyn_commands_processed_total").absolute(load(&stats.commands_processed));
-    let engine = &server.engine;
-    counter!("redyn_expired_keys_total").absolute(engine.expired_keys.load(Ordering::Relaxed));
-    counter!("redyn_evicted_keys_total").absolute(0);
-    for db in 0..crate::engine::REDIS_DBS {
-        gauge!("redyn_keys", "db" => db.to_string()).set(engine.key_count(db) as f64);
-    }
-    let shards = engine.shards.shards();
-    gauge!("redyn_shard_count").set(shards.len() as f64);
-    for shard in &shards {
-        let id = shard.id.to_string();
-        let slots = format!("{}-{}", shard.start, shard.end - 1);
-        gauge!("redyn_shard_ops_per_second", "shard" => id.clone(), "slots" => slots.clone())
-            .set(shard.ops_per_sec());
-        gauge!("redyn_shard_bytes_per_second", "shard" => id, "slots" => slots)
-            .set(shard.bytes_per_sec());
-    }
-    counter!("redyn_shard_splits_total").absolute(engine.shards.splits.load(Ordering::Relaxed));
-    counter!("redyn_shard_merges_total").absolute(engine.shards.merges.load(Ordering::Relaxed));
-    let storage = engine.storage_stats();
-    gauge!("redyn_journal_bytes").set(storage.journal_bytes as f64);
-    gauge!("redyn_journal_files").set(storage.journal_files as f64);
-    gauge!("redyn_disk_bytes").set(storage.disk_bytes as f64);
-    gauge!("redyn_memtable_bytes").set(storage.write_buffer_bytes as f64);
-    gauge!("redyn_flushes_pending").set(storage.outstanding_flushes as f64);
-    gauge!("redyn_compactions_active").set(storage.active_compactions as f64);
-    counter!("redyn_compactions_completed_total").absolute(storage.compactions_completed);
-    gauge!("redyn_process_resident_memory_bytes").set(crate::info::rss_bytes() as f64);
-    for (table, items) in server.tables.item_counts_by_table() {
-        gauge!("redyn_table_items", "table" => table).set(items as f64);
-    }
-    let log = &server.changelog;
-    counter!("redyn_changelog_records_total")
-        .absolute(log.records_appended.load(Ordering::Relaxed));
-    for (name, records, lag) in log.lag_report() {
-        let stream = String::from_utf8_lossy(&name).into_owned();
-        gauge!("redyn_changelog_records", "stream" => stream.clone()).set(records as f64);
-        gauge!("redyn_changelog_consumer_lag_seconds", "stream" => stream).set(lag);
-    }
-    counter!("redyn_pubsub_messages_total")
-        .absolute(server.pubsub.messages_published.load(Ordering::Relaxed));
 }

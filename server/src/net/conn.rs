@@ -12,9 +12,9 @@ use redyn_protocol::{parse_request, ParserLimits, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::client::{ClientInfo, ClientState};
+use crate::cmd::client::{ClientInfo, ClientState};
 use crate::cmd::dispatch;
-use crate::server::Server;
+use crate::cmd::shared::Server;
 
 /// Output is flushed mid-pipeline once this much is pending, to bound memory.
 const FLUSH_THRESHOLD: usize = 64 * 1024;

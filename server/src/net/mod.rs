@@ -1,6 +1,5 @@
 //! Network layer: the TCP listener and one task per connection.
 
-pub mod client;
 pub mod conn;
 
 use std::sync::atomic::Ordering;
@@ -9,7 +8,7 @@ use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
-use crate::server::Server;
+use crate::cmd::shared::Server;
 
 /// Accepts connections until shutdown is requested.
 pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {

@@ -18,8 +18,6 @@ use redyn_protocol::glob::glob_match;
 use redyn_protocol::Reply;
 use tokio::sync::mpsc;
 
-use crate::net::client::ClientInfo;
-
 /// A message pushed to a subscriber.
 #[derive(Debug, Clone)]
 pub enum PushMessage {
@@ -93,25 +91,40 @@ impl Default for OutputLimit {
     }
 }
 
+/// How pub/sub disconnects a subscriber whose output buffer overflows. The layer that owns
+/// connections implements it (the client info marks the connection killed and wakes it),
+/// so pub/sub needs nothing of that layer.
+pub trait Disconnect: Send + Sync {
+    /// Whether the connection is already closing (its messages are dropped).
+    fn is_disconnecting(&self) -> bool;
+    /// Closes the connection at its next chance.
+    fn disconnect(&self);
+}
+
 /// The publishing side of one subscribed connection.
 pub struct SubscriberHandle {
+    /// The subscribed client's id (the key of its subscriptions).
+    id: u64,
     tx: mpsc::UnboundedSender<PushMessage>,
     /// Bytes queued and not yet written by the connection.
     pub queued: Arc<AtomicUsize>,
     over_soft_since: Mutex<Option<Instant>>,
-    client: Arc<ClientInfo>,
+    connection: Arc<dyn Disconnect>,
 }
 
 impl SubscriberHandle {
+    /// A handle for client `id`, and the receiving end its connection drains.
     pub fn new(
-        client: Arc<ClientInfo>,
+        id: u64,
+        connection: Arc<dyn Disconnect>,
     ) -> (Arc<SubscriberHandle>, mpsc::UnboundedReceiver<PushMessage>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let handle = Arc::new(SubscriberHandle {
+            id,
             tx,
             queued: Arc::new(AtomicUsize::new(0)),
             over_soft_since: Mutex::new(None),
-            client,
+            connection,
         });
         (handle, rx)
     }
@@ -119,16 +132,16 @@ impl SubscriberHandle {
     /// Queues a message unless the client is over its output-buffer limit, in which case
     /// the client is disconnected (as Redis does) and the message dropped.
     fn deliver(&self, msg: PushMessage, limit: OutputLimit) -> bool {
-        if self.client.killed.load(Ordering::Relaxed) {
+        if self.connection.is_disconnecting() {
             return false;
         }
         let queued = self.queued.fetch_add(msg.size(), Ordering::Relaxed) + msg.size();
         if self.over_limit(queued, limit) {
             tracing::warn!(
                 "client id={} scheduled to be closed for overcoming of output buffer limits",
-                self.client.id
+                self.id
             );
-            self.client.kill();
+            self.connection.disconnect();
             return false;
         }
         self.tx.send(msg).is_ok()
@@ -189,7 +202,7 @@ impl PubSub {
         self.map(kind)
             .entry(name.clone())
             .or_default()
-            .insert(handle.client.id, handle.clone());
+            .insert(handle.id, handle.clone());
     }
 
     pub fn unsubscribe(&self, kind: Kind, name: &Bytes, client_id: u64) {

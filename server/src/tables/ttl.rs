@@ -1,5 +1,6 @@
-//! The TTL sweeper: deletes items whose TTL attribute (epoch seconds) is in the past.
-//! Expired items are already hidden from reads; the sweeper reclaims their space.
+//! The TTL sweep: deletes items whose TTL attribute (epoch seconds) is in the past.
+//! Expired items are already hidden from reads; the sweep reclaims their space. The server
+//! layer runs it every [`SWEEP_INTERVAL`] (`crate::server` spawns the task).
 //!
 //! This first version walks the items of each TTL-enabled table (a per-table expiry index,
 //! like the Redis keys' one, would make a sweep proportional to the expired items only).
@@ -77,24 +78,4 @@ impl Tables {
         self.commit_changes(txn, &changes)?;
         Ok(n)
     }
-}
-
-/// Runs the sweeper until shutdown.
-pub fn spawn_sweeper(server: Arc<crate::server::Server>) {
-    tokio::spawn(async move {
-        let mut shutdown = server.shutdown_requested();
-        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-            let s = server.clone();
-            match tokio::task::spawn_blocking(move || s.tables.sweep_expired()).await {
-                Ok(Err(e)) => tracing::warn!("TTL sweep failed: {}", e.message),
-                Err(e) => tracing::warn!("TTL sweep task failed: {e}"),
-                Ok(Ok(_)) => {}
-            }
-        }
-    });
 }

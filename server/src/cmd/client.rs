@@ -2,7 +2,8 @@
 //!
 //! [`ClientState`] is owned by the connection task and passed to handlers; the parts other
 //! clients may look at (CLIENT LIST, CLIENT KILL, INFO clients) live in a shared
-//! [`ClientInfo`] registered in the [`ClientRegistry`].
+//! [`ClientInfo`] registered in the [`ClientRegistry`]. Both belong to the command layer
+//! (commands read and change them); the network layer creates them per connection.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -13,6 +14,11 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use parking_lot::Mutex;
 use redyn_protocol::RespVersion;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::BlockRequest;
+use crate::stream::pubsub::Disconnect;
+use crate::stream::{PushMessage, SubscriberHandle};
 
 /// What other connections can see of a client.
 #[derive(Debug)]
@@ -70,6 +76,24 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_signal.notify_one();
+    }
+
+    /// This client's pub/sub handle, and the queue its connection drains (created at the
+    /// first subscription). Overflowing the output-buffer limit kills the client.
+    pub fn subscriber_handle(
+        self: &Arc<Self>,
+    ) -> (Arc<SubscriberHandle>, UnboundedReceiver<PushMessage>) {
+        SubscriberHandle::new(self.id, self.clone())
+    }
+}
+
+impl Disconnect for ClientInfo {
+    fn is_disconnecting(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    fn disconnect(&self) {
+        self.kill();
     }
 }
 
@@ -135,7 +159,7 @@ pub struct Subscriptions {
     pub patterns: std::collections::HashSet<Bytes>,
     pub shard_channels: std::collections::HashSet<Bytes>,
     /// Publishing side of this client's message queue, created at the first subscription.
-    pub handle: Option<Arc<crate::stream::SubscriberHandle>>,
+    pub handle: Option<Arc<SubscriberHandle>>,
 }
 
 impl Subscriptions {
@@ -170,14 +194,14 @@ pub struct ClientState {
     /// A command inside MULTI failed to queue (EXEC will answer EXECABORT).
     pub multi_error: bool,
     /// Set by a blocking command that found nothing to return (see `Ctx::block_on`).
-    pub blocked: Option<crate::cmd::BlockRequest>,
+    pub blocked: Option<BlockRequest>,
     /// While a blocked command is retried: its original deadline (`Some(None)` = forever).
     pub block_deadline: Option<Option<std::time::Instant>>,
     /// State a blocking command keeps across its retries (XREAD's resolved `$` IDs).
     pub block_context: Option<Box<dyn std::any::Any + Send>>,
     /// Pub/sub subscriptions, and the queue of messages pushed to this client.
     pub subs: Subscriptions,
-    pub push_rx: Option<tokio::sync::mpsc::UnboundedReceiver<crate::stream::PushMessage>>,
+    pub push_rx: Option<UnboundedReceiver<PushMessage>>,
     /// WATCHed keys: metadata row key, its change signal, and the counter seen at WATCH.
     pub watched: Vec<(Vec<u8>, tokio::sync::watch::Receiver<u64>, u64)>,
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use crate::server::Server;
+use super::shared::Server;
 use crate::REDIS_VERSION;
 
 /// Every section in output order, and whether INFO without arguments includes it.

@@ -1,4 +1,7 @@
-//! The server: shared state, start-up and shutdown.
+//! The shared state every command operates on ([`Server`]): the engine, tables, change
+//! streams, clients, configuration and counters. Like mini-redis's `Db`, it is what a
+//! handler reaches through [`super::Ctx`]; the server layer (`crate::server`) builds it at
+//! start-up, runs the background tasks over it and flushes it at shutdown.
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -6,18 +9,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::cmd::CommandTable;
+use super::client::ClientRegistry;
+use super::CommandTable;
 use crate::config::Config;
 use crate::engine::autoscale::AutoscaleConfig;
 use crate::engine::background::Background;
-use crate::engine::{Engine, EngineOptions};
-use crate::net::client::ClientRegistry;
+use crate::engine::Engine;
 use crate::stream::changelog::ChangeLog;
 use crate::stream::notify::Notifications;
 use crate::stream::PubSub;
+use crate::tables::Tables;
 
 /// Server-wide counters (INFO stats).
 #[derive(Default)]
@@ -72,6 +75,17 @@ impl ScanCursors {
     }
 }
 
+/// What start-up opens before the shared state can exist.
+pub struct OpenedParts {
+    pub engine: Arc<Engine>,
+    pub config: Config,
+    pub addr: SocketAddr,
+    pub pubsub: Arc<PubSub>,
+    pub tables: Tables,
+    pub changelog: Arc<ChangeLog>,
+    pub notifications: Arc<Notifications>,
+}
+
 /// State shared by every connection.
 pub struct Server {
     pub engine: Arc<Engine>,
@@ -90,7 +104,7 @@ pub struct Server {
     pub last_save: AtomicU64,
     pub pubsub: Arc<PubSub>,
     /// Native DynamoDB-model tables.
-    pub tables: crate::tables::Tables,
+    pub tables: Tables,
     pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
     shutdown: watch::Sender<bool>,
@@ -99,6 +113,30 @@ pub struct Server {
 }
 
 impl Server {
+    /// The state of a freshly started server: no clients, zeroed counters, not shutting
+    /// down, background threads not yet started (see [`Server::apply_config`]).
+    pub fn new(parts: OpenedParts) -> Server {
+        Server {
+            engine: parts.engine,
+            config: RwLock::new(parts.config),
+            clients: ClientRegistry::default(),
+            commands: CommandTable::new(),
+            stats: Stats::default(),
+            started: Instant::now(),
+            run_id: random_run_id(),
+            scan_cursors: ScanCursors::default(),
+            zsets: Default::default(),
+            addr: parts.addr,
+            last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
+            pubsub: parts.pubsub,
+            tables: parts.tables,
+            changelog: parts.changelog,
+            notifications: parts.notifications,
+            shutdown: watch::channel(false).0,
+            background: Mutex::new(None),
+        }
+    }
+
     /// Asks the server to shut down (SHUTDOWN, SIGTERM).
     pub fn request_shutdown(&self) {
         self.shutdown.send_replace(true);
@@ -112,8 +150,8 @@ impl Server {
         self.started.elapsed().as_secs()
     }
 
-    /// Flushes everything to disk and stops background threads.
-    fn finish(&self) {
+    /// Flushes everything to disk and stops background threads (the last step of shutdown).
+    pub(crate) fn finish(&self) {
         if let Some((mut bg, _)) = self.background.lock().take() {
             bg.stop();
         }
@@ -158,124 +196,6 @@ fn same_autoscale(a: &AutoscaleConfig, b: &AutoscaleConfig) -> bool {
         && a.cooldown == b.cooldown
         && a.min_shards == b.min_shards
         && a.max_shards == b.max_shards
-}
-
-/// A server running in the background of the current tokio runtime.
-pub struct RunningServer {
-    pub server: Arc<Server>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningServer {
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr
-    }
-
-    /// Requests shutdown and waits until data is flushed and connections are closed.
-    pub async fn shutdown(self) {
-        self.server.request_shutdown();
-        self.wait().await;
-    }
-
-    /// Waits until the server stops (SHUTDOWN command or [`RunningServer::shutdown`]).
-    pub async fn wait(self) {
-        let _ = self.task.await;
-    }
-}
-
-/// Opens the data directory, binds the listener and starts serving.
-pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-    std::fs::create_dir_all(&config.dir)?;
-    let engine = Engine::open(
-        &config.dir,
-        EngineOptions {
-            appendfsync: config.appendfsync,
-            shards: config.shards,
-            ..EngineOptions::default()
-        },
-    )?;
-    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
-    let addr = listener.local_addr()?;
-    let mut config = config;
-    // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
-    config.port = addr.port();
-    if let Some(metrics_addr) = &config.metrics_addr {
-        // Serving data matters more than serving metrics: a busy metrics port is reported,
-        // not fatal.
-        if let Err(e) = crate::metrics::install(metrics_addr.parse()?) {
-            tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
-        }
-    }
-    let pubsub = Arc::new(PubSub::default());
-    let changelog = Arc::new(ChangeLog::open(engine.clone())?);
-    let tables = crate::tables::Tables::open(engine.clone())
-        .map_err(|e| anyhow::anyhow!("opening tables: {}", e.message))?;
-    changelog.load_all_names()?;
-    let notifications = Notifications::install(&engine, &pubsub, &changelog);
-    let _ = tables.streams.set(crate::tables::records::StreamSink {
-        log: changelog.clone(),
-        pubsub: pubsub.clone(),
-    });
-    let server = Arc::new(Server {
-        engine,
-        config: RwLock::new(config),
-        clients: ClientRegistry::default(),
-        commands: CommandTable::new(),
-        stats: Stats::default(),
-        started: Instant::now(),
-        run_id: random_run_id(),
-        scan_cursors: ScanCursors::default(),
-        zsets: Default::default(),
-        addr,
-        last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
-        pubsub,
-        tables,
-        changelog,
-        notifications,
-        shutdown: watch::channel(false).0,
-        background: Mutex::new(None),
-    });
-    server.apply_config();
-    crate::metrics::spawn_sampler(server.clone());
-    spawn_changelog_trimmer(server.clone());
-    crate::tables::ttl::spawn_sweeper(server.clone());
-    tracing::info!("redyn ready to accept connections on {addr}");
-    let task = tokio::spawn(run(server.clone(), listener));
-    Ok(RunningServer { server, task })
-}
-
-async fn run(server: Arc<Server>, listener: TcpListener) {
-    crate::net::accept_loop(server.clone(), listener).await;
-    // Wait (briefly) for connections to notice the shutdown and finish their replies.
-    for _ in 0..50 {
-        if server.clients.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let s = server.clone();
-    let _ = tokio::task::spawn_blocking(move || s.finish()).await;
-    tracing::info!("redyn is now ready to exit, bye bye...");
-}
-
-/// Trims change-log records older than the retention period, every 10 seconds.
-fn spawn_changelog_trimmer(server: Arc<Server>) {
-    tokio::spawn(async move {
-        let mut shutdown = server.shutdown_requested();
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = shutdown.wait_for(|stop| *stop) => break,
-            }
-            let log = server.changelog.clone();
-            match tokio::task::spawn_blocking(move || log.trim_expired()).await {
-                Ok(Err(e)) => tracing::warn!("change-log trim failed: {e}"),
-                Err(e) => tracing::warn!("change-log trim task failed: {e}"),
-                Ok(Ok(_)) => {}
-            }
-        }
-    });
 }
 
 fn random_run_id() -> String {

@@ -1,0 +1,108 @@
+//! The server layer: start-up, the accept loop's lifetime, shutdown, and the background
+//! tasks that run over the shared state ([`Server`], defined with the commands that
+//! operate on it in `crate::cmd::shared`).
+
+mod sampler;
+mod tasks;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::cmd::shared::OpenedParts;
+use crate::config::Config;
+use crate::engine::{Engine, EngineOptions};
+use crate::stream::changelog::ChangeLog;
+use crate::stream::notify::Notifications;
+use crate::stream::PubSub;
+
+pub use crate::cmd::shared::{ScanCursors, Server, Stats};
+
+/// A server running in the background of the current tokio runtime.
+pub struct RunningServer {
+    pub server: Arc<Server>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// Requests shutdown and waits until data is flushed and connections are closed.
+    pub async fn shutdown(self) {
+        self.server.request_shutdown();
+        self.wait().await;
+    }
+
+    /// Waits until the server stops (SHUTDOWN command or [`RunningServer::shutdown`]).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the data directory, binds the listener and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    std::fs::create_dir_all(&config.dir)?;
+    let engine = Engine::open(
+        &config.dir,
+        EngineOptions {
+            appendfsync: config.appendfsync,
+            shards: config.shards,
+            ..EngineOptions::default()
+        },
+    )?;
+    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
+    config.port = addr.port();
+    if let Some(metrics_addr) = &config.metrics_addr {
+        // Serving data matters more than serving metrics: a busy metrics port is reported,
+        // not fatal.
+        if let Err(e) = crate::metrics::install(metrics_addr.parse()?) {
+            tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
+        }
+    }
+    let pubsub = Arc::new(PubSub::default());
+    let changelog = Arc::new(ChangeLog::open(engine.clone())?);
+    let tables = crate::tables::Tables::open(engine.clone())
+        .map_err(|e| anyhow::anyhow!("opening tables: {}", e.message))?;
+    changelog.load_all_names()?;
+    let notifications = Notifications::install(&engine, &pubsub, &changelog);
+    let _ = tables.streams.set(crate::tables::records::StreamSink {
+        log: changelog.clone(),
+        pubsub: pubsub.clone(),
+    });
+    let server = Arc::new(Server::new(OpenedParts {
+        engine,
+        config,
+        addr,
+        pubsub,
+        tables,
+        changelog,
+        notifications,
+    }));
+    server.apply_config();
+    sampler::spawn_sampler(&server);
+    tasks::spawn_changelog_trimmer(&server);
+    tasks::spawn_ttl_sweeper(&server);
+    tracing::info!("redyn ready to accept connections on {addr}");
+    let task = tokio::spawn(run(server.clone(), listener));
+    Ok(RunningServer { server, task })
+}
+
+async fn run(server: Arc<Server>, listener: TcpListener) {
+    crate::net::accept_loop(server.clone(), listener).await;
+    // Wait (briefly) for connections to notice the shutdown and finish their replies.
+    for _ in 0..50 {
+        if server.clients.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let s = server.clone();
+    let _ = tokio::task::spawn_blocking(move || s.finish()).await;
+    tracing::info!("redyn is now ready to exit, bye bye...");
+}
