@@ -13,6 +13,7 @@ pub mod keys;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;
+pub mod set;
 pub mod stream;
 pub mod string;
 pub mod table;
