@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # redis-benchmark against redyn and against redis-server with AOF (appendfsync everysec) on
-# the same machine: PING, SET, GET, INCR, HSET, HGET; 50 clients; pipeline 1 and 16.
+# the same machine: PING, SET, GET, INCR, HSET, HGET, SADD, SPOP; 50 clients; pipeline 1 and 16.
 # Prints a markdown table. Not run in CI.
 #
 # Usage: bench/bench.sh [requests]      (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
+SPOP_N=$(( N < 10000 ? N : 10000 ))
 cargo build --release -q
 REDYN_PORT=${REDYN_PORT:-7380}
 REDIS_PORT=${REDIS_PORT:-7381}
@@ -38,7 +39,7 @@ rps() {
 echo "| command | pipeline | redyn req/s | redis-server (AOF everysec) req/s | ratio |"
 echo "|---|---|---|---|---|"
 for pipe in 1 16; do
-  for test in PING_MBULK SET SET_RANDVAL GET INCR HSET HGET; do
+  for test in PING_MBULK SET SET_RANDVAL GET INCR HSET HGET SADD SPOP; do
     args=()
     case $test in
       PING_MBULK) args=(-t ping) ;;
@@ -52,9 +53,23 @@ for pipe in 1 16; do
             HSET bench:hash field:__rand_int__ value >/dev/null 2>&1
         done
         args=(HGET bench:hash field:__rand_int__) ;;
+      # redis-benchmark's own SADD row adds one member to one set; this one adds random
+      # members, so the set grows as Redis's would.
+      SADD) args=(SADD bench:set member:__rand_int__) ;;
+      SPOP)
+        # Pops from a set of 2 x SPOP_N distinct members (SPOP_N = min(requests, 10000)),
+        # so no pop misses. redyn picks uniformly by position and reads up to that position
+        # (O(set size) rows per pop, see types/set.rs): this row shows that cost, which is
+        # why the set is kept small.
+        for port in "$REDYN_PORT" "$REDIS_PORT"; do
+          redis-cli -p "$port" del bench:set >/dev/null
+          seq 1 "$((2 * SPOP_N))" | awk '{print "SADD bench:set member:" $1}' |
+            redis-cli -p "$port" --pipe >/dev/null
+        done
+        args=(-n "$SPOP_N" SPOP bench:set) ;;
       *) args=(-t "${test,,}") ;;
     esac
-    name=$test; [[ "$test" == HGET || "$test" == SET_RANDVAL ]] && name="*"
+    name=$test; [[ "$test" == HGET || "$test" == SET_RANDVAL || "$test" == SADD || "$test" == SPOP ]] && name="*"
     a=$(rps "$REDYN_PORT" "$pipe" "$name" "${args[@]}")
     b=$(rps "$REDIS_PORT" "$pipe" "$name" "${args[@]}")
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')

@@ -16,6 +16,7 @@ mod persistence;
 mod protocol;
 mod pubsub;
 mod server;
+mod set;
 mod smoke;
 mod streams;
 mod strings;

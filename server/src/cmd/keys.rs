@@ -458,7 +458,7 @@ fn encoding_of(meta: &Meta) -> &'static str {
         Kind::Hash => "hashtable",
         Kind::ZSet => "skiplist",
         Kind::List => "quicklist",
-        Kind::Set => "hashtable",
+        Kind::Set => crate::types::set::encoding(meta),
     }
 }
 

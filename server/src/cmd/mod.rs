@@ -15,6 +15,7 @@ pub mod keys;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;
+pub mod set;
 pub mod shared;
 pub mod stream;
 pub mod string;

@@ -283,6 +283,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::string::COMMANDS,
     super::hash::COMMANDS,
     super::zset::COMMANDS,
+    super::set::COMMANDS,
     super::transaction::COMMANDS,
     super::pubsub::COMMANDS,
     super::stream::COMMANDS,
