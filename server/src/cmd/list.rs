@@ -63,7 +63,11 @@ fn pop_event(end: End) -> &'static str {
 /// LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 when an X variant finds no list).
 fn push(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let name = args[0].to_ascii_lowercase();
-    let end = if name[0] == b'l' { End::Head } else { End::Tail };
+    let end = if name[0] == b'l' {
+        End::Head
+    } else {
+        End::Tail
+    };
     let only_existing = name.ends_with(b"x");
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
@@ -117,7 +121,11 @@ fn pop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let count = match args.len() {
         2 => None,
         3 => Some(parse_pop_count(&args[2])?),
-        _ => return Err(errors::wrong_arity(&String::from_utf8_lossy(&args[0]).to_ascii_lowercase())),
+        _ => {
+            return Err(errors::wrong_arity(
+                &String::from_utf8_lossy(&args[0]).to_ascii_lowercase(),
+            ))
+        }
     };
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
@@ -189,8 +197,16 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// the range is empty.
 fn range_positions(start: i64, stop: i64, len: u64) -> Option<(u64, u64)> {
     let len = len as i64;
-    let start = if start < 0 { (start + len).max(0) } else { start };
-    let stop = if stop < 0 { stop + len } else { stop.min(len - 1) };
+    let start = if start < 0 {
+        (start + len).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        stop + len
+    } else {
+        stop.min(len - 1)
+    };
     (start <= stop && start < len).then_some((start as u64, stop as u64))
 }
 
@@ -334,8 +350,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     let mut found = Vec::new();
     let mut matches = 0u64;
-    for row in list::scan(&txn, key, &meta, opts.rank < 0)?.take(compared.min(meta.len) as usize)
-    {
+    for row in list::scan(&txn, key, &meta, opts.rank < 0)?.take(compared.min(meta.len) as usize) {
         let (index, element) = row?;
         if element != wanted.as_ref() {
             continue;
@@ -488,7 +503,10 @@ fn may_take(ctx: &Ctx, key: &[u8], mode: Mode) -> bool {
         return true;
     }
     let raw = crate::engine::keys::meta_key(ctx.db(), key);
-    ctx.server.list_waiters.lock().may_serve(&raw, ctx.client.id)
+    ctx.server
+        .list_waiters
+        .lock()
+        .may_serve(&raw, ctx.client.id)
 }
 
 /// Whether this run of a blocking command is a retry after a wake-up (it holds places in
@@ -557,7 +575,10 @@ fn block_unless_servable(
     let queues = ctx.server.list_waiters.clone();
     let mut lines = queues.lock();
     let client = ctx.client.id;
-    for (key, raw) in keys.iter().zip(keys.iter().map(|k| crate::engine::keys::meta_key(ctx.db(), k))) {
+    for (key, raw) in keys.iter().zip(
+        keys.iter()
+            .map(|k| crate::engine::keys::meta_key(ctx.db(), k)),
+    ) {
         let has_elements = matches!(list::load(&mut guard, key), Ok(Some(_)));
         if has_elements && lines.may_serve(&raw, client) {
             return Ok(None);

@@ -147,7 +147,10 @@ mod tests {
         assert!(!lines.may_serve(&key, 2));
         assert!(!lines.may_serve(&key, 3));
         drop(lines);
-        assert_eq!(queues.leave(std::slice::from_ref(&key), 1), vec![key.clone()]);
+        assert_eq!(
+            queues.leave(std::slice::from_ref(&key), 1),
+            vec![key.clone()]
+        );
         assert!(queues.lock().may_serve(&key, 2));
         assert!(queues.leave(std::slice::from_ref(&key), 2).is_empty());
         assert!(queues.lock().0.is_empty());
