@@ -460,6 +460,9 @@ enum Mode {
     Blocking { retry: bool },
 }
 
+/// The key popped from and the elements popped, nearest the end first.
+type Popped = (Bytes, Vec<Vec<u8>>);
+
 /// Pops up to `count` elements from `end` of the first non-empty list among `keys`.
 fn pop_first(
     ctx: &mut Ctx,
@@ -467,7 +470,7 @@ fn pop_first(
     end: End,
     count: usize,
     mode: Mode,
-) -> Result<Option<(Bytes, Vec<Vec<u8>>)>, CmdError> {
+) -> Result<Option<Popped>, CmdError> {
     for key in keys {
         if !may_take(ctx, key, mode) {
             continue;
@@ -484,7 +487,7 @@ fn pop_first(
 }
 
 /// LMPOP's and BLMPOP's reply: `[key, [elements…]]`.
-fn mpop_reply((key, popped): (Bytes, Vec<Vec<u8>>)) -> Reply {
+fn mpop_reply((key, popped): Popped) -> Reply {
     Reply::Array(vec![Reply::Bulk(key), bulks(popped)])
 }
 
