@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # redis-benchmark against redyn and against redis-server with AOF (appendfsync everysec) on
-# the same machine: PING, SET, GET, INCR, HSET, HGET, SADD, SPOP; 50 clients; pipeline 1 and 16.
+# the same machine: PING, SET, GET, INCR, HSET, HGET, LPUSH, RPOP, LRANGE_100, SADD, SPOP;
+# 50 clients; pipeline 1 and 16.
 # Prints a markdown table. Not run in CI.
 #
 # Usage: bench/bench.sh [requests]      (default 200000)
@@ -39,7 +40,7 @@ rps() {
 echo "| command | pipeline | redyn req/s | redis-server (AOF everysec) req/s | ratio |"
 echo "|---|---|---|---|---|"
 for pipe in 1 16; do
-  for test in PING_MBULK SET SET_RANDVAL GET INCR HSET HGET SADD SPOP; do
+  for test in ${BENCH_TESTS:-PING_MBULK SET SET_RANDVAL GET INCR HSET HGET LPUSH RPOP LRANGE_100 SADD SPOP}; do
     args=()
     case $test in
       PING_MBULK) args=(-t ping) ;;
@@ -70,6 +71,9 @@ for pipe in 1 16; do
       *) args=(-t "${test,,}") ;;
     esac
     name=$test; [[ "$test" == HGET || "$test" == SET_RANDVAL || "$test" == SADD || "$test" == SPOP ]] && name="*"
+    # redis-benchmark fills the list with its own LPUSH rows first, then reads 100 elements;
+    # RPOP pops what the LPUSH row (run just before it) pushed.
+    [[ "$test" == LRANGE_100 ]] && name="LRANGE_100 (first 100 elements)"
     a=$(rps "$REDYN_PORT" "$pipe" "$name" "${args[@]}")
     b=$(rps "$REDIS_PORT" "$pipe" "$name" "${args[@]}")
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')

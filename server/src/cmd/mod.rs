@@ -12,6 +12,7 @@ pub mod errors;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;
@@ -21,6 +22,7 @@ pub mod stream;
 pub mod string;
 pub mod table;
 pub mod transaction;
+pub mod wait_queue;
 pub mod zset;
 
 use std::sync::Arc;
@@ -54,9 +56,10 @@ pub struct BlockRequest {
 /// Parses a blocking timeout in seconds (`0` = forever), with Redis's errors.
 pub fn parse_block_timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     let secs = redyn_protocol::args::parse_f64(arg)
-        .filter(|v| v.is_finite())
         .ok_or_else(|| CmdError::new("ERR timeout is not a float or out of range"))?;
-    if secs < 0.0 {
+    // Redis converts to milliseconds in a long long: values beyond it (inf included)
+    // overflow to negative there, so they get the same answer (and no Duration panics).
+    if !(0.0..9.2e18).contains(&(secs * 1000.0)) {
         return Err(CmdError::new("ERR timeout is negative"));
     }
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))

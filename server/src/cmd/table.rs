@@ -282,6 +282,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::keys::COMMANDS,
     super::string::COMMANDS,
     super::hash::COMMANDS,
+    super::list::COMMANDS,
     super::zset::COMMANDS,
     super::set::COMMANDS,
     super::transaction::COMMANDS,
