@@ -11,7 +11,7 @@ use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
 use super::table::Entry;
-use super::Ctx;
+use super::{Ctx, Flag};
 use crate::net::client::ClientState;
 use crate::server::Server;
 
@@ -41,6 +41,28 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
     run(server, client, entry, &args)
 }
 
+/// Whether running `args` now may hold the thread for long: a command marked
+/// [`Flag::Offload`], or an EXEC whose queue holds one. Inside MULTI everything else is only
+/// queued, which is quick whatever the command.
+pub fn may_block_thread(server: &Server, client: &ClientState, args: &[Bytes]) -> bool {
+    let offloaded = |name: &[u8]| {
+        server
+            .commands
+            .get(name)
+            .is_some_and(|entry| entry.spec.has(Flag::Offload))
+    };
+    match &client.multi {
+        None => offloaded(&args[0]),
+        Some(queue) => {
+            server
+                .commands
+                .get(&args[0])
+                .is_some_and(|entry| entry.spec.name == "exec")
+                && queue.iter().any(|queued| offloaded(&queued[0]))
+        }
+    }
+}
+
 /// Validates a request against the command table and the client's state.
 fn check<'s>(
     server: &'s Server,
@@ -53,10 +75,10 @@ fn check<'s>(
     if !entry.spec.arity_ok(args.len()) {
         return Err(errors::wrong_arity(entry.spec.name));
     }
-    if !client.authenticated && !entry.spec.has(super::Flag::NoAuth) {
+    if !client.authenticated && !entry.spec.has(Flag::NoAuth) {
         return Err(CmdError::new(errors::NOAUTH));
     }
-    if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(super::Flag::PubSubContext) {
+    if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(Flag::PubSubContext) {
         return Err(CmdError::new(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             entry.spec.name
@@ -69,6 +91,9 @@ fn check<'s>(
 pub fn run(server: &Arc<Server>, client: &mut ClientState, entry: &Entry, args: &[Bytes]) -> Reply {
     let started = Instant::now();
     let written_before = server.engine.durability.written();
+    // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
+    // does), and after it, because EXEC runs its queued commands in between.
+    *client.info.last_cmd.lock() = entry.spec.name;
     let result = {
         let mut ctx = Ctx { server, client };
         (entry.spec.handler)(&mut ctx, args)

@@ -58,7 +58,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "flushdb",
         -1,
-        &[Write],
+        &[Write, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -68,7 +68,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "flushall",
         -1,
-        &[Write],
+        &[Write, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -98,7 +98,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "save",
         1,
-        &[Admin, NoScript],
+        &[Admin, NoScript, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -108,7 +108,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "bgsave",
         -1,
-        &[Admin, NoScript],
+        &[Admin, NoScript, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -118,7 +118,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "shutdown",
         -1,
-        &[Admin, NoScript, Loading, Stale],
+        &[Admin, NoScript, Loading, Stale, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
