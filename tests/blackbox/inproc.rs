@@ -77,11 +77,15 @@ impl Drop for InProcServer {
             return;
         };
         // A wedged server (the very thing some tests look for) must not hang the test run:
-        // give the orderly shutdown a bounded time, then abandon its threads.
-        let stopped = runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), running.shutdown()).await
+        // give the orderly shutdown a bounded time, then abandon its threads. The wait is
+        // measured on this thread, not with a tokio timer: a stuck worker may be the one
+        // that would drive the runtime's timers.
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            running.shutdown().await;
+            let _ = stopped_tx.send(());
         });
-        if stopped.is_err() {
+        if stopped_rx.recv_timeout(Duration::from_secs(10)).is_err() {
             eprintln!("in-process server did not shut down within 10s; abandoning it");
         }
         runtime.shutdown_timeout(Duration::from_secs(1));

@@ -50,40 +50,102 @@ fn has_reply(raw: &mut RawConn) -> bool {
     ready
 }
 
-#[test]
-fn other_clients_are_answered_while_a_slow_command_runs() {
-    let server = TestServer::start_with(&["--io-threads", "1"]);
-    let mut observer = server.client();
-    load_keys(&mut observer);
-
+/// Sends `requests` on a fresh connection (after reading `preamble_replies` lines of
+/// immediate replies), waits until CLIENT LIST shows it running `running`, and checks another
+/// client is answered before the slow connection gets its reply, which must be `reply`.
+fn assert_others_answered_during(
+    server: &TestServer,
+    observer: &mut redis::Connection,
+    requests: &[u8],
+    preamble_replies: &[&str],
+    running: &str,
+    reply: &[&str],
+) {
     let mut slow = server.raw();
     slow.send(b"CLIENT ID\r\n");
     let id: i64 = slow.read_line().trim()[1..].parse().expect("client id");
-    slow.send(b"FLUSHDB\r\n");
-
-    // Wait until the server is inside FLUSHDB. Without offloading, this CLIENT LIST itself
-    // is only answered after FLUSHDB returned.
-    while current_command(&mut observer, id) != "flushdb" {}
+    slow.send(requests);
+    for expected in preamble_replies {
+        assert_eq!(slow.read_line(), *expected);
+    }
+    // Wait until the server is inside the slow command. Without offloading, this CLIENT
+    // LIST itself is only answered after the command replied.
+    let mut seen = Vec::new();
+    loop {
+        let current = current_command(observer, id);
+        if current == running {
+            break;
+        }
+        if seen.last() != Some(&current) {
+            seen.push(current);
+        }
+        assert!(
+            !has_reply(&mut slow),
+            "{running} finished before any other client was answered (it blocked the I/O \
+             thread); CLIENT LIST showed {seen:?}"
+        );
+    }
     assert!(
         !has_reply(&mut slow),
-        "FLUSHDB finished before any other client was answered: it blocked the I/O thread"
+        "{running} finished before any other client was answered: it blocked the I/O thread"
     );
-    assert_eq!(q::<String>(&mut observer, &["PING"]), "PONG");
+    assert_eq!(q::<String>(observer, &["PING"]), "PONG");
     assert!(
         !has_reply(&mut slow),
-        "PING must be answered while FLUSHDB is still running"
+        "PING must be answered while {running} is still running"
     );
 
-    // The slow command still completes normally.
+    // The slow command still completes normally, with exactly its reply.
     slow.stream
         .set_read_timeout(Some(std::time::Duration::from_secs(120)))
         .expect("timeout");
-    assert_eq!(slow.read_line(), "+OK\r\n");
-    assert_eq!(q::<usize>(&mut observer, &["DBSIZE"]), 0);
+    for expected in reply {
+        assert_eq!(slow.read_line(), *expected);
+    }
     let mut rest = [0u8; 1];
     slow.stream.set_nonblocking(true).expect("nonblocking");
     assert!(
         matches!(slow.stream.read(&mut rest), Err(e) if e.kind() == ErrorKind::WouldBlock),
         "exactly one reply"
     );
+}
+
+fn single_io_thread_server() -> TestServer {
+    TestServer::start_with(&["--io-threads", "1"])
+}
+
+#[test]
+fn other_clients_are_answered_while_a_slow_command_runs() {
+    let server = single_io_thread_server();
+    let mut observer = server.client();
+    load_keys(&mut observer);
+    assert_others_answered_during(
+        &server,
+        &mut observer,
+        b"FLUSHDB\r\n",
+        &[],
+        "flushdb",
+        &["+OK\r\n"],
+    );
+    assert_eq!(q::<usize>(&mut observer, &["DBSIZE"]), 0);
+}
+
+/// EXEC is offloaded when its queue holds a slow command, yet another client's CLIENT LIST
+/// still stalls until EXEC finishes (something on the I/O thread waits for the shard locks
+/// or layout lock EXEC holds for its whole run); not diagnosed yet.
+#[test]
+#[ignore = "another client still stalls behind an offloaded EXEC: undiagnosed lock wait"]
+fn other_clients_are_answered_while_an_exec_with_a_slow_command_runs() {
+    let server = single_io_thread_server();
+    let mut observer = server.client();
+    load_keys(&mut observer);
+    assert_others_answered_during(
+        &server,
+        &mut observer,
+        b"MULTI\r\nFLUSHDB\r\nEXEC\r\n",
+        &["+OK\r\n", "+QUEUED\r\n"],
+        "flushdb",
+        &["*1\r\n", "+OK\r\n"],
+    );
+    assert_eq!(q::<usize>(&mut observer, &["DBSIZE"]), 0);
 }

@@ -394,7 +394,13 @@ mod tests {
     #[test]
     fn offload_marker_is_internal() {
         let table = CommandTable::new();
-        for name in [&b"flushall"[..], b"flushdb", b"save", b"keys", b"ddb.deletetable"] {
+        for name in [
+            &b"flushall"[..],
+            b"flushdb",
+            b"save",
+            b"keys",
+            b"ddb.deletetable",
+        ] {
             let spec = table.get(name).unwrap().spec;
             assert!(spec.has(Flag::Offload), "{}", spec.name);
             let Reply::Array(info) = spec.info_reply() else {

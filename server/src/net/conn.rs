@@ -251,3 +251,21 @@ async fn flush(
     wbuf.clear();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::can_block_in_place;
+    use tokio::runtime::Builder;
+
+    #[test]
+    fn block_in_place_is_used_only_on_multi_thread_runtimes() {
+        assert!(!can_block_in_place(), "outside any runtime");
+        let current = Builder::new_current_thread().build().unwrap();
+        assert!(!current.block_on(async { can_block_in_place() }));
+        let multi = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert!(multi.block_on(async { can_block_in_place() }));
+    }
+}
