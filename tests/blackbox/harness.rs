@@ -8,37 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// A running `redyn` process. Killed when dropped.
-pub struct TestServer {
-    child: Option<Child>,
+/// Where a test server listens, and the clients a test opens to it. Shared by the process
+/// harness ([`TestServer`]) and the in-process one (`inproc::InProcServer`), which both
+/// dereference to it so tests write `server.client()` / `server.addr` with either.
+pub struct Endpoint {
     pub addr: SocketAddr,
-    dir: tempfile::TempDir,
-    extra_args: Vec<String>,
 }
 
-impl TestServer {
-    /// Starts a server with default settings.
-    pub fn start() -> TestServer {
-        TestServer::start_with(&[])
-    }
-
-    /// Starts a server with extra command-line arguments (e.g. `["--appendfsync", "always"]`).
-    pub fn start_with(args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, addr) = spawn(dir.path(), &extra_args);
-        TestServer {
-            child: Some(child),
-            addr,
-            dir,
-            extra_args,
-        }
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        self.dir.path()
-    }
-
+impl Endpoint {
     pub fn url(&self) -> String {
         format!("redis://{}/", self.addr)
     }
@@ -76,6 +53,46 @@ impl TestServer {
             .expect("timeout");
         RawConn { stream }
     }
+}
+
+/// A running `redyn` process. Killed when dropped.
+pub struct TestServer {
+    child: Option<Child>,
+    endpoint: Endpoint,
+    dir: tempfile::TempDir,
+    extra_args: Vec<String>,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl TestServer {
+    /// Starts a server with default settings.
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Starts a server with extra command-line arguments (e.g. `["--appendfsync", "always"]`).
+    pub fn start_with(args: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let (child, addr) = spawn(dir.path(), &extra_args);
+        TestServer {
+            child: Some(child),
+            endpoint: Endpoint { addr },
+            dir,
+            extra_args,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
 
     /// Sends SIGTERM and waits for the process; returns its exit code.
     pub fn stop(&mut self) -> Option<i32> {
@@ -98,7 +115,7 @@ impl TestServer {
         assert!(self.child.is_none(), "stop the server before restarting it");
         let (child, addr) = spawn(self.dir.path(), &self.extra_args);
         self.child = Some(child);
-        self.addr = addr;
+        self.endpoint.addr = addr;
     }
 
     /// Waits for the process to exit by itself (after SHUTDOWN); returns its exit code.

@@ -66,7 +66,7 @@ handlers! {
 pub const COMMANDS: &[CommandSpec] = &[
     ddb_command!(
         "ddb.createtable",
-        &[Write],
+        &[Write, Offload],
         "Creates a table (DynamoDB CreateTable).",
         create_table
     ),
@@ -84,7 +84,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     ddb_command!(
         "ddb.deletetable",
-        &[Write],
+        &[Write, Offload],
         "Deletes a table and its items (DynamoDB DeleteTable).",
         delete_table
     ),
@@ -138,19 +138,19 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
     ddb_command!(
         "ddb.query",
-        &[ReadOnly],
+        &[ReadOnly, Offload],
         "Reads one partition in sort-key order (DynamoDB Query).",
         query
     ),
     ddb_command!(
         "ddb.scan",
-        &[ReadOnly],
+        &[ReadOnly, Offload],
         "Reads every item of a table (DynamoDB Scan).",
         scan
     ),
     ddb_command!(
         "ddb.updatetimetolive",
-        &[Write],
+        &[Write, Offload],
         "Sets a table's TTL attribute (DynamoDB UpdateTimeToLive).",
         update_time_to_live
     ),

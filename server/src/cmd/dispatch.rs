@@ -13,7 +13,7 @@ use super::client::ClientState;
 use super::errors::{self, CmdError};
 use super::shared::Server;
 use super::table::Entry;
-use super::Ctx;
+use super::{Ctx, Flag};
 use crate::engine::Locks;
 
 /// Commands that run immediately even inside MULTI.
@@ -42,6 +42,28 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
     run(server, client, entry, &args, Locks::Take)
 }
 
+/// Whether running `args` now may hold the thread for long: a command marked
+/// [`Flag::Offload`], or an EXEC whose queue holds one. Inside MULTI everything else is only
+/// queued, which is quick whatever the command.
+pub fn may_block_thread(server: &Server, client: &ClientState, args: &[Bytes]) -> bool {
+    let offloaded = |name: &[u8]| {
+        server
+            .commands
+            .get(name)
+            .is_some_and(|entry| entry.spec.has(Flag::Offload))
+    };
+    match &client.multi {
+        None => offloaded(&args[0]),
+        Some(queue) => {
+            server
+                .commands
+                .get(&args[0])
+                .is_some_and(|entry| entry.spec.name == "exec")
+                && queue.iter().any(|queued| offloaded(&queued[0]))
+        }
+    }
+}
+
 /// Validates a request against the command table and the client's state.
 fn check<'s>(
     server: &'s Server,
@@ -54,15 +76,15 @@ fn check<'s>(
     if !entry.spec.arity_ok(args.len()) {
         return Err(errors::wrong_arity(entry.spec.name));
     }
-    if !client.authenticated && !entry.spec.has(super::Flag::NoAuth) {
+    if !client.authenticated && !entry.spec.has(Flag::NoAuth) {
         return Err(CmdError::new(errors::NOAUTH));
     }
-    if client.multi.is_some() && entry.spec.has(super::Flag::NoMulti) {
+    if client.multi.is_some() && entry.spec.has(Flag::NoMulti) {
         return Err(CmdError::new(
             "ERR Command not allowed inside a transaction",
         ));
     }
-    if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(super::Flag::PubSubContext) {
+    if super::pubsub::in_subscribe_mode(client) && !entry.spec.has(Flag::PubSubContext) {
         return Err(CmdError::new(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             entry.spec.name
@@ -81,6 +103,9 @@ pub fn run(
 ) -> Reply {
     let started = Instant::now();
     let written_before = server.engine.durability.written();
+    // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
+    // does), and after it, because EXEC runs its queued commands in between.
+    *client.info.last_cmd.lock() = entry.spec.name;
     let result = {
         let mut ctx = Ctx {
             server,

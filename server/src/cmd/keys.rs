@@ -20,7 +20,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("exists", -2, &[ReadOnly, Fast], ALL_KEYS, "generic", "1.0.0", "Determines whether one or more keys exist.", exists),
     CommandSpec::new("touch", -2, &[ReadOnly, Fast], ALL_KEYS, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", exists),
     CommandSpec::new("type", 2, &[ReadOnly, Fast], ONE_KEY, "generic", "1.0.0", "Determines the type of value stored at a key.", type_),
-    CommandSpec::new("keys", 2, &[ReadOnly], NO_KEYS, "generic", "1.0.0", "Returns all key names that match a pattern.", keys),
+    CommandSpec::new("keys", 2, &[ReadOnly, Offload], NO_KEYS, "generic", "1.0.0", "Returns all key names that match a pattern.", keys),
     CommandSpec::new("scan", -2, &[ReadOnly], NO_KEYS, "generic", "2.8.0", "Iterates over the key names in the database.", scan),
     CommandSpec::new("randomkey", 1, &[ReadOnly], NO_KEYS, "generic", "1.0.0", "Returns a random key name from the database.", randomkey),
     CommandSpec::new("rename", 3, &[Write], (1, 2, 1), "generic", "1.0.0", "Renames a key and overwrites the destination.", rename),

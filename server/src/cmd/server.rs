@@ -57,7 +57,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "flushdb",
         -1,
-        &[Write],
+        &[Write, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -67,7 +67,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "flushall",
         -1,
-        &[Write],
+        &[Write, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -97,7 +97,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "save",
         1,
-        &[Admin, NoScript, NoMulti],
+        &[Admin, NoScript, NoMulti, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -107,7 +107,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "bgsave",
         -1,
-        &[Admin, NoScript],
+        &[Admin, NoScript, Offload],
         NO_KEYS,
         "server",
         "1.0.0",
@@ -117,7 +117,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "shutdown",
         -1,
-        &[Admin, NoScript, Loading, Stale, NoMulti],
+        &[Admin, NoScript, Loading, Stale, NoMulti, Offload],
         NO_KEYS,
         "server",
         "1.0.0",

@@ -10,7 +10,8 @@ use redyn_protocol::Reply;
 
 use super::Handler;
 
-/// Command flags, as COMMAND INFO reports them.
+/// Command flags: Redis's, as COMMAND INFO reports them, plus internal markers it never
+/// shows (see [`Flag::reported_name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flag {
     Write,
@@ -29,11 +30,17 @@ pub enum Flag {
     NoMulti,
     /// Allowed in RESP2 subscribe mode.
     PubSubContext,
+    /// Internal: the command may hold its thread for long (a full scan, an fsync, a
+    /// whole-table delete), so the connection runs it off the network thread's task
+    /// queue (`block_in_place`) instead of stalling every connection sharing that thread.
+    /// Redis has no such flag, so COMMAND INFO does not report it.
+    Offload,
 }
 
 impl Flag {
-    pub fn name(self) -> &'static str {
-        match self {
+    /// The flag's name in COMMAND INFO, or `None` for internal markers.
+    pub fn reported_name(self) -> Option<&'static str> {
+        Some(match self {
             Flag::Write => "write",
             Flag::ReadOnly => "readonly",
             Flag::DenyOom => "denyoom",
@@ -47,7 +54,8 @@ impl Flag {
             Flag::NoAuth => "no_auth",
             Flag::NoMulti => "no_multi",
             Flag::PubSubContext => "pubsub_context",
-        }
+            Flag::Offload => return None,
+        })
     }
 }
 
@@ -171,7 +179,13 @@ impl CommandSpec {
         Reply::Array(vec![
             Reply::text(self.name),
             Reply::Int(i64::from(self.arity)),
-            Reply::Set(self.flags.iter().map(|f| simple(f.name())).collect()),
+            Reply::Set(
+                self.flags
+                    .iter()
+                    .filter_map(|f| f.reported_name())
+                    .map(simple)
+                    .collect(),
+            ),
             Reply::Int(i64::from(self.first_key)),
             Reply::Int(i64::from(self.last_key)),
             Reply::Int(i64::from(self.step)),
@@ -377,5 +391,30 @@ mod tests {
         assert_eq!(get.key_positions(2), vec![1]);
         let del = table.get(b"del").unwrap().spec;
         assert_eq!(del.key_positions(4), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn offload_marker_is_internal() {
+        let table = CommandTable::new();
+        for name in [
+            &b"flushall"[..],
+            b"flushdb",
+            b"save",
+            b"keys",
+            b"ddb.deletetable",
+        ] {
+            let spec = table.get(name).unwrap().spec;
+            assert!(spec.has(Flag::Offload), "{}", spec.name);
+            let Reply::Array(info) = spec.info_reply() else {
+                panic!("COMMAND INFO entry is an array");
+            };
+            let Reply::Set(flags) = &info[2] else {
+                panic!("flags are a set");
+            };
+            assert_eq!(flags.len(), spec.flags.len() - 1, "{}", spec.name);
+        }
+        for name in [&b"get"[..], b"set", b"ping", b"exec", b"ddb.putitem"] {
+            assert!(!table.get(name).unwrap().spec.has(Flag::Offload));
+        }
     }
 }

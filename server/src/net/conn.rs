@@ -7,10 +7,11 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use redyn_protocol::{parse_request, ParserLimits, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::runtime::RuntimeFlavor;
 
 use crate::cmd::client::{ClientInfo, ClientState};
 use crate::cmd::dispatch;
@@ -59,7 +60,7 @@ async fn run(
             match parse_request(rbuf, limits) {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => {
-                    let mut reply = dispatch::execute(server, client, args.clone());
+                    let mut reply = execute(server, client, args.clone());
                     while let Some(block) = client.blocked.take() {
                         flush(server, stream, client, wbuf).await?;
                         let deadline = block.deadline;
@@ -114,6 +115,25 @@ async fn run(
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
     }
+}
+
+/// Runs one request. A command that may hold the thread for long (FLUSHDB, SAVE,
+/// DDB.DELETETABLE…) runs inside `block_in_place`, so the runtime hands this worker's other
+/// connections to another thread meanwhile instead of stalling them behind it. Fast
+/// commands run inline: `block_in_place` costs a thread hand-off they should not pay.
+fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
+    if dispatch::may_block_thread(server, client, &args) && can_block_in_place() {
+        tokio::task::block_in_place(|| dispatch::execute(server, client, args))
+    } else {
+        dispatch::execute(server, client, args)
+    }
+}
+
+/// `block_in_place` panics on a current-thread runtime (an embedding may run the server on
+/// one); there the command simply runs inline.
+fn can_block_in_place() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::MultiThread)
 }
 
 /// The next pub/sub message for this client (never resolves for unsubscribed clients).
@@ -230,4 +250,22 @@ async fn flush(
         .fetch_add(wbuf.len() as u64, Ordering::Relaxed);
     wbuf.clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::can_block_in_place;
+    use tokio::runtime::Builder;
+
+    #[test]
+    fn block_in_place_is_used_only_on_multi_thread_runtimes() {
+        assert!(!can_block_in_place(), "outside any runtime");
+        let current = Builder::new_current_thread().build().unwrap();
+        assert!(!current.block_on(async { can_block_in_place() }));
+        let multi = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert!(multi.block_on(async { can_block_in_place() }));
+    }
 }
