@@ -58,6 +58,9 @@ const FIXTURE: &[&[&str]] = &[
     &["HSET", "h1", "f", "1", "g", "2"],
     &["ZADD", "z1", "1", "a", "2", "b"],
     &["ZADD", "z2", "1", "a", "3", "c"],
+    &["RPUSH", "l1", "a", "b", "c"],
+    &["SADD", "s1", "a", "b"],
+    &["SADD", "s2", "b", "c"],
 ];
 
 const STREAM: &str = "__stream__:events";
@@ -68,6 +71,29 @@ const TABLE: &str = "Tab";
 fn sample(name: &str) -> Option<Vec<String>> {
     let args: &[&str] = match name {
         "append" => &["k1", "x"],
+        // Lists and sets (blocking forms wait on an empty key with no timeout).
+        "lpush" | "rpush" | "lpushx" | "rpushx" => &["l1", "x"],
+        "lpop" | "rpop" | "llen" => &["l1"],
+        "lindex" => &["l1", "0"],
+        "lset" => &["l1", "0", "x"],
+        "lrange" | "ltrim" => &["l1", "0", "-1"],
+        "lrem" => &["l1", "0", "a"],
+        "linsert" => &["l1", "BEFORE", "b", "x"],
+        "lpos" => &["l1", "b"],
+        "lmove" => &["l1", "l2", "LEFT", "RIGHT"],
+        "rpoplpush" => &["l1", "l2"],
+        "lmpop" => &["1", "l1", "LEFT"],
+        "blpop" | "brpop" => &["empty", "0"],
+        "blmove" => &["empty", "l2", "LEFT", "RIGHT", "0"],
+        "brpoplpush" => &["empty", "l2", "0"],
+        "blmpop" => &["0", "1", "empty", "LEFT"],
+        "sadd" | "srem" | "sismember" | "smismember" => &["s1", "a"],
+        "smembers" | "scard" | "spop" | "srandmember" => &["s1"],
+        "smove" => &["s1", "s2", "a"],
+        "sinter" | "sunion" | "sdiff" => &["s1", "s2"],
+        "sinterstore" | "sunionstore" | "sdiffstore" => &["s3", "s1", "s2"],
+        "sintercard" => &["2", "s1", "s2"],
+        "sscan" => &["s1", "0"],
         "auth" => &["secret"],
         "bgsave" | "dbsize" | "flushall" | "flushdb" | "lastsave" | "ping" | "randomkey"
         | "save" | "time" | "unwatch" | "multi" | "exec" | "discard" => &[],
