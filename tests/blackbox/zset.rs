@@ -608,3 +608,81 @@ fn big_sorted_set_delete_is_immediate() {
         strings(&["again"])
     );
 }
+
+#[test]
+fn set_operations_accept_plain_sets_with_score_one() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    assert_eq!(q::<i64>(&mut c, &["SADD", "seta", "a", "b", "c"]), 3);
+    assert_eq!(
+        q::<i64>(&mut c, &["ZADD", "zsetb", "1", "b", "2", "c", "3", "d"]),
+        3
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &[
+                "ZUNIONSTORE",
+                "zsetc",
+                "2",
+                "seta",
+                "zsetb",
+                "WEIGHTS",
+                "2",
+                "3"
+            ]
+        ),
+        4
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "zsetc", "0", "-1", "WITHSCORES"]),
+        strings(&["a", "2", "b", "5", "c", "8", "d", "9"])
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZINTER", "2", "seta", "zsetb", "WITHSCORES"]),
+        strings(&["b", "2", "c", "3"])
+    );
+    assert_eq!(
+        q::<Vec<String>>(
+            &mut c,
+            &[
+                "ZINTER",
+                "2",
+                "zsetb",
+                "seta",
+                "WEIGHTS",
+                "1",
+                "5",
+                "AGGREGATE",
+                "MAX",
+                "WITHSCORES"
+            ]
+        ),
+        strings(&["b", "5", "c", "5"])
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZDIFF", "2", "seta", "zsetb", "WITHSCORES"]),
+        strings(&["a", "1"])
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZDIFF", "2", "zsetb", "seta", "WITHSCORES"]),
+        strings(&["d", "3"])
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["ZDIFFSTORE", "zd", "2", "seta", "zsetb"]),
+        1
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "zd", "0", "-1", "WITHSCORES"]),
+        strings(&["a", "1"])
+    );
+    assert_eq!(q::<i64>(&mut c, &["ZINTERCARD", "2", "seta", "zsetb"]), 2);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZUNION", "2", "seta", "missing", "WITHSCORES"]),
+        strings(&["a", "1", "b", "1", "c", "1"])
+    );
+    let _: () = q(&mut c, &["SET", "str", "v"]);
+    assert!(error(&mut c, &["ZUNION", "2", "seta", "str"]).starts_with("WRONGTYPE"));
+    let _: i64 = q(&mut c, &["HSET", "hash", "f", "v"]);
+    assert!(error(&mut c, &["ZINTERCARD", "2", "hash", "seta"]).starts_with("WRONGTYPE"));
+}

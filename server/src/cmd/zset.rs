@@ -12,7 +12,8 @@ use redyn_protocol::{Reply, RespVersion};
 use super::errors::{self, CmdError};
 use super::keys::{parse_cursor, parse_scan_options, scan_reply};
 use super::{parse_block_timeout, sampling, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
-use crate::engine::{Meta, Txn};
+use crate::engine::{Kind, Meta, Txn};
+use crate::types::set;
 use crate::types::zset::{self, Changes, ZsetIndexes};
 use crate::types::zset_index::{cmp_entry, Entry, ZIndex};
 use Flag::*;
@@ -499,7 +500,7 @@ fn store_result(
         ctx.commit(txn)?;
         return Ok(Reply::Int(0));
     }
-    let meta = Meta::new(crate::engine::Kind::ZSet, txn.engine().new_version()?);
+    let meta = Meta::new(Kind::ZSet, txn.engine().new_version()?);
     let index = indexes(ctx).fresh(&txn, dst, meta.version);
     let mut set = Opened { meta, index };
     let mut changes = Changes::default();
@@ -903,8 +904,15 @@ fn aggregate(op: Aggregate, a: f64, b: f64) -> f64 {
     }
 }
 
-/// All entries of a source key as a member → score map (WRONGTYPE for non-zsets).
+/// All entries of a source key as (score, member) pairs. Like Redis 7, a plain set is a
+/// valid input whose members all score 1; other types are WRONGTYPE.
 fn source_entries(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Vec<Entry>, CmdError> {
+    if let Some(meta) = txn.get(key)?.filter(|meta| meta.kind == Kind::Set) {
+        return Ok(set::members(txn, key, &meta)?
+            .into_iter()
+            .map(|member| (1.0, member))
+            .collect());
+    }
     Ok(match open(ctx, txn, key)? {
         Some(set) => set.index.lock().range(0, usize::MAX),
         None => Vec::new(),
