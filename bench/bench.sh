@@ -13,22 +13,12 @@ cargo build --release -q
 REDYN_PORT=${REDYN_PORT:-7380}
 REDIS_PORT=${REDIS_PORT:-7381}
 TMP=$(mktemp -d)
-cleanup() {
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  [ -n "${REDYN_PID:-}" ] && kill "$REDYN_PID" 2>/dev/null; wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-target/release/redyn --port "$REDYN_PORT" --dir "$TMP/redyn" --appendfsync everysec \
-  --metrics-addr off >"$TMP/redyn.log" 2>&1 &
-REDYN_PID=$!
-mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes --appendfsync everysec \
-  --save '' --daemonize yes --logfile "$TMP/redis.log"
-for port in "$REDYN_PORT" "$REDIS_PORT"; do
-  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-done
+source bench/lib.sh
+trap stop_all EXIT
+start_redyn
+start_redis
+wait_ping "$REDYN_PORT"
+wait_ping "$REDIS_PORT"
 
 # rps <port> <pipeline> <name> <redis-benchmark args...>
 rps() {

@@ -14,24 +14,9 @@ cargo build --release -q
 TMP=$(mktemp -d)
 REDYN_PORT=7480
 REDIS_PORT=7481
-PID=""
-cleanup() {
-  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+source bench/lib.sh
+trap stop_all EXIT
 
-start_redyn() {
-  target/release/redyn --port "$REDYN_PORT" --dir "$TMP/redyn" --metrics-addr off >>"$TMP/redyn.log" 2>&1 &
-  PID=$!
-}
-start_redis() {
-  mkdir -p "$TMP/redis"
-  redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes --appendfsync everysec \
-    --save '' --daemonize yes --logfile "$TMP/redis.log"
-}
-wait_ping() { for _ in $(seq 600); do redis-cli -p "$1" ping >/dev/null 2>&1 && return; sleep 0.1; done; }
 rss_mb() { ps -o rss= -p "$1" | awk '{printf "%.0f", $1 / 1024}'; }
 now() { date +%s.%N; }
 rps() { redis-benchmark -p "$1" -c 50 -n "$REQ" -r "$N" --csv "${@:2}" | awk -F'"' 'NR > 1 {print $4; exit}'; }
@@ -51,7 +36,7 @@ for server in redyn redis; do
   result[$server,top10]=$(rps "$port" ZRANGE lb 0 9 WITHSCORES)
   result[$server,zincrby]=$(rps "$port" ZINCRBY lb 1 member:__rand_int__)
   # Restart: time until the first ZREVRANK answers (includes recovery / index rebuild).
-  if [ $server == redyn ]; then kill "$PID"; wait "$PID" || true; else redis-cli -p "$port" shutdown >/dev/null 2>&1 || true; fi
+  if [ $server == redyn ]; then stop_redyn; else stop_redis save; fi
   sleep 1
   t0=$(now)
   if [ $server == redyn ]; then start_redyn; else start_redis; fi
@@ -61,7 +46,7 @@ for server in redyn redis; do
   result[$server,restart]=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
   pid=$(redis-cli -p "$port" info server | awk -F: '/^process_id/{print $2}' | tr -d '\r')
   result[$server,rss2]=$(rss_mb "$pid")
-  if [ $server == redyn ]; then kill "$PID"; wait "$PID" || true; PID=""; else redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true; fi
+  if [ $server == redyn ]; then stop_redyn; else stop_redis nosave; fi
 done
 
 echo "Leaderboard: $N members, 50 clients, $REQ requests per test"

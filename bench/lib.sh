@@ -1,0 +1,33 @@
+# Shared start/stop of the servers the benchmarks compare: redyn (release build) and
+# redis-server with AOF (appendfsync everysec). Sourced by the bench/*.sh scripts, which set
+# REDYN_PORT, REDIS_PORT and TMP (a scratch directory) first.
+
+REDYN_PID=""
+
+start_redyn() {
+  target/release/redyn --port "$REDYN_PORT" --dir "$TMP/redyn" --appendfsync everysec \
+    --metrics-addr off "$@" >>"$TMP/redyn.log" 2>&1 &
+  REDYN_PID=$!
+}
+
+stop_redyn() {
+  [ -n "$REDYN_PID" ] && kill "$REDYN_PID" 2>/dev/null && wait "$REDYN_PID" 2>/dev/null
+  REDYN_PID=""
+}
+
+start_redis() {
+  mkdir -p "$TMP/redis"
+  redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes --appendfsync everysec \
+    --save '' --daemonize yes --logfile "$TMP/redis.log"
+}
+
+# stop_redis [save|nosave]
+stop_redis() { redis-cli -p "$REDIS_PORT" shutdown "${1:-nosave}" >/dev/null 2>&1 || true; }
+
+wait_ping() { for _ in $(seq 600); do redis-cli -p "$1" ping >/dev/null 2>&1 && return; sleep 0.1; done; }
+
+stop_all() {
+  stop_redis nosave
+  stop_redyn || true
+  rm -rf "$TMP"
+}
