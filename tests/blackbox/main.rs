@@ -12,6 +12,7 @@ mod ddb_docs;
 mod hash;
 mod inproc;
 mod keys;
+mod limits;
 mod list;
 mod metrics;
 mod multi_all;
