@@ -86,7 +86,7 @@ fn put_with_condition(c: &mut redis::Connection, condition: &str) -> Result<Valu
     ddb_result(
         c,
         "PUTITEM",
-        json!({"TableName": "lim", "Item": {"pk": {"S": "a"}, "sk": {"S": "1"}},
+        json!({"TableName": "lim", "Item": {"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1"}},
             "ConditionExpression": condition,
             "ExpressionAttributeValues": {":v": {"N": "1"}}}),
     )
