@@ -34,18 +34,49 @@ fn list(value: &Value) -> Vec<Value> {
 fn xgroup_subcommands_and_errors() {
     let server = TestServer::start();
     let mut c = server.client();
-    assert!(error(&mut c, &["XGROUP", "CREATE", "s", "g", "$"]).starts_with("ERR The XGROUP subcommand requires the key to exist"));
+    assert!(error(&mut c, &["XGROUP", "CREATE", "s", "g", "$"])
+        .starts_with("ERR The XGROUP subcommand requires the key to exist"));
     let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
     assert_eq!(q::<String>(&mut c, &["TYPE", "s"]), "stream");
-    assert_eq!(error(&mut c, &["XGROUP", "CREATE", "s", "g", "$"]), "BUSYGROUP Consumer Group name already exists");
-    let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g2", "0", "ENTRIESREAD", "3"]);
-    assert_eq!(error(&mut c, &["XGROUP", "CREATE", "s", "g3", "0", "ENTRIESREAD", "-2"]), "ERR value for ENTRIESREAD must be positive or -1");
-    assert!(error(&mut c, &["XGROUP", "CREATE", "s", "g3", "0", "BOGUS"]).starts_with("ERR unknown subcommand or wrong number of arguments for 'CREATE'"));
-    assert_eq!(error(&mut c, &["XGROUP", "CREATE", "s", "g3", "zz"]), "ERR Invalid stream ID specified as stream command argument");
-    assert_eq!(q::<i64>(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "alice"]), 1);
-    assert_eq!(q::<i64>(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "alice"]), 0);
-    assert_eq!(error(&mut c, &["XGROUP", "CREATECONSUMER", "s", "nog", "alice"]), "NOGROUP No such consumer group 'nog' for key name 's'");
-    let _: () = q(&mut c, &["XGROUP", "SETID", "s", "g", "5-0", "ENTRIESREAD", "2"]);
+    assert_eq!(
+        error(&mut c, &["XGROUP", "CREATE", "s", "g", "$"]),
+        "BUSYGROUP Consumer Group name already exists"
+    );
+    let _: () = q(
+        &mut c,
+        &["XGROUP", "CREATE", "s", "g2", "0", "ENTRIESREAD", "3"],
+    );
+    assert_eq!(
+        error(
+            &mut c,
+            &["XGROUP", "CREATE", "s", "g3", "0", "ENTRIESREAD", "-2"]
+        ),
+        "ERR value for ENTRIESREAD must be positive or -1"
+    );
+    assert!(
+        error(&mut c, &["XGROUP", "CREATE", "s", "g3", "0", "BOGUS"])
+            .starts_with("ERR unknown subcommand or wrong number of arguments for 'CREATE'")
+    );
+    assert_eq!(
+        error(&mut c, &["XGROUP", "CREATE", "s", "g3", "zz"]),
+        "ERR Invalid stream ID specified as stream command argument"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "alice"]),
+        1
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["XGROUP", "CREATECONSUMER", "s", "g", "alice"]),
+        0
+    );
+    assert_eq!(
+        error(&mut c, &["XGROUP", "CREATECONSUMER", "s", "nog", "alice"]),
+        "NOGROUP No such consumer group 'nog' for key name 's'"
+    );
+    let _: () = q(
+        &mut c,
+        &["XGROUP", "SETID", "s", "g", "5-0", "ENTRIESREAD", "2"],
+    );
     let groups = list(&value(&mut c, &["XINFO", "GROUPS", "s"]));
     assert_eq!(groups.len(), 2);
     assert_eq!(info_text(&groups[0], "name"), "g");
@@ -53,17 +84,32 @@ fn xgroup_subcommands_and_errors() {
     assert_eq!(info_int(&groups[0], "entries-read"), 2);
     assert_eq!(info_int(&groups[0], "consumers"), 1);
     assert_eq!(info_int(&groups[1], "entries-read"), 3);
-    assert_eq!(q::<i64>(&mut c, &["XGROUP", "DELCONSUMER", "s", "g", "alice"]), 0);
-    assert_eq!(q::<i64>(&mut c, &["XGROUP", "DELCONSUMER", "s", "g", "nobody"]), 0);
+    assert_eq!(
+        q::<i64>(&mut c, &["XGROUP", "DELCONSUMER", "s", "g", "alice"]),
+        0
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["XGROUP", "DELCONSUMER", "s", "g", "nobody"]),
+        0
+    );
     assert_eq!(q::<i64>(&mut c, &["XGROUP", "DESTROY", "s", "g2"]), 1);
     assert_eq!(q::<i64>(&mut c, &["XGROUP", "DESTROY", "s", "g2"]), 0);
-    assert_eq!(info_int(&value(&mut c, &["XINFO", "STREAM", "s"]), "groups"), 1);
-    assert_eq!(error(&mut c, &["XGROUP", "HELP", "x"]), "ERR wrong number of arguments for 'xgroup|help' command");
+    assert_eq!(
+        info_int(&value(&mut c, &["XINFO", "STREAM", "s"]), "groups"),
+        1
+    );
+    assert_eq!(
+        error(&mut c, &["XGROUP", "HELP", "x"]),
+        "ERR wrong number of arguments for 'xgroup|help' command"
+    );
     assert!(matches!(value(&mut c, &["XGROUP", "HELP"]), Value::Array(lines) if lines.len() > 5));
     assert!(error(&mut c, &["XGROUP", "NOPE", "s"]).starts_with("ERR unknown subcommand 'NOPE'"));
     let _: () = q(&mut c, &["SET", "str", "x"]);
     assert!(error(&mut c, &["XGROUP", "CREATE", "str", "g", "$"]).starts_with("WRONGTYPE"));
-    assert_eq!(error(&mut c, &["XINFO", "CONSUMERS", "s", "nog"]), "NOGROUP No such consumer group 'nog' for key name 's'");
+    assert_eq!(
+        error(&mut c, &["XINFO", "CONSUMERS", "s", "nog"]),
+        "NOGROUP No such consumer group 'nog' for key name 's'"
+    );
 }
 
 #[test]
@@ -71,34 +117,76 @@ fn xreadgroup_delivers_new_entries_and_history() {
     let server = TestServer::start();
     let mut c = server.client();
     setup(&mut c);
-    assert_eq!(read_group(&mut c, "alice", &["COUNT", "2"], ">"), ["1-0", "2-0"]);
+    assert_eq!(
+        read_group(&mut c, "alice", &["COUNT", "2"], ">"),
+        ["1-0", "2-0"]
+    );
     assert_eq!(read_group(&mut c, "bob", &[], ">"), ["3-0", "4-0"]);
-    assert_eq!(value(&mut c, &["XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">"]), Value::Nil);
+    assert_eq!(
+        value(
+            &mut c,
+            &["XREADGROUP", "GROUP", "g", "bob", "STREAMS", "s", ">"]
+        ),
+        Value::Nil
+    );
     // History: the consumer's own pending entries after the ID; each read counts.
     assert_eq!(read_group(&mut c, "alice", &[], "0"), ["1-0", "2-0"]);
     assert_eq!(read_group(&mut c, "alice", &[], "1-0"), ["2-0"]);
     let _: i64 = q(&mut c, &["XDEL", "s", "2-0"]);
-    let history = value(&mut c, &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"]);
-    let Value::Array(streams) = history else { panic!() };
-    let Value::Array(pair) = &streams[0] else { panic!() };
+    let history = value(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"],
+    );
+    let Value::Array(streams) = history else {
+        panic!()
+    };
+    let Value::Array(pair) = &streams[0] else {
+        panic!()
+    };
     let items = list(&pair[1]);
-    assert_eq!(items[1], Value::Array(vec![Value::BulkString(b"2-0".to_vec()), Value::Nil]));
+    assert_eq!(
+        items[1],
+        Value::Array(vec![Value::BulkString(b"2-0".to_vec()), Value::Nil])
+    );
     // NOACK delivers without a PEL entry.
     let _: String = q(&mut c, &["XADD", "s", "5-0", "f", "v"]);
     assert_eq!(read_group(&mut c, "carol", &["NOACK"], ">"), ["5-0"]);
     let summary = list(&value(&mut c, &["XPENDING", "s", "g"]));
     assert_eq!(summary[0], Value::Int(4));
     let consumers: Vec<(String, String)> = redis::from_redis_value(summary[3].clone()).unwrap();
-    assert_eq!(consumers, [("alice".into(), "2".into()), ("bob".into(), "2".into())]);
+    assert_eq!(
+        consumers,
+        [("alice".into(), "2".into()), ("bob".into(), "2".into())]
+    );
     let info = list(&value(&mut c, &["XINFO", "CONSUMERS", "s", "g"]));
     assert_eq!(info.len(), 3);
     assert_eq!(info_text(&info[2], "name"), "carol");
     assert_eq!(info_int(&info[2], "pending"), 0);
     // Errors.
-    assert!(error(&mut c, &["XREADGROUP", "GROUP", "nog", "a", "STREAMS", "s", ">"]).starts_with("NOGROUP No such key 's' or consumer group 'nog' in XREADGROUP with GROUP option"));
-    assert!(error(&mut c, &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", "$"]).starts_with("ERR The $ ID is meaningless"));
-    assert_eq!(error(&mut c, &["XREADGROUP", "COUNT", "1", "STREAMS", "s", ">"]), "ERR Missing GROUP option for XREADGROUP");
-    assert!(error(&mut c, &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">", "x"]).starts_with("ERR Unbalanced 'xreadgroup' list of streams"));
+    assert!(error(
+        &mut c,
+        &["XREADGROUP", "GROUP", "nog", "a", "STREAMS", "s", ">"]
+    )
+    .starts_with(
+        "NOGROUP No such key 's' or consumer group 'nog' in XREADGROUP with GROUP option"
+    ));
+    assert!(error(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", "$"]
+    )
+    .starts_with("ERR The $ ID is meaningless"));
+    assert_eq!(
+        error(
+            &mut c,
+            &["XREADGROUP", "COUNT", "1", "NOACK", "STREAMS", "s", ">"]
+        ),
+        "ERR Missing GROUP option for XREADGROUP"
+    );
+    assert!(error(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">", "x"]
+    )
+    .starts_with("ERR Unbalanced 'xreadgroup' list of streams"));
 }
 
 #[test]
@@ -137,7 +225,20 @@ fn blocking_xreadgroup_is_served_or_told_the_key_is_gone() {
 
     // A timeout answers nil; inside MULTI the command does not block.
     let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g", "$"]);
-    let reply = value(&mut c, &["XREADGROUP", "GROUP", "g", "a", "BLOCK", "30", "STREAMS", "s", ">"]);
+    let reply = value(
+        &mut c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "a",
+            "BLOCK",
+            "30",
+            "STREAMS",
+            "s",
+            ">",
+        ],
+    );
     assert_eq!(reply, Value::Nil);
     let (reply,): (Value,) = redis::pipe()
         .atomic()
@@ -161,16 +262,66 @@ fn xack_and_xpending_ranges() {
     assert_eq!(first[0], Value::BulkString(b"1-0".to_vec()));
     assert_eq!(first[1], Value::BulkString(b"alice".to_vec()));
     assert_eq!(first[3], Value::Int(1));
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "(1-0", "(4-0", "10"])).len(), 2);
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "-", "+", "10", "bob"])).len(), 1);
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "-", "+", "10", "nobody"])).len(), 0);
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "IDLE", "100000", "-", "+", "10"])).len(), 0);
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "IDLE", "0", "-", "+", "2"])).len(), 2);
-    assert_eq!(error(&mut c, &["XPENDING", "s", "g", "-", "+"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["XPENDING", "s", "g", "IDLE", "1", "-", "+"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["XPENDING", "s", "nog"]), "NOGROUP No such key 's' or consumer group 'nog'");
-    assert_eq!(error(&mut c, &["XACK", "s", "g", "1-0", "bad"]), "ERR Invalid stream ID specified as stream command argument");
-    assert_eq!(q::<i64>(&mut c, &["XACK", "s", "g", "1-0", "2-0", "9-0"]), 2);
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XPENDING", "s", "g", "(1-0", "(4-0", "10"]
+        ))
+        .len(),
+        2
+    );
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10", "bob"]
+        ))
+        .len(),
+        1
+    );
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XPENDING", "s", "g", "-", "+", "10", "nobody"]
+        ))
+        .len(),
+        0
+    );
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XPENDING", "s", "g", "IDLE", "100000", "-", "+", "10"]
+        ))
+        .len(),
+        0
+    );
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XPENDING", "s", "g", "IDLE", "0", "-", "+", "2"]
+        ))
+        .len(),
+        2
+    );
+    assert_eq!(
+        error(&mut c, &["XPENDING", "s", "g", "-", "+"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["XPENDING", "s", "g", "IDLE", "1", "-", "+"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["XPENDING", "s", "nog"]),
+        "NOGROUP No such key 's' or consumer group 'nog'"
+    );
+    assert_eq!(
+        error(&mut c, &["XACK", "s", "g", "1-0", "bad"]),
+        "ERR Invalid stream ID specified as stream command argument"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["XACK", "s", "g", "1-0", "2-0", "9-0"]),
+        2
+    );
     assert_eq!(q::<i64>(&mut c, &["XACK", "s", "g", "1-0"]), 0);
     assert_eq!(q::<i64>(&mut c, &["XACK", "s", "nog", "3-0"]), 0);
     assert_eq!(q::<i64>(&mut c, &["XACK", "missing", "g", "3-0"]), 0);
@@ -179,7 +330,10 @@ fn xack_and_xpending_ranges() {
     assert_eq!(summary[1], Value::BulkString(b"3-0".to_vec()));
     assert_eq!(summary[2], Value::BulkString(b"4-0".to_vec()));
     let _: i64 = q(&mut c, &["XACK", "s", "g", "3-0", "4-0"]);
-    assert_eq!(value(&mut c, &["XPENDING", "s", "g"]), Value::Array(vec![Value::Int(0), Value::Nil, Value::Nil, Value::Nil]));
+    assert_eq!(
+        value(&mut c, &["XPENDING", "s", "g"]),
+        Value::Array(vec![Value::Int(0), Value::Nil, Value::Nil, Value::Nil])
+    );
 }
 
 #[test]
@@ -189,7 +343,14 @@ fn xclaim_options() {
     setup(&mut c);
     let _ = read_group(&mut c, "alice", &[], ">");
     // Too fresh for a 1-hour min idle time.
-    assert_eq!(list(&value(&mut c, &["XCLAIM", "s", "g", "bob", "3600000", "1-0"])).len(), 0);
+    assert_eq!(
+        list(&value(
+            &mut c,
+            &["XCLAIM", "s", "g", "bob", "3600000", "1-0"]
+        ))
+        .len(),
+        0
+    );
     let claimed = value(&mut c, &["XCLAIM", "s", "g", "bob", "0", "1-0", "2-0"]);
     assert_eq!(ids(&claimed), ["1-0", "2-0"]);
     let row = list(&list(&value(&mut c, &["XPENDING", "s", "g", "1-0", "1-0", "1"]))[0]);
@@ -199,26 +360,70 @@ fn xclaim_options() {
     let just = value(&mut c, &["XCLAIM", "s", "g", "carol", "0", "1-0", "JUSTID"]);
     assert_eq!(just, Value::Array(vec![Value::BulkString(b"1-0".to_vec())]));
     // IDLE / RETRYCOUNT set the delivery time and count.
-    let _ = value(&mut c, &["XCLAIM", "s", "g", "carol", "0", "2-0", "IDLE", "500000", "RETRYCOUNT", "7", "JUSTID"]);
+    let _ = value(
+        &mut c,
+        &[
+            "XCLAIM",
+            "s",
+            "g",
+            "carol",
+            "0",
+            "2-0",
+            "IDLE",
+            "500000",
+            "RETRYCOUNT",
+            "7",
+            "JUSTID",
+        ],
+    );
     let row = list(&list(&value(&mut c, &["XPENDING", "s", "g", "2-0", "2-0", "1"]))[0]);
     assert!(matches!(row[2], Value::Int(idle) if idle >= 500000));
     assert_eq!(row[3], Value::Int(7));
     // FORCE creates a PEL entry for an entry never delivered; LASTID moves the group.
     let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g2", "$"]);
-    assert_eq!(list(&value(&mut c, &["XCLAIM", "s", "g2", "dan", "0", "3-0"])).len(), 0);
-    let forced = value(&mut c, &["XCLAIM", "s", "g2", "dan", "0", "3-0", "FORCE", "LASTID", "9-0", "TIME", "1"]);
+    assert_eq!(
+        list(&value(&mut c, &["XCLAIM", "s", "g2", "dan", "0", "3-0"])).len(),
+        0
+    );
+    let forced = value(
+        &mut c,
+        &[
+            "XCLAIM", "s", "g2", "dan", "0", "3-0", "FORCE", "LASTID", "9-0", "TIME", "1",
+        ],
+    );
     assert_eq!(ids(&forced), ["3-0"]);
     let groups = list(&value(&mut c, &["XINFO", "GROUPS", "s"]));
     assert_eq!(info_text(&groups[1], "last-delivered-id"), "9-0");
     assert_eq!(info_int(&groups[1], "pending"), 1);
     // A deleted entry is dropped from the PEL instead of claimed.
     let _: i64 = q(&mut c, &["XDEL", "s", "4-0"]);
-    assert_eq!(list(&value(&mut c, &["XCLAIM", "s", "g", "bob", "0", "4-0"])).len(), 0);
-    assert_eq!(list(&value(&mut c, &["XPENDING", "s", "g", "4-0", "4-0", "1"])).len(), 0);
-    assert_eq!(error(&mut c, &["XCLAIM", "s", "g", "bob", "x", "1-0"]), "ERR Invalid min-idle-time argument for XCLAIM");
-    assert_eq!(error(&mut c, &["XCLAIM", "s", "g", "bob", "0", "1-0", "BOGUS"]), "ERR Unrecognized XCLAIM option 'BOGUS'");
-    assert_eq!(error(&mut c, &["XCLAIM", "s", "g", "bob", "0", "1-0", "IDLE", "x"]), "ERR Invalid IDLE option argument for XCLAIM");
-    assert_eq!(error(&mut c, &["XCLAIM", "s", "nog", "bob", "0", "1-0"]), "NOGROUP No such key 's' or consumer group 'nog'");
+    assert_eq!(
+        list(&value(&mut c, &["XCLAIM", "s", "g", "bob", "0", "4-0"])).len(),
+        0
+    );
+    assert_eq!(
+        list(&value(&mut c, &["XPENDING", "s", "g", "4-0", "4-0", "1"])).len(),
+        0
+    );
+    assert_eq!(
+        error(&mut c, &["XCLAIM", "s", "g", "bob", "x", "1-0"]),
+        "ERR Invalid min-idle-time argument for XCLAIM"
+    );
+    assert_eq!(
+        error(&mut c, &["XCLAIM", "s", "g", "bob", "0", "1-0", "BOGUS"]),
+        "ERR Unrecognized XCLAIM option 'BOGUS'"
+    );
+    assert_eq!(
+        error(
+            &mut c,
+            &["XCLAIM", "s", "g", "bob", "0", "1-0", "IDLE", "x"]
+        ),
+        "ERR Invalid IDLE option argument for XCLAIM"
+    );
+    assert_eq!(
+        error(&mut c, &["XCLAIM", "s", "nog", "bob", "0", "1-0"]),
+        "NOGROUP No such key 's' or consumer group 'nog'"
+    );
 }
 
 #[test]
@@ -228,19 +433,52 @@ fn xautoclaim_iterates_and_reports_deleted_entries() {
     setup(&mut c);
     let _ = read_group(&mut c, "alice", &[], ">");
     let _: i64 = q(&mut c, &["XDEL", "s", "2-0"]);
-    let reply = list(&value(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "2"]));
+    let reply = list(&value(
+        &mut c,
+        &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "2"],
+    ));
     assert_eq!(reply[0], Value::BulkString(b"3-0".to_vec()));
     assert_eq!(ids(&reply[1]), ["1-0"]);
-    assert_eq!(reply[2], Value::Array(vec![Value::BulkString(b"2-0".to_vec())]));
-    let reply = list(&value(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "0", "3-0", "JUSTID"]));
+    assert_eq!(
+        reply[2],
+        Value::Array(vec![Value::BulkString(b"2-0".to_vec())])
+    );
+    let reply = list(&value(
+        &mut c,
+        &["XAUTOCLAIM", "s", "g", "bob", "0", "3-0", "JUSTID"],
+    ));
     assert_eq!(reply[0], Value::BulkString(b"0-0".to_vec()));
-    assert_eq!(reply[1], Value::Array(vec![Value::BulkString(b"3-0".to_vec()), Value::BulkString(b"4-0".to_vec())]));
-    let reply = list(&value(&mut c, &["XAUTOCLAIM", "s", "g", "carol", "3600000", "0"]));
+    assert_eq!(
+        reply[1],
+        Value::Array(vec![
+            Value::BulkString(b"3-0".to_vec()),
+            Value::BulkString(b"4-0".to_vec())
+        ])
+    );
+    let reply = list(&value(
+        &mut c,
+        &["XAUTOCLAIM", "s", "g", "carol", "3600000", "0"],
+    ));
     assert_eq!(reply[1], Value::Array(vec![]));
-    assert_eq!(error(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "0"]), "ERR COUNT must be > 0");
-    assert_eq!(error(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "BOGUS"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "x", "0"]), "ERR Invalid min-idle-time argument for XAUTOCLAIM");
-    assert_eq!(error(&mut c, &["XAUTOCLAIM", "s", "nog", "bob", "0", "0"]), "NOGROUP No such key 's' or consumer group 'nog'");
+    assert_eq!(
+        error(
+            &mut c,
+            &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "0"]
+        ),
+        "ERR COUNT must be > 0"
+    );
+    assert_eq!(
+        error(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "0", "0", "BOGUS"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["XAUTOCLAIM", "s", "g", "bob", "x", "0"]),
+        "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+    );
+    assert_eq!(
+        error(&mut c, &["XAUTOCLAIM", "s", "nog", "bob", "0", "0"]),
+        "NOGROUP No such key 's' or consumer group 'nog'"
+    );
 }
 
 #[test]

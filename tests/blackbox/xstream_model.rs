@@ -72,7 +72,18 @@ fn step(c: &mut redis::Connection, rng: &mut Rng, model: &mut Model, n: usize) {
             let payload = format!("v{n}");
             let id: String = if rng.below(3) == 0 {
                 let maxlen = rng.below(8).to_string();
-                let id: String = q(c, &["XADD", "s", "MAXLEN", &maxlen, &format!("{ms}-*"), "f", &payload]);
+                let id: String = q(
+                    c,
+                    &[
+                        "XADD",
+                        "s",
+                        "MAXLEN",
+                        &maxlen,
+                        &format!("{ms}-*"),
+                        "f",
+                        &payload,
+                    ],
+                );
                 model.entries.insert(parse_id(&id), payload);
                 model.trim_to(maxlen.parse().unwrap());
                 id
@@ -107,7 +118,17 @@ fn step(c: &mut redis::Connection, rng: &mut Rng, model: &mut Model, n: usize) {
             let count = rng.below(3) + 1;
             let reply = value(
                 c,
-                &["XREADGROUP", "GROUP", "g", &consumer, "COUNT", &count.to_string(), "STREAMS", "s", ">"],
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "g",
+                    &consumer,
+                    "COUNT",
+                    &count.to_string(),
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
             );
             let got: Vec<Id> = xread_reply(&reply)
                 .into_iter()

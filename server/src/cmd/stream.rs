@@ -114,7 +114,11 @@ pub fn entry_reply((id, fields): &Entry) -> Reply {
 }
 
 fn log_entry_reply(entry: &changelog::Entry) -> Reply {
-    let fields = entry.1.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+    let fields = entry
+        .1
+        .iter()
+        .map(|(f, v)| (f.to_vec(), v.to_vec()))
+        .collect();
     entry_reply(&(from_log(entry.0), fields))
 }
 
@@ -277,8 +281,11 @@ fn trim_spec(ctx: &Ctx, trim: &TrimArgs) -> Option<TrimSpec> {
 /// The ID to give a new entry, as Redis's `streamAppendItem` picks it.
 fn new_entry_id(stream: &Stream, want: AddId, now_ms: u64) -> Result<StreamId, CmdError> {
     let last = stream.info.last_id;
-    let smaller =
-        || CmdError::new("ERR The ID specified in XADD is equal or smaller than the target stream top item");
+    let smaller = || {
+        CmdError::new(
+            "ERR The ID specified in XADD is equal or smaller than the target stream top item",
+        )
+    };
     let id = match want {
         AddId::Exact(id) => id,
         AddId::Partial(ms) if ms == last.ms => {
@@ -595,7 +602,13 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let entries = match log_name(key) {
             Some(name) => {
                 let log = &ctx.server.changelog;
-                let entries = log.range(name, to_log(from), changelog::StreamId::MAX, read.count, false)?;
+                let entries = log.range(
+                    name,
+                    to_log(from),
+                    changelog::StreamId::MAX,
+                    read.count,
+                    false,
+                )?;
                 if let Some(newest) = entries.last() {
                     log.note_read(name, newest.0)?;
                 }
@@ -750,7 +763,13 @@ fn changelog_info(ctx: &Ctx, name: &[u8]) -> CmdResult {
             id_text(first.first().map_or(min, |e| e.0)),
         ),
         field("groups", Reply::Int(0)),
-        field("first-entry", first.first().map_or(Reply::Nil, log_entry_reply)),
-        field("last-entry", newest.first().map_or(Reply::Nil, log_entry_reply)),
+        field(
+            "first-entry",
+            first.first().map_or(Reply::Nil, log_entry_reply),
+        ),
+        field(
+            "last-entry",
+            newest.first().map_or(Reply::Nil, log_entry_reply),
+        ),
     ]))
 }

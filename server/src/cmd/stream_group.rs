@@ -10,8 +10,8 @@ use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
 use super::stream::{
-    entry_reply, help_reply, id_reply, field, is_retry, log_name, parse_bound,
-    parse_read_args, parse_strict_id, streams_reply,
+    entry_reply, field, help_reply, id_reply, is_retry, log_name, parse_bound, parse_read_args,
+    parse_strict_id, streams_reply,
 };
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::Txn;
@@ -181,7 +181,9 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 None => st::create(&mut txn, key)?,
             };
             if !stream.create_group(&mut txn, gname, id, entries_read)? {
-                return Err(CmdError::new("BUSYGROUP Consumer Group name already exists"));
+                return Err(CmdError::new(
+                    "BUSYGROUP Consumer Group name already exists",
+                ));
             }
             stream.store(&mut txn)?;
             txn.notify('t', "xgroup-create", key);
@@ -342,10 +344,17 @@ fn serve_history(
     };
     let limit = count.unwrap_or(usize::MAX);
     let mut pending = Vec::new();
-    stream.visit_pending(txn, gname, Some(consumer), start, StreamId::MAX, |id, entry| {
-        pending.push((id, entry));
-        Ok(pending.len() < limit)
-    })?;
+    stream.visit_pending(
+        txn,
+        gname,
+        Some(consumer),
+        start,
+        StreamId::MAX,
+        |id, entry| {
+            pending.push((id, entry));
+            Ok(pending.len() < limit)
+        },
+    )?;
     let mut replies = Vec::with_capacity(pending.len());
     for (id, mut entry) in pending {
         match stream.entry(txn, id)? {
@@ -372,7 +381,11 @@ fn serve_new(
     count: Option<usize>,
     noack: bool,
 ) -> Result<Option<Vec<Reply>>, CmdError> {
-    if stream.is_empty() || !stream.last_entry_id(txn)?.is_some_and(|top| top > group.last_id) {
+    if stream.is_empty()
+        || !stream
+            .last_entry_id(txn)?
+            .is_some_and(|top| top > group.last_id)
+    {
         return Ok(None);
     }
     let now = txn.now();
@@ -512,12 +525,7 @@ fn pending_summary(txn: &Txn, stream: &Stream, gname: &[u8], group: &Group) -> C
         .consumers(txn, gname)?
         .into_iter()
         .filter(|(_, c)| c.pending > 0)
-        .map(|(name, c)| {
-            Reply::Array(vec![
-                Reply::bulk(name),
-                Reply::text(c.pending.to_string()),
-            ])
-        })
+        .map(|(name, c)| Reply::Array(vec![Reply::bulk(name), Reply::text(c.pending.to_string())]))
         .collect();
     Ok(Reply::Array(vec![
         Reply::Int(group.pending as i64),
@@ -581,9 +589,8 @@ fn parse_claim_options(args: &[Bytes], now: u64) -> Result<ClaimOptions, CmdErro
 }
 
 fn min_idle_arg(arg: &[u8], cmd: &str) -> Result<u64, CmdError> {
-    let n = errors::int_arg(arg).map_err(|_| {
-        CmdError::new(format!("ERR Invalid min-idle-time argument for {cmd}"))
-    })?;
+    let n = errors::int_arg(arg)
+        .map_err(|_| CmdError::new(format!("ERR Invalid min-idle-time argument for {cmd}")))?;
     Ok(n.max(0) as u64)
 }
 
@@ -643,7 +650,15 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             None if opts.justid => count,
             None => count + 1,
         };
-        stream.assign_pending(&mut txn, gname, &mut group, id, consumer, delivery_time, count)?;
+        stream.assign_pending(
+            &mut txn,
+            gname,
+            &mut group,
+            id,
+            consumer,
+            delivery_time,
+            count,
+        )?;
         replies.push(if opts.justid {
             id_reply(id)
         } else {
@@ -755,7 +770,9 @@ fn opt_int(value: Option<u64>) -> Reply {
 /// XINFO STREAM key [FULL [COUNT n]].
 pub fn xinfo_stream(txn: &Txn, stream: &Stream, opts: &[Bytes]) -> CmdResult {
     let syntax = || {
-        CmdError::new("ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.")
+        CmdError::new(
+            "ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try XINFO HELP.",
+        )
     };
     let full = match opts.len() {
         0 => None,
@@ -824,14 +841,21 @@ fn full_group_info(
     let mut consumers = Vec::new();
     for (name, consumer) in stream.consumers(txn, gname)? {
         let mut own = Vec::new();
-        stream.visit_pending(txn, gname, Some(&name), StreamId::MIN, StreamId::MAX, |id, p| {
-            own.push(Reply::Array(vec![
-                id_reply(id),
-                Reply::Int(p.delivery_time as i64),
-                Reply::Int(p.delivery_count as i64),
-            ]));
-            Ok(own.len() < limit)
-        })?;
+        stream.visit_pending(
+            txn,
+            gname,
+            Some(&name),
+            StreamId::MIN,
+            StreamId::MAX,
+            |id, p| {
+                own.push(Reply::Array(vec![
+                    id_reply(id),
+                    Reply::Int(p.delivery_time as i64),
+                    Reply::Int(p.delivery_count as i64),
+                ]));
+                Ok(own.len() < limit)
+            },
+        )?;
         consumers.push(Reply::Map(vec![
             field("name", Reply::bulk(name)),
             field("seen-time", Reply::Int(consumer.seen_time as i64)),

@@ -595,10 +595,11 @@ impl Stream {
                 break;
             }
             let strategy = spec.strategy;
-            let removed = self.delete_entries(txn, master, node.last, |id, len| match strategy {
-                Trim::MaxLen(max) => len > max,
-                Trim::MinId(min) => id < min,
-            })?;
+            let removed =
+                self.delete_entries(txn, master, node.last, |id, len| match strategy {
+                    Trim::MaxLen(max) => len > max,
+                    Trim::MinId(min) => id < min,
+                })?;
             node.live -= removed;
             deleted += removed;
             self.put_node(txn, master, &node);

@@ -130,8 +130,8 @@ impl Stream {
         self.rows_with_prefix(txn, &[GROUP], false)
             .map(|row| {
                 let (key, value) = row?;
-                let (name, _) = decode_bytes_escaped(&key[1..])
-                    .ok_or(TypeError::Corrupt("stream group"))?;
+                let (name, _) =
+                    decode_bytes_escaped(&key[1..]).ok_or(TypeError::Corrupt("stream group"))?;
                 Ok((name, decode(&value, "stream group")?))
             })
             .collect()
@@ -229,7 +229,12 @@ impl Stream {
             .collect()
     }
 
-    pub fn pending_entry(&self, txn: &Txn, gname: &[u8], id: StreamId) -> Result<Option<PendingEntry>> {
+    pub fn pending_entry(
+        &self,
+        txn: &Txn,
+        gname: &[u8],
+        id: StreamId,
+    ) -> Result<Option<PendingEntry>> {
         self.row_get(txn, &with_id(escaped(PENDING, &[gname]), id))?
             .map(|raw| decode(&raw, "stream pending entry"))
             .transpose()
@@ -318,7 +323,13 @@ impl Stream {
 
     /// Acknowledges `id`: removes it from the group's and its consumer's PEL. Returns
     /// whether it was pending.
-    pub fn ack(&mut self, txn: &mut Txn, gname: &[u8], group: &mut Group, id: StreamId) -> Result<bool> {
+    pub fn ack(
+        &mut self,
+        txn: &mut Txn,
+        gname: &[u8],
+        group: &mut Group,
+        id: StreamId,
+    ) -> Result<bool> {
         let Some(entry) = self.pending_entry(txn, gname, id)? else {
             return Ok(false);
         };
