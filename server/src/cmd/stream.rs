@@ -307,7 +307,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let (trim, id_at, nomkstream) = parse_trim_args(args, 2, true)?;
     let fields_args = args.get(id_at + 1..).unwrap_or(&[]);
-    if id_at >= args.len() || fields_args.is_empty() || fields_args.len() % 2 != 0 {
+    if id_at >= args.len() || fields_args.is_empty() || !fields_args.len().is_multiple_of(2) {
         return Err(errors::wrong_arity("xadd"));
     }
     let want = parse_add_id(&args[id_at])?;
@@ -543,7 +543,7 @@ pub fn parse_read_args(args: &[Bytes], xreadgroup: bool) -> Result<ReadArgs, Cmd
             i += 2;
         } else if is("streams") && more > 0 {
             let rest = &args[i + 1..];
-            if rest.len() % 2 != 0 {
+            if !rest.len().is_multiple_of(2) {
                 let (name, symbol) = if xreadgroup {
                     ("xreadgroup", '>')
                 } else {

@@ -16,7 +16,7 @@ use super::stream::{
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::Txn;
 use crate::types::stream::{self as st, Stream, StreamId};
-use crate::types::stream_group::Group;
+use crate::types::stream_group::{Group, PendingEntry};
 use crate::types::TypeError;
 use Flag::*;
 
@@ -326,6 +326,15 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
 }
 
+/// A PEL entry for a delivery to `consumer`.
+fn delivery(consumer: &[u8], delivery_time: u64, delivery_count: u64) -> PendingEntry {
+    PendingEntry {
+        consumer: consumer.to_vec(),
+        delivery_time,
+        delivery_count,
+    }
+}
+
 /// Serves a consumer's pending entries after `after` (deleted entries come back as
 /// `[id, nil]`), counting a new delivery of each.
 fn serve_history(
@@ -382,9 +391,9 @@ fn serve_new(
     noack: bool,
 ) -> Result<Option<Vec<Reply>>, CmdError> {
     if stream.is_empty()
-        || !stream
+        || stream
             .last_entry_id(txn)?
-            .is_some_and(|top| top > group.last_id)
+            .is_none_or(|top| top <= group.last_id)
     {
         return Ok(None);
     }
@@ -397,7 +406,7 @@ fn serve_new(
     for (id, _) in &entries {
         advance_group(stream, group, *id);
         if !noack {
-            stream.assign_pending(txn, gname, group, *id, consumer, now, 1)?;
+            stream.assign_pending(txn, gname, group, *id, delivery(consumer, now, 1))?;
         }
     }
     Ok(Some(entries.iter().map(entry_reply).collect()))
@@ -655,9 +664,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             gname,
             &mut group,
             id,
-            consumer,
-            delivery_time,
-            count,
+            delivery(consumer, delivery_time, count),
         )?;
         replies.push(if opts.justid {
             id_reply(id)
@@ -733,7 +740,13 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             consumer_ready = true;
         }
         let times = entry.delivery_count + u64::from(!justid);
-        stream.assign_pending(&mut txn, gname, &mut group, id, consumer, now, times)?;
+        stream.assign_pending(
+            &mut txn,
+            gname,
+            &mut group,
+            id,
+            delivery(consumer, now, times),
+        )?;
         claimed.push(if justid {
             id_reply(id)
         } else {

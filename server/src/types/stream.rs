@@ -256,10 +256,13 @@ pub fn create(txn: &mut Txn, key: &[u8]) -> Result<Stream> {
     })
 }
 
+/// The command's own writes within a scanned range, in scan order.
+type PendingRows = std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>;
+
 /// Iterator over sub-rows merging stored rows with the command's own writes.
 pub(crate) struct Rows {
     stored: std::iter::Peekable<SubScan>,
-    pending: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    pending: PendingRows,
     reverse: bool,
 }
 

@@ -281,8 +281,8 @@ impl Stream {
         Ok(())
     }
 
-    /// Makes `consumer` the owner of pending entry `id` with the given delivery time and
-    /// count, creating the entry if absent (XREADGROUP `>`, XCLAIM, XAUTOCLAIM). The
+    /// Makes `entry.consumer` the owner of pending entry `id` with the entry's delivery
+    /// time and count, creating it if absent (XREADGROUP `>`, XCLAIM, XAUTOCLAIM). The
     /// consumer must exist.
     pub fn assign_pending(
         &mut self,
@@ -290,16 +290,13 @@ impl Stream {
         gname: &[u8],
         group: &mut Group,
         id: StreamId,
-        consumer: &[u8],
-        delivery_time: u64,
-        delivery_count: u64,
+        entry: PendingEntry,
     ) -> Result<()> {
-        let previous = self.pending_entry(txn, gname, id)?;
-        match &previous {
+        let consumer = entry.consumer.as_slice();
+        match self.pending_entry(txn, gname, id)? {
             Some(old) if old.consumer == consumer => {}
             Some(old) => {
-                let old_owner = old.consumer.clone();
-                self.move_own_pending(txn, gname, &old_owner, id, -1)?;
+                self.move_own_pending(txn, gname, &old.consumer, id, -1)?;
                 self.move_own_pending(txn, gname, consumer, id, 1)?;
             }
             None => {
@@ -307,11 +304,6 @@ impl Stream {
                 self.move_own_pending(txn, gname, consumer, id, 1)?;
             }
         }
-        let entry = PendingEntry {
-            consumer: consumer.to_vec(),
-            delivery_time,
-            delivery_count,
-        };
         self.row_put(txn, with_id(escaped(PENDING, &[gname]), id), encode(&entry));
         Ok(())
     }
