@@ -28,4 +28,7 @@ mod strings;
 mod table_streams;
 mod transactions;
 mod write_path;
+mod xstream;
+mod xstream_group;
+mod xstream_model;
 mod zset;

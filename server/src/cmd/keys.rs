@@ -459,6 +459,7 @@ fn encoding_of(meta: &Meta) -> &'static str {
         Kind::ZSet => "skiplist",
         Kind::List => "quicklist",
         Kind::Set => crate::types::set::encoding(meta),
+        Kind::Stream => "stream",
     }
 }
 

@@ -19,6 +19,7 @@ pub mod server;
 pub mod set;
 pub mod shared;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod table;
 pub mod transaction;

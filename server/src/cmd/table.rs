@@ -302,6 +302,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::transaction::COMMANDS,
     super::pubsub::COMMANDS,
     super::stream::COMMANDS,
+    super::stream_group::COMMANDS,
     super::ddb::COMMANDS,
 ];
 

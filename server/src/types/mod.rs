@@ -6,6 +6,8 @@ pub mod generic;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod zset;
 pub mod zset_index;
