@@ -23,6 +23,7 @@ mod pubsub;
 mod server;
 mod set;
 mod smoke;
+mod sort;
 mod streams;
 mod strings;
 mod table_streams;

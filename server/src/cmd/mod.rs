@@ -18,6 +18,7 @@ pub mod sampling;
 pub mod server;
 pub mod set;
 pub mod shared;
+pub mod sort;
 pub mod stream;
 pub mod stream_group;
 pub mod string;

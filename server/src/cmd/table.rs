@@ -299,6 +299,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::list::COMMANDS,
     super::zset::COMMANDS,
     super::set::COMMANDS,
+    super::sort::COMMANDS,
     super::transaction::COMMANDS,
     super::pubsub::COMMANDS,
     super::stream::COMMANDS,
