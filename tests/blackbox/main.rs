@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod harness;
 
+mod bits;
 mod config;
 mod connection;
 mod ddb;
