@@ -11,6 +11,7 @@ mod connection;
 mod ddb;
 mod ddb_docs;
 mod hash;
+mod hll;
 mod inproc;
 mod keys;
 mod list;

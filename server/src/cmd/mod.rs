@@ -11,6 +11,7 @@ pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod list;

@@ -296,6 +296,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::keys::COMMANDS,
     super::string::COMMANDS,
     super::bits::COMMANDS,
+    super::hll::COMMANDS,
     super::hash::COMMANDS,
     super::list::COMMANDS,
     super::zset::COMMANDS,

@@ -5,6 +5,7 @@ pub mod bits;
 pub mod error;
 pub mod generic;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod string;
