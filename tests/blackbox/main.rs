@@ -5,11 +5,13 @@
 #[allow(dead_code)]
 mod harness;
 
+mod bits;
 mod config;
 mod connection;
 mod ddb;
 mod ddb_docs;
 mod hash;
+mod hll;
 mod inproc;
 mod keys;
 mod limits;

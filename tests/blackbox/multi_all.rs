@@ -61,6 +61,7 @@ const FIXTURE: &[&[&str]] = &[
     &["RPUSH", "l1", "a", "b", "c"],
     &["SADD", "s1", "a", "b"],
     &["SADD", "s2", "b", "c"],
+    &["PFADD", "p1", "a"],
 ];
 
 const STREAM: &str = "__stream__:events";
@@ -71,6 +72,20 @@ const TABLE: &str = "Tab";
 fn sample(name: &str) -> Option<Vec<String>> {
     let args: &[&str] = match name {
         "append" => &["k1", "x"],
+        // Bitmaps and LCS.
+        "setbit" => &["k3", "7", "1"],
+        "getbit" => &["k1", "0"],
+        "bitcount" => &["k1", "0", "-1", "BIT"],
+        "bitpos" => &["k1", "1"],
+        "bitop" => &["AND", "k3", "k1", "k2"],
+        "bitfield" => &["k1", "INCRBY", "u8", "0", "1"],
+        "bitfield_ro" => &["k1", "GET", "u8", "0"],
+        "lcs" => &["k1", "k2"],
+        // HyperLogLogs (`p1` is the fixture's).
+        "pfadd" => &["p1", "b"],
+        "pfcount" => &["p1"],
+        "pfmerge" => &["p2", "p1"],
+        "pfdebug" => &["ENCODING", "p1"],
         // Lists and sets (blocking forms wait on an empty key with no timeout).
         "lpush" | "rpush" | "lpushx" | "rpushx" => &["l1", "x"],
         "lpop" | "rpop" | "llen" => &["l1"],

@@ -153,7 +153,11 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
 fn persistence_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Persistence\r")?;
     writeln!(out, "loading:0\r")?;
-    writeln!(out, "rdb_changes_since_last_save:0\r")?;
+    writeln!(
+        out,
+        "rdb_changes_since_last_save:{}\r",
+        server.engine.changes.load(Ordering::Relaxed)
+    )?;
     writeln!(out, "rdb_bgsave_in_progress:0\r")?;
     writeln!(
         out,

@@ -4,12 +4,14 @@
 //! [`CommandSpec`]s (name, arity, flags, key positions, handler, summary). [`table`] joins
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
+pub mod bits;
 pub mod client;
 pub mod connection;
 pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod list;

@@ -148,6 +148,7 @@ fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
 
 fn persist_now(ctx: &mut Ctx) -> Result<(), CmdError> {
     ctx.engine().persist()?;
+    ctx.engine().changes.store(0, Ordering::Relaxed);
     ctx.server
         .last_save
         .store(now_ms() / 1000, Ordering::Relaxed);

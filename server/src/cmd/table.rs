@@ -295,6 +295,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::server::COMMANDS,
     super::keys::COMMANDS,
     super::string::COMMANDS,
+    super::bits::COMMANDS,
+    super::hll::COMMANDS,
     super::hash::COMMANDS,
     super::list::COMMANDS,
     super::zset::COMMANDS,

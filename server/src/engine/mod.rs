@@ -196,6 +196,9 @@ pub struct Engine {
     key_counts: DashMap<u32, AtomicI64>,
     /// Counts keys removed by the active expiry cycle and lazily on access (INFO stats).
     pub expired_keys: AtomicU64,
+    /// Keys and items changed by transactions since the last save: Redis's dirty counter
+    /// (INFO `rdb_changes_since_last_save`).
+    pub changes: AtomicU64,
     /// Bumped by FLUSHDB/FLUSHALL so in-memory caches of typed data can tell they are stale.
     pub flush_epoch: AtomicU64,
     /// Receives keyspace events after their transaction commits (installed by the pub/sub
@@ -244,6 +247,7 @@ impl Engine {
             version_ceiling: Mutex::new(0),
             key_counts: DashMap::new(),
             expired_keys: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
             flush_epoch: AtomicU64::new(0),
             notifier: OnceLock::new(),
             notify_enabled: AtomicBool::new(false),

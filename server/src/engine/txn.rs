@@ -339,6 +339,10 @@ impl<'e> Txn<'e> {
         self.stage_subs(&mut staged);
         self.stage_rows(&mut staged);
         self.engine.commit_batch(staged.batch)?;
+        let changed = self.metas.values().filter(|e| e.dirty).count() + self.rows.len();
+        self.engine
+            .changes
+            .fetch_add(changed.max(1) as u64, std::sync::atomic::Ordering::Relaxed);
         self.after_commit(&staged.written, &staged.count_deltas);
         Ok(())
     }
