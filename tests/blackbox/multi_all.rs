@@ -95,6 +95,7 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "lrem" => &["l1", "0", "a"],
         "linsert" => &["l1", "BEFORE", "b", "x"],
         "lpos" => &["l1", "b"],
+        "sort" | "sort_ro" => &["l1", "ALPHA"],
         "lmove" => &["l1", "l2", "LEFT", "RIGHT"],
         "rpoplpush" => &["l1", "l2"],
         "lmpop" => &["1", "l1", "LEFT"],
