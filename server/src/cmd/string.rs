@@ -470,11 +470,11 @@ fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let matches = found
         .matches
         .iter()
-        .filter(|m| m.len() >= opts.min_match_len)
+        .filter(|m| m.run_len() >= opts.min_match_len)
         .map(|m| {
             let mut entry = vec![range(m.a), range(m.b)];
             if opts.with_match_len {
-                entry.push(Reply::Int(m.len() as i64));
+                entry.push(Reply::Int(m.run_len() as i64));
             }
             Reply::Array(entry)
         })

@@ -42,7 +42,8 @@ pub struct LcsMatch {
 }
 
 impl LcsMatch {
-    pub fn len(&self) -> usize {
+    /// Bytes in the run (never 0: a run holds at least one matching byte).
+    pub fn run_len(&self) -> usize {
         self.a.1 - self.a.0 + 1
     }
 }
@@ -137,7 +138,7 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(found.matches[0].len(), 4);
+        assert_eq!(found.matches[0].run_len(), 4);
         assert!(lcs(b"", b"abc").text.is_empty());
         assert!(lcs(b"abc", b"xyz").matches.is_empty());
     }
