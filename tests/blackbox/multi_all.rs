@@ -52,7 +52,7 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
 /// The fixture each command runs against (keys of every type the samples use).
 const FIXTURE: &[&[&str]] = &[
     &[
-        "DEL", "k1", "k2", "k3", "k4", "h1", "z1", "z2", "dst", "empty",
+        "DEL", "k1", "k2", "k3", "k4", "h1", "z1", "z2", "dst", "empty", "x1",
     ],
     &["MSET", "k1", "1", "k2", "2"],
     &["HSET", "h1", "f", "1", "g", "2"],
@@ -62,6 +62,8 @@ const FIXTURE: &[&[&str]] = &[
     &["SADD", "s1", "a", "b"],
     &["SADD", "s2", "b", "c"],
     &["PFADD", "p1", "a"],
+    &["XADD", "x1", "1-1", "f", "v"],
+    &["XGROUP", "CREATE", "x1", "g", "0"],
 ];
 
 const STREAM: &str = "__stream__:events";
@@ -166,6 +168,16 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "xrange" => &[STREAM, "-", "+"],
         "xrevrange" => &[STREAM, "+", "-"],
         "xread" => &["BLOCK", "0", "STREAMS", STREAM, "$"],
+        "xadd" => &["x1", "*", "f", "v"],
+        "xack" => &["x1", "g", "1-1"],
+        "xdel" => &["x1", "1-1"],
+        "xtrim" => &["x1", "MAXLEN", "100"],
+        "xsetid" => &["x1", "5-0"],
+        "xgroup" => &["CREATECONSUMER", "x1", "g", "c9"],
+        "xreadgroup" => &["GROUP", "g", "c1", "STREAMS", "x1", ">"],
+        "xpending" => &["x1", "g"],
+        "xclaim" => &["x1", "g", "c1", "0", "1-1"],
+        "xautoclaim" => &["x1", "g", "c1", "0", "0-0"],
         "zadd" => &["z1", "3", "c"],
         "zcard" | "zpopmax" | "zpopmin" | "zrandmember" => &["z1"],
         "zcount" | "zrangebyscore" => &["z1", "-inf", "+inf"],
