@@ -5,14 +5,18 @@
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
 pub mod client;
+pub mod client_commands;
+pub mod command_keys;
 pub mod connection;
 pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;
 pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;
