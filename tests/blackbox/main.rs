@@ -11,6 +11,7 @@ mod ddb;
 mod ddb_docs;
 mod hash;
 mod inproc;
+mod introspection;
 mod keys;
 mod list;
 mod metrics;

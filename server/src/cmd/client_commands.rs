@@ -198,9 +198,10 @@ fn client_list(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
     } else if opts.len() >= 2 && eq_ignore_case(&opts[0], "id") {
         let mut list = Vec::new();
         for arg in &opts[1..] {
-            match parse_i64_strict(arg) {
-                Some(id) if id >= 1 => list.push(id as u64),
-                _ => return Err(CmdError::new("ERR Invalid client ID")),
+            // Any integer is accepted; ids below 1 simply match no client.
+            let id = parse_i64_strict(arg).ok_or_else(|| CmdError::new("ERR Invalid client ID"))?;
+            if let Ok(id) = u64::try_from(id) {
+                list.push(id);
             }
         }
         ids = Some(list);
@@ -244,9 +245,9 @@ impl KillFilter {
             let text = || String::from_utf8_lossy(value).into_owned();
             match option.to_ascii_lowercase().as_slice() {
                 b"id" => {
-                    let id = parse_i64_strict(value).filter(|id| *id > 0).ok_or_else(|| {
-                        CmdError::new("ERR client-id should be greater than 0")
-                    })?;
+                    let id = parse_i64_strict(value)
+                        .filter(|id| *id > 0)
+                        .ok_or_else(|| CmdError::new("ERR client-id should be greater than 0"))?;
                     filter.id = Some(id as u64);
                 }
                 b"type" => {
@@ -324,6 +325,13 @@ fn kill_client(ctx: &mut Ctx, target: &Arc<ClientInfo>) {
     }
 }
 
+/// Redis's answer to extra arguments after a complete PAUSE or UNBLOCK.
+fn too_many_arguments(sub: &str) -> CmdError {
+    CmdError::new(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
+    ))
+}
+
 /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if that client was blocked and is now released.
 fn client_unblock(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
     let id = errors::int_arg(&opts[0])?;
@@ -338,7 +346,7 @@ fn client_unblock(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
         }
     };
     if opts.len() > 2 {
-        return Err(errors::syntax());
+        return Err(too_many_arguments("unblock"));
     }
     let released = u64::try_from(id)
         .ok()
@@ -361,7 +369,7 @@ fn client_pause(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
         Some(_) => return Err(CmdError::new("ERR CLIENT PAUSE mode must be WRITE or ALL")),
     };
     if opts.len() > 2 {
-        return Err(errors::syntax());
+        return Err(too_many_arguments("pause"));
     }
     let until = Instant::now() + Duration::from_millis(ms as u64);
     ctx.server.clients.pause.start(until, mode);

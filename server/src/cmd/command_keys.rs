@@ -73,10 +73,9 @@ pub fn key_positions(spec: &CommandSpec, args: &[Bytes]) -> Result<Vec<usize>, C
     if let Some(kind) = movable(spec.name) {
         return movable_positions(kind, args).ok_or_else(invalid_arguments);
     }
-    if let Some(&(_, _, at)) = SUBCOMMAND_KEYS
-        .iter()
-        .find(|(cmd, sub, _)| *cmd == spec.name && args.get(1).is_some_and(|a| eq_ignore_case(a, sub)))
-    {
+    if let Some(&(_, _, at)) = SUBCOMMAND_KEYS.iter().find(|(cmd, sub, _)| {
+        *cmd == spec.name && args.get(1).is_some_and(|a| eq_ignore_case(a, sub))
+    }) {
         if at < args.len() {
             return Ok(vec![at]);
         }
@@ -187,7 +186,9 @@ pub fn command_list(table: &CommandTable, opts: &[Bytes]) -> CmdResult {
         }
         _ => return Err(errors::syntax()),
     };
-    Ok(Reply::Array(selected.into_iter().map(Reply::text).collect()))
+    Ok(Reply::Array(
+        selected.into_iter().map(Reply::text).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -201,7 +202,10 @@ mod tests {
     #[test]
     fn movable_keys_are_parsed_from_the_arguments() {
         let zu = args(&["zunionstore", "dst", "2", "a", "b", "WEIGHTS", "1", "2"]);
-        assert_eq!(movable_positions(Movable::StoreNumkeys, &zu), Some(vec![1, 3, 4]));
+        assert_eq!(
+            movable_positions(Movable::StoreNumkeys, &zu),
+            Some(vec![1, 3, 4])
+        );
         let xr = args(&["xread", "COUNT", "1", "STREAMS", "a", "b", "0", "0"]);
         assert_eq!(movable_positions(Movable::Streams, &xr), Some(vec![4, 5]));
         let eval = args(&["eval", "return 1", "0"]);
@@ -209,6 +213,9 @@ mod tests {
         let bad = args(&["zunion", "5", "a"]);
         assert_eq!(movable_positions(Movable::Numkeys(1), &bad), None);
         let sort = args(&["sort", "k", "LIMIT", "0", "1", "STORE", "d"]);
-        assert_eq!(movable_positions(Movable::KeyAndStore, &sort), Some(vec![1, 6]));
+        assert_eq!(
+            movable_positions(Movable::KeyAndStore, &sort),
+            Some(vec![1, 6])
+        );
     }
 }

@@ -60,9 +60,7 @@ pub fn note_error_reply(server: &Server, reply: &Reply) {
 
 /// Commands CLIENT PAUSE WRITE holds back although they do not write keys: they may
 /// propagate (PUBLISH), or may write (scripts, PFCOUNT's cache update).
-const MAY_REPLICATE: &[&str] = &[
-    "publish", "spublish", "pfcount", "eval", "evalsha", "fcall",
-];
+const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
 
 /// Whether CLIENT PAUSE in `mode` holds `args` back. Inside MULTI commands are only
 /// queued; EXEC is held when its queue holds a write. CLIENT UNPAUSE always runs, so the
@@ -77,13 +75,18 @@ pub fn held_by_pause(
         return false;
     };
     let name = entry.spec.name;
-    if name == "client" && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"unpause")) {
+    if name == "client"
+        && args
+            .get(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"unpause"))
+    {
         return false;
     }
     let may_write = |args: &[Bytes]| {
-        server.commands.get(&args[0]).is_some_and(|e| {
-            e.spec.has(Flag::Write) || MAY_REPLICATE.contains(&e.spec.name)
-        })
+        server
+            .commands
+            .get(&args[0])
+            .is_some_and(|e| e.spec.has(Flag::Write) || MAY_REPLICATE.contains(&e.spec.name))
     };
     match (&client.multi, mode) {
         (Some(queue), _) if name == "exec" => match mode {
@@ -187,7 +190,7 @@ pub fn run(
     if failed {
         note_error_reply(server, &reply);
     }
-    record_introspection(server, client, entry, subcommand, args, usec, failed);
+    record_introspection(server, client, entry, subcommand, args, usec, &reply);
     client.info.note_command(entry.spec.name, subcommand);
     client.info.last_interaction_ms.store(
         client.info.created.elapsed().as_millis() as u64,
@@ -206,9 +209,17 @@ fn record_introspection(
     subcommand: Option<&str>,
     args: &[Bytes],
     usec: u64,
-    failed: bool,
+    reply: &Reply,
 ) {
     let full_name = subcommand.map(|sub| format!("{}|{sub}", entry.spec.name));
+    // A container checks its subcommands' arity itself; Redis checks it before the call,
+    // so such a call counts as rejected, not as a failed call.
+    if let (Some(name), Reply::Error(text)) = (&full_name, reply) {
+        if text.starts_with("ERR wrong number of arguments for '") {
+            server.introspection.record_rejected(name);
+            return;
+        }
+    }
     let logged_args = if entry.spec.name == "exec" || client.blocked.is_some() {
         &[][..]
     } else {
@@ -218,7 +229,7 @@ fn record_introspection(
         full_name.as_deref(),
         logged_args,
         usec,
-        failed,
+        reply.is_error(),
         &client.info,
     );
 }

@@ -49,21 +49,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "getname",
-            "getredir",
-            "help",
-            "id",
-            "info",
-            "kill",
-            "list",
-            "no-evict",
-            "no-touch",
-            "pause",
-            "reply",
-            "setinfo",
-            "setname",
-            "unblock",
-            "unpause",
+            "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict", "no-touch",
+            "pause", "reply", "setinfo", "setname", "unblock", "unpause",
         ],
     ),
     (
@@ -79,12 +66,36 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
-    ("latency", &["doctor", "graph", "help", "histogram", "history", "latest", "reset"]),
-    ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
-    ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
+    (
+        "latency",
+        &[
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
+        ],
+    ),
+    (
+        "memory",
+        &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
+    ),
+    (
+        "object",
+        &["encoding", "freq", "help", "idletime", "refcount"],
+    ),
     (
         "pubsub",
-        &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"],
+        &[
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
     ),
     ("slowlog", &["get", "help", "len", "reset"]),
     ("xinfo", &["help", "stream"]),
@@ -204,7 +215,8 @@ impl Introspection {
             self.slower_than.store(v, Ordering::Relaxed);
         }
         if let Some(v) = int("slowlog-max-len") {
-            self.slowlog_max_len.store(v.max(0) as u64, Ordering::Relaxed);
+            self.slowlog_max_len
+                .store(v.max(0) as u64, Ordering::Relaxed);
             self.trim_slowlog(&mut self.slowlog.lock());
         }
         if let Some(v) = int("latency-monitor-threshold") {
@@ -395,12 +407,11 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let count = match args.get(2) {
                 None => 10,
                 Some(arg) => {
-                    let n = errors::int_arg(arg)?;
-                    if n < -1 {
-                        return Err(CmdError::new(
-                            "ERR count should be greater than or equal to -1",
-                        ));
-                    }
+                    let n = redyn_protocol::args::parse_i64_strict(arg)
+                        .filter(|n| *n >= -1)
+                        .ok_or_else(|| {
+                            CmdError::new("ERR count should be greater than or equal to -1")
+                        })?;
                     if n == -1 {
                         usize::MAX
                     } else {
@@ -571,7 +582,10 @@ fn latency_graph(event: &str, series: &LatencySeries) -> String {
     out.push_str(&"-".repeat(80));
     out.push('\n');
     for (at, ms) in &series.samples {
-        out.push_str(&format!("{at} {ms}ms {}\n", "#".repeat((*ms).min(60) as usize)));
+        out.push_str(&format!(
+            "{at} {ms}ms {}\n",
+            "#".repeat((*ms).min(60) as usize)
+        ));
     }
     out
 }
@@ -593,13 +607,22 @@ fn latency_histogram(ctx: &Ctx, names: &[Bytes]) -> Reply {
                 })
                 .into_iter()
                 .filter(|(name, calls, _)| {
-                    *calls > 0 && prefix.is_none_or(|p| name.as_str() == p || name.starts_with(&format!("{p}|")))
+                    *calls > 0
+                        && prefix.is_none_or(|p| {
+                            name.as_str() == p || name.starts_with(&format!("{p}|"))
+                        })
                 }),
         );
     };
     let command_row = |entry: &super::table::Entry| {
         let calls = entry.stat.calls.load(Ordering::Relaxed);
-        (calls > 0).then(|| (entry.spec.name.to_string(), calls, entry.stat.latency_buckets()))
+        (calls > 0).then(|| {
+            (
+                entry.spec.name.to_string(),
+                calls,
+                entry.stat.latency_buckets(),
+            )
+        })
     };
     if names.is_empty() {
         for entry in ctx.server.commands.all() {
@@ -628,7 +651,10 @@ fn latency_histogram(ctx: &Ctx, names: &[Bytes]) -> Reply {
                     Reply::text(name),
                     Reply::Map(vec![
                         (Reply::text("calls"), Reply::Int(calls as i64)),
-                        (Reply::text("histogram_usec"), cumulative_histogram(&buckets)),
+                        (
+                            Reply::text("histogram_usec"),
+                            cumulative_histogram(&buckets),
+                        ),
                     ]),
                 )
             })

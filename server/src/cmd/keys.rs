@@ -526,7 +526,8 @@ fn fits_listpack(
     ) {
         let (sort_key, value) = row.map_err(crate::engine::EngineError::from)?;
         let too_long = |len: usize| len as u64 > max_value;
-        if too_long(sort_key.len().saturating_sub(key_prefix)) || (hash_values && too_long(value.len()))
+        if too_long(sort_key.len().saturating_sub(key_prefix))
+            || (hash_values && too_long(value.len()))
         {
             return Ok(false);
         }

@@ -100,7 +100,9 @@ fn usage(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let value_bytes = value_estimate(&txn, key, &meta, samples)?;
-    Ok(Reply::Int((KEY_OVERHEAD + key.len() as u64 + value_bytes) as i64))
+    Ok(Reply::Int(
+        (KEY_OVERHEAD + key.len() as u64 + value_bytes) as i64,
+    ))
 }
 
 /// Bytes of the value: a string's length, or a collection's sampled element size times
@@ -121,7 +123,11 @@ fn value_estimate(txn: &Txn, key: &[u8], meta: &Meta, samples: u64) -> Result<u6
             break;
         }
         let (sort_key, value) = row.map_err(crate::engine::EngineError::from)?;
-        bytes += element_bytes(meta.kind, sort_key.len().saturating_sub(row_prefix), value.len());
+        bytes += element_bytes(
+            meta.kind,
+            sort_key.len().saturating_sub(row_prefix),
+            value.len(),
+        );
         seen += 1;
     }
     if seen == 0 {
@@ -188,7 +194,10 @@ fn stats(ctx: &Ctx) -> Reply {
             dbs.push((
                 format!("db.{space}"),
                 Reply::Map(vec![
-                    (Reply::text("overhead.hashtable.main"), int(count as u64 * 24)),
+                    (
+                        Reply::text("overhead.hashtable.main"),
+                        int(count as u64 * 24),
+                    ),
                     (Reply::text("overhead.hashtable.expires"), int(0)),
                 ]),
             ));

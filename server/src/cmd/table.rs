@@ -268,7 +268,10 @@ impl CommandStat {
 
     /// Calls per latency bucket (LATENCY HISTOGRAM).
     pub fn latency_buckets(&self) -> Vec<u64> {
-        self.latency.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+        self.latency
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
     }
 
     pub fn reset(&self) {

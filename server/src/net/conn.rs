@@ -23,7 +23,7 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let needs_auth = server.config.read().requirepass.is_some();
     let mut client = ClientState::new(info.clone(), !needs_auth);
-    let mut rbuf = BytesMut::with_capacity(16 * 1024);
+    let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
     let mut shutdown = server.shutdown_requested();
     if let Err(e) = run(
@@ -52,6 +52,7 @@ async fn run(
 ) -> std::io::Result<()> {
     let info = client.info.clone();
     let mut peak = 0;
+    let mut settled_capacity = rbuf.capacity();
     loop {
         let limits = ParserLimits {
             max_bulk_len: server.config.read().proto_max_bulk_len,
@@ -67,12 +68,13 @@ async fn run(
                     note_query_buffer(&info, buffered, capacity);
                     peak = peak.max(buffered);
                     wait_while_paused(server, stream, rbuf, shutdown, client, &args).await?;
-                    let reply = match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
-                        .await?
-                    {
-                        Some(reply) => reply,
-                        None => return Ok(()),
-                    };
+                    let reply =
+                        match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
+                            .await?
+                        {
+                            Some(reply) => reply,
+                            None => return Ok(()),
+                        };
                     let mode = client.reply_mode;
                     client.reply_mode = mode.after_command();
                     if !client.no_reply {
@@ -98,7 +100,7 @@ async fn run(
         if client.closing {
             return Ok(());
         }
-        shrink_query_buffer(rbuf, std::mem::take(&mut peak));
+        settled_capacity = resize_query_buffer(rbuf, std::mem::take(&mut peak), settled_capacity);
         note_query_buffer(&info, rbuf.len(), rbuf.capacity());
         let read = tokio::select! {
             read = read_request_bytes(stream, rbuf, &info) => read?,
@@ -189,11 +191,25 @@ const RESIZE_THRESHOLD: usize = 32 * 1024;
 /// An empty query buffer unused this long is freed (as Redis's clients cron does).
 const IDLE_BUFFER_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Gives back an empty query buffer that grew for a large request no longer arriving.
-fn shrink_query_buffer(rbuf: &mut BytesMut, peak: usize) {
-    if rbuf.is_empty() && rbuf.capacity() > RESIZE_THRESHOLD && peak < rbuf.capacity() / 2 {
+/// Between batches: makes room for the next request (the consumed front of the buffer is
+/// taken back when possible), and gives back a
+/// buffer that grew for a large request once a later batch shows requests are small again
+/// (peak use under half of it). Returns the capacity to compare the next batch with.
+fn resize_query_buffer(rbuf: &mut BytesMut, peak: usize, settled_capacity: usize) -> usize {
+    // Room for a request as large as the latest peak (as Redis keeps it), reusing the
+    // allocation from its start when no request bytes are still referenced.
+    let room = READ_BUFFER.max(peak);
+    if rbuf.capacity() - rbuf.len() < room {
+        rbuf.reserve(room);
+    }
+    let capacity = rbuf.capacity();
+    if capacity > settled_capacity {
+        return capacity;
+    }
+    if rbuf.is_empty() && capacity > RESIZE_THRESHOLD && peak < capacity / 2 {
         *rbuf = BytesMut::with_capacity(peak.max(READ_BUFFER));
     }
+    rbuf.capacity()
 }
 
 /// Reads more request bytes. While the connection sits idle with an empty buffer, the
