@@ -13,6 +13,7 @@ mod ddb_docs;
 mod hash;
 mod hll;
 mod inproc;
+mod introspection;
 mod keys;
 mod limits;
 mod list;

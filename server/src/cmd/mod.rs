@@ -6,6 +6,8 @@
 
 pub mod bits;
 pub mod client;
+pub mod client_commands;
+pub mod command_keys;
 pub mod connection;
 pub mod ddb;
 pub mod dispatch;
@@ -13,8 +15,10 @@ pub mod errors;
 pub mod hash;
 pub mod hll;
 pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod sampling;
 pub mod server;

@@ -150,7 +150,7 @@ impl CommandSpec {
     }
 
     /// ACL categories derived from the group and flags (COMMAND INFO).
-    fn acl_categories(&self) -> Vec<String> {
+    pub fn acl_categories(&self) -> Vec<String> {
         let mut cats = vec![format!("@{}", self.group)];
         if self.has(Flag::Write) {
             cats.push("@write".into());
@@ -266,6 +266,14 @@ impl CommandStat {
         None
     }
 
+    /// Calls per latency bucket (LATENCY HISTOGRAM).
+    pub fn latency_buckets(&self) -> Vec<u64> {
+        self.latency
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+
     pub fn reset(&self) {
         self.calls.store(0, Ordering::Relaxed);
         self.usec.store(0, Ordering::Relaxed);
@@ -292,6 +300,7 @@ pub struct CommandTable {
 /// Every command family's table. Adding a family = one line here.
 const FAMILIES: &[&[CommandSpec]] = &[
     super::connection::COMMANDS,
+    super::client_commands::COMMANDS,
     super::server::COMMANDS,
     super::keys::COMMANDS,
     super::string::COMMANDS,
@@ -307,6 +316,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::stream::COMMANDS,
     super::stream_group::COMMANDS,
     super::ddb::COMMANDS,
+    super::introspection::COMMANDS,
+    super::memory::COMMANDS,
 ];
 
 impl CommandTable {
