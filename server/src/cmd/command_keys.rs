@@ -104,7 +104,7 @@ fn movable_positions(kind: Movable, args: &[Bytes]) -> Option<Vec<usize>> {
         Movable::Streams => {
             let at = args.iter().position(|a| eq_ignore_case(a, "streams"))?;
             let rest = args.len() - at - 1;
-            (rest > 0 && rest % 2 == 0).then(|| (at + 1..at + 1 + rest / 2).collect())
+            (rest > 0 && rest.is_multiple_of(2)).then(|| (at + 1..at + 1 + rest / 2).collect())
         }
         Movable::KeyAndStore => {
             let mut keys = vec![1];

@@ -525,7 +525,7 @@ fn fits_listpack(
         std::ops::Bound::Unbounded,
         false,
     ) {
-        let (sort_key, value) = row.map_err(crate::engine::EngineError::from)?;
+        let (sort_key, value) = row?;
         let too_long = |len: usize| len as u64 > max_value;
         if too_long(sort_key.len().saturating_sub(key_prefix))
             || (hash_values && too_long(value.len()))

@@ -122,7 +122,7 @@ fn value_estimate(txn: &Txn, key: &[u8], meta: &Meta, samples: u64) -> Result<u6
         if seen >= samples {
             break;
         }
-        let (sort_key, value) = row.map_err(crate::engine::EngineError::from)?;
+        let (sort_key, value) = row?;
         bytes += element_bytes(
             meta.kind,
             sort_key.len().saturating_sub(row_prefix),
@@ -154,7 +154,7 @@ fn stats(ctx: &Ctx) -> Reply {
         .spaces_with_keys()
         .into_iter()
         .filter(|(space, _)| *space < crate::engine::REDIS_DBS)
-        .map(|(_, keys)| keys as u64)
+        .map(|(_, keys)| keys)
         .sum();
     let clients = ctx.server.clients.len() as u64;
     let int = |n: u64| Reply::Int(n as i64);
@@ -194,10 +194,7 @@ fn stats(ctx: &Ctx) -> Reply {
             dbs.push((
                 format!("db.{space}"),
                 Reply::Map(vec![
-                    (
-                        Reply::text("overhead.hashtable.main"),
-                        int(count as u64 * 24),
-                    ),
+                    (Reply::text("overhead.hashtable.main"), int(count * 24)),
                     (Reply::text("overhead.hashtable.expires"), int(0)),
                 ]),
             ));
