@@ -447,8 +447,10 @@ fn latency_histogram_and_events() {
     let _: i64 = q(&mut c, &mset);
     let latest: Vec<Vec<Value>> = q(&mut c, &["LATENCY", "LATEST"]);
     assert_eq!(latest[0][0], Value::BulkString(b"command".to_vec()));
+    // One sample per second with a slow command: on a loaded machine a later command may
+    // cross the threshold too, in another second.
     let history: Vec<Value> = q(&mut c, &["LATENCY", "HISTORY", "command"]);
-    assert_eq!(history.len(), 1);
+    assert!(!history.is_empty());
     assert_eq!(
         q::<i64>(&mut c, &["LATENCY", "RESET", "command", "other"]),
         1
