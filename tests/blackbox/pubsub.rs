@@ -291,3 +291,28 @@ fn hash_and_sorted_set_events() {
         ])
     );
 }
+
+#[test]
+fn new_key_events_fire_only_when_a_key_is_added() {
+    let server = TestServer::start_with(&["--notify-keyspace-events", "KEn"]);
+    let got = notifications(
+        &server,
+        &[
+            &["SET", "foo", "bar"],
+            &["SET", "foo", "baz"],
+            &["HSET", "h", "f", "v"],
+            &["HSET", "h", "g", "v"],
+            &["SET", "gone", "x"],
+            &["PEXPIREAT", "gone", "1"],
+            &["SET", "gone", "y"],
+            &["SET", "bar", "bar"],
+        ],
+        10,
+    );
+    let mut expected = Vec::new();
+    for key in ["foo", "h", "gone", "gone", "bar"] {
+        expected.push((format!("__keyspace@0__:{key}"), "new".to_string()));
+        expected.push(("__keyevent@0__:new".to_string(), key.to_string()));
+    }
+    assert_eq!(got, expected);
+}

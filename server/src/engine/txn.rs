@@ -28,7 +28,7 @@ use super::{stored_get, Engine, EngineError, Family, Result};
 pub struct KeyEvent {
     pub space: u32,
     /// Redis notification class character: `g` generic, `$` string, `h` hash, `z` zset,
-    /// `x` expired, `l` list, `s` set.
+    /// `x` expired, `l` list, `s` set, `n` new key.
     pub class: char,
     pub event: &'static str,
     pub key: Vec<u8>,
@@ -157,12 +157,19 @@ impl<'e> Txn<'e> {
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
+        let now = self.now;
         let entry = self.entry(meta_key(self.space, key))?;
+        let created = entry.current.as_ref().is_none_or(|m| m.is_expired(now));
         // Rewriting an identical row (HSET of an existing field, ZINCRBY) would only cost a
         // memtable insert and journal bytes.
         if entry.current.as_ref() != Some(&meta) {
             entry.current = Some(meta);
             entry.dirty = true;
+        }
+        if created {
+            // Redis raises `new` (class `n`) where it adds a key to the keyspace, before the
+            // command's own event.
+            self.notify('n', "new", key);
         }
         Ok(())
     }

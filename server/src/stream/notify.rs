@@ -77,6 +77,9 @@ pub fn flags_to_string(flags: u32) -> String {
 }
 
 fn class_bit(class: char) -> u32 {
+    if class == 'n' {
+        return NEW_KEY;
+    }
     CLASSES
         .iter()
         .find(|(c, _)| *c == class)
