@@ -19,6 +19,7 @@ mod offload;
 mod persistence;
 mod protocol;
 mod pubsub;
+mod scripting;
 mod server;
 mod set;
 mod smoke;

@@ -303,6 +303,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::pubsub::COMMANDS,
     super::stream::COMMANDS,
     super::ddb::COMMANDS,
+    super::script::COMMANDS,
+    super::function::COMMANDS,
 ];
 
 impl CommandTable {
