@@ -32,7 +32,10 @@ fn settings() -> Settings {
             .unwrap_or(default)
     };
     Settings {
-        url: format!("redis://{}/", args.first().map_or("127.0.0.1:6379", |s| s.as_str())),
+        url: format!(
+            "redis://{}/",
+            args.first().map_or("127.0.0.1:6379", |s| s.as_str())
+        ),
         jobs: number(1, 1_000_000),
         producers: number(2, 10),
         consumers: number(3, 10),

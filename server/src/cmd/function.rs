@@ -19,9 +19,36 @@ use crate::script::{persist, Library, Vm};
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("fcall", -3, &[NoScript, Stale, Offload], NO_KEYS, "scripting", "7.0.0", "Invokes a function.", fcall),
-    CommandSpec::new("fcall_ro", -3, &[NoScript, Stale, ReadOnly, Offload], NO_KEYS, "scripting", "7.0.0", "Invokes a read-only function.", fcall),
-    CommandSpec::new("function", -2, &[NoScript], NO_KEYS, "scripting", "7.0.0", "A container for function commands.", function),
+    CommandSpec::new(
+        "fcall",
+        -3,
+        &[NoScript, Stale, Offload],
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Invokes a function.",
+        fcall,
+    ),
+    CommandSpec::new(
+        "fcall_ro",
+        -3,
+        &[NoScript, Stale, ReadOnly, Offload],
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Invokes a read-only function.",
+        fcall,
+    ),
+    CommandSpec::new(
+        "function",
+        -2,
+        &[NoScript],
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "A container for function commands.",
+        function,
+    ),
 ];
 
 fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -32,7 +59,8 @@ fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let found = vm
         .libraries
         .values()
-        .find_map(|lib| lib.functions.get(&name))
+        .flat_map(|lib| lib.functions.values())
+        .find(|def| def.name.eq_ignore_ascii_case(&name))
         .map(|def| (def.callback.clone(), def.flags));
     let (callback, flags) = found.ok_or_else(|| CmdError::new("ERR Function not found"))?;
     let (keys, argv) = split_keys(&args[2], &args[3..])?;
@@ -100,7 +128,10 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let n = args.len();
     match sub.as_str() {
         "help" if n == 2 => Ok(Reply::Array(
-            FUNCTION_HELP.iter().map(|l| Reply::Simple(l.to_string())).collect(),
+            FUNCTION_HELP
+                .iter()
+                .map(|l| Reply::Simple(l.to_string()))
+                .collect(),
         )),
         "kill" if n == 2 => kill(&server, true),
         "stats" if n == 2 => Ok(stats(&server)),
@@ -178,8 +209,14 @@ fn install(
         if *other_name == library.name {
             continue;
         }
-        if let Some(clash) = library.functions.keys().find(|f| other.functions.contains_key(*f)) {
-            return Err(CmdError::new(format!("ERR Function {clash} already exists")));
+        if let Some(clash) = library
+            .functions
+            .keys()
+            .find(|f| other.functions.contains_key(*f))
+        {
+            return Err(CmdError::new(format!(
+                "ERR Function {clash} already exists"
+            )));
         }
     }
     libraries.insert(library.name.clone(), library);
@@ -271,17 +308,16 @@ fn restore(server: &Server, payload: &[u8], policy: Option<&Bytes>) -> CmdResult
         Replace,
         Flush,
     }
-    let policy = match policy {
-        None => Policy::Append,
-        Some(p) if eq_ignore_case(p, "append") => Policy::Append,
-        Some(p) if eq_ignore_case(p, "replace") => Policy::Replace,
-        Some(p) if eq_ignore_case(p, "flush") => Policy::Flush,
-        Some(_) => {
-            return Err(CmdError::new(
+    let policy =
+        match policy {
+            None => Policy::Append,
+            Some(p) if eq_ignore_case(p, "append") => Policy::Append,
+            Some(p) if eq_ignore_case(p, "replace") => Policy::Replace,
+            Some(p) if eq_ignore_case(p, "flush") => Policy::Flush,
+            Some(_) => return Err(CmdError::new(
                 "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
-            ))
-        }
-    };
+            )),
+        };
     let codes = persist::undump(payload)
         .ok_or_else(|| CmdError::new("ERR DUMP payload version or checksum are wrong"))?;
     let mut vm = server.scripting.vm(&data_dir(server));

@@ -145,7 +145,11 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "used_memory_rss_human:{}\r", human(rss))?;
     writeln!(out, "used_memory_peak:{rss}\r")?;
     writeln!(out, "used_memory_lua:{}\r", server.scripting.lua_memory())?;
-    writeln!(out, "number_of_cached_scripts:{}\r", server.scripting.cached_scripts())?;
+    writeln!(
+        out,
+        "number_of_cached_scripts:{}\r",
+        server.scripting.cached_scripts()
+    )?;
     writeln!(out, "maxmemory:0\r")?;
     writeln!(out, "maxmemory_policy:noeviction\r")?;
     writeln!(out, "disk_space_bytes:{}\r", server.engine.disk_space())?;

@@ -26,11 +26,56 @@ use crate::script::{Caller, Vm};
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("eval", -3, &[NoScript, Stale, Offload], NO_KEYS, "scripting", "2.6.0", "Executes a server-side Lua script.", eval),
-    CommandSpec::new("evalsha", -3, &[NoScript, Stale, Offload], NO_KEYS, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", eval),
-    CommandSpec::new("eval_ro", -3, &[NoScript, Stale, ReadOnly, Offload], NO_KEYS, "scripting", "7.0.0", "Executes a read-only server-side Lua script.", eval),
-    CommandSpec::new("evalsha_ro", -3, &[NoScript, Stale, ReadOnly, Offload], NO_KEYS, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", eval),
-    CommandSpec::new("script", -2, &[NoScript], NO_KEYS, "scripting", "2.6.0", "A container for Lua scripts management commands.", script),
+    CommandSpec::new(
+        "eval",
+        -3,
+        &[NoScript, Stale, Offload],
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script.",
+        eval,
+    ),
+    CommandSpec::new(
+        "evalsha",
+        -3,
+        &[NoScript, Stale, Offload],
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "Executes a server-side Lua script by SHA1 digest.",
+        eval,
+    ),
+    CommandSpec::new(
+        "eval_ro",
+        -3,
+        &[NoScript, Stale, ReadOnly, Offload],
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script.",
+        eval,
+    ),
+    CommandSpec::new(
+        "evalsha_ro",
+        -3,
+        &[NoScript, Stale, ReadOnly, Offload],
+        NO_KEYS,
+        "scripting",
+        "7.0.0",
+        "Executes a read-only server-side Lua script by SHA1 digest.",
+        eval,
+    ),
+    CommandSpec::new(
+        "script",
+        -2,
+        &[NoScript],
+        NO_KEYS,
+        "scripting",
+        "2.6.0",
+        "A container for Lua scripts management commands.",
+        script,
+    ),
 ];
 
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
@@ -192,7 +237,11 @@ pub fn busy_error(server: &Server, entry: &Entry, args: &[Bytes]) -> Option<CmdE
     if allowed {
         return None;
     }
-    let kill = if function { "FUNCTION KILL" } else { "SCRIPT KILL" };
+    let kill = if function {
+        "FUNCTION KILL"
+    } else {
+        "SCRIPT KILL"
+    };
     Some(CmdError::new(format!(
         "BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."
     )))
@@ -242,7 +291,10 @@ fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let server = ctx.server.clone();
     match (sub.as_str(), args.len()) {
         ("help", 2) => Ok(Reply::Array(
-            SCRIPT_HELP.iter().map(|l| Reply::Simple(l.to_string())).collect(),
+            SCRIPT_HELP
+                .iter()
+                .map(|l| Reply::Simple(l.to_string()))
+                .collect(),
         )),
         ("kill", 2) => kill(&server, false),
         ("load", 3) => {

@@ -151,7 +151,10 @@ fn table_to_reply(t: &Table, resp3: bool, depth: usize) -> Reply {
     if let Value::Table(map) = raw_field(t, "map") {
         let mut pairs = Vec::new();
         for (k, v) in map.pairs::<Value, Value>().flatten() {
-            pairs.push((to_reply(&k, resp3, depth + 1), to_reply(&v, resp3, depth + 1)));
+            pairs.push((
+                to_reply(&k, resp3, depth + 1),
+                to_reply(&v, resp3, depth + 1),
+            ));
         }
         return Reply::Map(pairs);
     }

@@ -102,11 +102,7 @@ pub fn library_shebang(code: &[u8]) -> Result<String, String> {
 
 /// Library and function names: letters, digits and underscores, at least one.
 pub fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
     }
     Ok(())

@@ -25,10 +25,10 @@ pub struct Sandbox {
 /// built), `load_redis` (the load-time `redis`), `error_text`, `killed`, `kill_message`, and
 /// later `dispatch` (bound for each run).
 pub fn install(lua: &Lua, hooks: &Table) -> mlua::Result<Sandbox> {
-    let (run, state, globals, load_api) = lua
-        .load(SANDBOX_SOURCE)
-        .set_name("=internal")
-        .call::<(Function, Table, Table, Table)>(hooks.clone())?;
+    let (run, state, globals, load_api) =
+        lua.load(SANDBOX_SOURCE)
+            .set_name("=internal")
+            .call::<(Function, Table, Table, Table)>(hooks.clone())?;
     Ok(Sandbox {
         run,
         state,

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{
-    chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState,
+    chunk::ChunkMode, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
+    VmState,
 };
 use parking_lot::Mutex;
 use redyn_protocol::Reply;
@@ -85,7 +86,10 @@ impl Vm {
         let hooks = lua.create_table()?;
         hooks.set("redis", redis)?;
         hooks.set("load_redis", load_redis)?;
-        hooks.set("error_text", lua.create_function(|_, v: Value| Ok(error_text(&v)))?)?;
+        hooks.set(
+            "error_text",
+            lua.create_function(|_, v: Value| Ok(error_text(&v)))?,
+        )?;
         let killed = state.clone();
         hooks.set(
             "killed",
@@ -128,7 +132,7 @@ impl Vm {
         if !self.scripts.contains_key(&sha) {
             let function = self
                 .lua
-                .load(body.as_ref())
+                .load(shebang_as_comment(body))
                 .set_name("@user_script")
                 .set_mode(ChunkMode::Text)
                 .into_function()
@@ -194,9 +198,11 @@ impl Vm {
             } else {
                 self.sandbox.globals.raw_set("KEYS", keys)?;
                 self.sandbox.globals.raw_set("ARGV", argv)?;
-                self.sandbox
-                    .run
-                    .call::<(bool, Value)>((spec.function.clone(), Value::Nil, Value::Nil))
+                self.sandbox.run.call::<(bool, Value)>((
+                    spec.function.clone(),
+                    Value::Nil,
+                    Value::Nil,
+                ))
             };
             let (ok, value) = result?;
             let reply = if ok {
@@ -223,7 +229,7 @@ impl Vm {
         let name = library_shebang(code.as_bytes())?;
         let function = self
             .lua
-            .load(code)
+            .load(shebang_as_comment(code.as_bytes()))
             .set_name("@user_function")
             .set_mode(ChunkMode::Text)
             .into_function()
@@ -239,10 +245,7 @@ impl Vm {
             .run
             .call::<(bool, Value)>((function, Value::Nil, Value::Nil));
         *self.load_deadline.lock() = None;
-        let _ = self
-            .sandbox
-            .state
-            .set("env", self.sandbox.globals.clone());
+        let _ = self.sandbox.state.set("env", self.sandbox.globals.clone());
         let registered: Vec<FunctionDef> = std::mem::take(&mut *self.pending.lock());
         match result {
             Ok((true, _)) => {}
@@ -276,6 +279,16 @@ impl Vm {
             functions,
         })
     }
+}
+
+/// Lua does not accept a `#!` line; Redis turns it into a comment (`--`), keeping line
+/// numbers.
+fn shebang_as_comment(body: &[u8]) -> Vec<u8> {
+    let mut source = body.to_vec();
+    if source.starts_with(b"#!") {
+        source[..2].copy_from_slice(b"--");
+    }
+    source
 }
 
 /// `redis.call`'s arguments as a command line, or Redis's error for bad ones.
@@ -344,9 +357,7 @@ fn error_text_of(e: &mlua::Error) -> String {
         mlua::Error::RuntimeError(msg) => msg.clone(),
         mlua::Error::CallbackError { cause, .. } => error_text_of(cause),
         mlua::Error::BadArgument { cause, .. } => error_text_of(cause),
-        mlua::Error::FromLuaConversionError { .. } => {
-            "wrong number or type of arguments".into()
-        }
+        mlua::Error::FromLuaConversionError { .. } => "wrong number or type of arguments".into(),
         other => other.to_string(),
     }
 }
@@ -363,17 +374,15 @@ fn redis_table(lua: &Lua, resp3: &Arc<AtomicBool>) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
     redis.set(
         "sha1hex",
-        lua.create_function(|_, args: MultiValue| {
-            match args.iter().next() {
-                Some(Value::String(s)) if args.len() == 1 => Ok(super::sha1_hex(&s.as_bytes())),
-                Some(Value::Number(n)) if args.len() == 1 => {
-                    Ok(super::sha1_hex(lua_number_text(*n).as_bytes()))
-                }
-                Some(Value::Integer(n)) if args.len() == 1 => {
-                    Ok(super::sha1_hex(n.to_string().as_bytes()))
-                }
-                _ => Err(lua_error("wrong number of arguments")),
+        lua.create_function(|_, args: MultiValue| match args.iter().next() {
+            Some(Value::String(s)) if args.len() == 1 => Ok(super::sha1_hex(&s.as_bytes())),
+            Some(Value::Number(n)) if args.len() == 1 => {
+                Ok(super::sha1_hex(lua_number_text(*n).as_bytes()))
             }
+            Some(Value::Integer(n)) if args.len() == 1 => {
+                Ok(super::sha1_hex(n.to_string().as_bytes()))
+            }
+            _ => Err(lua_error("wrong number of arguments")),
         })?,
     )?;
     redis.set(
@@ -410,11 +419,7 @@ fn redis_table(lua: &Lua, resp3: &Arc<AtomicBool>) -> mlua::Result<Table> {
             let version = match args.iter().next() {
                 Some(Value::Number(n)) if args.len() == 1 => *n as i64,
                 Some(Value::Integer(n)) if args.len() == 1 => *n,
-                _ => {
-                    return Err(lua_error(
-                        "redis.setresp() requires one argument.",
-                    ))
-                }
+                _ => return Err(lua_error("redis.setresp() requires one argument.")),
             };
             match version {
                 2 | 3 => flag.store(version == 3, Ordering::Relaxed),
@@ -556,7 +561,11 @@ fn named_registration(t: &Table) -> Result<Registration, String> {
         let (key, value) = pair.map_err(|e| e.to_string())?;
         let key = match &key {
             Value::String(k) => k.to_string_lossy().to_string(),
-            _ => return Err("named argument key given to redis.register_function is not a string".into()),
+            _ => {
+                return Err(
+                    "named argument key given to redis.register_function is not a string".into(),
+                )
+            }
         };
         match (key.as_str(), value) {
             ("function_name", Value::String(v)) => name = Some(v.to_string_lossy().to_string()),
@@ -594,7 +603,8 @@ fn install_random(lua: &Lua) -> mlua::Result<()> {
     math.set(
         "random",
         lua.create_function(move |_, args: MultiValue| {
-            let next = (rng.load(Ordering::Relaxed).wrapping_mul(0x5DEE_CE66D) + 0xB) & ((1 << 48) - 1);
+            let next =
+                (rng.load(Ordering::Relaxed).wrapping_mul(0x5DEE_CE66D) + 0xB) & ((1 << 48) - 1);
             rng.store(next, Ordering::Relaxed);
             const MAX: u64 = (1 << 31) - 1;
             let r = ((next >> 17) % MAX) as f64 / MAX as f64;

@@ -19,15 +19,24 @@ fn fold(args: Variadic<f64>, op: fn(i32, i32) -> i32) -> mlua::Result<f64> {
 
 pub fn open(lua: &Lua) -> mlua::Result<Table> {
     let bit = lua.create_table()?;
-    bit.set("tobit", lua.create_function(|_, n: f64| Ok(tobit(n) as f64))?)?;
-    bit.set("bnot", lua.create_function(|_, n: f64| Ok(!tobit(n) as f64))?)?;
+    bit.set(
+        "tobit",
+        lua.create_function(|_, n: f64| Ok(tobit(n) as f64))?,
+    )?;
+    bit.set(
+        "bnot",
+        lua.create_function(|_, n: f64| Ok(!tobit(n) as f64))?,
+    )?;
     bit.set("band", lua.create_function(|_, a| fold(a, |x, y| x & y))?)?;
     bit.set("bor", lua.create_function(|_, a| fold(a, |x, y| x | y))?)?;
     bit.set("bxor", lua.create_function(|_, a| fold(a, |x, y| x ^ y))?)?;
     let shift = |op: fn(i32, u32) -> i32| {
         move |_: &Lua, (n, by): (f64, f64)| Ok(op(tobit(n), (tobit(by) & 31) as u32) as f64)
     };
-    bit.set("lshift", lua.create_function(shift(|x, s| x.wrapping_shl(s)))?)?;
+    bit.set(
+        "lshift",
+        lua.create_function(shift(|x, s| x.wrapping_shl(s)))?,
+    )?;
     bit.set(
         "rshift",
         lua.create_function(shift(|x, s| ((x as u32) >> s) as i32))?,

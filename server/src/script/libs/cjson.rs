@@ -81,7 +81,10 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "encode_number_precision",
         "decode_invalid_numbers",
     ] {
-        cjson.set(name, lua.create_function(|_, _: mlua::MultiValue| Ok(true))?)?;
+        cjson.set(
+            name,
+            lua.create_function(|_, _: mlua::MultiValue| Ok(true))?,
+        )?;
     }
     cjson.set("null", null())?;
     Ok(cjson)
@@ -146,7 +149,11 @@ fn format_g14(n: f64) -> String {
         trim_zeros(&fixed)
     } else {
         let mantissa = trim_zeros(mantissa);
-        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     }
 }
 

@@ -14,9 +14,7 @@ pub fn open(lua: &Lua) -> mlua::Result<Table> {
         "pack",
         lua.create_function(|lua, values: Variadic<Value>| {
             if values.is_empty() {
-                return Err(lua_error(
-                    "MessagePack pack needs input.",
-                ));
+                return Err(lua_error("MessagePack pack needs input."));
             }
             let mut out = Vec::new();
             for value in values.iter() {
