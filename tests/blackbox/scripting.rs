@@ -556,10 +556,20 @@ fn function_dump_restore_and_stats() {
         error(&mut c, &["FUNCTION", "RESTORE", "bad"]),
         "ERR DUMP payload version or checksum are wrong"
     );
-    let stats = format!("{:?}", value(&mut c, &["FUNCTION", "STATS"]));
-    assert!(
-        stats.contains("libraries_count") && stats.contains("Int(1)"),
-        "{stats}"
+    let stats: Vec<Value> = q(&mut c, &["FUNCTION", "STATS"]);
+    assert_eq!(stats[0], bulk("running_script"));
+    assert_eq!(stats[1], Value::Nil);
+    assert_eq!(
+        stats[3],
+        Value::Array(vec![
+            bulk("LUA"),
+            Value::Array(vec![
+                bulk("libraries_count"),
+                Value::Int(1),
+                bulk("functions_count"),
+                Value::Int(1)
+            ])
+        ])
     );
 }
 

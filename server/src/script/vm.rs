@@ -390,10 +390,13 @@ fn redis_table(lua: &Lua, resp3: &Arc<AtomicBool>) -> mlua::Result<Table> {
         lua.create_function(|lua, args: MultiValue| match args.iter().next() {
             Some(Value::String(s)) if args.len() == 1 => {
                 let text = s.to_string_lossy().to_string();
-                let normalized = match text.strip_prefix('-') {
-                    Some(rest) if rest.contains(' ') => rest.to_string(),
-                    Some(rest) => format!("ERR {rest}"),
-                    None => format!("ERR {text}"),
+                // Redis prefixes a `-` when missing, then reads the code up to the first
+                // space: "MY code" keeps its code, a bare "bar" becomes "ERR bar".
+                let body = text.strip_prefix('-').unwrap_or(&text);
+                let normalized = if body.contains(' ') {
+                    body.to_string()
+                } else {
+                    format!("ERR {body}")
                 };
                 error_table(lua, &normalized)
             }
