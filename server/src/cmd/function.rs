@@ -10,7 +10,7 @@ use redyn_protocol::glob::glob_match;
 use redyn_protocol::Reply;
 
 use super::errors::CmdError;
-use super::script::{data_dir, kill, run_script, split_keys};
+use super::script::{data_dir, kill, run_script, split_keys_at};
 use super::shared::Server;
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
 use crate::script::library::FunctionFlags;
@@ -63,7 +63,10 @@ fn fcall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .find(|def| def.name.eq_ignore_ascii_case(&name))
         .map(|def| (def.callback.clone(), def.flags));
     let (callback, flags) = found.ok_or_else(|| CmdError::new("ERR Function not found"))?;
-    let (keys, argv) = split_keys(&args[2], &args[3..])?;
+    // FCALL words a non-integer key count differently from EVAL.
+    let numkeys = redyn_protocol::args::parse_i64_strict(&args[2])
+        .ok_or_else(|| CmdError::new("ERR Bad number of keys provided"))?;
+    let (keys, argv) = split_keys_at(numkeys, &args[3..])?;
     if read_only && !flags.no_writes {
         return Err(CmdError::new(
             "ERR Can not execute a script with write flag using *_ro command.",

@@ -86,6 +86,11 @@ pub(super) fn split_keys<'a>(
     rest: &'a [Bytes],
 ) -> Result<(&'a [Bytes], &'a [Bytes]), CmdError> {
     let n = errors::int_arg(numkeys)?;
+    split_keys_at(n, rest)
+}
+
+/// Splits `rest` after `n` keys, with Redis's errors for a negative or too large `n`.
+pub(super) fn split_keys_at(n: i64, rest: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), CmdError> {
     if n < 0 {
         return Err(CmdError::new("ERR Number of keys can't be negative"));
     }
