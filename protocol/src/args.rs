@@ -53,6 +53,46 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     Some(value)
 }
 
+/// Formats a double as C's `printf("%.17g")`, which is how Redis 7.0 replies with one
+/// (`addReplyDouble`: ZSCORE, ZRANGE WITHSCORES, ZINCRBY…): 17 significant digits, trailing
+/// zeros dropped, `1e+30` style below 1e-4 and from 1e17, `inf`/`-inf`/`nan`.
+pub fn format_double_g17(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d < 0.0 { "-inf".into() } else { "inf".into() };
+    }
+    // `{:.16e}` rounds correctly to 17 significant digits, like glibc's printf.
+    let sci = format!("{d:.16e}");
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
+    let exp10: i32 = exp.parse().expect("valid exponent");
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let trim = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if !(-4..17).contains(&exp10) {
+        let mantissa = trim(format!("{}.{}", &digits[..1], &digits[1..]));
+        let exp_sign = if exp10 < 0 { '-' } else { '+' };
+        return format!("{sign}{mantissa}e{exp_sign}{:02}", exp10.abs());
+    }
+    let fixed = if exp10 >= 0 {
+        let int_len = exp10 as usize + 1;
+        format!("{}.{}", &digits[..int_len], &digits[int_len..])
+    } else {
+        format!("0.{}{}", "0".repeat((-exp10 - 1) as usize), digits)
+    };
+    format!("{sign}{}", trim(fixed))
+}
+
 /// Formats a double the way Redis 7.2 replies with it (`fpconv_dtoa`): shortest round-trip
 /// digits, plain notation for moderate exponents, `1e+20` style otherwise, `inf`/`-inf`.
 pub fn format_double(d: f64) -> String {
@@ -156,6 +196,29 @@ mod tests {
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"1e400"), None);
         assert_eq!(parse_f64(b"abc"), None);
+    }
+
+    #[test]
+    fn doubles_format_like_printf_17g() {
+        for (v, s) in [
+            (0.1, "0.10000000000000001"),
+            (0.4289898231760551, "0.42898982317605511"),
+            (1.0, "1"),
+            (-2.5, "-2.5"),
+            (3.0, "3"),
+            (1e30, "1e+30"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (123456.0, "123456"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-0.0, "-0"),
+            (0.0, "0"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(format_double_g17(v), s, "{v}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::args::format_double;
+use crate::args::format_double_g17;
 
 /// Protocol version negotiated by a client (`HELLO 2|3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,7 +34,7 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// `~` in RESP3, an array in RESP2.
     Set(Vec<Reply>),
-    /// `,` in RESP3, a bulk string in RESP2.
+    /// `,` in RESP3, a bulk string in RESP2; `%.17g` text as Redis 7.0's `addReplyDouble`.
     Double(f64),
     /// `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     Bool(bool),
@@ -110,8 +110,8 @@ impl Reply {
                     v.encode(version, out);
                 }
             }
-            Reply::Double(d) if resp3 => line(out, b',', format_double(*d).as_bytes()),
-            Reply::Double(d) => bulk(out, format_double(*d).as_bytes()),
+            Reply::Double(d) if resp3 => line(out, b',', format_double_g17(*d).as_bytes()),
+            Reply::Double(d) => bulk(out, format_double_g17(*d).as_bytes()),
             Reply::Bool(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Bool(b) => out.put_slice(if *b { b":1\r\n" } else { b":0\r\n" }),
             Reply::Verbatim(text) if resp3 => {

@@ -323,6 +323,12 @@ fn object_and_select() {
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "n"]), "int");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "s"]), "embstr");
     assert_eq!(q::<String>(&mut c, &["OBJECT", "ENCODING", "l"]), "raw");
+    // Redis 7.0 reports a small hash as a listpack and a large one as a hashtable.
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
+        "listpack"
+    );
+    let _: i64 = q(&mut c, &["HSET", "h", "big", &"v".repeat(100)]);
     assert_eq!(
         q::<String>(&mut c, &["OBJECT", "ENCODING", "h"]),
         "hashtable"

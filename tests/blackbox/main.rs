@@ -5,13 +5,17 @@
 #[allow(dead_code)]
 mod harness;
 
+mod bits;
 mod config;
 mod connection;
 mod ddb;
 mod ddb_docs;
 mod hash;
+mod hll;
 mod inproc;
+mod introspection;
 mod keys;
+mod limits;
 mod list;
 mod metrics;
 mod multi_all;
@@ -23,9 +27,13 @@ mod scripting;
 mod server;
 mod set;
 mod smoke;
+mod sort;
 mod streams;
 mod strings;
 mod table_streams;
 mod transactions;
 mod write_path;
+mod xstream;
+mod xstream_group;
+mod xstream_model;
 mod zset;

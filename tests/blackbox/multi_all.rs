@@ -52,7 +52,7 @@ const EXPECTED_ERRORS: &[(&str, &str)] = &[
 /// The fixture each command runs against (keys of every type the samples use).
 const FIXTURE: &[&[&str]] = &[
     &[
-        "DEL", "k1", "k2", "k3", "k4", "h1", "z1", "z2", "dst", "empty",
+        "DEL", "k1", "k2", "k3", "k4", "h1", "z1", "z2", "dst", "empty", "x1",
     ],
     &["MSET", "k1", "1", "k2", "2"],
     &["HSET", "h1", "f", "1", "g", "2"],
@@ -61,6 +61,9 @@ const FIXTURE: &[&[&str]] = &[
     &["RPUSH", "l1", "a", "b", "c"],
     &["SADD", "s1", "a", "b"],
     &["SADD", "s2", "b", "c"],
+    &["PFADD", "p1", "a"],
+    &["XADD", "x1", "1-1", "f", "v"],
+    &["XGROUP", "CREATE", "x1", "g", "0"],
 ];
 
 const STREAM: &str = "__stream__:events";
@@ -71,6 +74,20 @@ const TABLE: &str = "Tab";
 fn sample(name: &str) -> Option<Vec<String>> {
     let args: &[&str] = match name {
         "append" => &["k1", "x"],
+        // Bitmaps and LCS.
+        "setbit" => &["k3", "7", "1"],
+        "getbit" => &["k1", "0"],
+        "bitcount" => &["k1", "0", "-1", "BIT"],
+        "bitpos" => &["k1", "1"],
+        "bitop" => &["AND", "k3", "k1", "k2"],
+        "bitfield" => &["k1", "INCRBY", "u8", "0", "1"],
+        "bitfield_ro" => &["k1", "GET", "u8", "0"],
+        "lcs" => &["k1", "k2"],
+        // HyperLogLogs (`p1` is the fixture's).
+        "pfadd" => &["p1", "b"],
+        "pfcount" => &["p1"],
+        "pfmerge" => &["p2", "p1"],
+        "pfdebug" => &["ENCODING", "p1"],
         // Lists and sets (blocking forms wait on an empty key with no timeout).
         "lpush" | "rpush" | "lpushx" | "rpushx" => &["l1", "x"],
         "lpop" | "rpop" | "llen" => &["l1"],
@@ -80,6 +97,7 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "lrem" => &["l1", "0", "a"],
         "linsert" => &["l1", "BEFORE", "b", "x"],
         "lpos" => &["l1", "b"],
+        "sort" | "sort_ro" => &["l1", "ALPHA"],
         "lmove" => &["l1", "l2", "LEFT", "RIGHT"],
         "rpoplpush" => &["l1", "l2"],
         "lmpop" => &["1", "l1", "LEFT"],
@@ -100,6 +118,11 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "bzmpop" => &["0", "1", "empty", "MIN"],
         "bzpopmax" | "bzpopmin" => &["empty", "0"],
         "client" => &["ID"],
+        "latency" => &["LATEST"],
+        "memory" => &["USAGE", "k1"],
+        "slowlog" => &["GET"],
+        "wait" => &["0", "0"],
+        "role" | "readonly" | "readwrite" => &[],
         "command" => &["COUNT"],
         "config" => &["GET", "maxclients"],
         "copy" | "rename" | "renamenx" => &["k1", "k3"],
@@ -150,6 +173,16 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "xrange" => &[STREAM, "-", "+"],
         "xrevrange" => &[STREAM, "+", "-"],
         "xread" => &["BLOCK", "0", "STREAMS", STREAM, "$"],
+        "xadd" => &["x1", "*", "f", "v"],
+        "xack" => &["x1", "g", "1-1"],
+        "xdel" => &["x1", "1-1"],
+        "xtrim" => &["x1", "MAXLEN", "100"],
+        "xsetid" => &["x1", "5-0"],
+        "xgroup" => &["CREATECONSUMER", "x1", "g", "c9"],
+        "xreadgroup" => &["GROUP", "g", "c1", "STREAMS", "x1", ">"],
+        "xpending" => &["x1", "g"],
+        "xclaim" => &["x1", "g", "c1", "0", "1-1"],
+        "xautoclaim" => &["x1", "g", "c1", "0", "0-0"],
         "zadd" => &["z1", "3", "c"],
         "zcard" | "zpopmax" | "zpopmin" | "zrandmember" => &["z1"],
         "zcount" | "zrangebyscore" => &["z1", "-inf", "+inf"],

@@ -308,3 +308,95 @@ fn concurrent_incr_is_atomic() {
     let mut c = server.client();
     assert_eq!(q::<i64>(&mut c, &["GET", "shared"]), 5000);
 }
+
+#[test]
+fn lcs_text_length_and_indexes() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let _: () = q(&mut c, &["MSET", "a", "ohmytext", "b", "mynewtext"]);
+    assert_eq!(q::<String>(&mut c, &["LCS", "a", "b"]), "mytext");
+    assert_eq!(q::<i64>(&mut c, &["LCS", "a", "b", "LEN"]), 6);
+    let range = |a: i64, b: i64| Value::Array(vec![Value::Int(a), Value::Int(b)]);
+    let idx = value(&mut c, &["LCS", "a", "b", "IDX"]);
+    assert_eq!(
+        idx,
+        Value::Array(vec![
+            Value::BulkString(b"matches".to_vec()),
+            Value::Array(vec![
+                Value::Array(vec![range(4, 7), range(5, 8)]),
+                Value::Array(vec![range(2, 3), range(0, 1)]),
+            ]),
+            Value::BulkString(b"len".to_vec()),
+            Value::Int(6),
+        ])
+    );
+    let with_len = value(
+        &mut c,
+        &["LCS", "a", "b", "idx", "minmatchlen", "3", "withmatchlen"],
+    );
+    assert_eq!(
+        with_len,
+        Value::Array(vec![
+            Value::BulkString(b"matches".to_vec()),
+            Value::Array(vec![Value::Array(vec![
+                range(4, 7),
+                range(5, 8),
+                Value::Int(4)
+            ])]),
+            Value::BulkString(b"len".to_vec()),
+            Value::Int(6),
+        ])
+    );
+    // A negative MINMATCHLEN means no minimum; missing keys are empty strings.
+    let all = value(&mut c, &["LCS", "a", "b", "IDX", "MINMATCHLEN", "-5"]);
+    assert_eq!(all, idx);
+    assert_eq!(q::<String>(&mut c, &["LCS", "a", "missing"]), "");
+    assert_eq!(q::<i64>(&mut c, &["LCS", "missing", "nope", "LEN"]), 0);
+}
+
+#[test]
+fn lcs_replies_a_map_in_resp3_and_checks_its_arguments() {
+    let server = TestServer::start();
+    let mut c = server.client_resp3();
+    let _: () = q(&mut c, &["MSET", "a", "abc", "b", "xbc"]);
+    let Value::Map(entries) = value(&mut c, &["LCS", "a", "b", "IDX"]) else {
+        panic!("IDX answers a map in RESP3");
+    };
+    assert_eq!(entries[0].0, Value::BulkString(b"matches".to_vec()));
+    assert_eq!(
+        entries[1],
+        (Value::BulkString(b"len".to_vec()), Value::Int(2))
+    );
+    assert_eq!(
+        error(&mut c, &["LCS", "a", "b", "IDX", "LEN"]),
+        "ERR If you want both the length and indexes, please just use IDX."
+    );
+    for bad in [
+        &["LCS", "a", "b", "FOO"][..],
+        &["LCS", "a", "b", "MINMATCHLEN"],
+    ] {
+        assert_eq!(error(&mut c, bad), "ERR syntax error", "{bad:?}");
+    }
+    assert_eq!(
+        error(&mut c, &["LCS", "a", "b", "MINMATCHLEN", "x"]),
+        "ERR value is not an integer or out of range"
+    );
+    let _: i64 = q(&mut c, &["RPUSH", "list", "x"]);
+    // A wrong type wins over bad options, as in Redis.
+    assert_eq!(
+        error(&mut c, &["LCS", "a", "list", "FOO"]),
+        "ERR The specified keys must contain string values"
+    );
+    assert_eq!(
+        error(&mut c, &["LCS", "a"]),
+        "ERR wrong number of arguments for 'lcs' command"
+    );
+    // The comparison table may not exceed proto-max-bulk-len.
+    let _: () = q(&mut c, &["CONFIG", "SET", "proto-max-bulk-len", "1048576"]);
+    let long = "x".repeat(1000);
+    let _: () = q(&mut c, &["MSET", "l1", &long, "l2", &long]);
+    assert_eq!(
+        error(&mut c, &["LCS", "l1", "l2"]),
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+    );
+}

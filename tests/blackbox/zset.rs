@@ -64,7 +64,11 @@ fn zadd_flags_zscore_zincrby_zcard() {
     );
     assert_eq!(q::<String>(&mut c, &["ZSCORE", "f", "top"]), "inf");
     assert_eq!(q::<String>(&mut c, &["ZSCORE", "f", "bottom"]), "-inf");
-    assert_eq!(q::<String>(&mut c, &["ZSCORE", "f", "x"]), "0.1");
+    // Redis 7.0 replies with `%.17g`.
+    assert_eq!(
+        q::<String>(&mut c, &["ZSCORE", "f", "x"]),
+        "0.10000000000000001"
+    );
     assert_eq!(q::<String>(&mut c, &["ZSCORE", "f", "y"]), "1e+20");
     assert_eq!(
         error(&mut c, &["ZADD", "f", "nan", "m"]),
@@ -685,4 +689,111 @@ fn set_operations_accept_plain_sets_with_score_one() {
     assert!(error(&mut c, &["ZUNION", "2", "seta", "str"]).starts_with("WRONGTYPE"));
     let _: i64 = q(&mut c, &["HSET", "hash", "f", "v"]);
     assert!(error(&mut c, &["ZINTERCARD", "2", "hash", "seta"]).starts_with("WRONGTYPE"));
+}
+
+#[test]
+fn scores_reply_with_17_significant_digits_in_both_protocols() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let _: i64 = q(&mut c, &["ZADD", "z", "0.4289898231760551", "a", "3", "b"]);
+    assert_eq!(
+        q::<String>(&mut c, &["ZSCORE", "z", "a"]),
+        "0.42898982317605511"
+    );
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["ZRANGE", "z", "0", "-1", "WITHSCORES"]),
+        strings(&["a", "0.42898982317605511", "b", "3"])
+    );
+    assert_eq!(
+        q::<String>(&mut c, &["ZINCRBY", "z", "0.1", "b"]),
+        "3.1000000000000001"
+    );
+    let mut raw = server.raw();
+    raw.send(b"HELLO 3\r\nZSCORE z a\r\nPING\r\n");
+    let lines: Vec<String> = (0..200)
+        .map(|_| raw.read_line())
+        .take_while(|line| line != "+PONG\r\n" && !line.is_empty())
+        .collect();
+    assert!(
+        lines.contains(&",0.42898982317605511\r\n".to_string()),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn numkeys_and_count_errors_match_redis() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for args in [
+        &["ZMPOP", "0", "z", "MIN"][..],
+        &["ZMPOP", "a", "z", "MIN"],
+        &["ZMPOP", "-1", "z", "MAX"],
+        &["BZMPOP", "1", "a", "z", "MIN"],
+    ] {
+        assert_eq!(error(&mut c, args), "ERR numkeys should be greater than 0");
+    }
+    for args in [
+        &["ZMPOP", "1", "z", "MIN", "COUNT", "0"][..],
+        &["ZMPOP", "1", "z", "MAX", "COUNT", "a"],
+        &["ZMPOP", "2", "z", "y", "MAX", "COUNT", "-1"],
+    ] {
+        assert_eq!(error(&mut c, args), "ERR count should be greater than 0");
+    }
+    assert_eq!(
+        error(&mut c, &["ZMPOP", "1", "z", "COUNT"]),
+        "ERR syntax error"
+    );
+    for cmd in ["zunion", "zinter", "zdiff", "zintercard"] {
+        assert_eq!(
+            error(&mut c, &[cmd, "0", "k"]),
+            format!("ERR at least 1 input key is needed for '{cmd}' command")
+        );
+        assert_eq!(
+            error(&mut c, &[cmd, "x", "k"]),
+            "ERR value is not an integer or out of range"
+        );
+        assert_eq!(error(&mut c, &[cmd, "5", "k"]), "ERR syntax error");
+    }
+    for cmd in ["zunionstore", "zinterstore", "zdiffstore"] {
+        assert_eq!(
+            error(&mut c, &[cmd, "dst", "0", "k"]),
+            format!("ERR at least 1 input key is needed for '{cmd}' command")
+        );
+    }
+    assert_eq!(
+        error(&mut c, &["ZRANGESTORE", "d", "z", "0", "-1", "WITHSCORES"]),
+        "ERR syntax error"
+    );
+}
+
+#[test]
+fn woken_blocked_pop_passes_over_a_key_that_became_another_type() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let mut blocked = server.client();
+    let waiter =
+        std::thread::spawn(move || -> Vec<String> { q(&mut blocked, &["BZPOPMIN", "zkey", "0"]) });
+    crate::harness::wait_for_blocked_clients(&server.url(), 1);
+    let _: () = redis::pipe()
+        .atomic()
+        .cmd("ZADD")
+        .arg("zkey")
+        .arg(0)
+        .arg("foo")
+        .ignore()
+        .cmd("DEL")
+        .arg("zkey")
+        .ignore()
+        .cmd("SET")
+        .arg("zkey")
+        .arg("foo")
+        .ignore()
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = q(&mut c, &["DEL", "zkey"]);
+    let _: i64 = q(&mut c, &["ZADD", "zkey", "1", "bar"]);
+    assert_eq!(waiter.join().unwrap(), strings(&["zkey", "bar", "1"]));
+    // Not blocked: a key of another type is an error at once.
+    let _: () = q(&mut c, &["SET", "str", "x"]);
+    assert!(error(&mut c, &["BZPOPMIN", "str", "0"]).starts_with("WRONGTYPE"));
 }

@@ -32,7 +32,9 @@ pub struct ClientInfo {
     pub lib_ver: Mutex<Option<String>>,
     pub db: AtomicU32,
     pub resp3: AtomicBool,
-    pub last_cmd: Mutex<&'static str>,
+    /// The last command run, as CLIENT LIST's `cmd=` shows it (`client|list` for a
+    /// subcommand); the buffer is reused, so noting a command does not allocate.
+    pub last_cmd: Mutex<String>,
     /// Milliseconds since `created` at the last command (for `idle=`).
     pub last_interaction_ms: AtomicU64,
     pub subscriptions: AtomicU64,
@@ -40,37 +42,143 @@ pub struct ClientInfo {
     /// Set by CLIENT KILL / shutdown: the connection closes at its next chance.
     pub killed: AtomicBool,
     pub kill_signal: tokio::sync::Notify,
+    /// Bytes buffered from the socket and not yet consumed, and the rest of the buffer's
+    /// capacity (CLIENT LIST `qbuf=` / `qbuf-free=`).
+    pub qbuf: AtomicU64,
+    pub qbuf_free: AtomicU64,
+    /// Whether the client waits in a blocking command (CLIENT LIST flag `b`).
+    pub blocked: AtomicBool,
+    /// A pending CLIENT UNBLOCK for the blocked command; `unblock_signal` wakes the wait.
+    pub unblock: Mutex<Option<UnblockMode>>,
+    pub unblock_signal: tokio::sync::Notify,
+    /// CLIENT NO-EVICT (reported as flag `e`; redyn never evicts clients).
+    pub no_evict: AtomicBool,
+}
+
+/// How CLIENT UNBLOCK ends a blocked command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnblockMode {
+    /// As if its timeout passed.
+    Timeout,
+    /// With the `UNBLOCKED` error.
+    Error,
+}
+
+/// Which kind of client CLIENT LIST/KILL TYPE selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Normal,
+    Replica,
+    Master,
+    PubSub,
+}
+
+impl ClientType {
+    /// Parses a TYPE argument (`slave` is `replica`'s old name).
+    pub fn parse(arg: &[u8]) -> Option<ClientType> {
+        match arg.to_ascii_lowercase().as_slice() {
+            b"normal" => Some(ClientType::Normal),
+            b"replica" | b"slave" => Some(ClientType::Replica),
+            b"master" => Some(ClientType::Master),
+            b"pubsub" => Some(ClientType::PubSub),
+            _ => None,
+        }
+    }
 }
 
 impl ClientInfo {
-    /// The CLIENT LIST / CLIENT INFO line for this client.
+    /// The CLIENT LIST / CLIENT INFO line for this client, fields in Redis 7's order.
     pub fn describe(&self) -> String {
         let age = self.created.elapsed().as_secs();
-        let idle_ms = (self.created.elapsed().as_millis() as u64)
-            .saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed));
-        let flags = if self.in_multi.load(Ordering::Relaxed) {
-            "x"
-        } else if self.subscriptions.load(Ordering::Relaxed) > 0 {
-            "P"
-        } else {
-            "N"
-        };
+        let qbuf = self.qbuf.load(Ordering::Relaxed);
+        let qbuf_free = self.qbuf_free.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             self.name.lock().clone().unwrap_or_default(),
             age,
-            idle_ms / 1000,
-            flags,
+            self.idle_secs(),
+            self.flags(),
             self.db.load(Ordering::Relaxed),
             self.subscriptions.load(Ordering::Relaxed),
+            if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
+            qbuf + qbuf_free,
+            qbuf + qbuf_free,
             self.last_cmd.lock(),
             if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
             self.lib_name.lock().clone().unwrap_or_default(),
             self.lib_ver.lock().clone().unwrap_or_default(),
         )
+    }
+
+    /// Seconds since the client's last command.
+    pub fn idle_secs(&self) -> u64 {
+        (self.created.elapsed().as_millis() as u64)
+            .saturating_sub(self.last_interaction_ms.load(Ordering::Relaxed))
+            / 1000
+    }
+
+    /// CLIENT LIST `flags=`: `x` in MULTI, `b` blocked, `P` subscribed, `e` no-evict,
+    /// `N` when none applies.
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.in_multi.load(Ordering::Relaxed) {
+            flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if self.is_pubsub() {
+            flags.push('P');
+        }
+        if self.no_evict.load(Ordering::Relaxed) {
+            flags.push('e');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+
+    pub fn is_pubsub(&self) -> bool {
+        self.subscriptions.load(Ordering::Relaxed) > 0
+    }
+
+    /// The type CLIENT LIST/KILL TYPE matches this client as.
+    pub fn client_type(&self) -> ClientType {
+        if self.is_pubsub() {
+            ClientType::PubSub
+        } else {
+            ClientType::Normal
+        }
+    }
+
+    /// Notes the command being run, as `cmd=` shows it.
+    pub fn note_command(&self, name: &str, subcommand: Option<&str>) {
+        let mut last = self.last_cmd.lock();
+        last.clear();
+        last.push_str(name);
+        if let Some(sub) = subcommand {
+            last.push('|');
+            last.push_str(sub);
+        }
+    }
+
+    /// Asks the blocked command of this client to end; `false` if it is not blocked.
+    pub fn request_unblock(&self, mode: UnblockMode) -> bool {
+        if !self.blocked.load(Ordering::SeqCst) {
+            return false;
+        }
+        *self.unblock.lock() = Some(mode);
+        self.unblock_signal.notify_one();
+        true
+    }
+
+    /// Takes a pending CLIENT UNBLOCK request.
+    pub fn take_unblock(&self) -> Option<UnblockMode> {
+        self.unblock.lock().take()
     }
 
     pub fn kill(&self) {
@@ -102,6 +210,70 @@ impl Disconnect for ClientInfo {
 pub struct ClientRegistry {
     clients: DashMap<u64, Arc<ClientInfo>>,
     next_id: AtomicU64,
+    /// CLIENT PAUSE in force.
+    pub pause: Pause,
+}
+
+/// Which commands CLIENT PAUSE holds back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseMode {
+    /// Every command.
+    All,
+    /// Commands that may write (and EXEC of a transaction holding one).
+    Write,
+}
+
+/// The server-wide CLIENT PAUSE state. Waiting clients watch `changed`, which moves when
+/// a pause is set or lifted.
+pub struct Pause {
+    state: Mutex<Option<(Instant, PauseMode)>>,
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Pause {
+    fn default() -> Self {
+        Pause {
+            state: Mutex::new(None),
+            changed: tokio::sync::watch::channel(0).0,
+        }
+    }
+}
+
+impl Pause {
+    /// Pauses until `until`. As in Redis, a new pause never shortens or weakens one in
+    /// force: the later deadline and the stricter mode win.
+    pub fn start(&self, until: Instant, mode: PauseMode) {
+        let mut state = self.state.lock();
+        let merged = match *state {
+            Some((old_until, old_mode)) if old_until > Instant::now() => (
+                old_until.max(until),
+                if old_mode == PauseMode::All || mode == PauseMode::All {
+                    PauseMode::All
+                } else {
+                    PauseMode::Write
+                },
+            ),
+            _ => (until, mode),
+        };
+        *state = Some(merged);
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    pub fn stop(&self) {
+        *self.state.lock() = None;
+        self.changed.send_modify(|n| *n += 1);
+    }
+
+    /// The pause in force now, with its deadline.
+    pub fn current(&self) -> Option<(Instant, PauseMode)> {
+        let state = *self.state.lock();
+        state.filter(|(until, _)| *until > Instant::now())
+    }
+
+    /// A receiver that sees every later start/stop.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
 }
 
 impl ClientRegistry {
@@ -117,12 +289,18 @@ impl ClientRegistry {
             lib_ver: Mutex::new(None),
             db: AtomicU32::new(0),
             resp3: AtomicBool::new(false),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: Mutex::new("NULL".to_string()),
             last_interaction_ms: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             in_multi: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill_signal: tokio::sync::Notify::new(),
+            qbuf: AtomicU64::new(0),
+            qbuf_free: AtomicU64::new(0),
+            blocked: AtomicBool::new(false),
+            unblock: Mutex::new(None),
+            unblock_signal: tokio::sync::Notify::new(),
+            no_evict: AtomicBool::new(false),
         });
         self.clients.insert(id, info.clone());
         info
@@ -176,6 +354,35 @@ impl Subscriptions {
 /// A command queued between MULTI and EXEC.
 pub type QueuedCommand = Vec<Bytes>;
 
+/// CLIENT REPLY: whether replies are sent. Pushes (pub/sub messages and subscription
+/// confirmations) are sent whatever the mode, as in Redis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// CLIENT REPLY SKIP was the last command: the next command's reply is dropped.
+    SkipNext,
+    /// The running command's reply is dropped (set from `SkipNext` when it starts).
+    Skip,
+}
+
+impl ReplyMode {
+    /// The mode for the next command, once the current one finished.
+    pub fn after_command(self) -> ReplyMode {
+        match self {
+            ReplyMode::Skip => ReplyMode::On,
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            other => other,
+        }
+    }
+
+    /// Whether the reply of the command that just ran is dropped.
+    pub fn drops_reply(self) -> bool {
+        self != ReplyMode::On
+    }
+}
+
 /// The connection-private state of a client.
 pub struct ClientState {
     pub id: u64,
@@ -185,6 +392,8 @@ pub struct ClientState {
     pub authenticated: bool,
     /// Set by QUIT: close after sending the reply.
     pub closing: bool,
+    /// CLIENT REPLY.
+    pub reply_mode: ReplyMode,
     /// Set by SHUTDOWN: close without sending the reply (as Redis does).
     pub no_reply: bool,
     /// Highest durability sequence number this client wrote (for `appendfsync always`).
@@ -215,6 +424,7 @@ impl ClientState {
             resp: RespVersion::Resp2,
             authenticated,
             closing: false,
+            reply_mode: ReplyMode::On,
             no_reply: false,
             last_write_seq: 0,
             multi: None,

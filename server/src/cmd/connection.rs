@@ -1,4 +1,5 @@
-//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET (CLIENT is in
+//! `client_commands`).
 
 use bytes::Bytes;
 use redyn_protocol::args::eq_ignore_case;
@@ -79,16 +80,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         "6.2.0",
         "Resets the connection.",
         reset,
-    ),
-    CommandSpec::new(
-        "client",
-        -2,
-        &[Admin, NoScript, Loading, Stale],
-        NO_KEYS,
-        "connection",
-        "2.4.0",
-        "A container for client connection commands.",
-        client,
     ),
 ];
 
@@ -228,7 +219,7 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Reply::Simple("RESET".into()))
 }
 
-fn validate_client_name(name: &[u8]) -> Result<(), CmdError> {
+pub(super) fn validate_client_name(name: &[u8]) -> Result<(), CmdError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         return Err(CmdError::new(
             "ERR Client names cannot contain spaces, newlines or special characters.",
@@ -237,139 +228,7 @@ fn validate_client_name(name: &[u8]) -> Result<(), CmdError> {
     Ok(())
 }
 
-fn set_client_name(ctx: &mut Ctx, name: &[u8]) {
+pub(super) fn set_client_name(ctx: &mut Ctx, name: &[u8]) {
     *ctx.client.info.name.lock() =
         (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
-}
-
-fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let sub = args[1].to_ascii_lowercase();
-    let arity_error = || errors::wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)));
-    match (sub.as_slice(), args.len()) {
-        (b"setname", 3) => {
-            validate_client_name(&args[2])?;
-            set_client_name(ctx, &args[2]);
-            Ok(Reply::ok())
-        }
-        (b"getname", 2) => Ok(Reply::opt_bulk(ctx.client.info.name.lock().clone())),
-        (b"id", 2) => Ok(Reply::Int(ctx.client.id as i64)),
-        (b"info", 2) => Ok(Reply::Verbatim(format!("{}\n", ctx.client.info.describe()))),
-        (b"list", _) => client_list(ctx, &args[2..]),
-        (b"setinfo", 4) => {
-            let value = String::from_utf8_lossy(&args[3]).into_owned();
-            if value.contains(' ') || value.contains('\n') {
-                return Err(CmdError::new(format!(
-                    "ERR {} cannot contain spaces, newlines or special characters.",
-                    String::from_utf8_lossy(&args[2]).to_ascii_lowercase()
-                )));
-            }
-            if eq_ignore_case(&args[2], "lib-name") {
-                *ctx.client.info.lib_name.lock() = Some(value);
-            } else if eq_ignore_case(&args[2], "lib-ver") {
-                *ctx.client.info.lib_ver.lock() = Some(value);
-            } else {
-                return Err(CmdError::new(format!(
-                    "ERR Unrecognized option '{}'",
-                    String::from_utf8_lossy(&args[2])
-                )));
-            }
-            Ok(Reply::ok())
-        }
-        (b"kill", n) if n >= 3 => client_kill(ctx, &args[2..]),
-        (b"no-evict" | b"no-touch", 3) => Ok(Reply::ok()),
-        (b"help", 2) => Ok(Reply::Array(
-            [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GETNAME",
-                "ID",
-                "INFO",
-                "KILL <ip:port> | ID <id>",
-                "LIST [TYPE normal|pubsub] [ID id ...]",
-                "SETINFO <LIB-NAME|LIB-VER> <value>",
-                "SETNAME <name>",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string()))
-            .collect(),
-        )),
-        (
-            b"setname" | b"getname" | b"id" | b"info" | b"setinfo" | b"kill" | b"no-evict"
-            | b"no-touch" | b"help",
-            _,
-        ) => Err(arity_error()),
-        _ => Err(errors::unknown_subcommand("client", &args[1])),
-    }
-}
-
-fn client_list(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
-    let mut ids: Option<Vec<u64>> = None;
-    let mut i = 0;
-    while i < opts.len() {
-        if eq_ignore_case(&opts[i], "id") && i + 1 < opts.len() {
-            let mut list = Vec::new();
-            for raw in &opts[i + 1..] {
-                match redyn_protocol::args::parse_i64_strict(raw) {
-                    Some(id) if id > 0 => list.push(id as u64),
-                    _ => return Err(CmdError::new("ERR Invalid client ID")),
-                }
-            }
-            ids = Some(list);
-            break;
-        } else if eq_ignore_case(&opts[i], "type") && i + 1 < opts.len() {
-            // Every redyn client is a normal or pubsub client; both are listed.
-            i += 2;
-        } else {
-            return Err(errors::syntax());
-        }
-    }
-    let mut out = String::new();
-    for c in ctx.server.clients.all() {
-        if ids.as_ref().is_none_or(|ids| ids.contains(&c.id)) {
-            out.push_str(&c.describe());
-            out.push('\n');
-        }
-    }
-    Ok(Reply::Verbatim(out))
-}
-
-fn client_kill(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
-    if opts.len() == 1 {
-        let addr = String::from_utf8_lossy(&opts[0]).into_owned();
-        let target = ctx
-            .server
-            .clients
-            .all()
-            .into_iter()
-            .find(|c| c.addr.to_string() == addr);
-        return match target {
-            Some(c) => {
-                kill_client(ctx, &c);
-                Ok(Reply::ok())
-            }
-            None => Err(CmdError::new("ERR No such client")),
-        };
-    }
-    let mut killed = 0;
-    for pair in opts.chunks(2) {
-        if pair.len() != 2 || !eq_ignore_case(&pair[0], "id") {
-            return Err(errors::syntax());
-        }
-        let id = redyn_protocol::args::parse_i64_strict(&pair[1])
-            .filter(|id| *id > 0)
-            .ok_or_else(|| CmdError::new("ERR client-id should be greater than 0"))?;
-        if let Some(c) = ctx.server.clients.get(id as u64) {
-            kill_client(ctx, &c);
-            killed += 1;
-        }
-    }
-    Ok(Reply::Int(killed))
-}
-
-fn kill_client(ctx: &mut Ctx, target: &super::client::ClientInfo) {
-    if target.id == ctx.client.id {
-        // Killing yourself: the reply is still sent, then the connection closes.
-        ctx.client.closing = true;
-    } else {
-        target.kill();
-    }
 }

@@ -29,8 +29,15 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
             if client.multi.is_some() {
                 client.multi_error = true;
             }
-            server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
-            return Reply::Error(e.0);
+            if let Some(entry) = server.commands.get(&args[0]) {
+                if let Some(sub) = super::introspection::subcommand(entry.spec.name, &args) {
+                    let full = format!("{}|{sub}", entry.spec.name);
+                    server.introspection.record_rejected(&full);
+                }
+            }
+            let reply = Reply::Error(e.0);
+            note_error_reply(server, &reply);
+            return reply;
         }
     };
     if let Some(queue) = client.multi.as_mut() {
@@ -40,6 +47,56 @@ pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>)
         }
     }
     run(server, client, entry, &args, Locks::Take)
+}
+
+/// Counts an error reply sent without running a command's handler (INFO stats and
+/// errorstats).
+pub fn note_error_reply(server: &Server, reply: &Reply) {
+    if let Reply::Error(text) = reply {
+        server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+        server.introspection.record_error(text);
+    }
+}
+
+/// Commands CLIENT PAUSE WRITE holds back although they do not write keys: they may
+/// propagate (PUBLISH), or may write (scripts, PFCOUNT's cache update).
+const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
+
+/// Whether CLIENT PAUSE in `mode` holds `args` back. Inside MULTI commands are only
+/// queued; EXEC is held when its queue holds a write. CLIENT UNPAUSE always runs, so the
+/// pause can be lifted from any connection.
+pub fn held_by_pause(
+    server: &Server,
+    client: &ClientState,
+    args: &[Bytes],
+    mode: super::client::PauseMode,
+) -> bool {
+    let Some(entry) = server.commands.get(&args[0]) else {
+        return false;
+    };
+    let name = entry.spec.name;
+    if name == "client"
+        && args
+            .get(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"unpause"))
+    {
+        return false;
+    }
+    let may_write = |args: &[Bytes]| {
+        server
+            .commands
+            .get(&args[0])
+            .is_some_and(|e| e.spec.has(Flag::Write) || MAY_REPLICATE.contains(&e.spec.name))
+    };
+    match (&client.multi, mode) {
+        (Some(queue), _) if name == "exec" => match mode {
+            super::client::PauseMode::All => true,
+            super::client::PauseMode::Write => queue.iter().any(|queued| may_write(queued)),
+        },
+        (Some(_), _) => false,
+        (None, super::client::PauseMode::All) => true,
+        (None, super::client::PauseMode::Write) => may_write(args),
+    }
 }
 
 /// Whether running `args` now may hold the thread for long: a command marked
@@ -108,7 +165,8 @@ pub fn run(
     let written_before = server.engine.durability.written();
     // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
     // does), and after it, because EXEC runs its queued commands in between.
-    *client.info.last_cmd.lock() = entry.spec.name;
+    let subcommand = super::introspection::subcommand(entry.spec.name, args);
+    client.info.note_command(entry.spec.name, subcommand);
     let result = {
         let mut ctx = Ctx {
             server,
@@ -133,14 +191,50 @@ pub fn run(
         .commands_processed
         .fetch_add(1, Ordering::Relaxed);
     if failed {
-        server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+        note_error_reply(server, &reply);
     }
-    *client.info.last_cmd.lock() = entry.spec.name;
+    record_introspection(server, client, entry, subcommand, args, usec, &reply);
+    client.info.note_command(entry.spec.name, subcommand);
     client.info.last_interaction_ms.store(
         client.info.created.elapsed().as_millis() as u64,
         Ordering::Relaxed,
     );
     reply
+}
+
+/// Feeds the slow log, the latency monitor and the subcommand statistics. EXEC is not
+/// logged itself (its commands are), nor is a run that only blocked its client: the run
+/// that finally answers is.
+fn record_introspection(
+    server: &Server,
+    client: &ClientState,
+    entry: &Entry,
+    subcommand: Option<&str>,
+    args: &[Bytes],
+    usec: u64,
+    reply: &Reply,
+) {
+    let full_name = subcommand.map(|sub| format!("{}|{sub}", entry.spec.name));
+    // A container checks its subcommands' arity itself; Redis checks it before the call,
+    // so such a call counts as rejected, not as a failed call.
+    if let (Some(name), Reply::Error(text)) = (&full_name, reply) {
+        if text.starts_with("ERR wrong number of arguments for '") {
+            server.introspection.record_rejected(name);
+            return;
+        }
+    }
+    let logged_args = if entry.spec.name == "exec" || client.blocked.is_some() {
+        &[][..]
+    } else {
+        args
+    };
+    server.introspection.record_call(
+        full_name.as_deref(),
+        logged_args,
+        usec,
+        reply.is_error(),
+        &client.info,
+    );
 }
 
 /// Releases what a client held when it disconnects (WATCHed keys…).

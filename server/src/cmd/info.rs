@@ -3,10 +3,12 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
+use super::introspection::subcommands_of;
 use super::shared::Server;
 use crate::REDIS_VERSION;
 
 /// Every section in output order, and whether INFO without arguments includes it.
+/// (Redis 7's order; `shards` is redyn's own.)
 const SECTIONS: &[(&str, bool)] = &[
     ("server", true),
     ("clients", true),
@@ -15,22 +17,28 @@ const SECTIONS: &[(&str, bool)] = &[
     ("stats", true),
     ("replication", true),
     ("cpu", true),
+    ("modules", true),
     ("shards", true),
     ("commandstats", false),
+    ("errorstats", true),
     ("latencystats", false),
+    ("cluster", true),
     ("keyspace", true),
 ];
 
 /// Renders the requested INFO sections (`[]` = default set).
 pub fn render(server: &Server, requested: &[String]) -> String {
+    // Section names are case-insensitive (the caller lower-cases them); `default`,
+    // `all` and `everything` select groups and may be mixed with single sections.
     let wants = |name: &str, default: bool| {
-        if requested.is_empty() || requested.iter().any(|r| r == "default") {
-            default
-        } else {
-            requested
-                .iter()
-                .any(|r| r == "all" || r == "everything" || r == name)
+        if requested.is_empty() {
+            return default;
         }
+        requested.iter().any(|r| match r.as_str() {
+            "default" => default,
+            "all" | "everything" => true,
+            other => other == name,
+        })
     };
     let sections: Vec<&str> = SECTIONS
         .iter()
@@ -48,9 +56,12 @@ pub fn render(server: &Server, requested: &[String]) -> String {
             "memory" => memory_section(server, &mut out),
             "persistence" => persistence_section(server, &mut out),
             "stats" => stats_section(server, &mut out),
-            "replication" => replication_section(&mut out),
+            "replication" => replication_section(server, &mut out),
             "cpu" => cpu_section(&mut out),
+            "modules" => writeln!(out, "# Modules\r"),
             "commandstats" => commandstats_section(server, &mut out),
+            "errorstats" => errorstats_section(server, &mut out),
+            "cluster" => writeln!(out, "# Cluster\r\ncluster_enabled:0\r"),
             "latencystats" => latencystats_section(server, &mut out),
             "shards" => shards_section(server, &mut out),
             "keyspace" => keyspace_section(server, &mut out),
@@ -104,6 +115,7 @@ fn server_section(server: &Server, out: &mut String) -> Res {
 fn clients_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Clients\r")?;
     writeln!(out, "connected_clients:{}\r", server.clients.len())?;
+    writeln!(out, "cluster_connections:0\r")?;
     writeln!(out, "maxclients:{}\r", server.config.read().maxclients)?;
     writeln!(
         out,
@@ -111,6 +123,7 @@ fn clients_section(server: &Server, out: &mut String) -> Res {
         server.stats.blocked_clients.load(Ordering::Relaxed)
     )?;
     writeln!(out, "tracking_clients:0\r")?;
+    writeln!(out, "clients_in_timeout_table:0\r")?;
     Ok(())
 }
 
@@ -150,6 +163,9 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
         "number_of_cached_scripts:{}\r",
         server.scripting.cached_scripts()
     )?;
+    writeln!(out, "used_memory_peak_human:{}\r", human(rss))?;
+    // Rust's global allocator here is the system one.
+    writeln!(out, "mem_allocator:libc\r")?;
     writeln!(out, "maxmemory:0\r")?;
     writeln!(out, "maxmemory_policy:noeviction\r")?;
     writeln!(out, "disk_space_bytes:{}\r", server.engine.disk_space())?;
@@ -159,7 +175,11 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
 fn persistence_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Persistence\r")?;
     writeln!(out, "loading:0\r")?;
-    writeln!(out, "rdb_changes_since_last_save:0\r")?;
+    writeln!(
+        out,
+        "rdb_changes_since_last_save:{}\r",
+        server.engine.changes.load(Ordering::Relaxed)
+    )?;
     writeln!(out, "rdb_bgsave_in_progress:0\r")?;
     writeln!(
         out,
@@ -233,10 +253,20 @@ fn stats_section(server: &Server, out: &mut String) -> Res {
     Ok(())
 }
 
-fn replication_section(out: &mut String) -> Res {
+/// A lone master: no replicas, no backlog.
+fn replication_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Replication\r")?;
     writeln!(out, "role:master\r")?;
     writeln!(out, "connected_slaves:0\r")?;
+    writeln!(out, "master_failover_state:no-failover\r")?;
+    writeln!(out, "master_replid:{}\r", server.run_id)?;
+    writeln!(out, "master_replid2:{}\r", "0".repeat(40))?;
+    writeln!(out, "master_repl_offset:0\r")?;
+    writeln!(out, "second_repl_offset:-1\r")?;
+    writeln!(out, "repl_backlog_active:0\r")?;
+    writeln!(out, "repl_backlog_size:1048576\r")?;
+    writeln!(out, "repl_backlog_first_byte_offset:0\r")?;
+    writeln!(out, "repl_backlog_histlen:0\r")?;
     Ok(())
 }
 
@@ -254,41 +284,106 @@ fn cpu_section(out: &mut String) -> Res {
     writeln!(out, "# CPU\r")?;
     writeln!(out, "used_cpu_sys:{sys:.6}\r")?;
     writeln!(out, "used_cpu_user:{user:.6}\r")?;
+    // No child processes (no fork-based saves); every thread belongs to this process.
+    writeln!(out, "used_cpu_sys_children:0.000000\r")?;
+    writeln!(out, "used_cpu_user_children:0.000000\r")?;
     Ok(())
 }
 
 fn commandstats_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Commandstats\r")?;
+    let line = |name: &str, calls: u64, usec: u64, rejected: u64, failed: u64| {
+        format!(
+            "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={:.2},rejected_calls={rejected},failed_calls={failed}\r\n",
+            if calls == 0 { 0.0 } else { usec as f64 / calls as f64 }
+        )
+    };
+    let mut lines: Vec<(String, String)> = Vec::new();
     for entry in server.commands.all() {
+        // Container commands are reported per subcommand (`cmdstat_client|list`).
+        if subcommands_of(entry.spec.name).is_some() {
+            continue;
+        }
         let calls = entry.stat.calls.load(Ordering::Relaxed);
         if calls == 0 {
             continue;
         }
         let usec = entry.stat.usec.load(Ordering::Relaxed);
         let failed = entry.stat.failed.load(Ordering::Relaxed);
-        writeln!(
-            out,
-            "cmdstat_{}:calls={calls},usec={usec},usec_per_call={:.2},rejected_calls=0,failed_calls={failed}\r",
-            entry.spec.name,
-            usec as f64 / calls as f64
-        )?;
+        lines.push((
+            entry.spec.name.to_string(),
+            line(entry.spec.name, calls, usec, 0, failed),
+        ));
+    }
+    lines.extend(server.introspection.subcommand_stats(|name, stat| {
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        (
+            name.to_string(),
+            line(
+                name,
+                load(&stat.calls),
+                load(&stat.usec),
+                load(&stat.rejected),
+                load(&stat.failed),
+            ),
+        )
+    }));
+    lines.sort();
+    for (_, text) in lines {
+        out.push_str(&text);
+    }
+    Ok(())
+}
+
+fn errorstats_section(server: &Server, out: &mut String) -> Res {
+    writeln!(out, "# Errorstats\r")?;
+    for (code, count) in server.introspection.error_counts() {
+        writeln!(out, "errorstat_{code}:count={count}\r")?;
     }
     Ok(())
 }
 
 fn latencystats_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "# Latencystats\r")?;
-    for entry in server.commands.all() {
-        let pct = |p| entry.stat.latency_percentile(p);
+    let mut rows: Vec<(String, Vec<u64>)> = server
+        .commands
+        .all()
+        .filter(|e| subcommands_of(e.spec.name).is_none())
+        .map(|e| (e.spec.name.to_string(), e.stat.latency_buckets()))
+        .collect();
+    rows.extend(
+        server
+            .introspection
+            .subcommand_stats(|name, stat| (name.to_string(), stat.bucket_counts())),
+    );
+    rows.sort();
+    for (name, buckets) in rows {
+        let pct = |p| percentile(&buckets, p);
         if let (Some(p50), Some(p99), Some(p999)) = (pct(50.0), pct(99.0), pct(99.9)) {
             writeln!(
                 out,
-                "latency_percentiles_usec_{}:p50={p50:.3},p99={p99:.3},p99.9={p999:.3}\r",
-                entry.spec.name
+                "latency_percentiles_usec_{name}:p50={p50:.3},p99={p99:.3},p99.9={p999:.3}\r",
             )?;
         }
     }
     Ok(())
+}
+
+/// Approximate latency percentile in µs: the upper bound of the bucket holding it.
+fn percentile(buckets: &[u64], p: f64) -> Option<f64> {
+    let total: u64 = buckets.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+    let mut seen = 0;
+    for (i, count) in buckets.iter().enumerate() {
+        seen += count;
+        if seen >= rank {
+            return Some((1u64 << i) as f64);
+        }
+    }
+    None
 }
 
 /// Shard layout and load: one line per shard with its slot range and smoothed rates.

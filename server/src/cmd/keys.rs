@@ -441,9 +441,18 @@ fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
 }
 
-/// The encoding OBJECT ENCODING reports (stable answers modelled on Redis's).
-fn encoding_of(meta: &Meta) -> &'static str {
-    match meta.kind {
+/// The encoding OBJECT ENCODING reports: what Redis 7.0 would use for the value at its
+/// current size, under the `*-max-listpack-*` / `set-max-intset-entries` thresholds.
+fn encoding_of(ctx: &Ctx, txn: &Txn, key: &[u8], meta: &Meta) -> Result<&'static str, CmdError> {
+    let limit = |name: &str| {
+        ctx.server
+            .config
+            .read()
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok(match meta.kind {
         Kind::String => {
             if meta.value.len() <= 20
                 && redyn_protocol::args::parse_i64_strict(&meta.value).is_some()
@@ -455,11 +464,76 @@ fn encoding_of(meta: &Meta) -> &'static str {
                 "raw"
             }
         }
-        Kind::Hash => "hashtable",
-        Kind::ZSet => "skiplist",
+        Kind::Hash => {
+            let small = fits_listpack(
+                txn,
+                key,
+                meta,
+                limit("hash-max-listpack-entries"),
+                limit("hash-max-listpack-value"),
+                0,
+            )?;
+            if small {
+                "listpack"
+            } else {
+                "hashtable"
+            }
+        }
+        Kind::ZSet => {
+            // Member rows carry a one-byte family prefix (see `types::zset`); scores are
+            // not strings, so only members count against the value limit.
+            let small = fits_listpack(
+                txn,
+                key,
+                meta,
+                limit("zset-max-listpack-entries"),
+                limit("zset-max-listpack-value"),
+                1,
+            )?;
+            if small {
+                "listpack"
+            } else {
+                "skiplist"
+            }
+        }
+        // Redis 7.0 always keeps lists as quicklists (listpack lists came in 7.2).
         Kind::List => "quicklist",
         Kind::Set => crate::types::set::encoding(meta),
+        Kind::Stream => "stream",
+    })
+}
+
+/// Whether a hash or sorted set is small enough for Redis's listpack: at most
+/// `max_entries` elements, none longer than `max_value` bytes. Sort keys carry
+/// `key_prefix` bytes that are not part of the element.
+fn fits_listpack(
+    txn: &Txn,
+    key: &[u8],
+    meta: &Meta,
+    max_entries: u64,
+    max_value: u64,
+    key_prefix: usize,
+) -> Result<bool, CmdError> {
+    if meta.len > max_entries {
+        return Ok(false);
     }
+    let hash_values = meta.kind == Kind::Hash;
+    for row in txn.sub_scan(
+        key,
+        meta.version,
+        std::ops::Bound::Unbounded,
+        std::ops::Bound::Unbounded,
+        false,
+    ) {
+        let (sort_key, value) = row?;
+        let too_long = |len: usize| len as u64 > max_value;
+        if too_long(sort_key.len().saturating_sub(key_prefix))
+            || (hash_values && too_long(value.len()))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -495,7 +569,7 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     match sub.as_slice() {
-        b"encoding" => Ok(Reply::text(encoding_of(&meta))),
+        b"encoding" => Ok(Reply::text(encoding_of(ctx, &txn, &args[2], &meta)?)),
         b"refcount" => Ok(Reply::Int(1)),
         b"idletime" => Ok(Reply::Int(0)),
         _ => Err(CmdError::new("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")),

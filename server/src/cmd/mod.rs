@@ -4,23 +4,31 @@
 //! [`CommandSpec`]s (name, arity, flags, key positions, handler, summary). [`table`] joins
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
+pub mod bits;
 pub mod client;
+pub mod client_commands;
+pub mod command_keys;
 pub mod connection;
 pub mod ddb;
 pub mod dispatch;
 pub mod errors;
 pub mod function;
 pub mod hash;
+pub mod hll;
 pub mod info;
+pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod memory;
 pub mod pubsub;
 pub mod sampling;
 pub mod script;
 pub mod server;
 pub mod set;
 pub mod shared;
+pub mod sort;
 pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod table;
 pub mod transaction;

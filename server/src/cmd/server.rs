@@ -1,5 +1,5 @@
 //! Server commands: INFO, COMMAND, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE, SAVE,
-//! BGSAVE, SHUTDOWN.
+//! BGSAVE, SHUTDOWN, WAIT, ROLE.
 
 use std::sync::atomic::Ordering;
 
@@ -115,6 +115,26 @@ pub const COMMANDS: &[CommandSpec] = &[
         bgsave,
     ),
     CommandSpec::new(
+        "wait",
+        3,
+        &[NoScript],
+        NO_KEYS,
+        "generic",
+        "3.0.0",
+        "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+        wait,
+    ),
+    CommandSpec::new(
+        "role",
+        1,
+        &[NoScript, Loading, Stale, Fast],
+        NO_KEYS,
+        "server",
+        "2.8.12",
+        "Returns the replication role.",
+        role,
+    ),
+    CommandSpec::new(
         "shutdown",
         -1,
         &[Admin, NoScript, Loading, Stale, NoMulti, Offload],
@@ -146,8 +166,31 @@ fn lastsave(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ))
 }
 
+/// WAIT numreplicas timeout: the number of replicas that acknowledged the client's writes.
+/// redyn has no replicas, so that number is always 0; WAIT answers at once rather than
+/// sit out a timeout no replica could cut short.
+fn wait(_ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    errors::int_arg(&args[1])?;
+    let timeout = redyn_protocol::args::parse_i64_strict(&args[2])
+        .ok_or_else(|| CmdError::new("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::new("ERR timeout is negative"));
+    }
+    Ok(Reply::Int(0))
+}
+
+/// ROLE: a master with no replicas, at replication offset 0.
+fn role(_ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(vec![
+        Reply::text("master"),
+        Reply::Int(0),
+        Reply::Array(vec![]),
+    ]))
+}
+
 fn persist_now(ctx: &mut Ctx) -> Result<(), CmdError> {
     ctx.engine().persist()?;
+    ctx.engine().changes.store(0, Ordering::Relaxed);
     ctx.server
         .last_save
         .store(now_ms() / 1000, Ordering::Relaxed);
@@ -245,7 +288,10 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let table = &ctx.server.commands;
     if args.len() == 1 {
         return Ok(Reply::Array(
-            table.all().map(|e| e.spec.info_reply()).collect(),
+            table
+                .all()
+                .map(|e| super::command_keys::info_reply(e.spec))
+                .collect(),
         ));
     }
     let sub = args[1].to_ascii_lowercase();
@@ -254,7 +300,10 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"info" => {
             if args.len() == 2 {
                 return Ok(Reply::Array(
-                    table.all().map(|e| e.spec.info_reply()).collect(),
+                    table
+                        .all()
+                        .map(|e| super::command_keys::info_reply(e.spec))
+                        .collect(),
                 ));
             }
             Ok(Reply::Array(
@@ -263,7 +312,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     .map(|name| {
                         table
                             .get(name)
-                            .map_or(Reply::NilArray, |e| e.spec.info_reply())
+                            .map_or(Reply::NilArray, |e| super::command_keys::info_reply(e.spec))
                     })
                     .collect(),
             ))
@@ -279,9 +328,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             };
             Ok(Reply::Map(specs.iter().map(|s| s.docs_reply()).collect()))
         }
-        b"list" => Ok(Reply::Array(
-            table.all().map(|e| Reply::text(e.spec.name)).collect(),
-        )),
+        b"list" => super::command_keys::command_list(table, &args[2..]),
         b"getkeys" if args.len() >= 3 => {
             let cmd_args = &args[2..];
             let Some(entry) = table.get(&cmd_args[0]) else {
@@ -292,10 +339,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "ERR Invalid number of arguments specified for command",
                 ));
             }
-            let keys = entry.spec.key_positions(cmd_args.len());
-            if keys.is_empty() {
-                return Err(CmdError::new("ERR The command has no key arguments"));
-            }
+            let keys = super::command_keys::key_positions(entry.spec, cmd_args)?;
             Ok(Reply::Array(
                 keys.iter()
                     .map(|&i| Reply::Bulk(cmd_args[i].clone()))
@@ -310,7 +354,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "DOCS [<command-name> ...]",
                 "GETKEYS <full-command>",
                 "INFO [<command-name> ...]",
-                "LIST",
+                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
             ]
             .iter()
             .map(|s| Reply::Simple(s.to_string()))
@@ -406,6 +450,7 @@ fn reset_stats(server: &super::shared::Server) {
     for entry in server.commands.all() {
         entry.stat.reset();
     }
+    server.introspection.reset_stats();
     let stats = &server.stats;
     for counter in [
         &stats.connections_received,

@@ -93,6 +93,8 @@ pub struct Server {
     pub clients: ClientRegistry,
     pub commands: CommandTable,
     pub stats: Stats,
+    /// Slow log, latency events, subcommand and error statistics.
+    pub introspection: crate::cmd::introspection::Introspection,
     pub started: Instant,
     pub run_id: String,
     pub scan_cursors: ScanCursors,
@@ -122,6 +124,7 @@ impl Server {
     pub fn new(parts: OpenedParts) -> Server {
         Server {
             engine: parts.engine,
+            introspection: crate::cmd::introspection::Introspection::new(&parts.config),
             config: RwLock::new(parts.config),
             clients: ClientRegistry::default(),
             commands: CommandTable::new(),
@@ -171,6 +174,7 @@ impl Server {
     /// `timeout`) need nothing here.
     pub fn apply_config(&self) {
         let config = self.config.read();
+        self.introspection.configure(&config);
         self.engine.durability.set_mode(config.appendfsync);
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);

@@ -13,6 +13,8 @@ use Flag::*;
 
 /// Every other key argument from the first (MSET, MSETNX).
 const PAIRED_KEYS: super::table::KeySpec = (1, -1, 2);
+/// LCS compares its first two arguments.
+const LCS_KEYS: super::table::KeySpec = (1, 2, 1);
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, &[ReadOnly, Fast], ONE_KEY, "string", "1.0.0", "Returns the string value of a key.", get),
@@ -35,6 +37,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("decr", 2, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
     CommandSpec::new("incrby", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incr),
     CommandSpec::new("decrby", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", incr),
+    CommandSpec::new("lcs", -3, &[ReadOnly], LCS_KEYS, "string", "7.0.0", "Finds the longest common substring.", lcs),
     CommandSpec::new("incrbyfloat", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
 ];
 
@@ -390,4 +393,94 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     txn.notify('$', "incrbyfloat", &args[1]);
     ctx.commit(txn)?;
     Ok(Reply::text(text))
+}
+
+/// LCS's options.
+#[derive(Debug, Default)]
+struct LcsOptions {
+    idx: bool,
+    len: bool,
+    with_match_len: bool,
+    min_match_len: usize,
+}
+
+fn parse_lcs_options(args: &[Bytes]) -> Result<LcsOptions, CmdError> {
+    let mut opts = LcsOptions::default();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].to_ascii_lowercase().as_slice() {
+            b"idx" => opts.idx = true,
+            b"len" => opts.len = true,
+            b"withmatchlen" => opts.with_match_len = true,
+            b"minmatchlen" if i + 1 < args.len() => {
+                // Negative means no minimum, as in Redis.
+                opts.min_match_len = errors::int_arg(&args[i + 1])?.max(0) as usize;
+                i += 1;
+            }
+            _ => return Err(errors::syntax()),
+        }
+        i += 1;
+    }
+    if opts.idx && opts.len {
+        return Err(CmdError::new(
+            "ERR If you want both the length and indexes, please just use IDX.",
+        ));
+    }
+    Ok(opts)
+}
+
+/// Reads one LCS input: a missing key is an empty string, another type an error.
+fn lcs_input(txn: &mut Txn, key: &[u8]) -> Result<Vec<u8>, CmdError> {
+    match txn.get(key)? {
+        None => Ok(Vec::new()),
+        Some(meta) if meta.kind == crate::engine::Kind::String => Ok(meta.value),
+        Some(_) => Err(CmdError::new(
+            "ERR The specified keys must contain string values",
+        )),
+    }
+}
+
+fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut txn = ctx.txn_args(&args[1..3]);
+    let a = lcs_input(&mut txn, &args[1])?;
+    let b = lcs_input(&mut txn, &args[2])?;
+    // The comparison below can be long: it needs no locks.
+    drop(txn);
+    let opts = parse_lcs_options(&args[3..])?;
+    let limit = u32::MAX as usize - 1;
+    if a.len() >= limit || b.len() >= limit {
+        return Err(CmdError::new("ERR String too long for LCS"));
+    }
+    let max_table = ctx.server.config.read().proto_max_bulk_len as u128;
+    if string::lcs_table_bytes(a.len(), b.len()) > max_table {
+        return Err(CmdError::new(
+            "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
+    }
+    let found = string::lcs(&a, &b);
+    if opts.len {
+        return Ok(Reply::Int(found.text.len() as i64));
+    }
+    if !opts.idx {
+        return Ok(Reply::bulk(found.text));
+    }
+    let range = |(start, end): (usize, usize)| {
+        Reply::Array(vec![Reply::Int(start as i64), Reply::Int(end as i64)])
+    };
+    let matches = found
+        .matches
+        .iter()
+        .filter(|m| m.run_len() >= opts.min_match_len)
+        .map(|m| {
+            let mut entry = vec![range(m.a), range(m.b)];
+            if opts.with_match_len {
+                entry.push(Reply::Int(m.run_len() as i64));
+            }
+            Reply::Array(entry)
+        })
+        .collect();
+    Ok(Reply::Map(vec![
+        (Reply::text("matches"), Reply::Array(matches)),
+        (Reply::text("len"), Reply::Int(found.text.len() as i64)),
+    ]))
 }

@@ -150,7 +150,7 @@ impl CommandSpec {
     }
 
     /// ACL categories derived from the group and flags (COMMAND INFO).
-    fn acl_categories(&self) -> Vec<String> {
+    pub fn acl_categories(&self) -> Vec<String> {
         let mut cats = vec![format!("@{}", self.group)];
         if self.has(Flag::Write) {
             cats.push("@write".into());
@@ -266,6 +266,14 @@ impl CommandStat {
         None
     }
 
+    /// Calls per latency bucket (LATENCY HISTOGRAM).
+    pub fn latency_buckets(&self) -> Vec<u64> {
+        self.latency
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
+
     pub fn reset(&self) {
         self.calls.store(0, Ordering::Relaxed);
         self.usec.store(0, Ordering::Relaxed);
@@ -292,19 +300,26 @@ pub struct CommandTable {
 /// Every command family's table. Adding a family = one line here.
 const FAMILIES: &[&[CommandSpec]] = &[
     super::connection::COMMANDS,
+    super::client_commands::COMMANDS,
     super::server::COMMANDS,
     super::keys::COMMANDS,
     super::string::COMMANDS,
+    super::bits::COMMANDS,
+    super::hll::COMMANDS,
     super::hash::COMMANDS,
     super::list::COMMANDS,
     super::zset::COMMANDS,
     super::set::COMMANDS,
+    super::sort::COMMANDS,
     super::transaction::COMMANDS,
     super::pubsub::COMMANDS,
     super::stream::COMMANDS,
+    super::stream_group::COMMANDS,
     super::ddb::COMMANDS,
     super::script::COMMANDS,
     super::function::COMMANDS,
+    super::introspection::COMMANDS,
+    super::memory::COMMANDS,
 ];
 
 impl CommandTable {

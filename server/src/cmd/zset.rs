@@ -16,6 +16,7 @@ use crate::engine::{Kind, Meta, Txn};
 use crate::types::set;
 use crate::types::zset::{self, Changes, ZsetIndexes};
 use crate::types::zset_index::{cmp_entry, Entry, ZIndex};
+use crate::types::TypeError;
 use Flag::*;
 
 const TWO_KEYS: super::table::KeySpec = (1, 2, 1);
@@ -409,7 +410,8 @@ fn parse_range_query(name: &str, args: &[Bytes]) -> Result<RangeQuery, CmdError>
     let mut i = 2;
     while i < args.len() {
         match args[i].to_ascii_lowercase().as_slice() {
-            b"withscores" if !by_lex || unified => with_scores = true,
+            // ZRANGESTORE stores scores anyway: WITHSCORES is a syntax error there.
+            b"withscores" if name != "zrangestore" && (!by_lex || unified) => with_scores = true,
             b"limit" if i + 2 < args.len() && (by_score || by_lex || unified) => {
                 limit = Some((
                     errors::int_arg(&args[i + 1])?,
@@ -629,6 +631,12 @@ fn pop_entries(
     count: usize,
 ) -> Result<Option<Vec<Entry>>, CmdError> {
     let mut txn = txn;
+    // A blocked client woken by a write is served from sorted sets only: a key that
+    // became another type is passed over, as Redis does, rather than failing the command.
+    let woken = ctx.client.block_deadline.is_some();
+    if woken && txn.get(key)?.is_some_and(|meta| meta.kind != Kind::ZSet) {
+        return Ok(None);
+    }
     let Some(mut set) = open(ctx, &mut txn, key)? else {
         return Ok(None);
     };
@@ -689,28 +697,30 @@ fn zpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Parses `numkeys key... ` at `args[at..]`; returns the keys and the index after them.
+/// The errors are Redis's: ZMPOP/BZMPOP reject any non-positive or non-numeric count with
+/// "numkeys should be greater than 0"; the set operations (ZINTERCARD included) parse an
+/// integer first and then need at least one key.
 fn parse_numkeys<'a>(
     args: &'a [Bytes],
     at: usize,
     cmd: &str,
 ) -> Result<(&'a [Bytes], usize), CmdError> {
-    let n = errors::int_arg(&args[at])?;
-    if n <= 0 {
-        return Err(CmdError::new(
-            if cmd.starts_with("zunion")
-                || cmd.starts_with("zinter") && cmd != "zintercard"
-                || cmd.starts_with("zdiff")
-            {
-                format!("ERR at least 1 input key is needed for '{cmd}' command")
-            } else {
-                "ERR numkeys should be greater than 0".to_string()
-            },
-        ));
-    }
-    let end = at + 1 + n as usize;
-    if end > args.len() {
+    let is_mpop = cmd.ends_with("mpop");
+    let n = match redyn_protocol::args::parse_i64_strict(&args[at]) {
+        Some(n) if n > 0 => n,
+        _ if is_mpop => return Err(CmdError::new("ERR numkeys should be greater than 0")),
+        None => return Err(errors::not_integer()),
+        Some(_) => {
+            return Err(CmdError::new(format!(
+                "ERR at least 1 input key is needed for '{cmd}' command"
+            )))
+        }
+    };
+    let end = (at as i64 + 1).saturating_add(n);
+    if end > args.len() as i64 {
         return Err(errors::syntax());
     }
+    let end = end as usize;
     Ok((&args[at + 1..end], end))
 }
 
@@ -724,11 +734,10 @@ fn parse_mpop_tail(args: &[Bytes]) -> Result<(bool, usize), CmdError> {
     match args.len() {
         1 => Ok((max, 1)),
         3 if eq_ignore_case(&args[1], "count") => {
-            let n = errors::int_arg(&args[2])?;
-            if n <= 0 {
-                return Err(CmdError::new("ERR count should be greater than 0"));
+            match redyn_protocol::args::parse_i64_strict(&args[2]) {
+                Some(n) if n > 0 => Ok((max, n as usize)),
+                _ => Err(CmdError::new("ERR count should be greater than 0")),
             }
-            Ok((max, n as usize))
         }
         _ => Err(errors::syntax()),
     }
@@ -768,8 +777,11 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// Whether every key is missing (or an empty sorted set) — checked under `txn`'s locks.
 fn all_empty(txn: &mut Txn, keys: &[Bytes]) -> Result<bool, CmdError> {
     for key in keys {
-        if zset::load(txn, key)?.is_some() {
-            return Ok(false);
+        match zset::load(txn, key) {
+            Ok(Some(_)) => return Ok(false),
+            // Keys of other types never wake a sorted-set waiter.
+            Ok(None) | Err(TypeError::WrongType) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(true)
@@ -869,7 +881,7 @@ fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .is_none_or(|p| glob_match(p, member, false))
         {
             items.push(Reply::bulk(member.clone()));
-            items.push(Reply::text(redyn_protocol::args::format_double(*score)));
+            items.push(Reply::text(redyn_protocol::args::format_double_g17(*score)));
         }
     }
     let next = match (more, batch.last()) {

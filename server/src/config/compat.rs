@@ -103,6 +103,7 @@ pub static COMPAT: &[Setting] = &[
     setting("dynamic-hz", &[], "yes", MUTABLE, BOOL),
     setting("jemalloc-bg-thread", &[], "yes", MUTABLE, BOOL),
     setting("client-query-buffer-limit", &[], "1073741824", MUTABLE, mem(1 << 20)),
+    setting("maxmemory-clients", &[], "0", MUTABLE, Kind::MemoryOrPercent),
     // Diagnostics.
     setting("slowlog-log-slower-than", &[], "10000", MUTABLE, int(-1, LONG_MAX)),
     setting("slowlog-max-len", &[], "128", MUTABLE, int(0, LONG_MAX)),
@@ -130,6 +131,8 @@ pub static COMPAT: &[Setting] = &[
     setting("min-replicas-max-lag", &["min-slaves-max-lag"], "10", MUTABLE, int(0, INT_MAX)),
     setting("masterauth", &[], "", MUTABLE, TEXT),
     setting("masteruser", &[], "", MUTABLE, TEXT),
+    // Replication is never configured: CONFIG GET reports no master.
+    setting("replicaof", &["slaveof"], "", FIXED, TEXT),
     // Process and network.
     setting("daemonize", &[], "no", FIXED, BOOL),
     setting("supervised", &[], "no", FIXED, Kind::Enum(&["upstart", "systemd", "auto", "no"])),

@@ -23,6 +23,10 @@ use crate::engine::autoscale::AutoscaleConfig;
 use crate::engine::AppendFsync;
 use crate::stream::pubsub::OutputLimit;
 
+/// Settings CONFIG GET reports only when asked by exact name, never for a pattern (Redis's
+/// `HIDDEN_CONFIG` debugging knobs).
+const HIDDEN: &[&str] = &["key-load-delay", "rdb-key-save-delay"];
+
 /// Every setting: those with effect first, then the compatibility ones.
 pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
     table::SETTINGS.iter().chain(compat::COMPAT.iter())
@@ -212,6 +216,7 @@ impl Config {
                 .unwrap_or_default();
         }
         all_settings()
+            .filter(|s| !HIDDEN.contains(&s.name))
             .flat_map(|s| s.names().map(move |name| (name, s)))
             .filter(|(name, _)| glob_match(pattern.as_bytes(), name.as_bytes(), true))
             .map(|(name, s)| (name.to_string(), self.value_of(s)))

@@ -14,6 +14,8 @@ pub enum Kind {
     Memory { min: u64, max: u64 },
     /// One of a fixed list of words (case-insensitive; reported in lower case).
     Enum(&'static [&'static str]),
+    /// A size like [`Kind::Memory`], or a percentage of `maxmemory` (`10%`, at most 100).
+    MemoryOrPercent,
     /// `save`: `""` or `<seconds> <changes>` pairs.
     SaveParams,
     /// Free text (paths, names, passwords).
@@ -28,6 +30,7 @@ impl Kind {
             Kind::Int { min, max } => int(value, min, max).map(|n| n.to_string()),
             Kind::Memory { min, max } => memory_in(value, min, max).map(|n| n.to_string()),
             Kind::Enum(words) => one_of(value, words).map(str::to_string),
+            Kind::MemoryOrPercent => memory_or_percent(value),
             Kind::SaveParams => save_params(value),
             Kind::Text => Ok(value.to_string()),
         }
@@ -72,6 +75,24 @@ pub fn memory(value: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(unit))
         .ok_or_else(|| "argument must be a memory value".to_string())
+}
+
+/// `maxmemory-clients`: a percentage (`50%`, reported as given) or a size in bytes.
+fn memory_or_percent(value: &str) -> Result<String, String> {
+    match value.strip_suffix('%') {
+        Some(digits) => {
+            let pct: u64 = digits
+                .parse()
+                .map_err(|_| "argument must be a memory or percent value".to_string())?;
+            if pct > 100 {
+                return Err("percentage argument must be less or equal to 100".into());
+            }
+            Ok(format!("{pct}%"))
+        }
+        None => memory(value)
+            .map(|n| n.to_string())
+            .map_err(|_| "argument must be a memory or percent value".to_string()),
+    }
 }
 
 /// A size in `min..=max` bytes.

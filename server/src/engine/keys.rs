@@ -11,6 +11,8 @@
 //! `space` is the Redis db number (0..15) or a native table id. Everything here is
 //! hand-encoded big-endian bytes: serde codecs do not preserve order, key bytes must.
 
+use std::ops::Bound;
+
 /// Number of cluster hash slots (as Redis Cluster).
 pub const SLOTS: u16 = 16384;
 
@@ -75,6 +77,32 @@ pub fn sub_prefix(meta_key: &[u8], version: u64) -> Vec<u8> {
     out.extend_from_slice(meta_key);
     out.extend_from_slice(&version.to_be_bytes());
     out
+}
+
+/// The longest row key fjall stores (its keys carry a 16-bit length). A row key is the
+/// metadata key plus, for sub-rows, a version and the field or member, so this bounds the key
+/// and field/member sizes together; [`Txn::commit`](super::Txn::commit) refuses longer rows
+/// with [`EngineError::RowTooLong`](super::EngineError::RowTooLong) instead of letting fjall
+/// panic.
+pub const MAX_ROW_KEY: usize = u16::MAX as usize;
+
+/// A scan bound fjall accepts, selecting exactly the stored rows the original selects.
+/// Every stored row is at most [`MAX_ROW_KEY`] bytes, so for a longer bound `b` with
+/// `t = b[..MAX_ROW_KEY]`: the only stored row that can lie between `t` and `b` is `t`
+/// itself (any other row starting with `t` would be longer than `t`). Hence a lower bound at
+/// `b` is "after `t`" and an upper bound at `b` is "up to and including `t`".
+pub fn storable_bound(bound: Bound<Vec<u8>>, is_lower: bool) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(b) | Bound::Excluded(b) if b.len() > MAX_ROW_KEY => {
+            let truncated = b[..MAX_ROW_KEY].to_vec();
+            if is_lower {
+                Bound::Excluded(truncated)
+            } else {
+                Bound::Included(truncated)
+            }
+        }
+        other => other,
+    }
 }
 
 /// The smallest byte string greater than every string starting with `prefix`

@@ -13,6 +13,7 @@ pub enum Kind {
     ZSet,
     List,
     Set,
+    Stream,
 }
 
 impl Kind {
@@ -24,6 +25,7 @@ impl Kind {
             Kind::ZSet => "zset",
             Kind::List => "list",
             Kind::Set => "set",
+            Kind::Stream => "stream",
         }
     }
 

@@ -57,6 +57,11 @@ pub enum EngineError {
     Storage(#[from] fjall::Error),
     #[error("corrupt value: {0}")]
     Corrupt(String),
+    /// A key with its field or member is longer than a stored row may be.
+    #[error(
+        "key, field or member too long: redyn stores a key together with one field or member in at most 65535 bytes"
+    )]
+    RowTooLong,
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
@@ -90,13 +95,22 @@ pub enum Family {
     ChangeLog,
 }
 
+/// A point read that answers "absent" for a key longer than any stored row (fjall panics
+/// on such keys instead).
+fn stored_get(keyspace: &Keyspace, key: &[u8]) -> Result<Option<fjall::Slice>> {
+    if key.len() > keys::MAX_ROW_KEY {
+        return Ok(None);
+    }
+    Ok(keyspace.get(key)?)
+}
+
 /// Read access to one row family (writes go through [`Txn::row_write`]).
 #[derive(Clone)]
 pub struct Rows(Keyspace);
 
 impl Rows {
     pub fn get(&self, key: &[u8]) -> Result<Option<fjall::Slice>> {
-        Ok(self.0.get(key)?)
+        stored_get(&self.0, key)
     }
 
     pub fn iter(&self) -> fjall::Iter {
@@ -104,11 +118,20 @@ impl Rows {
     }
 
     pub fn prefix(&self, prefix: &[u8]) -> fjall::Iter {
+        if prefix.len() > keys::MAX_ROW_KEY {
+            // No stored row is that long: an empty range (fjall panics on such bounds).
+            let t = prefix[..keys::MAX_ROW_KEY].to_vec();
+            return self.0.range(t.clone()..t);
+        }
         self.0.prefix(prefix)
     }
 
     pub fn range<K: AsRef<[u8]>, R: std::ops::RangeBounds<K>>(&self, range: R) -> fjall::Iter {
-        self.0.range(range)
+        let owned = |b: std::ops::Bound<&K>| b.map(|k| k.as_ref().to_vec());
+        self.0.range::<Vec<u8>, _>((
+            keys::storable_bound(owned(range.start_bound()), true),
+            keys::storable_bound(owned(range.end_bound()), false),
+        ))
     }
 }
 
@@ -173,6 +196,9 @@ pub struct Engine {
     key_counts: DashMap<u32, AtomicI64>,
     /// Counts keys removed by the active expiry cycle and lazily on access (INFO stats).
     pub expired_keys: AtomicU64,
+    /// Keys and items changed by transactions since the last save: Redis's dirty counter
+    /// (INFO `rdb_changes_since_last_save`).
+    pub changes: AtomicU64,
     /// Bumped by FLUSHDB/FLUSHALL so in-memory caches of typed data can tell they are stale.
     pub flush_epoch: AtomicU64,
     /// Receives keyspace events after their transaction commits (installed by the pub/sub
@@ -221,6 +247,7 @@ impl Engine {
             version_ceiling: Mutex::new(0),
             key_counts: DashMap::new(),
             expired_keys: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
             flush_epoch: AtomicU64::new(0),
             notifier: OnceLock::new(),
             notify_enabled: AtomicBool::new(false),

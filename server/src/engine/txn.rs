@@ -21,7 +21,7 @@ use std::ops::Bound;
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
-use super::{Engine, Family, Result};
+use super::{stored_get, Engine, EngineError, Family, Result};
 
 /// A keyspace event raised by a command (published after commit, if anyone listens).
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ impl<'e> Txn<'e> {
                 let physical = match self.engine.meta_cache.get(e.key()) {
                     Some(cached) => cached.map(|m| Meta::clone(&m)),
                     None => {
-                        let stored = match self.engine.meta.get(e.key())? {
+                        let stored = match stored_get(&self.engine.meta, e.key())? {
                             Some(raw) => Some(Meta::decode(&raw)?),
                             None => None,
                         };
@@ -196,7 +196,7 @@ impl<'e> Txn<'e> {
         if let Some(cached) = self.engine.sub_cache.get(&row) {
             return Ok(cached.map(|v| v.to_vec()));
         }
-        let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
+        let stored = stored_get(&self.engine.sub, &row)?.map(|v| v.to_vec());
         self.engine
             .sub_cache
             .put(row, stored.clone().map(bytes::Bytes::from));
@@ -247,6 +247,10 @@ impl<'e> Txn<'e> {
                 None => Bound::Unbounded,
             },
         };
+        let (lo, hi) = (
+            keys::storable_bound(lo, true),
+            keys::storable_bound(hi, false),
+        );
         let iter = self.engine.sub.range::<Vec<u8>, _>((lo, hi));
         SubScan {
             inner: if reverse {
@@ -265,7 +269,7 @@ impl<'e> Txn<'e> {
         if let Some(pending) = self.rows.get(&entry) {
             return Ok(pending.value.clone());
         }
-        let stored = self.engine.keyspace(family).get(row)?.map(|v| v.to_vec());
+        let stored = stored_get(self.engine.keyspace(family), row)?.map(|v| v.to_vec());
         self.rows_existed.entry(entry).or_insert(stored.is_some());
         Ok(stored)
     }
@@ -290,7 +294,7 @@ impl<'e> Txn<'e> {
             && !self.rows.contains_key(&entry)
             && !self.rows_existed.contains_key(&entry)
         {
-            let existed = self.engine.keyspace(family).contains_key(&entry.1)?;
+            let existed = stored_get(self.engine.keyspace(family), &entry.1)?.is_some();
             self.rows_existed.insert(entry.clone(), existed);
         }
         self.rows.insert(entry, RowWrite { slot, space, value });
@@ -325,6 +329,7 @@ impl<'e> Txn<'e> {
             self.publish_events();
             return Ok(());
         }
+        self.check_row_sizes()?;
         let mut staged = Staged {
             batch: self.engine.db.batch(),
             written: SlotBytes::default(),
@@ -334,7 +339,27 @@ impl<'e> Txn<'e> {
         self.stage_subs(&mut staged);
         self.stage_rows(&mut staged);
         self.engine.commit_batch(staged.batch)?;
+        let changed = self.metas.values().filter(|e| e.dirty).count() + self.rows.len();
+        self.engine
+            .changes
+            .fetch_add(changed.max(1) as u64, std::sync::atomic::Ordering::Relaxed);
         self.after_commit(&staged.written, &staged.count_deltas);
+        Ok(())
+    }
+
+    /// Refuses the whole transaction if a row key would exceed what fjall stores (it would
+    /// panic). The expiry and reclaim rows derived from a metadata key are 8 bytes longer.
+    fn check_row_sizes(&self) -> Result<()> {
+        let derived_overhead = 8;
+        let too_long = self
+            .metas
+            .keys()
+            .any(|k| k.len() + derived_overhead > keys::MAX_ROW_KEY)
+            || self.subs.keys().any(|k| k.len() > keys::MAX_ROW_KEY)
+            || self.rows.keys().any(|(_, k)| k.len() > keys::MAX_ROW_KEY);
+        if too_long {
+            return Err(EngineError::RowTooLong);
+        }
         Ok(())
     }
 

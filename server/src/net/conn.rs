@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::RuntimeFlavor;
 
-use crate::cmd::client::{ClientInfo, ClientState};
+use crate::cmd::client::{ClientInfo, ClientState, UnblockMode};
 use crate::cmd::dispatch;
 use crate::cmd::shared::Server;
 
@@ -23,7 +23,7 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let needs_auth = server.config.read().requirepass.is_some();
     let mut client = ClientState::new(info.clone(), !needs_auth);
-    let mut rbuf = BytesMut::with_capacity(16 * 1024);
+    let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
     let mut shutdown = server.shutdown_requested();
     if let Err(e) = run(
@@ -51,32 +51,34 @@ async fn run(
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let info = client.info.clone();
+    let mut peak = 0;
+    let mut settled_capacity = rbuf.capacity();
     loop {
         let limits = ParserLimits {
             max_bulk_len: server.config.read().proto_max_bulk_len,
             authenticated: client.authenticated,
         };
         loop {
+            let buffered = rbuf.len();
+            let capacity = rbuf.capacity();
             match parse_request(rbuf, limits) {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => {
-                    let mut reply = execute(server, client, args.clone());
-                    while let Some(block) = client.blocked.take() {
-                        flush(server, stream, client, wbuf).await?;
-                        let deadline = block.deadline;
-                        match wait_unblocked(server, stream, rbuf, shutdown, &info, block).await? {
-                            Wake::Retry => {
-                                client.block_deadline = Some(deadline);
-                                reply = dispatch::execute(server, client, args.clone());
-                            }
-                            Wake::TimedOut => reply = Reply::NilArray,
-                            Wake::Closed => return Ok(()),
-                        }
-                    }
-                    client.block_deadline = None;
-                    client.block_context = None;
+                    // Like Redis, the query buffer still holds the running command.
+                    note_query_buffer(&info, buffered, capacity);
+                    peak = peak.max(buffered);
+                    wait_while_paused(server, stream, rbuf, shutdown, client, &args).await?;
+                    let reply =
+                        match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
+                            .await?
+                        {
+                            Some(reply) => reply,
+                            None => return Ok(()),
+                        };
+                    let mode = client.reply_mode;
+                    client.reply_mode = mode.after_command();
                     if !client.no_reply {
-                        reply.encode(client.resp, wbuf);
+                        encode_reply(reply, mode.drops_reply(), client, wbuf);
                     }
                     if client.closing {
                         break;
@@ -98,8 +100,10 @@ async fn run(
         if client.closing {
             return Ok(());
         }
+        settled_capacity = resize_query_buffer(rbuf, std::mem::take(&mut peak), settled_capacity);
+        note_query_buffer(&info, rbuf.len(), rbuf.capacity());
         let read = tokio::select! {
-            read = stream.read_buf(rbuf) => read?,
+            read = read_request_bytes(stream, rbuf, &info) => read?,
             Some(message) = next_push(&mut client.push_rx) => {
                 write_pushes(client, message, wbuf);
                 continue;
@@ -115,6 +119,163 @@ async fn run(
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
     }
+}
+
+/// Runs one request to its reply, waiting meanwhile if it blocks; `None` when the client
+/// went away while blocked.
+async fn run_command(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    client: &mut ClientState,
+    rbuf: &mut BytesMut,
+    wbuf: &mut BytesMut,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    args: Vec<Bytes>,
+) -> std::io::Result<Option<Reply>> {
+    let info = client.info.clone();
+    let mut reply = execute(server, client, args.clone());
+    while let Some(block) = client.blocked.take() {
+        flush(server, stream, client, wbuf).await?;
+        let deadline = block.deadline;
+        match wait_unblocked(server, stream, rbuf, shutdown, &info, block).await? {
+            Wake::Retry => {
+                client.block_deadline = Some(deadline);
+                reply = dispatch::execute(server, client, args.clone());
+            }
+            Wake::TimedOut | Wake::Unblocked(UnblockMode::Timeout) => reply = Reply::NilArray,
+            Wake::Unblocked(UnblockMode::Error) => {
+                reply = Reply::Error(UNBLOCKED_ERROR.into());
+                dispatch::note_error_reply(server, &reply);
+            }
+            Wake::Closed => return Ok(None),
+        }
+    }
+    client.block_deadline = None;
+    client.block_context = None;
+    Ok(Some(reply))
+}
+
+/// The error a command ended by `CLIENT UNBLOCK id ERROR` answers.
+const UNBLOCKED_ERROR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// Encodes `reply`, or under CLIENT REPLY OFF/SKIP only the pushes it carries (Redis sends
+/// subscription confirmations whatever the reply mode).
+fn encode_reply(reply: Reply, drop_reply: bool, client: &ClientState, wbuf: &mut BytesMut) {
+    if !drop_reply {
+        reply.encode(client.resp, wbuf);
+        return;
+    }
+    match reply {
+        Reply::Push(_) => reply.encode(client.resp, wbuf),
+        Reply::Multi(frames) => {
+            for frame in frames {
+                encode_reply(frame, true, client, wbuf);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Publishes the query buffer's use for CLIENT LIST.
+fn note_query_buffer(info: &ClientInfo, used: usize, capacity: usize) {
+    info.qbuf.store(used as u64, Ordering::Relaxed);
+    info.qbuf_free
+        .store(capacity.saturating_sub(used) as u64, Ordering::Relaxed);
+}
+
+/// What a connection reserves for reading.
+const READ_BUFFER: usize = 16 * 1024;
+/// Above this capacity an idle query buffer is given back when its recent peak use was
+/// under half of it (Redis's `PROTO_RESIZE_THRESHOLD`).
+const RESIZE_THRESHOLD: usize = 32 * 1024;
+/// An empty query buffer unused this long is freed (as Redis's clients cron does).
+const IDLE_BUFFER_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Between batches: makes room for the next request (the consumed front of the buffer is
+/// taken back when possible), and gives back a
+/// buffer that grew for a large request once a later batch shows requests are small again
+/// (peak use under half of it). Returns the capacity to compare the next batch with.
+fn resize_query_buffer(rbuf: &mut BytesMut, peak: usize, settled_capacity: usize) -> usize {
+    // Room for a request as large as the latest peak (as Redis keeps it), reusing the
+    // allocation from its start when no request bytes are still referenced.
+    let room = READ_BUFFER.max(peak);
+    if rbuf.capacity() - rbuf.len() < room {
+        rbuf.reserve(room);
+    }
+    let capacity = rbuf.capacity();
+    if capacity > settled_capacity {
+        return capacity;
+    }
+    if rbuf.is_empty() && capacity > RESIZE_THRESHOLD && peak < capacity / 2 {
+        *rbuf = BytesMut::with_capacity(peak.max(READ_BUFFER));
+    }
+    rbuf.capacity()
+}
+
+/// Reads more request bytes. While the connection sits idle with an empty buffer, the
+/// buffer is released after a while and allocated again when bytes come.
+async fn read_request_bytes(
+    stream: &mut TcpStream,
+    rbuf: &mut BytesMut,
+    info: &ClientInfo,
+) -> std::io::Result<usize> {
+    if rbuf.is_empty() && rbuf.capacity() > 0 {
+        tokio::select! {
+            ready = stream.readable() => ready?,
+            _ = tokio::time::sleep(IDLE_BUFFER_RELEASE) => {
+                *rbuf = BytesMut::new();
+                note_query_buffer(info, 0, 0);
+                stream.readable().await?;
+            }
+        }
+    }
+    rbuf.reserve(READ_BUFFER);
+    stream.read_buf(rbuf).await
+}
+
+/// Holds a command back while CLIENT PAUSE covers it (all commands, or writes).
+async fn wait_while_paused(
+    server: &Arc<Server>,
+    stream: &mut TcpStream,
+    rbuf: &mut BytesMut,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    client: &mut ClientState,
+    args: &[Bytes],
+) -> std::io::Result<()> {
+    let pause = &server.clients.pause;
+    let mut changed = pause.subscribe();
+    let Some((mut until, mode)) = pause.current() else {
+        return Ok(());
+    };
+    if !dispatch::held_by_pause(server, client, args, mode) {
+        return Ok(());
+    }
+    // Counted as blocked (as Redis does), but not unblockable by CLIENT UNBLOCK.
+    let info = client.info.clone();
+    server.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    let result = loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(until.into()) => {}
+            _ = changed.changed() => {}
+            read = stream.read_buf(rbuf) => match read {
+                Ok(0) => break Err(std::io::Error::other("client closed while paused")),
+                Ok(_) => continue,
+                Err(e) => break Err(e),
+            },
+            _ = shutdown.wait_for(|stop| *stop) => break Err(std::io::Error::other("shutdown")),
+            _ = info.kill_signal.notified() => break Err(std::io::Error::other("client killed")),
+        }
+        match pause.current() {
+            Some((next_until, next_mode))
+                if dispatch::held_by_pause(server, client, args, next_mode) =>
+            {
+                until = next_until;
+            }
+            _ => break Ok(()),
+        }
+    };
+    server.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    result
 }
 
 /// Runs one request. A command that may hold the thread for long (FLUSHDB, SAVE,
@@ -166,6 +327,8 @@ enum Wake {
     /// A watched key changed: run the command again.
     Retry,
     TimedOut,
+    /// CLIENT UNBLOCK.
+    Unblocked(UnblockMode),
     /// The client went away or the server is stopping.
     Closed,
 }
@@ -181,7 +344,11 @@ async fn wait_unblocked(
     mut block: crate::cmd::BlockRequest,
 ) -> std::io::Result<Wake> {
     server.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    info.blocked.store(true, Ordering::SeqCst);
     let wake = loop {
+        if let Some(mode) = info.take_unblock() {
+            break Wake::Unblocked(mode);
+        }
         let changed = futures::future::select_all(
             block
                 .signals
@@ -203,8 +370,13 @@ async fn wait_unblocked(
             },
             _ = shutdown.wait_for(|stop| *stop) => break Wake::Closed,
             _ = info.kill_signal.notified() => break Wake::Closed,
+            // The request itself is read at the top of the loop.
+            _ = info.unblock_signal.notified() => continue,
         }
     };
+    info.blocked.store(false, Ordering::SeqCst);
+    // A CLIENT UNBLOCK that raced with another wake-up no longer applies.
+    info.take_unblock();
     server.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
     for (raw, _) in &block.signals {
         server.engine.signals.release(raw);

@@ -81,6 +81,7 @@ impl TableDesc {
                     attr.name
                 )));
             }
+            check_key_size(value, parts.is_empty())?;
             parts.push(value.key_bytes().expect("scalar key"));
         }
         Ok(ItemKey {
@@ -138,4 +139,24 @@ impl TableDesc {
         }
         desc
     }
+}
+
+/// DynamoDB's key size limits: 2048 bytes for a partition key, 1024 for a sort key.
+fn check_key_size(value: &Value, is_partition: bool) -> Result<(), DdbError> {
+    let size = match value {
+        Value::S(s) => s.len(),
+        Value::B(b) => b.len(),
+        other => other.key_bytes().map_or(0, |k| k.len()),
+    };
+    if is_partition && size > 2048 {
+        return Err(DdbError::validation(
+            "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes",
+        ));
+    }
+    if !is_partition && size > 1024 {
+        return Err(DdbError::validation(
+            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ));
+    }
+    Ok(())
 }

@@ -29,6 +29,9 @@ pub enum Value {
 /// An item: attribute name → value.
 pub type Item = BTreeMap<String, Value>;
 
+/// DynamoDB's limit on nested attribute levels (maps and lists inside an item).
+const MAX_NESTING: usize = 32;
+
 fn invalid(msg: impl Into<String>) -> DdbError {
     DdbError::validation(msg)
 }
@@ -57,6 +60,14 @@ fn no_duplicates<T: Ord + Clone + std::fmt::Debug>(items: &[T]) -> Result<(), Dd
 impl Value {
     /// Parses DynamoDB JSON (`{"S": "x"}`, `{"N": "1"}`, `{"M": {...}}`…).
     pub fn from_json(json: &Json) -> Result<Value, DdbError> {
+        Value::from_json_at(json, 1)
+    }
+
+    /// Parses a value nested `depth` levels deep (1 = an attribute of the item).
+    fn from_json_at(json: &Json, depth: usize) -> Result<Value, DdbError> {
+        if depth > MAX_NESTING {
+            return Err(invalid("Nesting Levels have exceeded supported limits"));
+        }
         let obj = json
             .as_object()
             .filter(|o| o.len() == 1)
@@ -86,12 +97,12 @@ impl Value {
             }
             "M" => {
                 let map = v.as_object().ok_or_else(|| invalid("Invalid M value"))?;
-                Value::M(item_from_json(map)?)
+                Value::M(item_from_json_at(map, depth + 1)?)
             }
             "L" => Value::L(
                 list(v)?
                     .iter()
-                    .map(Value::from_json)
+                    .map(|v| Value::from_json_at(v, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
             "SS" | "NS" | "BS" => {
@@ -202,8 +213,12 @@ impl Value {
 
 /// Parses an item (attribute name → DynamoDB JSON value).
 pub fn item_from_json(map: &Map<String, Json>) -> Result<Item, DdbError> {
+    item_from_json_at(map, 1)
+}
+
+fn item_from_json_at(map: &Map<String, Json>, depth: usize) -> Result<Item, DdbError> {
     map.iter()
-        .map(|(k, v)| Ok((k.clone(), Value::from_json(v)?)))
+        .map(|(k, v)| Ok((k.clone(), Value::from_json_at(v, depth)?)))
         .collect()
 }
 

@@ -1,11 +1,15 @@
 //! Redis data types on the engine: how each type's value maps onto a metadata row and
 //! sub-rows. Command files parse arguments and build replies; the storage logic lives here.
 
+pub mod bits;
 pub mod error;
 pub mod generic;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
+pub mod stream;
+pub mod stream_group;
 pub mod string;
 pub mod zset;
 pub mod zset_index;

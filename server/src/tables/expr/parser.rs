@@ -6,23 +6,73 @@ use super::tokenizer::{tokenize, Placeholders, Token};
 use crate::tables::value::Value;
 use crate::tables::DdbError;
 
+/// DynamoDB's limit on an expression string's length.
+const MAX_EXPRESSION_BYTES: usize = 4096;
+/// DynamoDB's limit on operators and functions in one expression.
+const MAX_OPERATORS: usize = 300;
+/// How deep parentheses and function calls may nest. DynamoDB states no figure; the parser
+/// and evaluator recurse once per level, so a bound keeps any input from exhausting the
+/// stack (32 is also DynamoDB's nesting limit for attribute values).
+const MAX_NESTING: usize = 32;
+
 struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     ph: &'a Placeholders,
     what: &'static str,
     text: &'a str,
+    /// Open parentheses and function calls around the current position.
+    depth: usize,
+    /// Operators and functions seen so far.
+    operators: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str, ph: &'a Placeholders, what: &'static str) -> Result<Self, DdbError> {
+        if text.len() > MAX_EXPRESSION_BYTES {
+            return Err(DdbError::validation(format!(
+                "Invalid {what}: Expression size has exceeded the maximum allowed size; expression size: {}",
+                text.len()
+            )));
+        }
         Ok(Parser {
             tokens: tokenize(text, what)?,
             pos: 0,
             ph,
             what,
             text,
+            depth: 0,
+            operators: 0,
         })
+    }
+
+    /// Counts one operator or function against DynamoDB's limit.
+    fn operator(&mut self) -> Result<(), DdbError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(DdbError::validation(format!(
+                "Invalid {}: The expression contains too many operators; operator count: {}, maximum: {MAX_OPERATORS}",
+                self.what, self.operators
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `parse` one nesting level deeper (inside parentheses or a function call).
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, DdbError>,
+    ) -> Result<T, DdbError> {
+        if self.depth == MAX_NESTING {
+            return Err(DdbError::validation(format!(
+                "Invalid {}: The expression is nested too deeply; maximum depth: {MAX_NESTING}",
+                self.what
+            )));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
     }
 
     fn error(&self) -> DdbError {
@@ -102,6 +152,7 @@ impl<'a> Parser<'a> {
     fn operand(&mut self) -> Result<Operand, DdbError> {
         if self.function_name().as_deref() == Some("size") {
             self.pos += 2;
+            self.operator()?;
             let path = self.path()?;
             self.expect(Token::RParen)?;
             return Ok(Operand::Size(path));
@@ -121,6 +172,7 @@ impl<'a> Parser<'a> {
         let mut left = self.and()?;
         while self.is_op("OR") {
             self.pos += 1;
+            self.operator()?;
             left = Cond::Or(Box::new(left), Box::new(self.and()?));
         }
         Ok(left)
@@ -130,6 +182,7 @@ impl<'a> Parser<'a> {
         let mut left = self.not()?;
         while self.is_op("AND") {
             self.pos += 1;
+            self.operator()?;
             left = Cond::And(Box::new(left), Box::new(self.not()?));
         }
         Ok(left)
@@ -138,7 +191,8 @@ impl<'a> Parser<'a> {
     fn not(&mut self) -> Result<Cond, DdbError> {
         if self.is_op("NOT") {
             self.pos += 1;
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.operator()?;
+            return Ok(Cond::Not(Box::new(self.nested(Self::not)?)));
         }
         self.primary()
     }
@@ -146,13 +200,14 @@ impl<'a> Parser<'a> {
     fn primary(&mut self) -> Result<Cond, DdbError> {
         if self.peek() == Some(&Token::LParen) {
             self.pos += 1;
-            let inner = self.condition()?;
+            let inner = self.nested(Self::condition)?;
             self.expect(Token::RParen)?;
             return Ok(inner);
         }
         if let Some(f) = self.function_name() {
             if f != "size" {
                 self.pos += 2;
+                self.operator()?;
                 let cond = match f.as_str() {
                     "attribute_exists" => Cond::Exists(self.path()?),
                     "attribute_not_exists" => Cond::NotExists(self.path()?),
@@ -183,6 +238,7 @@ impl<'a> Parser<'a> {
             }
         }
         let left = self.operand()?;
+        self.operator()?;
         match self.next() {
             Some(Token::Op(op)) if ["=", "<>", "<", "<=", ">", ">="].contains(&op.as_str()) => {
                 Ok(Cond::Cmp(left, op, self.operand()?))
@@ -244,17 +300,19 @@ impl Parser<'_> {
         match self.function_name().as_deref() {
             Some("if_not_exists") => {
                 self.pos += 2;
+                self.operator()?;
                 let path = self.path()?;
                 self.expect(Token::Comma)?;
-                let fallback = self.set_operand()?;
+                let fallback = self.nested(Self::set_operand)?;
                 self.expect(Token::RParen)?;
                 Ok(SetValue::IfNotExists(path, Box::new(fallback)))
             }
             Some("list_append") => {
                 self.pos += 2;
-                let a = self.set_operand()?;
+                self.operator()?;
+                let a = self.nested(Self::set_operand)?;
                 self.expect(Token::Comma)?;
-                let b = self.set_operand()?;
+                let b = self.nested(Self::set_operand)?;
                 self.expect(Token::RParen)?;
                 Ok(SetValue::ListAppend(Box::new(a), Box::new(b)))
             }
@@ -267,6 +325,7 @@ impl Parser<'_> {
         if self.is_op("+") || self.is_op("-") {
             let plus = self.is_op("+");
             self.pos += 1;
+            self.operator()?;
             let right = self.set_operand()?;
             return Ok(if plus {
                 SetValue::Plus(Box::new(left), Box::new(right))
