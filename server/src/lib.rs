@@ -32,6 +32,7 @@ pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod net;
+pub mod script;
 pub mod server;
 pub mod stream;
 pub mod tables;

@@ -27,6 +27,7 @@ const LAYER_OF: &[(&str, u8)] = &[
     ("stream", 3),
     ("tables", 3),
     ("types", 3),
+    ("script", 3),
     ("config", 4),
     ("cmd", 4),
     ("net", 5),

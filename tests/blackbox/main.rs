@@ -23,6 +23,7 @@ mod offload;
 mod persistence;
 mod protocol;
 mod pubsub;
+mod scripting;
 mod server;
 mod set;
 mod smoke;

@@ -41,6 +41,8 @@ run() {
 run "redis-cli" bash "$HERE/scenario_cli.sh" "$PORT"
 run "redis-py" python3 "$HERE/scenario_py.py" "$PORT"
 run "ioredis" node "$HERE/scenario_ioredis.js" "$PORT"
+run "redis-py scripting (Lock, rate limiter)" python3 "$HERE/scenario_scripts_py.py" "$PORT"
+run "ioredis scripting (rate limiter, FCALL)" node "$HERE/scenario_scripts_ioredis.js" "$PORT"
 if [ -n "$PID" ]; then
   run "promql" python3 "$HERE/promql_check.py" "$ROOT/target/release/redyn"
 fi

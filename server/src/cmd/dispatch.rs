@@ -147,6 +147,9 @@ fn check<'s>(
             entry.spec.name
         )));
     }
+    if let Some(busy) = super::script::busy_error(server, entry, args) {
+        return Err(busy);
+    }
     Ok(entry)
 }
 

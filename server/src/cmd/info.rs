@@ -157,6 +157,12 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
     writeln!(out, "used_memory_rss:{rss}\r")?;
     writeln!(out, "used_memory_rss_human:{}\r", human(rss))?;
     writeln!(out, "used_memory_peak:{rss}\r")?;
+    writeln!(out, "used_memory_lua:{}\r", server.scripting.lua_memory())?;
+    writeln!(
+        out,
+        "number_of_cached_scripts:{}\r",
+        server.scripting.cached_scripts()
+    )?;
     writeln!(out, "used_memory_peak_human:{}\r", human(rss))?;
     // Rust's global allocator here is the system one.
     writeln!(out, "mem_allocator:libc\r")?;

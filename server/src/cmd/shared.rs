@@ -111,6 +111,8 @@ pub struct Server {
     pub tables: Tables,
     pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
+    /// The Lua VM, cached scripts, function libraries and the running script.
+    pub scripting: crate::script::Scripting,
     shutdown: watch::Sender<bool>,
     /// Background threads and the autoscaler settings they run with (see `apply_config`).
     background: Mutex<Option<(Background, AutoscaleConfig)>>,
@@ -138,6 +140,7 @@ impl Server {
             tables: parts.tables,
             changelog: parts.changelog,
             notifications: parts.notifications,
+            scripting: Default::default(),
             shutdown: watch::channel(false).0,
             background: Mutex::new(None),
         }

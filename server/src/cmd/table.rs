@@ -316,6 +316,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::stream::COMMANDS,
     super::stream_group::COMMANDS,
     super::ddb::COMMANDS,
+    super::script::COMMANDS,
+    super::function::COMMANDS,
     super::introspection::COMMANDS,
     super::memory::COMMANDS,
 ];

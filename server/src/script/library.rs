@@ -1,0 +1,148 @@
+//! Shebang lines (`#!lua name=mylib`, `#!lua flags=no-writes`), script flags, and the
+//! function libraries FUNCTION LOAD registers.
+
+use std::collections::BTreeMap;
+
+use mlua::Function;
+
+/// The flags a script's shebang or a function's registration may declare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FunctionFlags {
+    pub no_writes: bool,
+    pub allow_oom: bool,
+    pub allow_stale: bool,
+    pub no_cluster: bool,
+    pub allow_cross_slot_keys: bool,
+}
+
+impl FunctionFlags {
+    /// Sets the flag named `name`; false when Redis knows no such flag.
+    pub fn set(&mut self, name: &str) -> bool {
+        match name {
+            "no-writes" => self.no_writes = true,
+            "allow-oom" => self.allow_oom = true,
+            "allow-stale" => self.allow_stale = true,
+            "no-cluster" => self.no_cluster = true,
+            "allow-cross-slot-keys" => self.allow_cross_slot_keys = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The flag names, in Redis's order (FUNCTION LIST).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.no_writes, "no-writes"),
+            (self.allow_oom, "allow-oom"),
+            (self.allow_stale, "allow-stale"),
+            (self.no_cluster, "no-cluster"),
+            (self.allow_cross_slot_keys, "allow-cross-slot-keys"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+/// Parses an EVAL script's shebang: `None` when the script has none (Redis's compatibility
+/// mode, where a script may write unless run with EVAL_RO).
+pub fn eval_shebang(body: &[u8]) -> Result<Option<FunctionFlags>, String> {
+    let Some(rest) = body.strip_prefix(b"#!") else {
+        return Ok(None);
+    };
+    let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    let line = String::from_utf8_lossy(&rest[..line_end]).to_string();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("ERR Could not find engine '{engine}'"));
+    }
+    let mut flags = FunctionFlags::default();
+    for part in parts {
+        let Some(list) = part.strip_prefix("flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {part}"));
+        };
+        for flag in list.split(',').filter(|f| !f.is_empty()) {
+            if !flags.set(flag) {
+                return Err(format!("ERR Unexpected flag in script shebang: {flag}"));
+            }
+        }
+    }
+    Ok(Some(flags))
+}
+
+/// A library's first line: its engine and name.
+pub fn library_shebang(code: &[u8]) -> Result<String, String> {
+    let Some(rest) = code.strip_prefix(b"#!") else {
+        return Err("ERR Missing library metadata".into());
+    };
+    let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    let line = String::from_utf8_lossy(&rest[..line_end]).to_string();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    let mut name = None;
+    for part in parts {
+        match part.strip_prefix("name=") {
+            Some(_) if name.is_some() => {
+                return Err(
+                    "ERR Invalid metadata value, name argument was given multiple times".into(),
+                )
+            }
+            Some(value) => name = Some(value.to_string()),
+            None => return Err(format!("ERR Invalid metadata value given: {part}")),
+        }
+    }
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("ERR Engine '{engine}' not found"));
+    }
+    let name = name.ok_or_else(|| "ERR Library name was not given".to_string())?;
+    check_name(&name)?;
+    Ok(name)
+}
+
+/// Library and function names: letters, digits and underscores, at least one.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    Ok(())
+}
+
+/// One registered function.
+pub struct FunctionDef {
+    pub name: String,
+    pub description: Option<String>,
+    pub flags: FunctionFlags,
+    pub callback: Function,
+}
+
+/// A loaded library: its code and functions, by name.
+pub struct Library {
+    pub name: String,
+    pub code: String,
+    pub functions: BTreeMap<String, FunctionDef>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebangs_parse_with_redis_errors() {
+        assert_eq!(eval_shebang(b"return 1"), Ok(None));
+        let flags = eval_shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1")
+            .unwrap()
+            .unwrap();
+        assert!(flags.no_writes && flags.allow_oom && !flags.allow_stale);
+        assert_eq!(
+            eval_shebang(b"#!lua name=foo\n"),
+            Err("ERR Unknown lua shebang option: name=foo".into())
+        );
+        assert_eq!(library_shebang(b"#!lua name=lib\n"), Ok("lib".into()));
+        assert_eq!(
+            library_shebang(b"#!bad name=lib\n"),
+            Err("ERR Engine 'bad' not found".into())
+        );
+        assert!(library_shebang(b"return 1").is_err());
+    }
+}
