@@ -2,6 +2,7 @@
 //! and statistics — in the order Redis's `processCommand` checks them, so the same bad
 //! request gets the same error.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -173,7 +174,7 @@ pub fn run(
             client,
             locks,
         };
-        (entry.spec.handler)(&mut ctx, args)
+        call_handler(entry, &mut ctx, args)
     };
     let usec = started.elapsed().as_micros() as u64;
     // Whatever the command wrote (Redis keys, table items, change records) must be synced
@@ -200,6 +201,34 @@ pub fn run(
         Ordering::Relaxed,
     );
     reply
+}
+
+/// Runs the handler. A panic becomes an error reply that also closes the connection: the
+/// command's uncommitted transaction was dropped and its locks released as the panic
+/// unwound, so other clients and stored data are untouched, but this client's state may be
+/// half-updated, so it does not go on.
+fn call_handler(entry: &Entry, ctx: &mut Ctx, args: &[Bytes]) -> super::CmdResult {
+    let handler = entry.spec.handler;
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler(ctx, args))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(
+                command = entry.spec.name,
+                "command handler panicked, closing the connection: {message}"
+            );
+            metrics::counter!("redyn_command_panics_total", "cmd" => entry.spec.name).increment(1);
+            ctx.client.closing = true;
+            Err(CmdError::new(format!(
+                "ERR internal error while running '{}' (the connection will be closed)",
+                entry.spec.name
+            )))
+        }
+    }
 }
 
 /// Feeds the slow log, the latency monitor and the subcommand statistics. EXEC is not

@@ -320,6 +320,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::function::COMMANDS,
     super::introspection::COMMANDS,
     super::memory::COMMANDS,
+    super::debug::COMMANDS,
 ];
 
 impl CommandTable {
