@@ -295,7 +295,7 @@ mod tests {
         drop(lines);
         // 1 was first on both: 2 gets a's turn, 3 gets b's, each told once.
         assert_eq!(queues.leave(&[a.clone(), b.clone()], 1), vec![2, 3]);
-        assert_eq!(queues.leave(&[a.clone()], 2), vec![3]);
+        assert_eq!(queues.leave(std::slice::from_ref(&a), 2), vec![3]);
     }
 
     #[test]
