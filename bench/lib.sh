@@ -1,11 +1,12 @@
 # Shared start/stop of the servers the benchmarks compare: redyn (release build) and
 # redis-server with AOF (appendfsync everysec). Sourced by the bench/*.sh scripts, which set
-# REDYN_PORT, REDIS_PORT and TMP (a scratch directory) first.
+# REDYN_PORT, REDIS_PORT and TMP (a scratch directory) first. REDYN_BIN picks another redyn
+# binary (e.g. a copy of an earlier build, for before/after figures from one run).
 
 REDYN_PID=""
 
 start_redyn() {
-  target/release/redyn --port "$REDYN_PORT" --dir "$TMP/redyn" --appendfsync everysec \
+  "${REDYN_BIN:-target/release/redyn}" --port "$REDYN_PORT" --dir "$TMP/redyn" --appendfsync everysec \
     --metrics-addr off "$@" >>"$TMP/redyn.log" 2>&1 &
   REDYN_PID=$!
 }

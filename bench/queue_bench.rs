@@ -4,7 +4,10 @@
 //! (push sent → pop answered). Prints jobs/s and latency percentiles as one line of
 //! `key=value` pairs, for `bench/queue.sh` to tabulate. Not run in CI.
 //!
-//! Usage: cargo run --release --example queue_bench -- HOST:PORT [jobs] [producers] [consumers]
+//! With a `rate` (jobs/s over all producers) the producers pace themselves, so the list is
+//! mostly empty and the latency is that of waking a blocked consumer, not of a backlog.
+//!
+//! Usage: cargo run --release --example queue_bench -- HOST:PORT [jobs] [producers] [consumers] [rate]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,6 +25,8 @@ struct Settings {
     jobs: u64,
     producers: u64,
     consumers: u64,
+    /// Jobs per second over all producers; 0 = as fast as they can.
+    rate: u64,
 }
 
 fn settings() -> Settings {
@@ -39,6 +44,7 @@ fn settings() -> Settings {
         jobs: number(1, 1_000_000),
         producers: number(2, 10),
         consumers: number(3, 10),
+        rate: number(4, 0),
     }
 }
 
@@ -48,10 +54,16 @@ fn connect(url: &str) -> redis::Connection {
         .expect("connect to the server under test")
 }
 
-/// Pushes `count` jobs, one LPUSH each, stamped with the time since `start`.
-fn produce(url: String, start: Instant, count: u64) {
+/// Pushes `count` jobs, one LPUSH each, stamped with the time since `start`; one every
+/// `interval` when given (on a fixed schedule, so a late push does not delay the next).
+fn produce(url: String, start: Instant, count: u64, interval: Option<Duration>) {
     let mut con = connect(&url);
-    for _ in 0..count {
+    let began = Instant::now();
+    for n in 0..count {
+        if let Some(interval) = interval {
+            let due = began + interval * n as u32;
+            thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         let job = format!("{} {PAYLOAD}", start.elapsed().as_nanos());
         let _: i64 = redis::cmd("LPUSH")
             .arg(QUEUE)
@@ -118,11 +130,13 @@ fn main() {
     // Consumers are blocked on the empty list before the first job is pushed.
     thread::sleep(Duration::from_millis(200));
     let began = Instant::now();
+    let interval =
+        (s.rate > 0).then(|| Duration::from_secs_f64(s.producers as f64 / s.rate as f64));
     let producers: Vec<_> = (0..s.producers)
         .map(|i| {
             let share = s.jobs / s.producers + u64::from(i < s.jobs % s.producers);
             let url = s.url.clone();
-            thread::spawn(move || produce(url, start, share))
+            thread::spawn(move || produce(url, start, share, interval))
         })
         .collect();
     for p in producers {

@@ -6,6 +6,7 @@
 mod harness;
 
 mod bits;
+mod blocking;
 mod config;
 mod connection;
 mod ddb;

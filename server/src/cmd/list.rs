@@ -8,7 +8,7 @@ use redyn_protocol::args::{eq_ignore_case, parse_i64_strict};
 use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
-use super::wait_queue::WaitTicket;
+use super::wait_queue::{self, Family};
 use super::{parse_block_timeout, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::{Meta, Txn};
 use crate::types::list::{self, End};
@@ -502,23 +502,7 @@ fn lmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// Whether this client may take from `key` now: always for plain commands; for blocking
 /// ones only when nobody blocked on it earlier still waits (first blocked, first served).
 fn may_take(ctx: &Ctx, key: &[u8], mode: Mode) -> bool {
-    if mode == Mode::Plain {
-        return true;
-    }
-    let raw = crate::engine::keys::meta_key(ctx.db(), key);
-    ctx.server
-        .list_waiters
-        .lock()
-        .may_serve(&raw, ctx.client.id)
-}
-
-/// Whether this run of a blocking command is a retry after a wake-up (it holds places in
-/// the wait lines).
-fn is_retry(ctx: &Ctx) -> bool {
-    ctx.client
-        .block_context
-        .as_ref()
-        .is_some_and(|c| c.is::<WaitTicket>())
+    mode == Mode::Plain || wait_queue::may_take(ctx, Family::List, key)
 }
 
 /// The list at `key`, or `None`; a woken command passes over keys of other types.
@@ -529,9 +513,13 @@ fn load_for_serving(txn: &mut Txn, key: &[u8], mode: Mode) -> Result<Option<Meta
     }
 }
 
-/// Runs a blocking command: `serve` tries to answer from the keys (`true` = this is a
-/// retry); when it cannot, the client waits in line on `keys` and tries again when one
-/// changes or its turn comes. Inside MULTI/EXEC it answers `in_multi` instead of waiting.
+/// Whether `key` holds a list a blocked client could pop from.
+fn has_elements(txn: &mut Txn, key: &[u8]) -> bool {
+    matches!(list::load(txn, key), Ok(Some(_)))
+}
+
+/// Runs a list blocking command over the shared wait lines (see [`wait_queue`]); `serve`
+/// gets the mode of this run (a retry after a wake-up, or the first run).
 fn serve_or_block(
     ctx: &mut Ctx,
     keys: &[Bytes],
@@ -539,72 +527,18 @@ fn serve_or_block(
     in_multi: Reply,
     mut serve: impl FnMut(&mut Ctx, Mode) -> Result<Option<Reply>, CmdError>,
 ) -> CmdResult {
-    loop {
-        let mode = Mode::Blocking {
-            retry: is_retry(ctx),
-        };
-        if let Some(reply) = serve(ctx, mode)? {
-            // Leave the lines at once so the next waiter's turn comes.
-            ctx.client.block_context = None;
-            return Ok(reply);
-        }
-        if ctx.locks.is_held() {
-            return Ok(in_multi);
-        }
-        if let Some(reply) = block_unless_servable(ctx, keys, timeout)? {
-            return Ok(reply);
-        }
-    }
-}
-
-/// Blocks the client on `keys` unless one of them has elements it may take (then `None`:
-/// the caller serves again). The check, joining the lines and registering for wake-ups
-/// happen under the keys' locks and the lines' lock, so neither a push nor a waiter ahead
-/// leaving can slip in between unnoticed.
-fn block_unless_servable(
-    ctx: &mut Ctx,
-    keys: &[Bytes],
-    timeout: Option<std::time::Duration>,
-) -> Result<Option<Reply>, CmdError> {
-    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
-    let mut guard = ctx.txn(&refs);
-    let mut raw_keys: Vec<Vec<u8>> = Vec::new();
-    for key in keys {
-        let raw = crate::engine::keys::meta_key(ctx.db(), key);
-        if !raw_keys.contains(&raw) {
-            raw_keys.push(raw);
-        }
-    }
-    let queues = ctx.server.list_waiters.clone();
-    let mut lines = queues.lock();
-    let client = ctx.client.id;
-    for (key, raw) in keys.iter().zip(
-        keys.iter()
-            .map(|k| crate::engine::keys::meta_key(ctx.db(), k)),
-    ) {
-        let has_elements = matches!(list::load(&mut guard, key), Ok(Some(_)));
-        if has_elements && lines.may_serve(&raw, client) {
-            return Ok(None);
-        }
-    }
-    if !is_retry(ctx) {
-        let ticket = WaitTicket::join(&queues, &mut lines, &ctx.server.engine, client, raw_keys);
-        ctx.client.block_context = Some(Box::new(ticket));
-    }
-    let reply = ctx.block_on(&refs, timeout)?;
-    let turns = ctx
-        .client
-        .block_context
-        .as_ref()
-        .and_then(|c| c.downcast_ref::<WaitTicket>())
-        .map(WaitTicket::turn_signals)
-        .unwrap_or_default();
-    if let Some(blocked) = ctx.client.blocked.as_mut() {
-        blocked.signals.extend(turns);
-    }
-    drop(lines);
-    drop(guard);
-    Ok(Some(reply))
+    wait_queue::serve_or_block(
+        ctx,
+        Family::List,
+        keys,
+        timeout,
+        in_multi,
+        has_elements,
+        |ctx| {
+            let retry = wait_queue::is_retry(ctx);
+            serve(ctx, Mode::Blocking { retry })
+        },
+    )
 }
 
 /// BLPOP/BRPOP key... timeout: `[key, element]` from the first non-empty list.

@@ -100,8 +100,8 @@ pub struct Server {
     pub scan_cursors: ScanCursors,
     /// In-memory rank indexes of the sorted sets in use.
     pub zsets: crate::types::zset::ZsetIndexes,
-    /// The order of clients blocked on list keys (first blocked, first served).
-    pub list_waiters: Arc<crate::cmd::wait_queue::WaitQueues>,
+    /// The order of clients blocked on list and sorted-set keys (first blocked, first served).
+    pub waiters: Arc<crate::cmd::wait_queue::WaitQueues>,
     /// The address actually bound (port 0 resolves to a real port).
     pub addr: SocketAddr,
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
@@ -133,7 +133,7 @@ impl Server {
             run_id: random_run_id(),
             scan_cursors: ScanCursors::default(),
             zsets: Default::default(),
-            list_waiters: Default::default(),
+            waiters: Default::default(),
             addr: parts.addr,
             last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
             pubsub: parts.pubsub,

@@ -11,12 +11,12 @@ use redyn_protocol::{Reply, RespVersion};
 
 use super::errors::{self, CmdError};
 use super::keys::{parse_cursor, parse_scan_options, scan_reply};
+use super::wait_queue::{self, Family};
 use super::{parse_block_timeout, sampling, CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::{Kind, Meta, Txn};
 use crate::types::set;
 use crate::types::zset::{self, Changes, ZsetIndexes};
 use crate::types::zset_index::{cmp_entry, Entry, ZIndex};
-use crate::types::TypeError;
 use Flag::*;
 
 const TWO_KEYS: super::table::KeySpec = (1, 2, 1);
@@ -774,70 +774,54 @@ fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(mpop_first(ctx, keys, max, count)?.unwrap_or(Reply::NilArray))
 }
 
-/// Whether every key is missing (or an empty sorted set) — checked under `txn`'s locks.
-fn all_empty(txn: &mut Txn, keys: &[Bytes]) -> Result<bool, CmdError> {
-    for key in keys {
-        match zset::load(txn, key) {
-            Ok(Some(_)) => return Ok(false),
-            // Keys of other types never wake a sorted-set waiter.
-            Ok(None) | Err(TypeError::WrongType) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(true)
+/// Whether `key` holds a sorted set a blocked client could pop from (keys of other types
+/// never serve a sorted-set waiter).
+fn has_members(txn: &mut Txn, key: &[u8]) -> bool {
+    matches!(zset::load(txn, key), Ok(Some(_)))
 }
 
-/// Blocks on `keys` if they are all still empty, holding their locks while registering so
-/// no write can slip in between the check and the wait. Returns `None` when a key gained
-/// members meanwhile (the caller tries again).
-fn block_if_empty(
-    ctx: &mut Ctx,
-    keys: &[Bytes],
-    timeout: Option<std::time::Duration>,
-) -> Result<Option<Reply>, CmdError> {
-    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
-    let mut guard = ctx.txn(&refs);
-    if !all_empty(&mut guard, keys)? {
-        return Ok(None);
-    }
-    ctx.block_on(&refs, timeout).map(Some)
+/// The keys a blocked client may take from now, in order (see [`wait_queue::may_take`]).
+fn keys_in_turn(ctx: &Ctx, keys: &[Bytes]) -> Vec<Bytes> {
+    keys.iter()
+        .filter(|key| wait_queue::may_take(ctx, Family::ZSet, key))
+        .cloned()
+        .collect()
 }
 
+/// BZPOPMIN/BZPOPMAX key... timeout: `[key, member, score]`, served in blocking order.
 fn bzpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let max = eq_ignore_case(&args[0], "bzpopmax");
     let timeout = parse_block_timeout(&args[args.len() - 1])?;
     let keys = &args[1..args.len() - 1];
-    loop {
-        for key in keys {
-            let txn = ctx.txn_args(std::slice::from_ref(key));
-            if let Some(popped) = pop_entries(ctx, txn, key, max, 1)? {
-                if let Some((score, member)) = popped.into_iter().next() {
-                    return Ok(Reply::Array(vec![
-                        Reply::Bulk(key.clone()),
-                        Reply::bulk(member),
-                        score_reply(score),
-                    ]));
-                }
+    let serve = |ctx: &mut Ctx| {
+        for key in keys_in_turn(ctx, keys) {
+            let txn = ctx.txn_args(std::slice::from_ref(&key));
+            let popped = pop_entries(ctx, txn, &key, max, 1)?.unwrap_or_default();
+            if let Some((score, member)) = popped.into_iter().next() {
+                return Ok(Some(Reply::Array(vec![
+                    Reply::Bulk(key),
+                    Reply::bulk(member),
+                    score_reply(score),
+                ])));
             }
         }
-        if let Some(reply) = block_if_empty(ctx, keys, timeout)? {
-            return Ok(reply);
-        }
-    }
+        Ok(None)
+    };
+    let (family, in_multi) = (Family::ZSet, Reply::NilArray);
+    wait_queue::serve_or_block(ctx, family, keys, timeout, in_multi, has_members, serve)
 }
 
+/// BZMPOP timeout numkeys key... MIN|MAX [COUNT n], served in blocking order.
 fn bzmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let timeout = parse_block_timeout(&args[1])?;
     let (keys, next) = parse_numkeys(args, 2, "bzmpop")?;
     let (max, count) = parse_mpop_tail(&args[next..])?;
-    loop {
-        if let Some(reply) = mpop_first(ctx, keys, max, count)? {
-            return Ok(reply);
-        }
-        if let Some(reply) = block_if_empty(ctx, keys, timeout)? {
-            return Ok(reply);
-        }
-    }
+    let serve = |ctx: &mut Ctx| {
+        let keys = keys_in_turn(ctx, keys);
+        mpop_first(ctx, &keys, max, count)
+    };
+    let (family, in_multi) = (Family::ZSet, Reply::NilArray);
+    wait_queue::serve_or_block(ctx, family, keys, timeout, in_multi, has_members, serve)
 }
 
 fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
