@@ -10,6 +10,7 @@ pub mod client_commands;
 pub mod command_keys;
 pub mod connection;
 pub mod ddb;
+pub mod dump;
 pub mod dispatch;
 pub mod errors;
 pub mod hash;

@@ -1,5 +1,7 @@
 //! Reading RDB values: the length and string encodings, and each value type.
 
+use std::collections::HashSet;
+
 use super::compact::{intset, listpack, ziplist, zipmap};
 use super::types::*;
 use super::{lzf, RdbError, Result, Value};
@@ -156,6 +158,10 @@ impl<'a> Reader<'a> {
             // Redis refuses empty collections ("empty keys") in payloads and files.
             return Err(RdbError::Invalid("empty collection"));
         }
+        if has_duplicates(&value) {
+            // As Redis's loader: a set member, hash field or sorted set member twice.
+            return Err(RdbError::Invalid("duplicate member"));
+        }
         Ok(value)
     }
 
@@ -220,6 +226,19 @@ fn is_empty(value: &Value) -> bool {
         Value::List(v) | Value::Set(v) => v.is_empty(),
         Value::Hash(v) => v.is_empty(),
         Value::ZSet(v) => v.is_empty(),
+    }
+}
+
+fn has_duplicates(value: &Value) -> bool {
+    fn repeats<'v>(mut names: impl Iterator<Item = &'v [u8]>) -> bool {
+        let mut seen = HashSet::new();
+        names.any(|name| !seen.insert(name))
+    }
+    match value {
+        Value::String(_) | Value::List(_) => false,
+        Value::Set(members) => repeats(members.iter().map(Vec::as_slice)),
+        Value::Hash(pairs) => repeats(pairs.iter().map(|(f, _)| f.as_slice())),
+        Value::ZSet(entries) => repeats(entries.iter().map(|(m, _)| m.as_slice())),
     }
 }
 

@@ -117,6 +117,20 @@ fn empty_collections_are_refused() {
     assert!(matches!(parse_payload(&payload), Err(RdbError::Invalid(_))));
 }
 
+#[test]
+fn duplicate_members_are_refused() {
+    let dup = || b"m".to_vec();
+    for value in [
+        Value::Set(vec![dup(), dup()]),
+        Value::Hash(vec![(dup(), b"1".to_vec()), (dup(), b"2".to_vec())]),
+        Value::ZSet(vec![(dup(), 1.0), (dup(), 2.0)]),
+    ] {
+        assert!(matches!(parse_payload(&dump_payload(&value)), Err(RdbError::Invalid(_))));
+    }
+    let list = Value::List(vec![dup(), dup()]);
+    assert_eq!(parse_payload(&dump_payload(&list)).unwrap(), list);
+}
+
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..80),
@@ -127,16 +141,16 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
 
 fn value() -> impl Strategy<Value = Value> {
     let items = || prop::collection::vec(bytes(), 1..20);
+    let unique = || prop::collection::btree_set(bytes(), 1..20).prop_map(Vec::from_iter);
+    let score = any::<f64>().prop_filter("not NaN", |s| !s.is_nan());
     prop_oneof![
         bytes().prop_map(Value::String),
         items().prop_map(Value::List),
-        items().prop_map(Value::Set),
-        prop::collection::vec((bytes(), bytes()), 1..20).prop_map(Value::Hash),
-        prop::collection::vec(
-            (bytes(), any::<f64>().prop_filter("not NaN", |s| !s.is_nan())),
-            1..20
-        )
-        .prop_map(Value::ZSet),
+        unique().prop_map(Value::Set),
+        prop::collection::btree_map(bytes(), bytes(), 1..20)
+            .prop_map(|m| Value::Hash(m.into_iter().collect())),
+        prop::collection::btree_map(bytes(), score, 1..20)
+            .prop_map(|m| Value::ZSet(m.into_iter().collect())),
     ]
 }
 
