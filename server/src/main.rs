@@ -67,11 +67,12 @@ fn import_rdb(mut args: Vec<OsString>) -> anyhow::Result<()> {
         .map(|(kind, n)| format!("{kind}={n}"))
         .collect();
     println!(
-        "imported {} keys ({}) into {} database(s); {} already expired",
+        "imported {} keys ({}) into {} database(s); skipped {} already expired, {} empty",
         report.loaded(),
         by_type.join(" "),
         report.databases.len(),
-        report.expired
+        report.expired,
+        report.skipped_empty
     );
     Ok(())
 }

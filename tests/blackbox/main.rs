@@ -10,6 +10,7 @@ mod config;
 mod connection;
 mod ddb;
 mod ddb_docs;
+mod dump;
 mod hash;
 mod hll;
 mod inproc;

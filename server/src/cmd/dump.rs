@@ -207,6 +207,8 @@ pub struct ImportReport {
     pub by_type: std::collections::BTreeMap<&'static str, u64>,
     /// Keys whose expiry had already passed, skipped as Redis skips them on load.
     pub expired: u64,
+    /// Empty collections in the file, skipped as Redis skips them.
+    pub skipped_empty: u64,
     /// Databases that received keys.
     pub databases: std::collections::BTreeSet<u32>,
 }
@@ -250,7 +252,10 @@ pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportEr
         source,
     })?;
     let file = rdb::parse_file(&data)?;
-    let mut report = ImportReport::default();
+    let mut report = ImportReport {
+        skipped_empty: file.skipped_empty,
+        ..ImportReport::default()
+    };
     for entry in file.entries {
         let mut txn = engine.txn(Locks::Take, entry.db, &[&entry.key]);
         let expire_at = entry.expire_at_ms.unwrap_or(0);

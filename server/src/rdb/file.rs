@@ -2,7 +2,7 @@
 //! database a SELECTDB and its keys (each optionally preceded by expiry, idle or frequency
 //! opcodes), then EOF and a CRC-64 of the file (0 when Redis wrote it with checksums off).
 
-use super::read::Reader;
+use super::read::{is_empty, Reader};
 use super::{crc64, RdbError, Result, Value};
 
 const OPCODE_FUNCTION2: u8 = 245;
@@ -38,6 +38,8 @@ pub struct RdbFile {
     /// Auxiliary fields (`redis-ver`, `ctime`, …) in file order.
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
     pub entries: Vec<RdbEntry>,
+    /// Empty collections found and skipped, as Redis skips them.
+    pub skipped_empty: u64,
 }
 
 /// Parses a whole RDB file, checking its checksum when it has one.
@@ -77,12 +79,18 @@ pub fn parse_file(data: &[u8]) -> Result<RdbFile> {
             OPCODE_MODULE_AUX => return Err(RdbError::Invalid("module data")),
             kind => {
                 let key = r.string()?;
-                let value = r.value(kind)?;
+                let value = r.value_maybe_empty(kind)?;
+                let expire_at_ms = expire_at_ms.take();
+                if is_empty(&value) {
+                    // Redis skips empty keys on load (with a warning) instead of failing.
+                    file.skipped_empty += 1;
+                    continue;
+                }
                 file.entries.push(RdbEntry {
                     db,
                     key,
                     value,
-                    expire_at_ms: expire_at_ms.take(),
+                    expire_at_ms,
                 });
             }
         }

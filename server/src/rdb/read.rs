@@ -134,8 +134,19 @@ impl<'a> Reader<'a> {
         Ok(f64::from_le_bytes(self.array()?))
     }
 
-    /// A value of type `kind` (the type byte already read).
+    /// A value of type `kind` (the type byte already read). Empty collections are
+    /// refused, as RESTORE refuses them.
     pub fn value(&mut self, kind: u8) -> Result<Value> {
+        let value = self.value_maybe_empty(kind)?;
+        if is_empty(&value) {
+            return Err(RdbError::Invalid("empty collection"));
+        }
+        Ok(value)
+    }
+
+    /// A value of type `kind`, possibly an empty collection (which Redis's file loader
+    /// skips rather than fails on).
+    pub fn value_maybe_empty(&mut self, kind: u8) -> Result<Value> {
         let value = match kind {
             STRING => Value::String(self.string()?),
             LIST => Value::List(self.strings()?),
@@ -154,10 +165,6 @@ impl<'a> Reader<'a> {
             LIST_QUICKLIST_2 => Value::List(self.quicklist_2()?),
             other => return Err(RdbError::UnsupportedType(other)),
         };
-        if is_empty(&value) {
-            // Redis refuses empty collections ("empty keys") in payloads and files.
-            return Err(RdbError::Invalid("empty collection"));
-        }
         if has_duplicates(&value) {
             // As Redis's loader: a set member, hash field or sorted set member twice.
             return Err(RdbError::Invalid("duplicate member"));
@@ -220,7 +227,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn is_empty(value: &Value) -> bool {
+pub fn is_empty(value: &Value) -> bool {
     match value {
         Value::String(_) => false,
         Value::List(v) | Value::Set(v) => v.is_empty(),
