@@ -47,7 +47,9 @@ async fn wait_for_signal() {
 /// settings (`--dir`) after it. The server must not be running on that directory.
 fn import_rdb(mut args: Vec<OsString>) -> anyhow::Result<()> {
     if args.len() < 2 {
-        anyhow::bail!("usage: redyn import-rdb FILE [config-file] [--dir DIR] [--<setting> value]...");
+        anyhow::bail!(
+            "usage: redyn import-rdb FILE [config-file] [--dir DIR] [--<setting> value]..."
+        );
     }
     let file = PathBuf::from(args.remove(1));
     let config = Config::from_cli(Cli::try_parse_from(args)?).map_err(|e| anyhow::anyhow!(e))?;

@@ -21,8 +21,26 @@ use crate::types::{hash, list, set, string, zset, TypeError};
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("dump", 2, &[ReadOnly], ONE_KEY, "generic", "2.6.0", "Returns a serialized representation of the value stored at a key.", dump),
-    CommandSpec::new("restore", -4, &[Write, DenyOom], ONE_KEY, "generic", "2.6.0", "Creates a key from the serialized representation of a value.", restore),
+    CommandSpec::new(
+        "dump",
+        2,
+        &[ReadOnly],
+        ONE_KEY,
+        "generic",
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        dump,
+    ),
+    CommandSpec::new(
+        "restore",
+        -4,
+        &[Write, DenyOom],
+        ONE_KEY,
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        restore,
+    ),
 ];
 
 /// `set-max-intset-entries` when no configuration is at hand (import): Redis's default.
@@ -264,9 +282,18 @@ pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportEr
             continue;
         }
         let kind = type_name(&entry.value);
-        let stored = txn.delete(&entry.key).map_err(TypeError::from).and_then(|_| {
-            write_value(&mut txn, &entry.key, entry.value, expire_at, DEFAULT_INTSET_LIMIT)
-        });
+        let stored = txn
+            .delete(&entry.key)
+            .map_err(TypeError::from)
+            .and_then(|_| {
+                write_value(
+                    &mut txn,
+                    &entry.key,
+                    entry.value,
+                    expire_at,
+                    DEFAULT_INTSET_LIMIT,
+                )
+            });
         stored
             .and_then(|()| Ok(txn.commit()?))
             .map_err(|e| ImportError::Store(format!("{e}")))?;

@@ -265,7 +265,7 @@ fn parse_score(text: &[u8]) -> Result<f64> {
 
 /// Flat `field, value, field, value…` entries as pairs.
 fn paired(flat: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if flat.len() % 2 != 0 {
+    if !flat.len().is_multiple_of(2) {
         return Err(RdbError::Invalid("odd number of hash entries"));
     }
     let mut flat = flat.into_iter();

@@ -44,12 +44,12 @@ fn listpack_of(entries: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn listpack_decodes_every_entry_encoding() {
     let blob = listpack_of(&[
-        &[0x05],                          // 7-bit uint
-        &[0x83, b'a', b'b', b'c'],        // 6-bit string
-        &[0xdf, 0xff],                    // 13-bit int: -1
-        &[0xf1, 0x00, 0x80],              // int16: -32768
-        &[0xf2, 0x01, 0x00, 0x01],        // int24: 65537
-        &[0xf3, 0xff, 0xff, 0xff, 0x7f],  // int32 max
+        &[0x05],                            // 7-bit uint
+        &[0x83, b'a', b'b', b'c'],          // 6-bit string
+        &[0xdf, 0xff],                      // 13-bit int: -1
+        &[0xf1, 0x00, 0x80],                // int16: -32768
+        &[0xf2, 0x01, 0x00, 0x01],          // int24: 65537
+        &[0xf3, 0xff, 0xff, 0xff, 0x7f],    // int32 max
         &[0xf4, 0, 0, 0, 0, 0, 0, 0, 0x80], // int64 min
     ]);
     let expected: Vec<Vec<u8>> = ["5", "abc", "-1", "-32768", "65537", "2147483647"]
@@ -66,10 +66,10 @@ fn listpack_decodes_every_entry_encoding() {
 #[test]
 fn ziplist_decodes_strings_and_integers() {
     let entries: &[&[u8]] = &[
-        &[0x00, 0x02, b'h', b'i'],  // prevlen 0, 6-bit string
-        &[0x04, 0xf1],              // immediate 0
-        &[0x02, 0xfe, 0x80],        // int8 -128
-        &[0x03, 0xc0, 0x39, 0x30],  // int16 12345
+        &[0x00, 0x02, b'h', b'i'],       // prevlen 0, 6-bit string
+        &[0x04, 0xf1],                   // immediate 0
+        &[0x02, 0xfe, 0x80],             // int8 -128
+        &[0x03, 0xc0, 0x39, 0x30],       // int16 12345
         &[0x04, 0xf0, 0x00, 0x00, 0x80], // int24 min
     ];
     let body: Vec<u8> = entries.concat();
@@ -93,7 +93,10 @@ fn intset_decodes_members() {
     blob.extend_from_slice(&2u32.to_le_bytes());
     blob.extend_from_slice(&(-5i16).to_le_bytes());
     blob.extend_from_slice(&300i16.to_le_bytes());
-    assert_eq!(intset::members(&blob).unwrap(), [b"-5".to_vec(), b"300".to_vec()]);
+    assert_eq!(
+        intset::members(&blob).unwrap(),
+        [b"-5".to_vec(), b"300".to_vec()]
+    );
     assert!(intset::members(&blob[..blob.len() - 1]).is_err());
 }
 
@@ -125,7 +128,10 @@ fn duplicate_members_are_refused() {
         Value::Hash(vec![(dup(), b"1".to_vec()), (dup(), b"2".to_vec())]),
         Value::ZSet(vec![(dup(), 1.0), (dup(), 2.0)]),
     ] {
-        assert!(matches!(parse_payload(&dump_payload(&value)), Err(RdbError::Invalid(_))));
+        assert!(matches!(
+            parse_payload(&dump_payload(&value)),
+            Err(RdbError::Invalid(_))
+        ));
     }
     let list = Value::List(vec![dup(), dup()]);
     assert_eq!(parse_payload(&dump_payload(&list)).unwrap(), list);
