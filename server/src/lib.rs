@@ -12,7 +12,7 @@
 //! stream, tables, types            pub/sub, notifications, change log; DynamoDB-model
 //!                                  tables; Redis data types. tables may import stream.
 //! engine                           partition/sort-key engine on fjall
-//! metrics                          Prometheus exporter and metric handles
+//! metrics, rdb                     Prometheus exporter and metric handles; RDB codec
 //! redyn_protocol (crate)           RESP parsing and replies
 //! ```
 //!
@@ -25,13 +25,15 @@
 //! - [`tables`]: native DynamoDB-model tables (items, expressions, TTL sweep);
 //! - [`types`]: Redis data types on the engine;
 //! - [`engine`]: the partition/sort-key engine on fjall (keys, transactions, expiry, shards);
-//! - [`metrics`]: the Prometheus exporter and the handles other layers record into.
+//! - [`metrics`]: the Prometheus exporter and the handles other layers record into;
+//! - [`rdb`]: Redis's serialization format (DUMP/RESTORE payloads, RDB files).
 
 pub mod cmd;
 pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod net;
+pub mod rdb;
 pub mod script;
 pub mod server;
 pub mod stream;

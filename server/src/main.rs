@@ -1,10 +1,20 @@
 //! The `redyn` binary: parse flags and config file, start the server, stop on SIGTERM/SIGINT
-//! or SHUTDOWN.
+//! or SHUTDOWN. `redyn import-rdb FILE [config-file] [--flags]` instead loads a Redis RDB
+//! file into the data directory those settings name, reports what it loaded, and exits.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
 
 use redyn_server::config::logging;
+use redyn_server::engine::{Engine, EngineOptions};
 use redyn_server::{Cli, Config};
 
 fn main() -> anyhow::Result<()> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "import-rdb") {
+        args.remove(1);
+        return import_rdb(args);
+    }
     let config = Config::from_cli(Cli::parse()).map_err(|e| anyhow::anyhow!(e))?;
     logging::init(&config.loglevel);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -31,4 +41,40 @@ async fn wait_for_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// `redyn import-rdb FILE …`: `args` without the subcommand; FILE comes first, the usual
+/// settings (`--dir`) after it. The server must not be running on that directory.
+fn import_rdb(mut args: Vec<OsString>) -> anyhow::Result<()> {
+    if args.len() < 2 {
+        anyhow::bail!(
+            "usage: redyn import-rdb FILE [config-file] [--dir DIR] [--<setting> value]..."
+        );
+    }
+    let file = PathBuf::from(args.remove(1));
+    let config = Config::from_cli(Cli::try_parse_from(args)?).map_err(|e| anyhow::anyhow!(e))?;
+    std::fs::create_dir_all(&config.dir)?;
+    let engine = Engine::open(
+        &config.dir,
+        EngineOptions {
+            appendfsync: config.appendfsync,
+            shards: config.shards,
+            ..EngineOptions::default()
+        },
+    )?;
+    let report = redyn_server::cmd::dump::import_rdb(&engine, &file)?;
+    let by_type: Vec<String> = report
+        .by_type
+        .iter()
+        .map(|(kind, n)| format!("{kind}={n}"))
+        .collect();
+    println!(
+        "imported {} keys ({}) into {} database(s); skipped {} already expired, {} empty",
+        report.loaded(),
+        by_type.join(" "),
+        report.databases.len(),
+        report.expired,
+        report.skipped_empty
+    );
+    Ok(())
 }

@@ -23,6 +23,8 @@ const ROOT_ITEMS: &str = "crate root items";
 const LAYER_OF: &[(&str, u8)] = &[
     (ROOT_ITEMS, 0),
     ("metrics", 1),
+    // The RDB codec: pure bytes <-> values, no other module of ours.
+    ("rdb", 1),
     ("engine", 2),
     ("stream", 3),
     ("tables", 3),

@@ -12,6 +12,7 @@ mod connection;
 mod ddb;
 mod ddb_docs;
 mod debug;
+mod dump;
 mod hash;
 mod hll;
 mod inproc;

@@ -139,6 +139,9 @@ fn sample(name: &str) -> Option<Vec<String>> {
         "command" => &["COUNT"],
         "config" => &["GET", "maxclients"],
         "copy" | "rename" | "renamenx" => &["k1", "k3"],
+        "dump" => &["k1"],
+        // DUMP of the string "v11553", one whose checksum bytes happen to be printable.
+        "restore" => &["k3", "0", "\x00\x06v11553\n\x008\"O#7k.$", "REPLACE"],
         "decr" | "incr" | "exists" | "touch" | "ttl" | "pttl" | "type" | "unlink" | "get"
         | "getdel" | "strlen" | "persist" | "expiretime" | "pexpiretime" => &["k1"],
         "decrby" | "incrby" => &["k1", "2"],

@@ -12,6 +12,7 @@ pub mod connection;
 pub mod ddb;
 pub mod debug;
 pub mod dispatch;
+pub mod dump;
 pub mod errors;
 pub mod function;
 pub mod hash;

@@ -303,6 +303,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::client_commands::COMMANDS,
     super::server::COMMANDS,
     super::keys::COMMANDS,
+    super::dump::COMMANDS,
     super::string::COMMANDS,
     super::bits::COMMANDS,
     super::hll::COMMANDS,
