@@ -6,6 +6,7 @@
 mod harness;
 
 mod bits;
+mod changelog_groups;
 mod config;
 mod connection;
 mod ddb;
