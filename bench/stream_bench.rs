@@ -59,9 +59,15 @@ fn delivered(reply: Value) -> Vec<(String, Vec<String>)> {
 }
 
 /// XREADGROUP a batch of up to 10 for `consumer`, XACK it; returns the batch.
-fn take_batch(con: &mut redis::Connection, key: &str, consumer: &str) -> Vec<(String, Vec<String>)> {
+fn take_batch(
+    con: &mut redis::Connection,
+    key: &str,
+    consumer: &str,
+) -> Vec<(String, Vec<String>)> {
     let reply: Value = redis::cmd("XREADGROUP")
-        .arg(["GROUP", GROUP, consumer, "COUNT", "10", "BLOCK", "100", "STREAMS", key, ">"])
+        .arg([
+            "GROUP", GROUP, consumer, "COUNT", "10", "BLOCK", "100", "STREAMS", key, ">",
+        ])
         .query(con)
         .expect("XREADGROUP");
     let batch = delivered(reply);
@@ -246,7 +252,10 @@ fn main() {
             .map(|s| s.parse().expect("counts are whole numbers"))
             .unwrap_or(default)
     };
-    let url = format!("redis://{}/", args.get(1).map_or("127.0.0.1:6379", |s| s.as_str()));
+    let url = format!(
+        "redis://{}/",
+        args.get(1).map_or("127.0.0.1:6379", |s| s.as_str())
+    );
     match args.first().map(String::as_str) {
         Some("group") => group_mode(&url, number(2, 100_000), number(3, 4)),
         Some("changelog") => changelog_mode(&url, number(2, 100_000), number(3, 8), number(4, 4)),

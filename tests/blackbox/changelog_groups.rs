@@ -164,7 +164,10 @@ fn group_commands_work_on_a_table_change_log() {
     let server = TestServer::start();
     let mut c = server.client();
     create_streamed_table(&mut c);
-    assert_eq!(q::<String>(&mut c, &["XGROUP", "CREATE", LOG, "g", "$"]), "OK");
+    assert_eq!(
+        q::<String>(&mut c, &["XGROUP", "CREATE", LOG, "g", "$"]),
+        "OK"
+    );
     assert_eq!(
         error(&mut c, &["XGROUP", "CREATE", LOG, "g", "0"]),
         "BUSYGROUP Consumer Group name already exists"
@@ -214,8 +217,7 @@ fn group_commands_work_on_a_table_change_log() {
     );
 
     // XPENDING range form, with IDLE and per consumer.
-    let Value::Array(rows) = value(&mut c, &["XPENDING", LOG, "g", "-", "+", "10", "alice"])
-    else {
+    let Value::Array(rows) = value(&mut c, &["XPENDING", LOG, "g", "-", "+", "10", "alice"]) else {
         panic!()
     };
     assert_eq!(rows.len(), 2);
@@ -244,7 +246,10 @@ fn group_commands_work_on_a_table_change_log() {
     };
     let moved: Vec<String> = redis::from_redis_value(auto[1].clone()).unwrap();
     assert_eq!(moved, all[1..]);
-    assert_eq!(pending_summary(&mut c).1, vec![("carol".into(), "3".into())]);
+    assert_eq!(
+        pending_summary(&mut c).1,
+        vec![("carol".into(), "3".into())]
+    );
 
     // XINFO CONSUMERS / STREAM (FULL) see the group.
     let Value::Array(consumers) = value(&mut c, &["XINFO", "CONSUMERS", LOG, "g"]) else {
@@ -275,8 +280,11 @@ fn group_commands_work_on_a_table_change_log() {
     assert_eq!(info_int(&first_group(&mut c), "lag"), 4);
     assert_eq!(read_group(&mut c, "dave", &[], ">").len(), 4);
     assert_eq!(q::<i64>(&mut c, &["XGROUP", "DESTROY", LOG, "g"]), 1);
-    assert!(error(&mut c, &["XREADGROUP", "GROUP", "g", "x", "STREAMS", LOG, ">"])
-        .starts_with("NOGROUP No such key '__stream__:Orders' or consumer group 'g'"));
+    assert!(error(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "x", "STREAMS", LOG, ">"]
+    )
+    .starts_with("NOGROUP No such key '__stream__:Orders' or consumer group 'g'"));
     assert!(error(&mut c, &["XPENDING", LOG, "g"]).starts_with("NOGROUP"));
     assert!(error(&mut c, &["XINFO", "CONSUMERS", LOG, "g"]).starts_with("NOGROUP"));
 }
@@ -304,7 +312,10 @@ fn the_keyspace_change_log_takes_groups_too() {
     let _: () = q(&mut c, &["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
     let _: () = q(&mut c, &["XGROUP", "CREATE", log, "g", "$"]);
     let _: () = q(&mut c, &["SET", "k", "v"]);
-    let reply = value(&mut c, &["XREADGROUP", "GROUP", "g", "w", "STREAMS", log, ">"]);
+    let reply = value(
+        &mut c,
+        &["XREADGROUP", "GROUP", "g", "w", "STREAMS", log, ">"],
+    );
     let delivered = crate::xstream::xread_reply(&reply);
     assert_eq!(delivered.len(), 1);
     assert!(!delivered[0].1.is_empty());
@@ -312,7 +323,10 @@ fn the_keyspace_change_log_takes_groups_too() {
         let Value::Array(parts) = value(&mut c, &["XPENDING", log, "g"]) else {
             panic!()
         };
-        (redis::from_redis_value::<i64>(parts[0].clone()).unwrap(), ())
+        (
+            redis::from_redis_value::<i64>(parts[0].clone()).unwrap(),
+            (),
+        )
     };
     assert_eq!(count, delivered[0].1.len() as i64);
 }
@@ -397,7 +411,10 @@ fn group_state_survives_kill9_under_appendfsync_always() {
     let mut c = server.client();
     assert_eq!(value(&mut c, &["XINFO", "STREAM", LOG, "FULL"]), before);
     // Acknowledged stays acknowledged; delivered-but-unacked stays pending.
-    assert_eq!(pending_summary(&mut c), (2, vec![("w1".into(), "2".into())]));
+    assert_eq!(
+        pending_summary(&mut c),
+        (2, vec![("w1".into(), "2".into())])
+    );
     assert_eq!(
         delivered_ids(&read_group(&mut c, "w1", &[], "0")),
         all[1..3]
@@ -473,7 +490,8 @@ fn group_lag_and_pending_are_exported_as_metrics() {
             .find_map(|l| l.strip_prefix(series.as_str()))
             .and_then(|v| v.trim().parse().ok())
     };
-    assert!(eventually(5, || gauge("redyn_changelog_group_lag") == Some(3.0)
+    assert!(eventually(5, || gauge("redyn_changelog_group_lag")
+        == Some(3.0)
         && gauge("redyn_changelog_group_pending") == Some(2.0)));
 }
 
@@ -520,7 +538,16 @@ fn worker(
         let mut handled = batch;
         let Value::Array(auto) = value(
             &mut con,
-            &["XAUTOCLAIM", LOG, "g", &name, "300", &claim_cursor, "COUNT", "20"],
+            &[
+                "XAUTOCLAIM",
+                LOG,
+                "g",
+                &name,
+                "300",
+                &claim_cursor,
+                "COUNT",
+                "20",
+            ],
         ) else {
             panic!("bad XAUTOCLAIM reply")
         };
@@ -605,7 +632,10 @@ fn three_workers_process_every_table_change_at_least_once_and_in_order_per_item(
     // The dead worker left records pending, and live workers claimed and processed them.
     assert!(!left_pending.is_empty(), "worker w2 never got a batch");
     for id in &left_pending {
-        assert!(unique.contains(id.as_str()), "{id} left by w2 was never processed");
+        assert!(
+            unique.contains(id.as_str()),
+            "{id} left by w2 was never processed"
+        );
     }
     // Per item, the records in ID order are exactly the item's writes in order.
     let mut per_item: BTreeMap<String, BTreeMap<(u64, u64), (String, u64)>> = BTreeMap::new();

@@ -16,9 +16,9 @@ use super::shared::Server;
 use super::Ctx;
 use crate::engine::{Locks, Txn, REDIS_DBS};
 use crate::stream::changelog::{ChangeLog, STREAM_KEY_PREFIX};
+use crate::types::stream::StreamId;
 use crate::types::stream::{self as st, Entry, EntrySource, Fields, SourceSummary, Stream};
 use crate::types::stream_group::Group;
-use crate::types::stream::StreamId;
 use crate::types::TypeError;
 
 /// The change-log name behind a `__stream__:<name>` key, or `None` for other keys.
@@ -49,7 +49,10 @@ impl EntrySource for LogEntries {
     }
 
     fn get(&self, id: StreamId) -> Result<Option<Fields>, TypeError> {
-        Ok(self.log.get(&self.name, id)?.map(|entry| owned_entry(entry).1))
+        Ok(self
+            .log
+            .get(&self.name, id)?
+            .map(|entry| owned_entry(entry).1))
     }
 
     fn count(&self, start: StreamId, end: StreamId) -> Result<u64, TypeError> {
