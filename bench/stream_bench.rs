@@ -65,9 +65,11 @@ fn take_batch(
     consumer: &str,
 ) -> Vec<(String, Vec<String>)> {
     let reply: Value = redis::cmd("XREADGROUP")
-        .arg([
-            "GROUP", GROUP, consumer, "COUNT", "10", "BLOCK", "100", "STREAMS", key, ">",
-        ])
+        .arg(
+            &[
+                "GROUP", GROUP, consumer, "COUNT", "10", "BLOCK", "100", "STREAMS", key, ">",
+            ][..],
+        )
         .query(con)
         .expect("XREADGROUP");
     let batch = delivered(reply);
@@ -86,7 +88,7 @@ fn group_mode(url: &str, entries: u64, consumers: u64) {
     let mut con = connect(url);
     let _: i64 = redis::cmd("DEL").arg(STREAM).query(&mut con).expect("DEL");
     let _: () = redis::cmd("XGROUP")
-        .arg(["CREATE", STREAM, GROUP, "$", "MKSTREAM"])
+        .arg(&["CREATE", STREAM, GROUP, "$", "MKSTREAM"][..])
         .query(&mut con)
         .expect("XGROUP CREATE");
     let start = Instant::now();
@@ -175,7 +177,7 @@ fn changelog_mode(url: &str, puts: u64, writers: u64, workers: u64) {
         )
         .query(&mut con);
     let _: () = redis::cmd("XGROUP")
-        .arg(["CREATE", &key, GROUP, "$"])
+        .arg(&["CREATE", &key, GROUP, "$"][..])
         .query(&mut con)
         .expect("XGROUP CREATE");
     let writing = Arc::new(AtomicBool::new(true));

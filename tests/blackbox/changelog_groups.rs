@@ -495,6 +495,9 @@ fn group_lag_and_pending_are_exported_as_metrics() {
         && gauge("redyn_changelog_group_pending") == Some(2.0)));
 }
 
+/// One item's changes keyed by stream ID: (event, v).
+type ChangesById = BTreeMap<(u64, u64), (String, u64)>;
+
 /// What the workers of the end-to-end test share: every change processed (with repeats),
 /// and a replica of the table built by applying changes in ID order per item.
 #[derive(Default)]
@@ -638,7 +641,7 @@ fn three_workers_process_every_table_change_at_least_once_and_in_order_per_item(
         );
     }
     // Per item, the records in ID order are exactly the item's writes in order.
-    let mut per_item: BTreeMap<String, BTreeMap<(u64, u64), (String, u64)>> = BTreeMap::new();
+    let mut per_item: BTreeMap<String, ChangesById> = BTreeMap::new();
     for (_, ch) in &processed.log {
         per_item
             .entry(ch.pk.clone())
