@@ -7,6 +7,7 @@ mod harness;
 
 mod bits;
 mod blocking;
+mod changelog_groups;
 mod config;
 mod connection;
 mod ddb;

@@ -31,6 +31,7 @@ pub mod shared;
 pub mod sort;
 pub mod stream;
 pub mod stream_group;
+pub mod stream_log;
 pub mod string;
 pub mod table;
 pub mod transaction;

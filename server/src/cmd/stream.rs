@@ -3,15 +3,18 @@
 //!
 //! Two kinds of stream answer to these commands: streams clients write (a Redis type on
 //! the engine, `types::stream`), and the server-written change logs behind
-//! `__stream__:<name>` keys (`stream::changelog`), which clients may read but never write.
+//! `__stream__:<name>` keys (`stream::changelog`), which clients read (and consume with
+//! groups) but never write. Both load as a [`Stream`] through `stream_log::load`.
 
 use bytes::Bytes;
 use redyn_protocol::args::eq_ignore_case;
 use redyn_protocol::{Reply, RespVersion};
 
 use super::errors::{self, CmdError};
+pub use super::stream_log::log_name;
+use super::stream_log::{self, wake_if_log_moved};
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
-use crate::stream::changelog::{self, STREAM_KEY_PREFIX};
+use crate::engine::Txn;
 use crate::types::stream::{self as st, Entry, NodeLimits, Stream, StreamId, Trim, TrimSpec};
 use crate::types::TypeError;
 use Flag::*;
@@ -30,12 +33,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 pub const INVALID_ID: &str = "ERR Invalid stream ID specified as stream command argument";
-const CHANGELOG_WRITE: &str = "ERR __stream__ keys are change logs written by the server";
-
-/// The change-log name behind a `__stream__:<name>` key, or `None` for other keys.
-pub fn log_name(key: &[u8]) -> Option<&[u8]> {
-    key.strip_prefix(STREAM_KEY_PREFIX)
-}
+const CHANGELOG_WRITE: &str =
+    "ERR __stream__ keys are change logs only the server writes: XADD, XDEL, XTRIM and XSETID are not allowed on them";
 
 /// Refuses client writes to change logs.
 pub fn refuse_changelog(key: &[u8]) -> Result<(), CmdError> {
@@ -43,17 +42,6 @@ pub fn refuse_changelog(key: &[u8]) -> Result<(), CmdError> {
         Some(_) => Err(CmdError::new(CHANGELOG_WRITE)),
         None => Ok(()),
     }
-}
-
-fn to_log(id: StreamId) -> changelog::StreamId {
-    changelog::StreamId {
-        ms: id.ms,
-        seq: id.seq,
-    }
-}
-
-fn from_log(id: changelog::StreamId) -> StreamId {
-    StreamId::new(id.ms, id.seq)
 }
 
 fn parse_u64(text: &[u8]) -> Option<u64> {
@@ -113,15 +101,6 @@ pub fn entry_reply((id, fields): &Entry) -> Reply {
     ])
 }
 
-fn log_entry_reply(entry: &changelog::Entry) -> Reply {
-    let fields = entry
-        .1
-        .iter()
-        .map(|(f, v)| (f.to_vec(), v.to_vec()))
-        .collect();
-    entry_reply(&(from_log(entry.0), fields))
-}
-
 /// `stream-node-max-entries` / `stream-node-max-bytes`.
 pub fn node_limits(ctx: &Ctx) -> NodeLimits {
     let config = ctx.server.config.read();
@@ -138,9 +117,10 @@ pub fn node_limits(ctx: &Ctx) -> NodeLimits {
     }
 }
 
-/// The stream at `key` for a read: WRONGTYPE for other types, `None` if absent.
-fn load(txn: &mut crate::engine::Txn, key: &[u8]) -> Result<Option<Stream>, CmdError> {
-    Ok(st::load(txn, key)?)
+/// The stream at `key` (a change log's, or a client-written one): WRONGTYPE for other
+/// types, `None` if absent.
+pub fn load(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Option<Stream>, CmdError> {
+    Ok(stream_log::load(&ctx.server.changelog, txn, key)?)
 }
 
 /// Replies to XREAD/XREADGROUP: a map of key to entries in RESP3, pairs in RESP2.
@@ -320,7 +300,7 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let spec = trim_spec(ctx, &trim);
     let limits = node_limits(ctx);
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let mut stream = match load(&mut txn, key)? {
+    let mut stream = match load(ctx, &mut txn, key)? {
         Some(stream) => stream,
         None if nomkstream => return Ok(Reply::Nil),
         None => st::create(&mut txn, key)?,
@@ -368,19 +348,8 @@ fn xrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     let key = &args[1];
-    if let Some(name) = log_name(key) {
-        if count == Some(0) {
-            return Ok(Reply::NilArray);
-        }
-        let log = &ctx.server.changelog;
-        let entries = log.range(name, to_log(start), to_log(end), count, rev)?;
-        if let Some(newest) = entries.iter().map(|e| e.0).max() {
-            log.note_read(name, newest)?;
-        }
-        return Ok(Reply::Array(entries.iter().map(log_entry_reply).collect()));
-    }
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(stream) = load(&mut txn, key)? else {
+    let Some(stream) = load(ctx, &mut txn, key)? else {
         return Ok(Reply::Array(vec![]));
     };
     if count == Some(0) {
@@ -391,11 +360,8 @@ fn xrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 fn xlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if let Some(name) = log_name(&args[1]) {
-        return Ok(Reply::Int(ctx.server.changelog.info(name)?.0 as i64));
-    }
     let mut txn = ctx.txn_args(&args[1..2]);
-    let len = load(&mut txn, &args[1])?.map_or(0, |s| s.len());
+    let len = load(ctx, &mut txn, &args[1])?.map_or(0, |s| s.len());
     Ok(Reply::Int(len as i64))
 }
 
@@ -404,7 +370,7 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(mut stream) = load(&mut txn, key)? else {
+    let Some(mut stream) = load(ctx, &mut txn, key)? else {
         return Ok(Reply::Int(0));
     };
     let ids = args[2..]
@@ -430,7 +396,7 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(mut stream) = load(&mut txn, key)? else {
+    let Some(mut stream) = load(ctx, &mut txn, key)? else {
         return Ok(Reply::Int(0));
     };
     let (trim, _, _) = parse_trim_args(args, 2, false)?;
@@ -473,7 +439,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(mut stream) = load(&mut txn, key)? else {
+    let Some(mut stream) = load(ctx, &mut txn, key)? else {
         return Err(CmdError::new(errors::NO_SUCH_KEY));
     };
     if id < stream.info.max_deleted_id {
@@ -595,43 +561,28 @@ pub fn is_retry(ctx: &Ctx) -> bool {
 fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let read = parse_read_args(args, false)?;
     let retry = is_retry(ctx);
-    let starts = resolve_start_ids(ctx, &read)?;
+    // One transaction over every key from the check to the wait: an XADD to any of them
+    // waits for it, so none can land between "nothing new" and the wake-up registration.
+    let mut txn = ctx.txn_args(&read.keys);
+    let starts = resolve_start_ids(ctx, &mut txn, &read)?;
     let mut results = Vec::new();
+    let mut seen_last = Vec::with_capacity(read.keys.len());
     for (key, after) in read.keys.iter().zip(&starts) {
+        let stream = match stream_log::load(&ctx.server.changelog, &mut txn, key) {
+            // A woken reader passes over a key that became another type.
+            Err(TypeError::WrongType) if retry => None,
+            other => other?,
+        };
+        seen_last.push(stream.as_ref().map(|s| s.info.last_id));
         let Some(from) = after.next() else { continue };
-        let entries = match log_name(key) {
-            Some(name) => {
-                let log = &ctx.server.changelog;
-                let entries = log.range(
-                    name,
-                    to_log(from),
-                    changelog::StreamId::MAX,
-                    read.count,
-                    false,
-                )?;
-                if let Some(newest) = entries.last() {
-                    log.note_read(name, newest.0)?;
-                }
-                entries.iter().map(log_entry_reply).collect::<Vec<_>>()
+        let entries = match stream {
+            Some(stream) if !stream.is_empty() => {
+                stream.range(&txn, from, StreamId::MAX, false, read.count)?
             }
-            None => {
-                let mut txn = ctx.txn_args(std::slice::from_ref(key));
-                let stream = match st::load(&mut txn, key) {
-                    // A woken reader passes over a key that became another type.
-                    Err(TypeError::WrongType) if retry => None,
-                    other => other?,
-                };
-                match stream {
-                    Some(stream) if !stream.is_empty() => stream
-                        .range(&txn, from, StreamId::MAX, false, read.count)?
-                        .iter()
-                        .map(entry_reply)
-                        .collect(),
-                    _ => Vec::new(),
-                }
-            }
+            _ => Vec::new(),
         };
         if !entries.is_empty() {
+            let entries = entries.iter().map(entry_reply).collect();
             results.push((Reply::Bulk(key.clone()), Reply::Array(entries)));
         }
     }
@@ -646,14 +597,21 @@ fn xread(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.client.block_context = Some(Box::new(starts));
             let key_refs: Vec<&[u8]> = read.keys.iter().map(|k| k.as_ref()).collect();
             let timeout = (!timeout.is_zero()).then_some(timeout);
-            ctx.block_on(&key_refs, timeout)
+            let reply = ctx.block_on(&key_refs, timeout);
+            drop(txn);
+            wake_if_log_moved(ctx, &read.keys, &seen_last)?;
+            reply
         }
     }
 }
 
 /// The ID after which each stream is read: given IDs, or the stream's last ID for `$`
 /// (remembered across blocking retries). Checks key types on the first run.
-fn resolve_start_ids(ctx: &mut Ctx, read: &ReadArgs) -> Result<Vec<StreamId>, CmdError> {
+fn resolve_start_ids(
+    ctx: &mut Ctx,
+    txn: &mut Txn,
+    read: &ReadArgs,
+) -> Result<Vec<StreamId>, CmdError> {
     if let Some(saved) = ctx
         .client
         .block_context
@@ -664,13 +622,7 @@ fn resolve_start_ids(ctx: &mut Ctx, read: &ReadArgs) -> Result<Vec<StreamId>, Cm
     }
     let mut starts = Vec::with_capacity(read.keys.len());
     for (key, id) in read.keys.iter().zip(&read.ids) {
-        let last = match log_name(key) {
-            Some(name) => from_log(ctx.server.changelog.info(name)?.1),
-            None => {
-                let mut txn = ctx.txn_args(std::slice::from_ref(key));
-                load(&mut txn, key)?.map_or(StreamId::MIN, |s| s.info.last_id)
-            }
-        };
+        let last = load(ctx, txn, key)?.map_or(StreamId::MIN, |s| s.info.last_id);
         starts.push(match id.as_ref() {
             b"$" => last,
             b">" => {
@@ -705,19 +657,8 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(help_reply(XINFO_HELP));
     }
     let key = &args[2];
-    if let Some(name) = log_name(key) {
-        return match sub.as_slice() {
-            b"stream" if args.len() == 3 => changelog_info(ctx, name),
-            b"stream" => Err(CmdError::new(
-                "ERR XINFO STREAM FULL is not supported on __stream__ change logs",
-            )),
-            _ => Err(CmdError::new(
-                "ERR consumer groups are not supported on __stream__ change logs",
-            )),
-        };
-    }
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(stream) = load(&mut txn, key)? else {
+    let Some(stream) = load(ctx, &mut txn, key)? else {
         return Err(CmdError::new(errors::NO_SUCH_KEY));
     };
     match sub.as_slice() {
@@ -741,35 +682,4 @@ const XINFO_HELP: &[&str] = &[
 
 pub fn help_reply(lines: &[&str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
-}
-
-/// XINFO STREAM of a change log.
-fn changelog_info(ctx: &Ctx, name: &[u8]) -> CmdResult {
-    let log = &ctx.server.changelog;
-    let (len, last, added) = log.info(name)?;
-    let (min, max) = (changelog::StreamId::MIN, changelog::StreamId::MAX);
-    let first = log.range(name, min, max, Some(1), false)?;
-    let newest = log.range(name, min, max, Some(1), true)?;
-    let id_text = |id: changelog::StreamId| id_reply(from_log(id));
-    Ok(Reply::Map(vec![
-        field("length", Reply::Int(len as i64)),
-        field("radix-tree-keys", Reply::Int(len.min(1) as i64)),
-        field("radix-tree-nodes", Reply::Int(len.min(1) as i64 + 1)),
-        field("last-generated-id", id_text(last)),
-        field("max-deleted-entry-id", id_text(min)),
-        field("entries-added", Reply::Int(added as i64)),
-        field(
-            "recorded-first-entry-id",
-            id_text(first.first().map_or(min, |e| e.0)),
-        ),
-        field("groups", Reply::Int(0)),
-        field(
-            "first-entry",
-            first.first().map_or(Reply::Nil, log_entry_reply),
-        ),
-        field(
-            "last-entry",
-            newest.first().map_or(Reply::Nil, log_entry_reply),
-        ),
-    ]))
 }

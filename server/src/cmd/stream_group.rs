@@ -1,8 +1,9 @@
 //! Consumer-group commands: XGROUP, XREADGROUP, XACK, XPENDING, XCLAIM, XAUTOCLAIM, and the
 //! XINFO STREAM/GROUPS/CONSUMERS replies.
 //!
-//! Groups exist only on client-written streams for now; the change logs behind
-//! `__stream__:` keys refuse them with a clear error.
+//! Groups work alike on client-written streams and on the change logs behind
+//! `__stream__:` keys (whose entries come from the log, see `stream_log`): a change log
+//! consumed by a group gives at-least-once processing of table changes.
 
 use bytes::Bytes;
 use redyn_protocol::args::eq_ignore_case;
@@ -10,12 +11,13 @@ use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
 use super::stream::{
-    entry_reply, field, help_reply, id_reply, is_retry, log_name, parse_bound, parse_read_args,
+    entry_reply, field, help_reply, id_reply, is_retry, load, parse_bound, parse_read_args,
     parse_strict_id, streams_reply,
 };
+use super::stream_log::{self, group_lag, wake_if_log_moved};
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::Txn;
-use crate::types::stream::{self as st, Stream, StreamId};
+use crate::types::stream::{Stream, StreamId};
 use crate::types::stream_group::{Group, PendingEntry};
 use crate::types::TypeError;
 use Flag::*;
@@ -30,15 +32,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("xautoclaim", -6, &[Write, Fast], ONE_KEY, "stream", "6.2.0", "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", xautoclaim),
 ];
 
-const CHANGELOG_GROUPS: &str = "ERR consumer groups are not supported on __stream__ change logs";
-
-fn refuse_changelog(key: &[u8]) -> Result<(), CmdError> {
-    match log_name(key) {
-        Some(_) => Err(CmdError::new(CHANGELOG_GROUPS)),
-        None => Ok(()),
-    }
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -52,8 +45,13 @@ fn no_group(key: &[u8], group: &[u8]) -> CmdError {
 }
 
 /// The stream and group a command works on, with Redis's NOGROUP error if either is missing.
-fn load_group(txn: &mut Txn, key: &[u8], gname: &[u8]) -> Result<(Stream, Group), CmdError> {
-    let Some(stream) = st::load(txn, key)? else {
+fn load_group(
+    ctx: &Ctx,
+    txn: &mut Txn,
+    key: &[u8],
+    gname: &[u8],
+) -> Result<(Stream, Group), CmdError> {
+    let Some(stream) = load(ctx, txn, key)? else {
         return Err(no_group(key, gname));
     };
     match stream.group(txn, gname)? {
@@ -68,6 +66,20 @@ fn parse_id_or_last(arg: &[u8], stream: Option<&Stream>) -> Result<StreamId, Cmd
         return Ok(stream.map_or(StreamId::MIN, |s| s.info.last_id));
     }
     parse_strict_id(arg)
+}
+
+/// A new or moved group's read counter: as given (ENTRIESREAD), else unknown for a client
+/// stream as in Redis, but exact for a change log, which can count (its lag metric then
+/// holds from the first read on).
+fn known_entries_read(
+    stream: &Stream,
+    id: StreamId,
+    given: Option<u64>,
+) -> Result<Option<u64>, CmdError> {
+    if given.is_some() || !stream.has_source() {
+        return Ok(given);
+    }
+    Ok(stream.entries_read_at(id)?)
 }
 
 fn parse_entries_read(arg: &[u8]) -> Result<Option<u64>, CmdError> {
@@ -152,9 +164,8 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         _ => {}
     }
     let (key, gname) = (&args[2], &args[3]);
-    refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let stream = st::load(&mut txn, key)?;
+    let stream = load(ctx, &mut txn, key)?;
     if stream.is_none() && !mkstream {
         return Err(CmdError::new("ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically."));
     }
@@ -178,8 +189,9 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let id = parse_id_or_last(&args[4], stream.as_ref())?;
             let mut stream = match stream {
                 Some(s) => s,
-                None => st::create(&mut txn, key)?,
+                None => crate::types::stream::create(&mut txn, key)?,
             };
+            let entries_read = known_entries_read(&stream, id, entries_read)?;
             if !stream.create_group(&mut txn, gname, id, entries_read)? {
                 return Err(CmdError::new(
                     "BUSYGROUP Consumer Group name already exists",
@@ -197,7 +209,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             };
             let mut group = group.expect("checked above");
             group.last_id = id;
-            group.entries_read = entries_read;
+            group.entries_read = known_entries_read(&stream, id, entries_read)?;
             let mut stream = stream;
             stream.put_group(&mut txn, gname, &group);
             txn.notify('t', "xgroup-setid", key);
@@ -252,8 +264,7 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut txn = ctx.txn_args(&read.keys);
     let mut sources = Vec::with_capacity(read.keys.len());
     for (key, id) in read.keys.iter().zip(&read.ids) {
-        refuse_changelog(key)?;
-        let loaded = match st::load(&mut txn, key) {
+        let loaded = match stream_log::load(&ctx.server.changelog, &mut txn, key) {
             Err(TypeError::WrongType) | Ok(None) if retry => {
                 return Err(CmdError::new("UNBLOCKED the stream key no longer exists"))
             }
@@ -282,8 +293,10 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         });
     }
     let mut results = Vec::new();
+    let mut seen_last = Vec::with_capacity(read.keys.len());
     for (key, from) in read.keys.iter().zip(&sources) {
-        let mut stream = st::load(&mut txn, key)?.expect("checked above");
+        let mut stream = load(ctx, &mut txn, key)?.expect("checked above");
+        seen_last.push(Some(stream.info.last_id));
         let mut group = stream.group(&txn, &gname)?.expect("checked above");
         let served = match from {
             ReadFrom::History(after) => Some(serve_history(
@@ -321,6 +334,7 @@ fn xreadgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             let timeout = (!timeout.is_zero()).then_some(timeout);
             let reply = ctx.block_on(&key_refs, timeout);
             drop(txn);
+            wake_if_log_moved(ctx, &read.keys, &seen_last)?;
             reply
         }
     }
@@ -402,6 +416,7 @@ fn serve_new(
     let Some(start) = group.last_id.next() else {
         return Ok(Some(Vec::new()));
     };
+    skip_aged_out(stream, group);
     let entries = stream.range(txn, start, StreamId::MAX, false, count)?;
     for (id, _) in &entries {
         advance_group(stream, group, *id);
@@ -410,6 +425,19 @@ fn serve_new(
         }
     }
     Ok(Some(entries.iter().map(entry_reply).collect()))
+}
+
+/// A change-log group that fell behind the retention period passes over the records that
+/// aged out before it saw them: they count as read, so its lag stays exact. (A client
+/// stream trimmed ahead of a group keeps Redis's counting.)
+fn skip_aged_out(stream: &Stream, group: &mut Group) {
+    if !stream.has_source() || group.last_id >= stream.info.first_id {
+        return;
+    }
+    let aged_out = stream.info.entries_added - stream.len();
+    if let Some(read) = group.entries_read {
+        group.entries_read = Some(read.max(aged_out));
+    }
 }
 
 /// Moves the group's last delivered ID to `id`, keeping its read counter when it can be
@@ -431,9 +459,8 @@ fn advance_group(stream: &Stream, group: &mut Group, id: StreamId) {
 /// XACK key group id [id ...].
 fn xack(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, gname) = (&args[1], &args[2]);
-    refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let Some(mut stream) = st::load(&mut txn, key)? else {
+    let Some(mut stream) = load(ctx, &mut txn, key)? else {
         return Ok(Reply::Int(0));
     };
     let Some(mut group) = stream.group(&txn, gname)? else {
@@ -482,9 +509,8 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         range = Some((min_idle, start, end, count, consumer));
     }
-    refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let (stream, group) = load_group(&mut txn, key, gname)?;
+    let (stream, group) = load_group(ctx, &mut txn, key, gname)?;
     let Some((min_idle, start, end, count, consumer)) = range else {
         return pending_summary(&txn, &stream, gname, &group);
     };
@@ -607,9 +633,8 @@ fn min_idle_arg(arg: &[u8], cmd: &str) -> Result<u64, CmdError> {
 /// [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id].
 fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (key, gname, consumer) = (&args[1], &args[2], &args[3]);
-    refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let (mut stream, mut group) = load_group(&mut txn, key, gname)?;
+    let (mut stream, mut group) = load_group(ctx, &mut txn, key, gname)?;
     let min_idle = min_idle_arg(&args[4], "XCLAIM")?;
     let id_count = args[5..]
         .iter()
@@ -701,9 +726,8 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(errors::syntax());
         }
     }
-    refuse_changelog(key)?;
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
-    let (mut stream, mut group) = load_group(&mut txn, key, gname)?;
+    let (mut stream, mut group) = load_group(ctx, &mut txn, key, gname)?;
     let now = txn.now();
     // Redis looks at up to ten PEL entries per entry it may return.
     let mut attempts = count.saturating_mul(10);
@@ -762,18 +786,6 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Reply::Array(claimed),
         Reply::Array(deleted),
     ]))
-}
-
-/// Redis's consumer-group lag: entries added minus entries read, when knowable.
-fn group_lag(stream: &Stream, group: &Group) -> Option<u64> {
-    if stream.info.entries_added == 0 {
-        return Some(0);
-    }
-    let read = match group.entries_read {
-        Some(n) if !stream.has_tombstones_from(group.last_id) => Some(n),
-        _ => stream.estimate_entries_read(group.last_id),
-    }?;
-    Some(stream.info.entries_added.saturating_sub(read))
 }
 
 fn opt_int(value: Option<u64>) -> Reply {

@@ -32,6 +32,7 @@ pub mod locks;
 pub mod meta;
 pub mod shards;
 pub mod signals;
+pub mod stream_id;
 pub mod txn;
 
 use std::path::Path;
@@ -47,6 +48,7 @@ pub use durability::AppendFsync;
 pub use locks::{LockGuard, LockSet, Locks};
 pub use meta::{Kind, Meta};
 pub use shards::ShardMap;
+pub use stream_id::StreamId;
 pub use txn::{KeyEvent, Txn};
 
 /// Engine failures. Storage errors are reported to the client as `ERR` replies; they never

@@ -70,6 +70,13 @@ fn sample(server: &Server) {
         gauge!("redyn_changelog_records", "stream" => stream.clone()).set(records as f64);
         gauge!("redyn_changelog_consumer_lag_seconds", "stream" => stream).set(lag);
     }
+    for g in crate::cmd::stream_log::group_lags(server).unwrap_or_default() {
+        let (stream, db, group) = (g.log, g.db.to_string(), g.group);
+        gauge!("redyn_changelog_group_pending", "stream" => stream.clone(), "db" => db.clone(), "group" => group.clone())
+            .set(g.pending as f64);
+        gauge!("redyn_changelog_group_lag", "stream" => stream, "db" => db, "group" => group)
+            .set(g.lag as f64);
+    }
     counter!("redyn_pubsub_messages_total")
         .absolute(server.pubsub.messages_published.load(Ordering::Relaxed));
 }

@@ -6,6 +6,23 @@
 //! format byte. IDs are `<ms>-<seq>` and strictly increasing per stream. An append holds the
 //! stream's lock from ID allocation until its batch is committed, so records become visible
 //! in ID order: a reader that has seen ID n can never later miss a record below n.
+//!
+//! Beside its records each stream has a counter row `name_len(4) ‖ name` (it sorts before
+//! the records) holding the records ever added and the last ID, written in every append
+//! batch. Retention trims records from the head, so without it a restart would lose both:
+//! consumer groups count their lag as entries added minus entries read, and IDs must keep
+//! increasing past records that aged out.
+//!
+//! Consumer groups on change logs (XGROUP, XREADGROUP, XACK, XCLAIM, ...) keep their state
+//! in the reading database under the key `__stream__:<name>`, as a stream-type metadata row
+//! whose entries are this log's records (see `cmd::stream_log`). Retention does not wait for
+//! groups: a record older than `changelog-retention` is deleted whether or not a group has
+//! delivered or acknowledged it. A group that falls behind by more than the retention
+//! period skips the records that aged out without ever seeing them (its lag counts them
+//! until it reads past them), and an entry still pending when it ages out comes back as
+//! `[id, nil]` from XREADGROUP history reads and is dropped from the PEL (and listed as
+//! deleted) by XCLAIM/XAUTOCLAIM, exactly as for an XDEL'd entry of a Redis stream. Watch
+//! `redyn_changelog_group_lag` and keep it well below the retention's worth of records.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,60 +37,7 @@ use crate::engine::{now_ms, Engine, EngineError, Family, Result, Rows, Txn, REDI
 /// Prefix of the keys under which change logs are readable.
 pub const STREAM_KEY_PREFIX: &[u8] = b"__stream__:";
 
-/// A stream entry ID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct StreamId {
-    pub ms: u64,
-    pub seq: u64,
-}
-
-impl StreamId {
-    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
-    pub const MAX: StreamId = StreamId {
-        ms: u64::MAX,
-        seq: u64::MAX,
-    };
-
-    /// The smallest ID greater than this one.
-    pub fn next(self) -> Option<StreamId> {
-        match self.seq.checked_add(1) {
-            Some(seq) => Some(StreamId { ms: self.ms, seq }),
-            None => self.ms.checked_add(1).map(|ms| StreamId { ms, seq: 0 }),
-        }
-    }
-
-    /// The largest ID smaller than this one.
-    pub fn prev(self) -> Option<StreamId> {
-        match self.seq.checked_sub(1) {
-            Some(seq) => Some(StreamId { ms: self.ms, seq }),
-            None => self
-                .ms
-                .checked_sub(1)
-                .map(|ms| StreamId { ms, seq: u64::MAX }),
-        }
-    }
-
-    /// Parses `ms-seq`, or `ms` with `default_seq`.
-    pub fn parse(text: &[u8], default_seq: u64) -> Option<StreamId> {
-        let text = std::str::from_utf8(text).ok()?;
-        match text.split_once('-') {
-            Some((ms, seq)) => Some(StreamId {
-                ms: ms.parse().ok()?,
-                seq: seq.parse().ok()?,
-            }),
-            None => Some(StreamId {
-                ms: text.parse().ok()?,
-                seq: default_seq,
-            }),
-        }
-    }
-}
-
-impl std::fmt::Display for StreamId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
+pub use crate::engine::StreamId;
 
 /// A record's field/value pairs as stored.
 pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
@@ -112,6 +76,7 @@ const FORMAT_V1: u8 = 1;
 struct StreamState {
     last: StreamId,
     len: u64,
+    /// Records ever appended (trimmed ones included).
     added: u64,
     loaded: bool,
     /// Newest ID any reader has been given (for the consumer-lag metric).
@@ -139,6 +104,33 @@ fn row_key(name: &[u8], id: StreamId) -> Vec<u8> {
     row.extend_from_slice(&id.ms.to_be_bytes());
     row.extend_from_slice(&id.seq.to_be_bytes());
     row
+}
+
+/// The counter row's value: records ever added, then the last ID.
+fn encode_counter(added: u64, last: StreamId) -> Vec<u8> {
+    let mut value = added.to_be_bytes().to_vec();
+    value.extend_from_slice(&last.to_bytes());
+    value
+}
+
+fn decode_counter(value: &[u8]) -> Result<(u64, StreamId)> {
+    let corrupt = || EngineError::Corrupt("change log counter row".into());
+    let added = u64::from_be_bytes(value.get(..8).ok_or_else(corrupt)?.try_into().expect("8"));
+    let last = StreamId::from_bytes(&value[8..]).ok_or_else(corrupt)?;
+    Ok((added, last))
+}
+
+/// What XLEN/XINFO and consumer groups need to know about a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Records kept.
+    pub len: u64,
+    /// Oldest record kept (0-0 when none).
+    pub first: StreamId,
+    /// Last ID ever given.
+    pub last: StreamId,
+    /// Records ever appended.
+    pub added: u64,
 }
 
 fn decode_row(prefix_len: usize, key: &[u8], value: &[u8]) -> Result<Entry> {
@@ -192,14 +184,24 @@ impl ChangeLog {
         {
             let mut st = state.lock();
             if !st.loaded {
-                // First use since start: recover the last ID and length from disk.
+                // First use since start: recover length, last ID and count from disk.
                 let prefix = row_prefix(name);
-                st.len = self.ks.prefix(&prefix).count() as u64;
-                if let Some(last) = self.ks.prefix(&prefix).next_back() {
+                let records = || {
+                    self.ks
+                        .range(row_key(name, StreamId::MIN)..=row_key(name, StreamId::MAX))
+                };
+                st.len = records().count() as u64;
+                st.last = StreamId::MIN;
+                if let Some(last) = records().next_back() {
                     let (k, v) = last.into_inner()?;
                     st.last = decode_row(prefix.len(), &k, &v)?.0;
                 }
                 st.added = st.len;
+                if let Some(counter) = self.ks.get(&prefix)? {
+                    let (added, last) = decode_counter(&counter)?;
+                    st.added = st.added.max(added);
+                    st.last = st.last.max(last);
+                }
                 st.loaded = true;
             }
         }
@@ -270,6 +272,16 @@ impl ChangeLog {
             )?;
             built.push((id, fields));
         }
+        for (name, st) in &guards {
+            let counter = encode_counter(st.added, st.last);
+            txn.row_write(
+                Family::ChangeLog,
+                0,
+                stream_slot(name),
+                row_prefix(name),
+                Some(counter),
+            )?;
+        }
         if let Err(e) = txn.commit() {
             // Nothing was written: give the IDs back by reloading the states from disk.
             for (_, st) in guards.iter_mut() {
@@ -311,7 +323,7 @@ impl ChangeLog {
         if start > end {
             return Ok(Vec::new());
         }
-        let prefix = row_prefix(name);
+        let prefix_len = row_prefix(name).len();
         let iter = self.ks.range(row_key(name, start)..=row_key(name, end));
         let limit = count.unwrap_or(usize::MAX);
         let rows: Box<dyn Iterator<Item = fjall::Guard>> = if rev {
@@ -322,9 +334,37 @@ impl ChangeLog {
         rows.take(limit)
             .map(|g| {
                 let (k, v) = g.into_inner()?;
-                decode_row(prefix.len(), &k, &v)
+                decode_row(prefix_len, &k, &v)
             })
             .collect()
+    }
+
+    /// Number of records with `start <= id <= end` (keys only).
+    pub fn count(&self, name: &[u8], start: StreamId, end: StreamId) -> Result<u64> {
+        if start > end {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for guard in self.ks.range(row_key(name, start)..=row_key(name, end)) {
+            guard.key()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The record with ID `id`, if kept.
+    pub fn get(&self, name: &[u8], id: StreamId) -> Result<Option<Entry>> {
+        let prefix_len = row_prefix(name).len();
+        let key = row_key(name, id);
+        self.ks
+            .get(&key)?
+            .map(|value| decode_row(prefix_len, &key, &value))
+            .transpose()
+    }
+
+    /// Names of the streams in use (all that have records once `load_all_names` ran).
+    pub fn names(&self) -> Vec<Bytes> {
+        self.streams.lock().keys().cloned().collect()
     }
 
     /// Notes that a reader has received records up to `id` (XREAD/XRANGE).
@@ -365,11 +405,24 @@ impl ChangeLog {
             .collect()
     }
 
-    /// Number of records, last ID, and records ever added.
-    pub fn info(&self, name: &[u8]) -> Result<(u64, StreamId, u64)> {
+    /// Length, first and last IDs, and records ever added. Taken under the stream's lock,
+    /// so no append is half done: every record up to `last` is readable.
+    pub fn summary(&self, name: &[u8]) -> Result<Summary> {
         let state = self.state(name)?;
         let st = state.lock();
-        Ok((st.len, st.last, st.added))
+        let first = match st.len {
+            0 => StreamId::MIN,
+            _ => self
+                .range(name, StreamId::MIN, StreamId::MAX, Some(1), false)?
+                .first()
+                .map_or(StreamId::MIN, |e| e.0),
+        };
+        Ok(Summary {
+            len: st.len,
+            first,
+            last: st.last,
+            added: st.added,
+        })
     }
 
     /// Deletes records older than the retention period; returns how many.
@@ -384,12 +437,12 @@ impl ChangeLog {
         for name in names {
             let state = self.state(&name)?;
             let mut st = state.lock();
-            let prefix = row_prefix(&name);
+            let lower = row_key(&name, StreamId::MIN);
             let upper = row_key(&name, StreamId { ms: cutoff, seq: 0 });
             let mut txn = self.engine.unsharded_txn();
             let slot = stream_slot(&name);
             let mut n = 0;
-            for guard in self.ks.range(prefix.clone()..upper) {
+            for guard in self.ks.range(lower..upper) {
                 txn.row_write(Family::ChangeLog, 0, slot, guard.key()?.to_vec(), None)?;
                 n += 1;
             }
@@ -420,24 +473,5 @@ impl ChangeLog {
             self.state(name)?;
         }
         Ok(names)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_parse_order_and_step() {
-        assert_eq!(StreamId::parse(b"5-3", 0), Some(StreamId { ms: 5, seq: 3 }));
-        assert_eq!(StreamId::parse(b"5", 9), Some(StreamId { ms: 5, seq: 9 }));
-        assert_eq!(StreamId::parse(b"x", 0), None);
-        let id = StreamId {
-            ms: 5,
-            seq: u64::MAX,
-        };
-        assert_eq!(id.next(), Some(StreamId { ms: 6, seq: 0 }));
-        assert_eq!(StreamId { ms: 6, seq: 0 }.prev(), Some(id));
-        assert!(StreamId { ms: 1, seq: 9 } < StreamId { ms: 2, seq: 0 });
     }
 }

@@ -18,12 +18,18 @@
 //! A node covers the IDs from its master ID (its first entry) up to the next node's
 //! master ID, so an entry's node is found with one reverse seek and entries carry no link.
 //!
+//! A stream's entries may also live elsewhere (an [`EntrySource`]): the server-written
+//! change logs behind `__stream__:<name>` keys keep their records in their own rows, and
+//! the stream loaded for such a key carries only consumer-group state in its sub-rows. Reads
+//! of entries go to the source then, so the group code works unchanged on both.
+//!
 //! Commands read their own writes: every sub-row written through a [`Stream`] is also
 //! kept in its overlay, which point reads and scans merge with the stored rows (the
 //! engine's scans see only stored rows; XADD trims right after appending).
 
 use std::collections::BTreeMap;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,71 +37,7 @@ use super::error::{Result, TypeError};
 use crate::engine::txn::SubScan;
 use crate::engine::{Kind, Meta, Txn};
 
-/// A stream entry ID: milliseconds and sequence number.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-pub struct StreamId {
-    pub ms: u64,
-    pub seq: u64,
-}
-
-impl StreamId {
-    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
-    pub const MAX: StreamId = StreamId {
-        ms: u64::MAX,
-        seq: u64::MAX,
-    };
-
-    pub fn new(ms: u64, seq: u64) -> StreamId {
-        StreamId { ms, seq }
-    }
-
-    /// The smallest ID greater than this one.
-    pub fn next(self) -> Option<StreamId> {
-        match self.seq.checked_add(1) {
-            Some(seq) => Some(StreamId { ms: self.ms, seq }),
-            None => self.ms.checked_add(1).map(|ms| StreamId { ms, seq: 0 }),
-        }
-    }
-
-    /// The largest ID smaller than this one.
-    pub fn prev(self) -> Option<StreamId> {
-        match self.seq.checked_sub(1) {
-            Some(seq) => Some(StreamId { ms: self.ms, seq }),
-            None => self
-                .ms
-                .checked_sub(1)
-                .map(|ms| StreamId { ms, seq: u64::MAX }),
-        }
-    }
-
-    pub fn is_zero(self) -> bool {
-        self == StreamId::MIN
-    }
-
-    /// Big-endian encoding (sorts like the IDs).
-    pub fn to_bytes(self) -> [u8; 16] {
-        let mut out = [0; 16];
-        out[..8].copy_from_slice(&self.ms.to_be_bytes());
-        out[8..].copy_from_slice(&self.seq.to_be_bytes());
-        out
-    }
-
-    pub fn from_bytes(raw: &[u8]) -> Option<StreamId> {
-        let raw: &[u8; 16] = raw.get(..16)?.try_into().ok()?;
-        Some(StreamId {
-            ms: u64::from_be_bytes(raw[..8].try_into().ok()?),
-            seq: u64::from_be_bytes(raw[8..].try_into().ok()?),
-        })
-    }
-}
-
-impl std::fmt::Display for StreamId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
-}
+pub use crate::engine::StreamId;
 
 /// An entry's field/value pairs.
 pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
@@ -221,12 +163,45 @@ fn entry_bytes(fields: &[(Vec<u8>, Vec<u8>)]) -> u64 {
         + ENTRY_OVERHEAD_BYTES
 }
 
+/// Entries kept outside the stream's sub-rows (a change log), read-only to commands.
+pub trait EntrySource: Send + Sync {
+    /// Up to `count` entries (all if `None`) with `start <= id <= end`, in ID order (or
+    /// reversed).
+    fn range(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        reverse: bool,
+        count: Option<usize>,
+    ) -> Result<Vec<Entry>>;
+
+    /// The fields of entry `id`, if it is kept.
+    fn get(&self, id: StreamId) -> Result<Option<Fields>>;
+
+    /// Number of entries with `start <= id <= end`.
+    fn count(&self, start: StreamId, end: StreamId) -> Result<u64>;
+}
+
+/// A source's state when a command loads it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSummary {
+    pub len: u64,
+    /// Oldest entry kept (0-0 when none).
+    pub first_id: StreamId,
+    /// Last ID ever given.
+    pub last_id: StreamId,
+    /// Entries ever added.
+    pub entries_added: u64,
+}
+
 /// A stream loaded for a command: its metadata, and the sub-rows the command wrote.
 pub struct Stream {
     key: Vec<u8>,
     meta: Meta,
     pub info: StreamInfo,
     written: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Where entries live when not in `E` sub-rows.
+    source: Option<Arc<dyn EntrySource>>,
 }
 
 /// The stream at `key` (WRONGTYPE for other types, `None` if absent).
@@ -243,7 +218,32 @@ pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Stream>> {
         meta,
         info,
         written: BTreeMap::new(),
+        source: None,
     }))
+}
+
+/// The stream at `key` whose entries come from `source` (a change log): its group state
+/// as stored (WRONGTYPE if `key` holds another type), or none yet. Counts and IDs are the
+/// source's; such a stream is never empty of meaning, so it always loads. Its metadata
+/// row is written only when group state is ([`Stream::store`]).
+pub fn load_with_source(
+    txn: &mut Txn,
+    key: &[u8],
+    source: Arc<dyn EntrySource>,
+    summary: SourceSummary,
+) -> Result<Stream> {
+    let mut stream = match load(txn, key)? {
+        Some(stream) => stream,
+        None => create(txn, key)?,
+    };
+    stream.meta.len = summary.len;
+    stream.info.first_id = summary.first_id;
+    stream.info.last_id = summary.last_id;
+    stream.info.entries_added = summary.entries_added;
+    // Sources lose entries only from the head (retention), never in the middle.
+    stream.info.max_deleted_id = StreamId::MIN;
+    stream.source = Some(source);
+    Ok(stream)
 }
 
 /// A new empty stream at `key` (stored by [`Stream::store`]).
@@ -253,6 +253,7 @@ pub fn create(txn: &mut Txn, key: &[u8]) -> Result<Stream> {
         meta: Meta::new(Kind::Stream, txn.engine().new_version()?),
         info: StreamInfo::default(),
         written: BTreeMap::new(),
+        source: None,
     })
 }
 
@@ -336,6 +337,11 @@ impl Stream {
         self.meta.len == 0
     }
 
+    /// Whether entries come from an outside source (a change log) rather than sub-rows.
+    pub fn has_source(&self) -> bool {
+        self.source.is_some()
+    }
+
     /// Writes the metadata back. Streams stay when empty, as in Redis.
     pub fn store(mut self, txn: &mut Txn) -> Result<()> {
         let mut value = vec![LAYOUT_V1];
@@ -409,12 +415,18 @@ impl Stream {
 
     /// The fields of entry `id`, if it exists.
     pub fn entry(&self, txn: &Txn, id: StreamId) -> Result<Option<Fields>> {
+        if let Some(source) = &self.source {
+            return source.get(id);
+        }
         self.row_get(txn, &entry_key(id))?
             .map(|raw| decode_fields(&raw))
             .transpose()
     }
 
     pub fn contains(&self, txn: &Txn, id: StreamId) -> Result<bool> {
+        if self.source.is_some() {
+            return Ok(self.entry(txn, id)?.is_some());
+        }
         Ok(self.row_get(txn, &entry_key(id))?.is_some())
     }
 
@@ -448,6 +460,9 @@ impl Stream {
         reverse: bool,
         count: Option<usize>,
     ) -> Result<Vec<Entry>> {
+        if let Some(source) = &self.source {
+            return source.range(start, end, reverse, count);
+        }
         self.entries(txn, start, end, reverse)
             .take(count.unwrap_or(usize::MAX))
             .collect()
@@ -455,11 +470,8 @@ impl Stream {
 
     /// The last live entry's ID (Redis's `streamLastValidID`), if any.
     pub fn last_entry_id(&self, txn: &Txn) -> Result<Option<StreamId>> {
-        Ok(self
-            .entries(txn, StreamId::MIN, StreamId::MAX, true)
-            .next()
-            .transpose()?
-            .map(|(id, _)| id))
+        let newest = self.range(txn, StreamId::MIN, StreamId::MAX, true, Some(1))?;
+        Ok(newest.first().map(|(id, _)| *id))
     }
 
     fn first_entry_id(&self, txn: &Txn) -> Result<Option<StreamId>> {
@@ -499,6 +511,10 @@ impl Stream {
 
     /// Number of nodes (XINFO's `radix-tree-keys`).
     pub fn node_count(&self, txn: &Txn) -> Result<u64> {
+        if self.source.is_some() {
+            // A source has no nodes; report one while it holds entries.
+            return Ok(self.meta.len.min(1));
+        }
         let mut count = 0;
         for row in self.nodes(txn, None, false) {
             row?;
@@ -658,6 +674,20 @@ impl Stream {
         start <= info.max_deleted_id
     }
 
+    /// The logical offset of `id` for a new or moved group: exact for a source (it loses
+    /// entries only from the head, so everything added is either kept or before the first
+    /// kept entry), Redis's estimate otherwise.
+    pub fn entries_read_at(&self, id: StreamId) -> Result<Option<u64>> {
+        let Some(source) = &self.source else {
+            return Ok(self.estimate_entries_read(id));
+        };
+        let after = match id.next() {
+            Some(from) => source.count(from, StreamId::MAX)?,
+            None => 0,
+        };
+        Ok(Some(self.info.entries_added.saturating_sub(after)))
+    }
+
     /// The logical offset (entries added up to and including `id`) when it can be known
     /// (Redis's `streamEstimateDistanceFromFirstEverEntry`); `None` = unknown.
     pub fn estimate_entries_read(&self, id: StreamId) -> Option<u64> {
@@ -698,24 +728,6 @@ fn node_is_full(node: &Node, bytes: u64, limits: NodeLimits) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn id_encoding_sorts_like_ids() {
-        let ids = [
-            StreamId::new(0, 1),
-            StreamId::new(1, 0),
-            StreamId::new(1, u64::MAX),
-            StreamId::new(256, 0),
-        ];
-        for pair in ids.windows(2) {
-            assert!(pair[0] < pair[1]);
-            assert!(pair[0].to_bytes() < pair[1].to_bytes());
-            assert_eq!(StreamId::from_bytes(&pair[0].to_bytes()), Some(pair[0]));
-        }
-        assert_eq!(StreamId::new(1, u64::MAX).next(), Some(StreamId::new(2, 0)));
-        assert_eq!(StreamId::MAX.next(), None);
-        assert_eq!(StreamId::new(2, 0).prev(), Some(StreamId::new(1, u64::MAX)));
-    }
 
     #[test]
     fn fields_round_trip() {
