@@ -361,7 +361,9 @@ fn serve_history(
     count: Option<usize>,
 ) -> Result<Vec<Reply>, CmdError> {
     let now = txn.now();
-    stream.touch_consumer(txn, gname, group, consumer, now)?;
+    if stream.touch_consumer(txn, gname, group, consumer, now)? {
+        txn.notify('t', "xgroup-createconsumer", stream.key());
+    }
     let Some(start) = after.next() else {
         return Ok(Vec::new());
     };
@@ -412,7 +414,9 @@ fn serve_new(
         return Ok(None);
     }
     let now = txn.now();
-    stream.touch_consumer(txn, gname, group, consumer, now)?;
+    if stream.touch_consumer(txn, gname, group, consumer, now)? {
+        txn.notify('t', "xgroup-createconsumer", stream.key());
+    }
     let Some(start) = group.last_id.next() else {
         return Ok(Some(Vec::new()));
     };
@@ -676,7 +680,9 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             None => continue,
         };
         if !consumer_ready {
-            stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)?;
+            if stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)? {
+                txn.notify('t', "xgroup-createconsumer", key);
+            }
             consumer_ready = true;
         }
         let count = match opts.retry_count {
@@ -760,7 +766,9 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             continue;
         }
         if !consumer_ready {
-            stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)?;
+            if stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)? {
+                txn.notify('t', "xgroup-createconsumer", key);
+            }
             consumer_ready = true;
         }
         let times = entry.delivery_count + u64::from(!justid);
