@@ -65,7 +65,7 @@ fn a_panicking_handler_answers_an_error_and_closes_only_its_connection() {
     // do), the rest of the queue does not run, and that connection closes too.
     let mut raw = server.raw();
     raw.send(
-        b"*1\r\n$5\r\nMULTI\r\n*3\r\n$4\r\nINCR\r\n$1\r\nn\r\n*2\r\n$5\r\nDEBUG\r\n$5\r\nPANIC\r\n*1\r\n$4\r\nEXEC\r\n",
+        b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n*2\r\n$5\r\nDEBUG\r\n$5\r\nPANIC\r\n*1\r\n$4\r\nEXEC\r\n",
     );
     assert_eq!(raw.read_line(), "+OK\r\n");
     assert_eq!(raw.read_line(), "+QUEUED\r\n");
