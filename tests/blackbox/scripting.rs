@@ -678,14 +678,20 @@ fn scripts_cannot_block_on_stream_reads() {
     let mut c = server.client();
     let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
     let run = |c: &mut redis::Connection, call: &str| {
-        error(c, &["EVAL", &format!("return redis.pcall({call})"), "1", "s"])
+        error(
+            c,
+            &["EVAL", &format!("return redis.pcall({call})"), "1", "s"],
+        )
     };
     assert_eq!(
         run(&mut c, "'xread','BLOCK',0,'STREAMS','s','$'"),
         "ERR xread command is not allowed with BLOCK option from scripts"
     );
     assert_eq!(
-        run(&mut c, "'xreadgroup','group','g','c','BLOCK',0,'STREAMS','s','>'"),
+        run(
+            &mut c,
+            "'xreadgroup','group','g','c','BLOCK',0,'STREAMS','s','>'"
+        ),
         "ERR xreadgroup command is not allowed with BLOCK option from scripts"
     );
     // Without BLOCK they read nothing, as they would outside a script.
@@ -699,7 +705,10 @@ fn library_metadata_errors_follow_redis_order() {
     let mut c = server.client();
     let body = "\nredis.register_function('foo', function() return 1 end)";
     let load = |c: &mut redis::Connection, shebang: &str| {
-        error(c, &["FUNCTION", "LOAD", "REPLACE", &format!("{shebang}{body}")])
+        error(
+            c,
+            &["FUNCTION", "LOAD", "REPLACE", &format!("{shebang}{body}")],
+        )
     };
     assert_eq!(load(&mut c, "#! name=test"), "ERR Engine '' not found");
     assert_eq!(
@@ -711,7 +720,10 @@ fn library_metadata_errors_follow_redis_order() {
         "ERR Invalid library metadata"
     );
     assert_eq!(
-        q::<String>(&mut c, &["FUNCTION", "LOAD", &format!("#!lua name=\"quoted\"{body}")]),
+        q::<String>(
+            &mut c,
+            &["FUNCTION", "LOAD", &format!("#!lua name=\"quoted\"{body}")]
+        ),
         "quoted"
     );
 }
@@ -756,7 +768,10 @@ fn lua_memory_stays_small_across_many_loads_and_runs() {
         let code = "#!lua name=test\nredis.register_function('test', function(KEYS) return redis.call('incr', KEYS[1]) end)";
         let _: String = q(&mut c, &["FUNCTION", "LOAD", "REPLACE", code]);
         let _: i64 = q(&mut c, &["FCALL", "test", "1", "x"]);
-        let _: i64 = q(&mut c, &["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"]);
+        let _: i64 = q(
+            &mut c,
+            &["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"],
+        );
     }
     let info: String = q(&mut c, &["INFO", "memory"]);
     let used: usize = info
@@ -765,4 +780,57 @@ fn lua_memory_stays_small_across_many_loads_and_runs() {
         .and_then(|v| v.trim().parse().ok())
         .expect("used_memory_lua in INFO");
     assert!(used < 100 * 1024, "used_memory_lua {used}");
+}
+
+#[test]
+fn eval_shebang_errors_follow_redis() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!not-lua\nreturn 1", "0"]),
+        "ERR Unexpected engine in script shebang: #!not-lua"
+    );
+    assert_eq!(
+        error(&mut c, &["SCRIPT", "LOAD", "#!LUA\nreturn 1"]),
+        "ERR Unexpected engine in script shebang: #!LUA"
+    );
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!lua", "0"]),
+        "ERR Invalid script shebang"
+    );
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!lua badger=data\nreturn 1", "0"]),
+        "ERR Unknown lua shebang option: badger=data"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["EVAL", "#!lua flags=\nreturn 1", "0"]),
+        1
+    );
+}
+
+#[test]
+fn acl_check_cmd_allows_known_commands_for_the_default_user() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let script = "return redis.acl_check_cmd('set','xx',1)";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", script, "1", "xx"]), 1);
+    let script = "return {pcall(redis.acl_check_cmd, 'hset', 'h', 'f', 'v')}";
+    assert_eq!(q::<Vec<i64>>(&mut c, &["EVAL", script, "0"]), vec![1, 1]);
+    let err = error(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('invalid-cmd','arg')",
+            "0",
+        ],
+    );
+    assert!(
+        err.starts_with("ERR Invalid command passed to redis.acl_check_cmd()"),
+        "{err}"
+    );
+    let err = error(&mut c, &["EVAL", "return redis.acl_check_cmd()", "0"]);
+    assert!(
+        err.starts_with("ERR Please specify at least one argument for this redis lib call"),
+        "{err}"
+    );
 }

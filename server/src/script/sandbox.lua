@@ -58,13 +58,18 @@ end
 -- (`redis.call('lpush', k, unpack(t))`) would overflow the Rust side's stack.
 local redis = hooks.redis
 redis.call = function(...)
-  local reply, failed = hooks.dispatch({...}, select('#', ...))
+  local reply, failed = hooks.dispatch({...}, select('#', ...), false)
   if failed then error(reply, 0) end
   return reply
 end
 redis.pcall = function(...)
-  local reply = hooks.dispatch({...}, select('#', ...))
+  local reply = hooks.dispatch({...}, select('#', ...), false)
   return reply
+end
+redis.acl_check_cmd = function(...)
+  local allowed, failed = hooks.dispatch({...}, select('#', ...), true)
+  if failed then error(allowed, 0) end
+  return allowed
 end
 
 -- A killed script must not survive by catching the kill with pcall.

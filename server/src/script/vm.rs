@@ -15,7 +15,9 @@ use parking_lot::Mutex;
 use redyn_protocol::Reply;
 
 use super::convert::{error_table, lua_to_reply, reply_to_lua};
-use super::library::{check_name, library_shebang, FunctionDef, FunctionFlags, Library};
+use super::library::{
+    check_name, eval_shebang, library_shebang, FunctionDef, FunctionFlags, Library,
+};
 use super::libs::{self, lua_error};
 use super::run_state::RunState;
 use super::sandbox::{self, Sandbox};
@@ -24,6 +26,9 @@ use super::sandbox::{self, Sandbox};
 pub trait Caller {
     /// Runs one command for the script; errors come back as [`Reply::Error`].
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Reply;
+    /// `redis.acl_check_cmd`: whether the caller's user may run `args`, or the error for
+    /// an unknown command.
+    fn acl_check(&self, args: &[Bytes]) -> Result<bool, String>;
 }
 
 const KILL_MESSAGE: &str = "Script killed by user with SCRIPT KILL...";
@@ -155,6 +160,9 @@ impl Vm {
     pub fn load_script(&mut self, body: &Bytes) -> Result<String, String> {
         let sha = super::sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
+            // Redis reads the shebang before compiling: a bad one is the error, and such a
+            // script is never cached.
+            eval_shebang(body)?;
             let function = self
                 .lua
                 .load(shebang_as_comment(body))
@@ -203,17 +211,24 @@ impl Vm {
         self.resp3.store(false, Ordering::Relaxed);
         let resp3 = self.resp3.clone();
         let outcome = self.lua.scope(|scope| {
-            let dispatch = scope.create_function_mut(|lua, (args, count): (Table, usize)| {
-                let in_resp3 = resp3.load(Ordering::Relaxed);
-                match command_args(&args, count) {
-                    Ok(argv) => {
-                        let reply = caller.call(argv, in_resp3);
-                        let failed = reply.is_error();
-                        Ok((reply_to_lua(lua, &reply, in_resp3)?, failed))
+            // `check_only`: redis.acl_check_cmd, which asks about the command instead.
+            let dispatch = scope.create_function_mut(
+                |lua, (args, count, check_only): (Table, usize, bool)| {
+                    let in_resp3 = resp3.load(Ordering::Relaxed);
+                    match command_args(&args, count) {
+                        Ok(argv) if check_only => match caller.acl_check(&argv) {
+                            Ok(allowed) => Ok((Value::Boolean(allowed), false)),
+                            Err(message) => Ok((error_table(lua, &message)?, true)),
+                        },
+                        Ok(argv) => {
+                            let reply = caller.call(argv, in_resp3);
+                            let failed = reply.is_error();
+                            Ok((reply_to_lua(lua, &reply, in_resp3)?, failed))
+                        }
+                        Err(message) => Ok((error_table(lua, message)?, true)),
                     }
-                    Err(message) => Ok((error_table(lua, message)?, true)),
-                }
-            })?;
+                },
+            )?;
             self.hooks.set("dispatch", dispatch)?;
             let (keys, argv) = (self.bulk_table(spec.keys)?, self.bulk_table(spec.argv)?);
             let result = if spec.as_function {
