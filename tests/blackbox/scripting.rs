@@ -644,3 +644,193 @@ fn error_or_pong(c: &mut redis::Connection) -> String {
         Err(e) => crate::harness::error_text(&e),
     }
 }
+
+#[test]
+fn cmsgpack_round_trips_tables_of_100000_entries() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let script = "
+        local array, map = {}, {}
+        for i = 1, 100000 do array[i] = i; map[tostring(i)] = i end
+        local decoded = cmsgpack.unpack(cmsgpack.pack({a = array, m = map}))
+        local count = 0
+        for _ in pairs(decoded.m) do count = count + 1 end
+        return {#decoded.a, count, decoded.a[100000], decoded.m['77777']}";
+    assert_eq!(
+        q::<Vec<i64>>(&mut c, &["EVAL", script, "0"]),
+        vec![100000, 100000, 100000, 77777]
+    );
+}
+
+#[test]
+fn redis_call_takes_thousands_of_arguments() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let script = "local a = {} for i = 1, 7999 do a[i] = i end
+                  return redis.call('lpush', 'l', unpack(a))";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", script, "0"]), 7999);
+    assert_eq!(q::<i64>(&mut c, &["LLEN", "l"]), 7999);
+}
+
+#[test]
+fn scripts_cannot_block_on_stream_reads() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let _: () = q(&mut c, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+    let run = |c: &mut redis::Connection, call: &str| {
+        error(
+            c,
+            &["EVAL", &format!("return redis.pcall({call})"), "1", "s"],
+        )
+    };
+    assert_eq!(
+        run(&mut c, "'xread','BLOCK',0,'STREAMS','s','$'"),
+        "ERR xread command is not allowed with BLOCK option from scripts"
+    );
+    assert_eq!(
+        run(
+            &mut c,
+            "'xreadgroup','group','g','c','BLOCK',0,'STREAMS','s','>'"
+        ),
+        "ERR xreadgroup command is not allowed with BLOCK option from scripts"
+    );
+    // Without BLOCK they read nothing, as they would outside a script.
+    let script = "return redis.pcall('xreadgroup','group','g','block','STREAMS','s','>')";
+    assert_eq!(value(&mut c, &["EVAL", script, "1", "s"]), Value::Nil);
+}
+
+#[test]
+fn library_metadata_errors_follow_redis_order() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let body = "\nredis.register_function('foo', function() return 1 end)";
+    let load = |c: &mut redis::Connection, shebang: &str| {
+        error(
+            c,
+            &["FUNCTION", "LOAD", "REPLACE", &format!("{shebang}{body}")],
+        )
+    };
+    assert_eq!(load(&mut c, "#! name=test"), "ERR Engine '' not found");
+    assert_eq!(
+        load(&mut c, "#!bad name=bad-name"),
+        "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
+    );
+    assert_eq!(
+        error(&mut c, &["FUNCTION", "LOAD", "#!lua name=nonewline"]),
+        "ERR Invalid library metadata"
+    );
+    assert_eq!(
+        q::<String>(
+            &mut c,
+            &["FUNCTION", "LOAD", &format!("#!lua name=\"quoted\"{body}")]
+        ),
+        "quoted"
+    );
+}
+
+#[test]
+fn library_registration_errors() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let twice = "#!lua name=lib2
+        redis.register_function('f1', function() return 1 end)
+        redis.register_function('f1', function() return 1 end)";
+    assert_eq!(
+        error(&mut c, &["FUNCTION", "LOAD", twice]),
+        "ERR Error registering functions: ERR Function already exists in the library"
+    );
+    // The load-time environment holds only `redis`: no math, string, or getmetatable.
+    for global in ["math", "string", "getmetatable", "type"] {
+        let code = format!("#!lua name=lib3\nlocal x = {global}\nredis.register_function('f', function() return 1 end)");
+        assert_eq!(
+            error(&mut c, &["FUNCTION", "LOAD", &code]),
+            format!("ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable '{global}'")
+        );
+    }
+    // A function that kept the load-time API cannot register functions when called.
+    let sneaky = "#!lua name=lib1
+        local lib = redis
+        lib.register_function('f2', function()
+            lib.register_function('f1', function() return 1 end)
+        end)";
+    assert_eq!(q::<String>(&mut c, &["FUNCTION", "LOAD", sneaky]), "lib1");
+    assert_eq!(
+        error(&mut c, &["FCALL", "f2", "0"]),
+        "ERR redis.register_function can only be called on FUNCTION LOAD command script: f2, on @user_function:4."
+    );
+}
+
+#[test]
+fn lua_memory_stays_small_across_many_loads_and_runs() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for _ in 0..2000 {
+        let code = "#!lua name=test\nredis.register_function('test', function(KEYS) return redis.call('incr', KEYS[1]) end)";
+        let _: String = q(&mut c, &["FUNCTION", "LOAD", "REPLACE", code]);
+        let _: i64 = q(&mut c, &["FCALL", "test", "1", "x"]);
+        let _: i64 = q(
+            &mut c,
+            &["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"],
+        );
+    }
+    let info: String = q(&mut c, &["INFO", "memory"]);
+    let used: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory_lua:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory_lua in INFO");
+    assert!(used < 100 * 1024, "used_memory_lua {used}");
+}
+
+#[test]
+fn eval_shebang_errors_follow_redis() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!not-lua\nreturn 1", "0"]),
+        "ERR Unexpected engine in script shebang: #!not-lua"
+    );
+    assert_eq!(
+        error(&mut c, &["SCRIPT", "LOAD", "#!LUA\nreturn 1"]),
+        "ERR Unexpected engine in script shebang: #!LUA"
+    );
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!lua", "0"]),
+        "ERR Invalid script shebang"
+    );
+    assert_eq!(
+        error(&mut c, &["EVAL", "#!lua badger=data\nreturn 1", "0"]),
+        "ERR Unknown lua shebang option: badger=data"
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["EVAL", "#!lua flags=\nreturn 1", "0"]),
+        1
+    );
+}
+
+#[test]
+fn acl_check_cmd_allows_known_commands_for_the_default_user() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let script = "return redis.acl_check_cmd('set','xx',1)";
+    assert_eq!(q::<i64>(&mut c, &["EVAL", script, "1", "xx"]), 1);
+    let script = "return {pcall(redis.acl_check_cmd, 'hset', 'h', 'f', 'v')}";
+    assert_eq!(q::<Vec<i64>>(&mut c, &["EVAL", script, "0"]), vec![1, 1]);
+    let err = error(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('invalid-cmd','arg')",
+            "0",
+        ],
+    );
+    assert!(
+        err.starts_with("ERR Invalid command passed to redis.acl_check_cmd()"),
+        "{err}"
+    );
+    let err = error(&mut c, &["EVAL", "return redis.acl_check_cmd()", "0"]);
+    assert!(
+        err.starts_with("ERR Please specify at least one argument for this redis lib call"),
+        "{err}"
+    );
+}

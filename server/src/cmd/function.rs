@@ -155,6 +155,7 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
             let mut vm = server.scripting.vm(&data_dir(&server));
             vm.libraries.clear();
+            vm.collect_garbage();
             save(&server, &vm)?;
             Ok(Reply::ok())
         }
@@ -191,6 +192,7 @@ fn load(server: &Server, args: &[Bytes]) -> CmdResult {
     let library = vm.compile_library(&code).map_err(CmdError)?;
     let name = library.name.clone();
     install(&mut vm.libraries, library, replace)?;
+    vm.collect_garbage();
     save(server, &vm)?;
     Ok(Reply::text(name))
 }
@@ -232,6 +234,7 @@ fn delete(server: &Server, name: &[u8]) -> CmdResult {
     if vm.libraries.remove(&name).is_none() {
         return Err(CmdError::new("ERR Library not found"));
     }
+    vm.collect_garbage();
     save(server, &vm)?;
     Ok(Reply::ok())
 }

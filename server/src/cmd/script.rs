@@ -203,8 +203,34 @@ impl<'a> ScriptCaller<'a> {
         if entry.spec.has(Write) && self.no_writes {
             return Err("ERR Write commands are not allowed from read-only scripts.");
         }
+        if let Some(message) = blocking_stream_read(entry, args) {
+            return Err(message);
+        }
         Ok(entry)
     }
+}
+
+/// A script cannot block, and Redis refuses XREAD/XREADGROUP with BLOCK outright rather
+/// than answering them as non-blocking reads (as it does for blocking list pops).
+fn blocking_stream_read(entry: &Entry, args: &[Bytes]) -> Option<&'static str> {
+    let message = match entry.spec.name {
+        "xread" => "ERR xread command is not allowed with BLOCK option from scripts",
+        "xreadgroup" => "ERR xreadgroup command is not allowed with BLOCK option from scripts",
+        _ => return None,
+    };
+    let mut i = 1;
+    while i < args.len() && !eq_ignore_case(&args[i], "streams") {
+        if eq_ignore_case(&args[i], "block") {
+            return Some(message);
+        }
+        // GROUP's group and consumer names are not options.
+        i += if eq_ignore_case(&args[i], "group") {
+            3
+        } else {
+            1
+        };
+    }
+    None
 }
 
 impl Caller for ScriptCaller<'_> {
@@ -222,6 +248,15 @@ impl Caller for ScriptCaller<'_> {
             RespVersion::Resp2
         };
         dispatch::run(self.server, &mut self.client, entry, &args, self.locks)
+    }
+
+    /// redyn has no ACL users: every connection is Redis's default user, which may run
+    /// every command on every key, so only an unknown command is an answer of its own.
+    fn acl_check(&self, args: &[Bytes]) -> Result<bool, String> {
+        match self.server.commands.get(&args[0]) {
+            Some(_) => Ok(true),
+            None => Err("ERR Invalid command passed to redis.acl_check_cmd()".into()),
+        }
     }
 }
 

@@ -47,22 +47,30 @@ impl FunctionFlags {
 /// Parses an EVAL script's shebang: `None` when the script has none (Redis's compatibility
 /// mode, where a script may write unless run with EVAL_RO).
 pub fn eval_shebang(body: &[u8]) -> Result<Option<FunctionFlags>, String> {
-    let Some(rest) = body.strip_prefix(b"#!") else {
+    if !body.starts_with(b"#!") {
         return Ok(None);
+    }
+    let Some(line_end) = body.iter().position(|b| *b == b'\n') else {
+        return Err("ERR Invalid script shebang".into());
     };
-    let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-    let line = String::from_utf8_lossy(&rest[..line_end]).to_string();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("");
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(format!("ERR Could not find engine '{engine}'"));
+    let parts = match redyn_protocol::request::split_args(&body[..line_end]) {
+        Some(parts) if !parts.is_empty() => parts,
+        _ => return Err("ERR Invalid engine in script shebang".into()),
+    };
+    if parts[0] != b"#!lua" {
+        return Err(format!(
+            "ERR Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(&parts[0])
+        ));
     }
     let mut flags = FunctionFlags::default();
-    for part in parts {
+    for part in &parts[1..] {
+        let part = String::from_utf8_lossy(part);
         let Some(list) = part.strip_prefix("flags=") else {
             return Err(format!("ERR Unknown lua shebang option: {part}"));
         };
-        for flag in list.split(',').filter(|f| !f.is_empty()) {
+        // `flags=` declares none; an empty name between commas is an unknown flag.
+        for flag in list.split(',').filter(|_| !list.is_empty()) {
             if !flags.set(flag) {
                 return Err(format!("ERR Unexpected flag in script shebang: {flag}"));
             }
@@ -71,32 +79,42 @@ pub fn eval_shebang(body: &[u8]) -> Result<Option<FunctionFlags>, String> {
     Ok(Some(flags))
 }
 
-/// A library's first line: its engine and name.
+/// A library's first line: its engine and name, checked in Redis's order (metadata, then
+/// the name's characters, then the engine). The line is split like Redis's
+/// `sdssplitargs`, so `name="foo"` names `foo` and `#! name=x` has the empty engine.
 pub fn library_shebang(code: &[u8]) -> Result<String, String> {
-    let Some(rest) = code.strip_prefix(b"#!") else {
+    if !code.starts_with(b"#!") {
         return Err("ERR Missing library metadata".into());
+    }
+    let Some(line_end) = code.iter().position(|b| *b == b'\n') else {
+        return Err("ERR Invalid library metadata".into());
     };
-    let line_end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-    let line = String::from_utf8_lossy(&rest[..line_end]).to_string();
-    let mut parts = line.split(' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or("");
+    let parts = match redyn_protocol::request::split_args(&code[..line_end]) {
+        Some(parts) if !parts.is_empty() => parts,
+        _ => return Err("ERR Invalid library metadata".into()),
+    };
+    let engine = String::from_utf8_lossy(&parts[0][2..]).to_string();
     let mut name = None;
-    for part in parts {
-        match part.strip_prefix("name=") {
-            Some(_) if name.is_some() => {
+    for part in &parts[1..] {
+        let text = String::from_utf8_lossy(part).to_string();
+        let is_name = text.len() >= 5 && text[..5].eq_ignore_ascii_case("name=");
+        match is_name {
+            true if name.is_some() => {
                 return Err(
                     "ERR Invalid metadata value, name argument was given multiple times".into(),
                 )
             }
-            Some(value) => name = Some(value.to_string()),
-            None => return Err(format!("ERR Invalid metadata value given: {part}")),
+            true => name = Some(text[5..].to_string()),
+            false => return Err(format!("ERR Invalid metadata value given: {text}")),
         }
     }
+    let name = name.ok_or_else(|| "ERR Library name was not given".to_string())?;
+    check_name(&name).map_err(|_| {
+        "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".to_string()
+    })?;
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(format!("ERR Engine '{engine}' not found"));
     }
-    let name = name.ok_or_else(|| "ERR Library name was not given".to_string())?;
-    check_name(&name)?;
     Ok(name)
 }
 
@@ -137,6 +155,14 @@ mod tests {
         assert_eq!(
             eval_shebang(b"#!lua name=foo\n"),
             Err("ERR Unknown lua shebang option: name=foo".into())
+        );
+        assert_eq!(
+            eval_shebang(b"#!not-lua\nreturn 1"),
+            Err("ERR Unexpected engine in script shebang: #!not-lua".into())
+        );
+        assert_eq!(
+            eval_shebang(b"#!lua"),
+            Err("ERR Invalid script shebang".into())
         );
         assert_eq!(library_shebang(b"#!lua name=lib\n"), Ok("lib".into()));
         assert_eq!(

@@ -4,7 +4,7 @@ local hooks = ...
 local G = _G
 local getinfo, xpcall, raw_pcall, type, tostring, error, next, rawset =
   debug.getinfo, xpcall, pcall, type, tostring, error, next, rawset
-local raw_setmetatable, raw_loadstring = setmetatable, loadstring
+local raw_setmetatable, raw_loadstring, select = setmetatable, loadstring, select
 
 local READONLY = 'Attempt to modify a readonly table'
 local readonly_tables = raw_setmetatable({}, {__mode = 'k'})
@@ -54,15 +54,22 @@ local function run(f, a, b)
   return xpcall(function() return f(a, b) end, handler)
 end
 
+-- The arguments travel as one table: passed one by one, a call with thousands of them
+-- (`redis.call('lpush', k, unpack(t))`) would overflow the Rust side's stack.
 local redis = hooks.redis
 redis.call = function(...)
-  local reply, failed = hooks.dispatch(...)
+  local reply, failed = hooks.dispatch({...}, select('#', ...), false)
   if failed then error(reply, 0) end
   return reply
 end
 redis.pcall = function(...)
-  local reply = hooks.dispatch(...)
+  local reply = hooks.dispatch({...}, select('#', ...), false)
   return reply
+end
+redis.acl_check_cmd = function(...)
+  local allowed, failed = hooks.dispatch({...}, select('#', ...), true)
+  if failed then error(allowed, 0) end
+  return allowed
 end
 
 -- A killed script must not survive by catching the kill with pcall.
@@ -96,14 +103,9 @@ for _, name in next, {'redis', 'cjson', 'cmsgpack', 'bit', 'string', 'math', 'ta
 end
 backing._G = G
 
+-- Library code run by FUNCTION LOAD sees nothing but the load-time `redis` (as in Redis
+-- 7.0): no string, math or table, not even `type` or `getmetatable`.
 local load_api = {}
-for _, name in next, {'string', 'table', 'cjson', 'cmsgpack', 'bit', 'coroutine', '_G', 'type',
-                      'tostring', 'tonumber', 'pairs', 'ipairs', 'next', 'select', 'unpack',
-                      'error', 'assert', 'pcall', 'xpcall', 'rawget', 'rawset', 'rawequal',
-                      'setmetatable', 'getmetatable', 'loadstring', '_VERSION', 'gcinfo',
-                      'collectgarbage'} do
-  load_api[name] = backing[name]
-end
 load_api.redis = readonly(hooks.load_redis, true)
 
 local state = {env = backing}

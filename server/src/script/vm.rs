@@ -15,7 +15,9 @@ use parking_lot::Mutex;
 use redyn_protocol::Reply;
 
 use super::convert::{error_table, lua_to_reply, reply_to_lua};
-use super::library::{check_name, library_shebang, FunctionDef, FunctionFlags, Library};
+use super::library::{
+    check_name, eval_shebang, library_shebang, FunctionDef, FunctionFlags, Library,
+};
 use super::libs::{self, lua_error};
 use super::run_state::RunState;
 use super::sandbox::{self, Sandbox};
@@ -24,12 +26,18 @@ use super::sandbox::{self, Sandbox};
 pub trait Caller {
     /// Runs one command for the script; errors come back as [`Reply::Error`].
     fn call(&mut self, args: Vec<Bytes>, resp3: bool) -> Reply;
+    /// `redis.acl_check_cmd`: whether the caller's user may run `args`, or the error for
+    /// an unknown command.
+    fn acl_check(&self, args: &[Bytes]) -> Result<bool, String>;
 }
 
 const KILL_MESSAGE: &str = "Script killed by user with SCRIPT KILL...";
 const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 /// Instructions between two checks for BUSY and kills.
 const HOOK_EVERY: u32 = 10_000;
+/// Like Redis, every this many runs the garbage collector takes a step of this many KB, so
+/// the garbage of many small runs does not pile up until Lua's own next cycle.
+const GC_STEP_EVERY_RUNS: u32 = 50;
 
 /// One compiled EVAL script.
 struct CachedScript {
@@ -59,6 +67,9 @@ pub struct Vm {
     load_deadline: Arc<Mutex<Option<Instant>>>,
     /// Functions registered by the library code FUNCTION LOAD is running.
     pending: Arc<Mutex<Vec<FunctionDef>>>,
+    /// Lua's own `collectgarbage`, kept before the sandbox hides it behind the globals.
+    collectgarbage: Function,
+    runs_since_gc_step: u32,
 }
 
 impl Vm {
@@ -81,7 +92,7 @@ impl Vm {
         globals.set("bit", libs::bit::open(&lua)?)?;
         install_random(&lua)?;
         let redis = redis_table(&lua, &resp3)?;
-        let load_redis = load_time_redis(&lua, &pending)?;
+        let load_redis = load_time_redis(&lua, &pending, &load_deadline)?;
         globals.set("redis", redis.clone())?;
         let hooks = lua.create_table()?;
         hooks.set("redis", redis)?;
@@ -99,6 +110,7 @@ impl Vm {
             "kill_message",
             lua.create_function(|_, ()| Ok(KILL_MESSAGE))?,
         )?;
+        let collectgarbage: Function = globals.get("collectgarbage")?;
         let sandbox = sandbox::install(&lua, &hooks)?;
         let deadline = load_deadline.clone();
         lua.set_hook(
@@ -123,13 +135,34 @@ impl Vm {
             resp3,
             load_deadline,
             pending,
+            collectgarbage,
+            runs_since_gc_step: 0,
         })
+    }
+
+    /// A full collection, after libraries or scripts were dropped: their functions are
+    /// garbage now, and Redis's `used_memory_lua` should not count them for long.
+    pub fn collect_garbage(&self) {
+        let _ = self.lua.gc_collect();
+    }
+
+    fn gc_step_now_and_then(&mut self) {
+        self.runs_since_gc_step += 1;
+        if self.runs_since_gc_step >= GC_STEP_EVERY_RUNS {
+            self.runs_since_gc_step = 0;
+            let _ = self
+                .collectgarbage
+                .call::<Value>(("step", GC_STEP_EVERY_RUNS));
+        }
     }
 
     /// Compiles an EVAL script (cached by SHA); returns its SHA or Redis's compile error.
     pub fn load_script(&mut self, body: &Bytes) -> Result<String, String> {
         let sha = super::sha1_hex(body);
         if !self.scripts.contains_key(&sha) {
+            // Redis reads the shebang before compiling: a bad one is the error, and such a
+            // script is never cached.
+            eval_shebang(body)?;
             let function = self
                 .lua
                 .load(shebang_as_comment(body))
@@ -165,7 +198,7 @@ impl Vm {
 
     pub fn flush_scripts(&mut self) {
         self.scripts.clear();
-        let _ = self.lua.gc_collect();
+        self.collect_garbage();
     }
 
     /// Lua's memory in bytes (INFO's `used_memory_lua`).
@@ -178,17 +211,24 @@ impl Vm {
         self.resp3.store(false, Ordering::Relaxed);
         let resp3 = self.resp3.clone();
         let outcome = self.lua.scope(|scope| {
-            let dispatch = scope.create_function_mut(|lua, args: MultiValue| {
-                let in_resp3 = resp3.load(Ordering::Relaxed);
-                match command_args(args) {
-                    Ok(argv) => {
-                        let reply = caller.call(argv, in_resp3);
-                        let failed = reply.is_error();
-                        Ok((reply_to_lua(lua, &reply, in_resp3)?, failed))
+            // `check_only`: redis.acl_check_cmd, which asks about the command instead.
+            let dispatch = scope.create_function_mut(
+                |lua, (args, count, check_only): (Table, usize, bool)| {
+                    let in_resp3 = resp3.load(Ordering::Relaxed);
+                    match command_args(&args, count) {
+                        Ok(argv) if check_only => match caller.acl_check(&argv) {
+                            Ok(allowed) => Ok((Value::Boolean(allowed), false)),
+                            Err(message) => Ok((error_table(lua, &message)?, true)),
+                        },
+                        Ok(argv) => {
+                            let reply = caller.call(argv, in_resp3);
+                            let failed = reply.is_error();
+                            Ok((reply_to_lua(lua, &reply, in_resp3)?, failed))
+                        }
+                        Err(message) => Ok((error_table(lua, message)?, true)),
                     }
-                    Err(message) => Ok((error_table(lua, message)?, true)),
-                }
-            })?;
+                },
+            )?;
             self.hooks.set("dispatch", dispatch)?;
             let (keys, argv) = (self.bulk_table(spec.keys)?, self.bulk_table(spec.argv)?);
             let result = if spec.as_function {
@@ -213,6 +253,7 @@ impl Vm {
             Ok(reply)
         });
         let _ = self.hooks.set("dispatch", Value::Nil);
+        self.gc_step_now_and_then();
         outcome.unwrap_or_else(|e| Reply::Error(format!("ERR {}", error_text_of(&e))))
     }
 
@@ -263,16 +304,10 @@ impl Vm {
         if registered.is_empty() {
             return Err("ERR No functions registered".into());
         }
-        let mut functions = BTreeMap::new();
-        for def in registered {
-            if functions.contains_key(&def.name) {
-                return Err(format!(
-                    "ERR Function {} already exists in the library",
-                    def.name
-                ));
-            }
-            functions.insert(def.name.clone(), def);
-        }
+        let functions = registered
+            .into_iter()
+            .map(|def| (def.name.clone(), def))
+            .collect();
         Ok(Library {
             name,
             code: code.to_string(),
@@ -291,16 +326,17 @@ fn shebang_as_comment(body: &[u8]) -> Vec<u8> {
     source
 }
 
-/// `redis.call`'s arguments as a command line, or Redis's error for bad ones.
-fn command_args(args: MultiValue) -> Result<Vec<Bytes>, &'static str> {
-    if args.is_empty() {
+/// `redis.call`'s arguments (the table of its `count` arguments) as a command line, or
+/// Redis's error for bad ones.
+fn command_args(args: &Table, count: usize) -> Result<Vec<Bytes>, &'static str> {
+    if count == 0 {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
-    args.iter()
-        .map(|arg| match arg {
+    (1..=count)
+        .map(|i| match args.raw_get::<Value>(i).unwrap_or(Value::Nil) {
             Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
             Value::Integer(n) => Ok(Bytes::from(n.to_string())),
-            Value::Number(n) => Ok(Bytes::from(lua_number_text(*n))),
+            Value::Number(n) => Ok(Bytes::from(lua_number_text(n))),
             _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
         })
         .collect()
@@ -513,14 +549,30 @@ fn log_function(lua: &Lua) -> mlua::Result<Function> {
 }
 
 /// The `redis` table library code sees while FUNCTION LOAD runs it.
-fn load_time_redis(lua: &Lua, pending: &Arc<Mutex<Vec<FunctionDef>>>) -> mlua::Result<Table> {
+fn load_time_redis(
+    lua: &Lua,
+    pending: &Arc<Mutex<Vec<FunctionDef>>>,
+    load_deadline: &Arc<Mutex<Option<Instant>>>,
+) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
     let pending = pending.clone();
+    let loading = load_deadline.clone();
     redis.set(
         "register_function",
         lua.create_function(move |_, args: MultiValue| {
+            // A function that kept a reference to the load-time API cannot use it later.
+            if loading.lock().is_none() {
+                return Err(lua_error(
+                    "redis.register_function can only be called on FUNCTION LOAD command",
+                ));
+            }
             let def = registration(args).map_err(lua_error)?;
-            pending.lock().push(def);
+            let mut pending = pending.lock();
+            // Redis rejects the second registration itself, failing the whole load.
+            if pending.iter().any(|known| known.name == def.name) {
+                return Err(lua_error("Function already exists in the library"));
+            }
+            pending.push(def);
             Ok(())
         })?,
     )?;

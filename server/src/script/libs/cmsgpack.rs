@@ -179,12 +179,19 @@ fn encode_table(t: &Table, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> 
         }
         return Ok(());
     }
-    let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-    header(out, pairs.len(), 0x80, 0xde, 0xdf);
-    for (k, v) in &pairs {
-        encode(k, level + 1, out)?;
-        encode(v, level + 1, out)?;
+    // Each live Lua value pins a slot on mlua's reference stack (a few thousand at most),
+    // so entries are encoded as they are visited rather than collected first; the count
+    // for the header is known only afterwards.
+    let mut body = Vec::new();
+    let mut count = 0;
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair?;
+        encode(&k, level + 1, &mut body)?;
+        encode(&v, level + 1, &mut body)?;
+        count += 1;
     }
+    header(out, count, 0x80, 0xde, 0xdf);
+    out.extend(body);
     Ok(())
 }
 
