@@ -81,6 +81,8 @@ def main():
             r.execute_command("DDB.PUTITEM", json.dumps({"TableName": "Metrics", "Item": {"pk": {"S": "a"}}}))
             # Keyspace events feed the change log, which a reader then follows.
             r.config_set("notify-keyspace-events", "KEA")
+            # A consumer group on that log feeds the group lag and pending panels.
+            r.xgroup_create("__stream__:__keyspace@0__", "dashboard", id="0")
             for round_ in range(8):
                 for i in range(200):
                     r.set(f"k{i}", i)
@@ -91,6 +93,7 @@ def main():
                     pass
                 r.set(f"tmp{round_}", 1, px=100)
                 r.xread({"__stream__:__keyspace@0__": "0"}, count=100)
+                r.xreadgroup("dashboard", "w1", {"__stream__:__keyspace@0__": ">"}, count=50)
                 time.sleep(0.5)
             wait_for("three scrapes", lambda: float(prom_query(
                 prom_port, "count_over_time(redyn_shard_count[5m])")["data"]["result"][0]["value"][1]) >= 3)
