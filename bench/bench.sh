@@ -14,11 +14,7 @@ REDYN_PORT=${REDYN_PORT:-7380}
 REDIS_PORT=${REDIS_PORT:-7381}
 TMP=$(mktemp -d)
 source bench/lib.sh
-trap stop_all EXIT
-start_redyn
-start_redis
-wait_ping "$REDYN_PORT"
-wait_ping "$REDIS_PORT"
+start_both
 
 # rps <port> <pipeline> <name> <redis-benchmark args...>
 rps() {

@@ -32,3 +32,13 @@ stop_all() {
   stop_redyn || true
   rm -rf "$TMP"
 }
+
+# start_both [redyn args...]: both servers up and answering; both are stopped (and TMP
+# removed) when the script exits.
+start_both() {
+  trap stop_all EXIT
+  start_redyn "$@"
+  start_redis
+  wait_ping "$REDYN_PORT"
+  wait_ping "$REDIS_PORT"
+}

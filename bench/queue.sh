@@ -18,11 +18,7 @@ REDYN_PORT=${REDYN_PORT:-7382}
 REDIS_PORT=${REDIS_PORT:-7383}
 TMP=$(mktemp -d)
 source bench/lib.sh
-trap stop_all EXIT
-start_redyn
-start_redis
-wait_ping "$REDYN_PORT"
-wait_ping "$REDIS_PORT"
+start_both
 
 run() { target/release/examples/queue_bench "127.0.0.1:$1" "$JOBS" "$PRODUCERS" "$CONSUMERS" "$RATE"; }
 # field <line> <key>: the value of key=value in a queue_bench result line.

@@ -13,11 +13,7 @@ REDYN_PORT=${REDYN_PORT:-7382}
 REDIS_PORT=${REDIS_PORT:-7383}
 TMP=$(mktemp -d)
 source bench/lib.sh
-trap stop_all EXIT
-start_redyn
-start_redis
-wait_ping "$REDYN_PORT"
-wait_ping "$REDIS_PORT"
+start_both
 
 # A fixed-window limiter: at most ARGV[1] calls per ARGV[2] seconds per key.
 LIMITER="local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end if n > tonumber(ARGV[1]) then return 0 end return 1"

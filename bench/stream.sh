@@ -17,11 +17,7 @@ REDYN_PORT=${REDYN_PORT:-7303}
 REDIS_PORT=${REDIS_PORT:-7304}
 TMP=$(mktemp -d)
 source bench/lib.sh
-trap stop_all EXIT
-start_redyn
-start_redis
-wait_ping "$REDYN_PORT"
-wait_ping "$REDIS_PORT"
+start_both
 
 # xadd_rps <port> <pipeline>: requests/s of XADD from redis-benchmark.
 xadd_rps() {
