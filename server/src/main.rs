@@ -6,7 +6,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use redyn_server::config::logging;
-use redyn_server::engine::{Engine, EngineOptions};
 use redyn_server::{Cli, Config};
 
 fn main() -> anyhow::Result<()> {
@@ -53,15 +52,7 @@ fn import_rdb(mut args: Vec<OsString>) -> anyhow::Result<()> {
     }
     let file = PathBuf::from(args.remove(1));
     let config = Config::from_cli(Cli::try_parse_from(args)?).map_err(|e| anyhow::anyhow!(e))?;
-    std::fs::create_dir_all(&config.dir)?;
-    let engine = Engine::open(
-        &config.dir,
-        EngineOptions {
-            appendfsync: config.appendfsync,
-            shards: config.shards,
-            ..EngineOptions::default()
-        },
-    )?;
+    let engine = redyn_server::server::open_engine(&config)?;
     let report = redyn_server::cmd::dump::import_rdb(&engine, &file)?;
     let by_type: Vec<String> = report
         .by_type

@@ -231,7 +231,6 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Ok(Reply::Int(0));
             }
             stream.put_group(&mut txn, gname, &group);
-            txn.notify('t', "xgroup-createconsumer", key);
             Reply::Int(1)
         }
         _ => {
@@ -361,9 +360,7 @@ fn serve_history(
     count: Option<usize>,
 ) -> Result<Vec<Reply>, CmdError> {
     let now = txn.now();
-    if stream.touch_consumer(txn, gname, group, consumer, now)? {
-        txn.notify('t', "xgroup-createconsumer", stream.key());
-    }
+    stream.touch_consumer(txn, gname, group, consumer, now)?;
     let Some(start) = after.next() else {
         return Ok(Vec::new());
     };
@@ -414,9 +411,7 @@ fn serve_new(
         return Ok(None);
     }
     let now = txn.now();
-    if stream.touch_consumer(txn, gname, group, consumer, now)? {
-        txn.notify('t', "xgroup-createconsumer", stream.key());
-    }
+    stream.touch_consumer(txn, gname, group, consumer, now)?;
     let Some(start) = group.last_id.next() else {
         return Ok(Some(Vec::new()));
     };
@@ -680,9 +675,7 @@ fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             None => continue,
         };
         if !consumer_ready {
-            if stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)? {
-                txn.notify('t', "xgroup-createconsumer", key);
-            }
+            stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)?;
             consumer_ready = true;
         }
         let count = match opts.retry_count {
@@ -766,9 +759,7 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             continue;
         }
         if !consumer_ready {
-            if stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)? {
-                txn.notify('t', "xgroup-createconsumer", key);
-            }
+            stream.touch_consumer(&mut txn, gname, &mut group, consumer, now)?;
             consumer_ready = true;
         }
         let times = entry.delivery_count + u64::from(!justid);

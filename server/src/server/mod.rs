@@ -42,17 +42,23 @@ impl RunningServer {
     }
 }
 
-/// Opens the data directory, binds the listener and starts serving.
-pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+/// Opens (creating it if needed) the engine in the configured data directory, with the
+/// configured durability and shard count: the server and `redyn import-rdb` open it alike.
+pub fn open_engine(config: &Config) -> anyhow::Result<Arc<Engine>> {
     std::fs::create_dir_all(&config.dir)?;
-    let engine = Engine::open(
+    Ok(Engine::open(
         &config.dir,
         EngineOptions {
             appendfsync: config.appendfsync,
             shards: config.shards,
             ..EngineOptions::default()
         },
-    )?;
+    )?)
+}
+
+/// Opens the data directory, binds the listener and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let engine = open_engine(&config)?;
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
     let mut config = config;

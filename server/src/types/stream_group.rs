@@ -172,6 +172,11 @@ impl Stream {
         };
         consumer.seen_time = now;
         self.put_consumer(txn, gname, name, &consumer);
+        if created {
+            // Every command that creates a consumer (XGROUP CREATECONSUMER, XREADGROUP,
+            // XCLAIM, XAUTOCLAIM) raises this event in Redis.
+            txn.notify('t', "xgroup-createconsumer", self.key());
+        }
         Ok(created)
     }
 
