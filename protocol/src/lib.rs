@@ -12,4 +12,4 @@ pub mod reply;
 pub mod request;
 
 pub use reply::{Reply, RespVersion};
-pub use request::{parse_request, ParserLimits, ProtocolError};
+pub use request::{ParserLimits, ProtocolError, RequestParser};

@@ -60,22 +60,72 @@ impl Default for ParserLimits {
     }
 }
 
-/// Parses one complete request from the front of `buf`.
+/// Parses requests incrementally: one per connection.
 ///
-/// Returns `Ok(None)` when more bytes are needed, `Ok(Some(args))` for a complete command
-/// (consumed from `buf`; an empty vector means an empty line or `*0`, which Redis ignores),
-/// or a [`ProtocolError`].
-pub fn parse_request(
-    buf: &mut BytesMut,
-    limits: ParserLimits,
-) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    if buf.is_empty() {
-        return Ok(None);
+/// A multibulk request's arguments are split off the buffer as each one arrives, and the
+/// parser remembers how far it got (arguments still expected, the length of the bulk being
+/// received), as Redis's `processMultibulkBuffer` does with `multibulklen`/`bulklen`. So a
+/// large request trickling in costs work proportional to the new bytes of each packet,
+/// never a re-parse from its start.
+#[derive(Debug, Default)]
+pub struct RequestParser {
+    partial: Option<PartialMultibulk>,
+}
+
+/// A multibulk request whose header has been read but not all of its arguments.
+#[derive(Debug)]
+struct PartialMultibulk {
+    args: Vec<Bytes>,
+    /// Arguments not yet received.
+    remaining: usize,
+    /// Length of the next argument once its `$<len>` header has been read.
+    bulk_len: Option<usize>,
+}
+
+impl RequestParser {
+    /// Parses the next request from the front of `buf`, consuming what it has parsed.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed (the bytes of completed arguments may
+    /// already have been taken from `buf`), `Ok(Some(args))` for a complete command (an
+    /// empty vector means an empty line or `*0`, which Redis ignores), or a
+    /// [`ProtocolError`] (after which the connection cannot be resynchronised).
+    pub fn next(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParserLimits,
+    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        if self.partial.is_none() {
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            if buf[0] != b'*' {
+                return parse_inline(buf);
+            }
+            match parse_multibulk_header(buf, limits)? {
+                None => return Ok(None),
+                Some(0) => return Ok(Some(Vec::new())),
+                Some(count) => {
+                    self.partial = Some(PartialMultibulk {
+                        args: Vec::with_capacity(count.min(1024)),
+                        remaining: count,
+                        bulk_len: None,
+                    })
+                }
+            }
+        }
+        let partial = self
+            .partial
+            .as_mut()
+            .expect("a multibulk request is in progress");
+        if !partial.receive_arguments(buf, limits)? {
+            return Ok(None);
+        }
+        Ok(self.partial.take().map(|done| done.args))
     }
-    if buf[0] == b'*' {
-        parse_multibulk(buf, limits)
-    } else {
-        parse_inline(buf)
+
+    /// Whether part of a request has been consumed and the rest is awaited.
+    pub fn is_mid_request(&self) -> bool {
+        self.partial.is_some()
     }
 }
 
@@ -101,74 +151,88 @@ fn parse_header_int(digits: &[u8]) -> Option<i64> {
     crate::args::parse_i64_strict(digits)
 }
 
-fn parse_multibulk(
+/// Reads a `*<count>` line: `Some(count)` once the whole line is buffered (0 for `*0` and
+/// negative counts, which Redis ignores), consumed from `buf`.
+fn parse_multibulk_header(
     buf: &mut BytesMut,
     limits: ParserLimits,
-) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+) -> Result<Option<usize>, ProtocolError> {
     let Some(line_end) = find_crlf(buf, 1) else {
         if buf.len() > INLINE_MAX_SIZE {
             return Err(ProtocolError::new("too big mbulk count string"));
         }
         return Ok(None);
     };
-    let count = parse_header_int(&buf[1..line_end]);
-    let count = match count {
+    let count = match parse_header_int(&buf[1..line_end]) {
         Some(n) if n <= MAX_MULTIBULK_LEN => n,
         _ => return Err(ProtocolError::new("invalid multibulk length")),
     };
     if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK_LEN {
         return Err(ProtocolError::new("unauthenticated multibulk length"));
     }
-    let mut pos = line_end + 2;
-    if count <= 0 {
-        buf.advance(pos);
-        return Ok(Some(Vec::new()));
-    }
+    buf.advance(line_end + 2);
+    Ok(Some(count.max(0) as usize))
+}
 
-    // First pass: validate headers and check the whole request is buffered, without copying.
-    // Re-scanning headers when more data arrives is cheap next to the payload itself.
-    let mut spans = Vec::with_capacity(count.min(1024) as usize);
-    for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(None);
-        }
-        if buf[pos] != b'$' {
-            return Err(ProtocolError::new(format!(
-                "expected '$', got '{}'",
-                buf[pos] as char
-            )));
-        }
-        let Some(hdr_end) = find_crlf(buf, pos + 1) else {
-            if buf.len() - pos > INLINE_MAX_SIZE {
-                return Err(ProtocolError::new("too big bulk count string"));
+impl PartialMultibulk {
+    /// Takes every argument `buf` holds in full; true once the request is complete.
+    fn receive_arguments(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParserLimits,
+    ) -> Result<bool, ProtocolError> {
+        while self.remaining > 0 {
+            let len = match self.bulk_len {
+                Some(len) => len,
+                None => match parse_bulk_header(buf, limits)? {
+                    Some(len) => *self.bulk_len.insert(len),
+                    None => return Ok(false),
+                },
+            };
+            if buf.len() < len + 2 {
+                // Make room for the whole argument at once instead of growing in small steps.
+                buf.reserve(len + 2 - buf.len());
+                return Ok(false);
             }
-            return Ok(None);
-        };
-        let len = match parse_header_int(&buf[pos + 1..hdr_end]) {
-            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
-            _ => return Err(ProtocolError::new("invalid bulk length")),
-        };
-        if !limits.authenticated && len as i64 > UNAUTH_MAX_BULK_LEN {
-            return Err(ProtocolError::new("unauthenticated bulk length"));
+            // Zero-copy: the argument shares the buffer's allocation.
+            self.args.push(buf.split_to(len).freeze());
+            buf.advance(2);
+            self.bulk_len = None;
+            self.remaining -= 1;
         }
-        let data_start = hdr_end + 2;
-        if buf.len() < data_start + len + 2 {
-            // Make room for the whole payload at once instead of growing in small steps.
-            buf.reserve(data_start + len + 2 - buf.len());
-            return Ok(None);
-        }
-        spans.push((data_start, len));
-        pos = data_start + len + 2;
+        Ok(true)
     }
+}
 
-    // Second pass: split the request off and hand out zero-copy slices of it.
-    let frame = buf.split_to(pos).freeze();
-    Ok(Some(
-        spans
-            .into_iter()
-            .map(|(start, len)| frame.slice(start..start + len))
-            .collect(),
-    ))
+/// Reads a `$<len>` line: `Some(len)` once the whole line is buffered, consumed from `buf`.
+fn parse_bulk_header(
+    buf: &mut BytesMut,
+    limits: ParserLimits,
+) -> Result<Option<usize>, ProtocolError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
+    if buf[0] != b'$' {
+        return Err(ProtocolError::new(format!(
+            "expected '$', got '{}'",
+            buf[0] as char
+        )));
+    }
+    let Some(line_end) = find_crlf(buf, 1) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError::new("too big bulk count string"));
+        }
+        return Ok(None);
+    };
+    let len = match parse_header_int(&buf[1..line_end]) {
+        Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
+        _ => return Err(ProtocolError::new("invalid bulk length")),
+    };
+    if !limits.authenticated && len as i64 > UNAUTH_MAX_BULK_LEN {
+        return Err(ProtocolError::new("unauthenticated bulk length"));
+    }
+    buf.advance(line_end + 2);
+    Ok(Some(len))
 }
 
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -289,7 +353,7 @@ mod tests {
 
     fn parse(input: &[u8]) -> Result<Option<Vec<Bytes>>, ProtocolError> {
         let mut buf = BytesMut::from(input);
-        parse_request(&mut buf, ParserLimits::default())
+        RequestParser::default().next(&mut buf, ParserLimits::default())
     }
 
     fn args(v: &[&str]) -> Vec<Bytes> {
@@ -311,10 +375,70 @@ mod tests {
     fn pipelined_requests_are_consumed_one_by_one() {
         let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nPING"[..]);
         let l = ParserLimits::default();
-        assert_eq!(parse_request(&mut buf, l).unwrap(), Some(args(&["PING"])));
-        assert_eq!(parse_request(&mut buf, l).unwrap(), Some(args(&["PING"])));
-        assert_eq!(parse_request(&mut buf, l).unwrap(), None);
-        assert_eq!(&buf[..], b"*1\r\n$4\r\nPING");
+        let mut parser = RequestParser::default();
+        assert_eq!(parser.next(&mut buf, l).unwrap(), Some(args(&["PING"])));
+        assert_eq!(parser.next(&mut buf, l).unwrap(), Some(args(&["PING"])));
+        assert_eq!(parser.next(&mut buf, l).unwrap(), None);
+        // The third request's headers are consumed; only its unfinished argument is left.
+        assert!(parser.is_mid_request());
+        assert_eq!(&buf[..], b"PING");
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(parser.next(&mut buf, l).unwrap(), Some(args(&["PING"])));
+        assert!(!parser.is_mid_request());
+    }
+
+    /// Feeds `input` in `chunk`-byte packets, as a slow sender would; returns the requests
+    /// and the most bytes the buffer ever held after a parse.
+    fn parse_trickled(input: &[u8], chunk: usize) -> (Vec<Vec<Bytes>>, usize) {
+        let mut parser = RequestParser::default();
+        let mut buf = BytesMut::new();
+        let mut requests = Vec::new();
+        let mut most_buffered = 0;
+        for packet in input.chunks(chunk) {
+            buf.extend_from_slice(packet);
+            while let Some(args) = parser.next(&mut buf, ParserLimits::default()).unwrap() {
+                requests.push(args);
+            }
+            most_buffered = most_buffered.max(buf.len());
+        }
+        (requests, most_buffered)
+    }
+
+    fn encode(requests: &[Vec<Vec<u8>>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for args in requests {
+            out.extend(format!("*{}\r\n", args.len()).bytes());
+            for arg in args {
+                out.extend(format!("${}\r\n", arg.len()).bytes());
+                out.extend(arg);
+                out.extend(b"\r\n");
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_trickled_request_is_never_reparsed_from_its_start() {
+        // One 10,000-argument request sent 7 bytes at a time: every complete argument
+        // leaves the buffer as soon as it has arrived, so a packet's cost is its own bytes.
+        let args: Vec<Vec<u8>> = (0..10_000)
+            .map(|i| format!("member:{i}").into_bytes())
+            .collect();
+        let mut request = vec![b"SADD".to_vec(), b"s".to_vec()];
+        request.extend(args);
+        let (parsed, most_buffered) = parse_trickled(&encode(&[request.clone()]), 7);
+        assert_eq!(parsed.len(), 1);
+        assert_eq!(
+            parsed[0],
+            request
+                .iter()
+                .map(|a| Bytes::from(a.clone()))
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            most_buffered < 32,
+            "buffer kept {most_buffered} bytes of parsed arguments"
+        );
     }
 
     #[test]
@@ -361,7 +485,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            parse_request(&mut buf, limits).unwrap_err().0,
+            RequestParser::default()
+                .next(&mut buf, limits)
+                .unwrap_err()
+                .0,
             "unauthenticated multibulk length"
         );
     }
@@ -404,12 +531,32 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_hang(input in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
             let mut buf = BytesMut::from(&input[..]);
+            let mut parser = RequestParser::default();
             for _ in 0..=input.len() {
-                match parse_request(&mut buf, ParserLimits::default()) {
+                match parser.next(&mut buf, ParserLimits::default()) {
                     Ok(Some(_)) => continue,
                     Ok(None) | Err(_) => break,
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// However the bytes are split into packets, the same requests come out.
+        #[test]
+        fn packet_boundaries_do_not_change_requests(
+            requests in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 1..6),
+                1..8),
+            chunk in 1usize..64,
+        ) {
+            let wire = encode(&requests);
+            let (parsed, _) = parse_trickled(&wire, chunk);
+            let expected: Vec<Vec<Bytes>> = requests
+                .iter()
+                .map(|args| args.iter().map(|a| Bytes::from(a.clone())).collect())
+                .collect();
+            proptest::prop_assert_eq!(parsed, expected);
         }
     }
 

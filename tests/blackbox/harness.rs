@@ -61,6 +61,8 @@ pub struct TestServer {
     endpoint: Endpoint,
     dir: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// `ulimit -n` for the process, when a test sets one.
+    open_file_limit: Option<u64>,
 }
 
 impl std::ops::Deref for TestServer {
@@ -79,14 +81,24 @@ impl TestServer {
 
     /// Starts a server with extra command-line arguments (e.g. `["--appendfsync", "always"]`).
     pub fn start_with(args: &[&str]) -> TestServer {
+        TestServer::launch(args, None)
+    }
+
+    /// Starts a server whose open-file limit (soft and hard) is `limit`.
+    pub fn start_with_open_file_limit(limit: u64, args: &[&str]) -> TestServer {
+        TestServer::launch(args, Some(limit))
+    }
+
+    fn launch(args: &[&str], open_file_limit: Option<u64>) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let extra_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let (child, addr) = spawn(dir.path(), &extra_args);
+        let (child, addr) = spawn(dir.path(), &extra_args, open_file_limit);
         TestServer {
             child: Some(child),
             endpoint: Endpoint { addr },
             dir,
             extra_args,
+            open_file_limit,
         }
     }
 
@@ -113,7 +125,7 @@ impl TestServer {
     /// Starts the server again on the same data directory (after stop/kill9).
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop the server before restarting it");
-        let (child, addr) = spawn(self.dir.path(), &self.extra_args);
+        let (child, addr) = spawn(self.dir.path(), &self.extra_args, self.open_file_limit);
         self.child = Some(child);
         self.endpoint.addr = addr;
     }
@@ -166,9 +178,24 @@ fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_redyn"))
 }
 
+/// The command that runs `redyn`, through `sh -c 'ulimit -n …; exec redyn …'` when the
+/// test sets an open-file limit.
+fn redyn_command(open_file_limit: Option<u64>) -> Command {
+    match open_file_limit {
+        None => Command::new(binary()),
+        Some(limit) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+                .arg(binary());
+            sh
+        }
+    }
+}
+
 /// Spawns `redyn --port 0` and reads the bound address from its log.
-fn spawn(dir: &Path, extra: &[String]) -> (Child, SocketAddr) {
-    let mut child = Command::new(binary())
+fn spawn(dir: &Path, extra: &[String], open_file_limit: Option<u64>) -> (Child, SocketAddr) {
+    let mut child = redyn_command(open_file_limit)
         .args(["--port", "0", "--bind", "127.0.0.1", "--dir"])
         .arg(dir)
         // Metrics are off unless a test turns them on: parallel test servers cannot all

@@ -1,8 +1,11 @@
-//! Durability: restart after SIGTERM, kill -9 under appendfsync always, config files.
+//! Durability: restart after SIGTERM, kill -9 under every appendfsync mode, config files.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::harness::{create_simple_table, ddb, q, TestServer};
+use crate::harness::{create_simple_table, ddb, eventually, q, TestServer};
 
 #[test]
 fn sigterm_then_restart_keeps_everything() {
@@ -75,6 +78,63 @@ fn kill9_under_appendfsync_always_loses_no_acknowledged_write() {
         json!({"TableName": "Kill9", "Select": "COUNT"}),
     );
     assert_eq!(count["Count"], 2000, "every acknowledged PutItem is back");
+}
+
+/// Redis's crash guarantee: under `everysec` (and `no`) a reply is sent only after the write
+/// it acknowledges reached the OS, so killing the process, even in the middle of a stream of
+/// pipelined writes, loses nothing acknowledged (only a machine crash could).
+#[test]
+fn kill9_under_appendfsync_everysec_loses_no_acknowledged_write() {
+    for mode in ["everysec", "no"] {
+        let mut server = TestServer::start_with(&["--appendfsync", mode]);
+        let acked: Arc<Vec<AtomicI64>> = Arc::new((0..4).map(|_| AtomicI64::new(-1)).collect());
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let mut c = server.client();
+                let acked = acked.clone();
+                std::thread::spawn(move || {
+                    for i in 0.. {
+                        let set: redis::RedisResult<()> = redis::cmd("SET")
+                            .arg(format!("w{t}:{i}"))
+                            .arg(i)
+                            .query(&mut c);
+                        if set.is_err() {
+                            return; // the server was killed
+                        }
+                        acked[t].store(i, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        // Kill while the writers are mid-stream, never at a quiet moment.
+        assert!(eventually(30, || acked
+            .iter()
+            .all(|a| a.load(Ordering::SeqCst) >= 200)));
+        server.kill9();
+        for w in writers {
+            w.join().unwrap();
+        }
+        server.restart();
+        let mut c = server.client();
+        for (t, last) in acked.iter().enumerate() {
+            let last = last.load(Ordering::SeqCst);
+            let keys: Vec<String> = (0..=last).map(|i| format!("w{t}:{i}")).collect();
+            for chunk in keys.chunks(500) {
+                let values: Vec<Option<String>> =
+                    redis::cmd("MGET").arg(chunk).query(&mut c).unwrap();
+                let lost: Vec<&String> = chunk
+                    .iter()
+                    .zip(&values)
+                    .filter(|(_, v)| v.is_none())
+                    .map(|(k, _)| k)
+                    .collect();
+                assert!(
+                    lost.is_empty(),
+                    "{mode}: acknowledged writes lost: {lost:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

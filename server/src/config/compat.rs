@@ -140,7 +140,6 @@ pub static COMPAT: &[Setting] = &[
     setting("logfile", &[], "", FIXED, TEXT),
     setting("always-show-logo", &[], "no", FIXED, BOOL),
     setting("set-proc-title", &[], "yes", FIXED, BOOL),
-    setting("protected-mode", &[], "yes", MUTABLE, BOOL),
     setting("tcp-backlog", &[], "511", FIXED, int(0, INT_MAX)),
     setting("tcp-keepalive", &[], "300", MUTABLE, int(0, INT_MAX)),
     setting("unixsocket", &[], "", FIXED, TEXT),

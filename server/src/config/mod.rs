@@ -6,6 +6,7 @@
 mod cli;
 mod compat;
 pub mod logging;
+pub mod open_files;
 pub mod table;
 pub mod values;
 
@@ -48,6 +49,8 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub shards: usize,
     pub maxclients: usize,
+    /// Without a password for the default user, refuse clients that are not on loopback.
+    pub protected_mode: bool,
     pub proto_max_bulk_len: usize,
     pub notify_keyspace_events: String,
     /// `client-output-buffer-limit` (only the pub/sub class is enforced).
@@ -115,6 +118,7 @@ impl Config {
             requirepass: None,
             shards: 1,
             maxclients: 1,
+            protected_mode: true,
             proto_max_bulk_len: 0,
             notify_keyspace_events: String::new(),
             output_limits: OutputLimits {
@@ -254,6 +258,18 @@ impl Config {
                     arg: name.clone(),
                     reason,
                 })?;
+        }
+        if updated.maxclients > self.maxclients {
+            let fit = open_files::fit_maxclients(updated.maxclients);
+            if fit.maxclients < updated.maxclients {
+                return Err(SetError::Failed {
+                    arg: "maxclients".into(),
+                    reason: format!(
+                        "The operating system is not able to handle the specified number of clients, try with {}",
+                        fit.maxclients
+                    ),
+                });
+            }
         }
         *self = updated;
         Ok(())

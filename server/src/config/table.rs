@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::values::{int, memory_in, non_negative, one_of, seconds, Kind};
+use super::values::{int, memory_in, non_negative, one_of, seconds, yes_no, Kind};
 use super::Config;
 use crate::engine::AppendFsync;
 use crate::stream::notify;
@@ -159,6 +159,20 @@ pub static SETTINGS: &[Setting] = &[
             get: |c| c.maxclients.to_string(),
             set: |c, v| {
                 c.maxclients = int(v, 1, i64::MAX)? as usize;
+                Ok(())
+            },
+        },
+    },
+    Setting {
+        name: "protected-mode",
+        aliases: &[],
+        default: "yes",
+        mutable: true,
+        help: "Without a password for the default user, accept clients only on loopback",
+        access: Access::Field {
+            get: |c| if c.protected_mode { "yes" } else { "no" }.into(),
+            set: |c, v| {
+                c.protected_mode = yes_no(v)?;
                 Ok(())
             },
         },

@@ -9,6 +9,13 @@
 //!   buffer out every 100 ms in between.
 //! - `no`: the buffer is written out every 100 ms; the OS decides when it reaches disk.
 //!
+//! In every mode a reply is sent only once the writes it acknowledges have been handed to the
+//! OS ([`Durability::must_write_out`], [`Durability::write_through`]): Redis's guarantee that
+//! a crash of the process (kill -9, a panic) loses nothing acknowledged, only a crash of the
+//! machine may cost the last second under `everysec`. Like Redis, which writes its AOF
+//! buffer once per event-loop turn before sending replies, one `write()` covers every write
+//! committed before it, whichever connection made it.
+//!
 //! Every committed batch takes a sequence number ([`Durability::note_write`], through
 //! `Engine::commit`), which is how `always` knows what a reply must wait for.
 
@@ -60,7 +67,10 @@ pub struct Durability {
     written: AtomicU64,
     /// Every write with a sequence number up to this one is on disk.
     synced: AtomicU64,
+    /// Every write with a sequence number up to this one has reached the OS (page cache).
+    handed_to_os: AtomicU64,
     sync_lock: Mutex<()>,
+    write_lock: Mutex<()>,
 }
 
 impl Durability {
@@ -69,7 +79,9 @@ impl Durability {
             mode: AtomicU8::new(mode.to_u8()),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
+            handed_to_os: AtomicU64::new(0),
             sync_lock: Mutex::new(()),
+            write_lock: Mutex::new(()),
         }
     }
 
@@ -107,13 +119,36 @@ impl Durability {
         let upto = self.written.load(Ordering::SeqCst);
         db.persist(fjall::PersistMode::SyncData)?;
         self.synced.fetch_max(upto, Ordering::SeqCst);
+        self.handed_to_os.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
 
-    /// Hands buffered journal bytes to the OS without fsyncing (the `no` policy's only
-    /// flush, and the between-fsyncs flush of `everysec`).
+    /// Whether the write with sequence number `seq` must still be handed to the OS before a
+    /// reply acknowledging it is sent (under `always` the sync does it).
+    pub fn must_write_out(&self, seq: u64) -> bool {
+        seq > 0 && self.handed_to_os.load(Ordering::SeqCst) < seq
+    }
+
+    /// Hands the journal buffer to the OS unless a concurrent caller already covered `seq`:
+    /// the one holding the lock writes out everything committed so far, the others find
+    /// their write covered (one `write()` per batch of replies, not per connection).
+    pub fn write_through(&self, db: &fjall::Database, seq: u64) -> fjall::Result<()> {
+        let _guard = self.write_lock.lock();
+        if self.handed_to_os.load(Ordering::SeqCst) >= seq {
+            return Ok(());
+        }
+        self.write_out(db)
+    }
+
+    /// Hands buffered journal bytes to the OS without fsyncing (also the periodic flush of
+    /// the `no` and `everysec` policies).
     pub fn write_out(&self, db: &fjall::Database) -> fjall::Result<()> {
-        db.persist(fjall::PersistMode::Buffer)
+        // Commits bump `written` after appending to the journal buffer, so everything up to
+        // the value read here is in the buffer this call writes out.
+        let upto = self.written.load(Ordering::SeqCst);
+        db.persist(fjall::PersistMode::Buffer)?;
+        self.handed_to_os.fetch_max(upto, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Syncs everything written so far (the `everysec` tick, shutdown).

@@ -219,6 +219,10 @@ fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
     Ok(db.keyspace(name, KeyspaceCreateOptions::default)?)
 }
 
+/// Most table files fjall keeps open at once (its default is 900). Fixed here so the server
+/// can reserve them when it fits `maxclients` to the open-file limit.
+pub const MAX_CACHED_FILES: usize = 512;
+
 impl Engine {
     /// Opens (or creates) the database in `dir` and recovers its state.
     pub fn open(dir: &Path, options: EngineOptions) -> Result<Arc<Engine>> {
@@ -227,6 +231,7 @@ impl Engine {
         // `appendfsync` (see `durability`).
         let db = Database::builder(dir)
             .cache_size(options.cache_bytes)
+            .max_cached_files(Some(MAX_CACHED_FILES))
             .manual_journal_persist(true)
             .open()?;
         let system = open_keyspace(&db, "system")?;
@@ -447,6 +452,12 @@ impl Engine {
     /// Blocks until the write with durability sequence `seq` is on disk (`appendfsync always`).
     pub fn sync_through(&self, seq: u64) -> Result<()> {
         Ok(self.durability.sync_through(&self.db, seq)?)
+    }
+
+    /// Hands the journal buffer to the OS if the write with durability sequence `seq` has not
+    /// reached it yet (before a reply acknowledging it is sent, in every mode).
+    pub fn write_through(&self, seq: u64) -> Result<()> {
+        Ok(self.durability.write_through(&self.db, seq)?)
     }
 
     /// Flushes the journal to disk (SHUTDOWN, SAVE).

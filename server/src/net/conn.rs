@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use redyn_protocol::{parse_request, ParserLimits, Reply};
+use redyn_protocol::{ParserLimits, Reply, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::runtime::RuntimeFlavor;
@@ -53,6 +53,8 @@ async fn run(
     let info = client.info.clone();
     let mut peak = 0;
     let mut settled_capacity = rbuf.capacity();
+    // Remembers a partly received request between reads, so it is never re-parsed.
+    let mut parser = RequestParser::default();
     loop {
         let limits = ParserLimits {
             max_bulk_len: server.config.read().proto_max_bulk_len,
@@ -61,7 +63,7 @@ async fn run(
         loop {
             let buffered = rbuf.len();
             let capacity = rbuf.capacity();
-            match parse_request(rbuf, limits) {
+            match parser.next(rbuf, limits) {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => {
                     // Like Redis, the query buffer still holds the running command.
@@ -404,6 +406,13 @@ async fn flush(
         if let Err(e) = synced {
             // Never acknowledge a write that may not be durable.
             tracing::error!("fsync failed: {e}");
+            return Err(std::io::Error::other(e));
+        }
+    } else if server.engine.durability.must_write_out(seq) {
+        // A write() to the page cache, shared with every connection flushing meanwhile: after
+        // it, only a machine crash (not a process crash) can lose what this reply acknowledges.
+        if let Err(e) = server.engine.write_through(seq) {
+            tracing::error!("journal write failed: {e}");
             return Err(std::io::Error::other(e));
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod conn;
 
+use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -9,6 +10,26 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::cmd::shared::Server;
+
+/// Redis's reply to a client protected mode refuses, word for word.
+const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Protected mode (Redis 7): while it is on and the default user needs no password, only
+/// loopback peers are served, whatever address the server listens on.
+fn protected_mode_refuses(server: &Server, peer: IpAddr) -> bool {
+    let config = server.config.read();
+    config.protected_mode && config.requirepass.is_none() && !is_loopback(peer)
+}
+
+/// Loopback, including IPv4 loopback peers seen through an IPv6 socket (`::ffff:127.0.0.1`).
+fn is_loopback(peer: IpAddr) -> bool {
+    match peer {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
 
 /// Accepts connections until shutdown is requested.
 pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
@@ -40,6 +61,10 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
             let _ = stream
                 .write_all(b"-ERR max number of clients reached\r\n")
                 .await;
+            continue;
+        }
+        if protected_mode_refuses(&server, addr.ip()) {
+            let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
             continue;
         }
         let _ = stream.set_nodelay(true);

@@ -57,11 +57,11 @@ pub fn open_engine(config: &Config) -> anyhow::Result<Arc<Engine>> {
 }
 
 /// Opens the data directory, binds the listener and starts serving.
-pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
+    fit_maxclients_to_open_files(&mut config)?;
     let engine = open_engine(&config)?;
     let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
     let addr = listener.local_addr()?;
-    let mut config = config;
     // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
     config.port = addr.port();
     if let Some(metrics_addr) = &config.metrics_addr {
@@ -97,6 +97,46 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })
+}
+
+/// Raises the open-file limit for `maxclients`, or lowers `maxclients` to what the limit
+/// allows, with Redis's log lines.
+fn fit_maxclients_to_open_files(config: &mut Config) -> anyhow::Result<()> {
+    let fit = crate::config::open_files::fit_maxclients(config.maxclients);
+    if fit.maxclients == config.maxclients {
+        if fit.limit > fit.original {
+            tracing::info!(
+                "Increased maximum number of open files to {} (it was originally set to {}).",
+                fit.limit,
+                fit.original
+            );
+        }
+        return Ok(());
+    }
+    if fit.maxclients == 0 {
+        anyhow::bail!(
+            "Your current 'ulimit -n' of {} is not enough for the server to start. Please increase your open file limit to at least {}. Exiting.",
+            fit.limit,
+            crate::config::open_files::RESERVED_FDS + 1
+        );
+    }
+    let reason = fit.error.map(|e| e.to_string()).unwrap_or_default();
+    tracing::warn!(
+        "You requested maxclients of {} requiring at least {} max file descriptors.",
+        config.maxclients,
+        fit.wanted
+    );
+    tracing::warn!(
+        "Server can't set maximum open files to {} because of OS error: {reason}.",
+        fit.wanted
+    );
+    tracing::warn!(
+        "Current maximum open files is {}. maxclients has been reduced to {} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+        fit.limit,
+        fit.maxclients
+    );
+    config.maxclients = fit.maxclients;
+    Ok(())
 }
 
 async fn run(server: Arc<Server>, listener: TcpListener) {
