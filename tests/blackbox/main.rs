@@ -14,6 +14,7 @@ mod crashloop;
 mod ddb;
 mod ddb_docs;
 mod debug;
+mod disk_full;
 mod dump;
 mod hash;
 mod hll;

@@ -122,6 +122,25 @@ pub fn may_block_thread(server: &Server, client: &ClientState, args: &[Bytes]) -
     }
 }
 
+/// What Redis refuses while its AOF cannot be written: write commands, an EXEC whose queue
+/// holds one, and PING (so that health checks notice).
+fn refused_on_write_errors(server: &Server, client: &ClientState, entry: &Entry) -> bool {
+    let writes = |args: &Vec<Bytes>| {
+        server
+            .commands
+            .get(&args[0])
+            .is_some_and(|e| e.spec.has(Flag::Write))
+    };
+    match entry.spec.name {
+        "ping" => true,
+        "exec" => client
+            .multi
+            .as_ref()
+            .is_some_and(|queue| queue.iter().any(writes)),
+        _ => entry.spec.has(Flag::Write),
+    }
+}
+
 /// Validates a request against the command table and the client's state.
 fn check<'s>(
     server: &'s Server,
@@ -150,6 +169,9 @@ fn check<'s>(
     }
     if let Some(busy) = super::script::busy_error(server, entry, args) {
         return Err(busy);
+    }
+    if server.engine.disk.refuses_writes() && refused_on_write_errors(server, client, entry) {
+        return Err(CmdError::new(server.engine.disk.refusal()));
     }
     Ok(entry)
 }

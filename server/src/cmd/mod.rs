@@ -146,6 +146,10 @@ impl<'a> Ctx<'a> {
 
 impl From<EngineError> for CmdError {
     fn from(e: EngineError) -> Self {
+        if let EngineError::WritesRefused(reply) = e {
+            // Already logged once per state change by the disk guard.
+            return CmdError::new(reply);
+        }
         tracing::error!("engine error: {e}");
         CmdError::new(format!("ERR {e}"))
     }

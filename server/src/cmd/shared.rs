@@ -176,6 +176,7 @@ impl Server {
         let config = self.config.read();
         self.introspection.configure(&config);
         self.engine.durability.set_mode(config.appendfsync);
+        self.engine.disk.set_reserve(config.disk_reserve);
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);
         self.pubsub.set_limit(config.output_limits.pubsub);

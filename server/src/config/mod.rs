@@ -52,6 +52,8 @@ pub struct Config {
     /// Without a password for the default user, refuse clients that are not on loopback.
     pub protected_mode: bool,
     pub proto_max_bulk_len: usize,
+    /// Free space below which writes are refused (see `engine::disk`).
+    pub disk_reserve: u64,
     pub notify_keyspace_events: String,
     /// `client-output-buffer-limit` (only the pub/sub class is enforced).
     pub output_limits: OutputLimits,
@@ -120,6 +122,7 @@ impl Config {
             maxclients: 1,
             protected_mode: true,
             proto_max_bulk_len: 0,
+            disk_reserve: 0,
             notify_keyspace_events: String::new(),
             output_limits: OutputLimits {
                 normal: OutputLimit::default(),

@@ -192,6 +192,22 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "disk-reserve",
+        aliases: &[],
+        // Room for fjall's memtable flushes and compactions once writes stop.
+        default: "128mb",
+        mutable: true,
+        help:
+            "Refuse writes (MISCONF) while the data directory's disk has less free space than this",
+        access: Access::Field {
+            get: |c| c.disk_reserve.to_string(),
+            set: |c, v| {
+                c.disk_reserve = memory_in(v, 0, i64::MAX as u64)?;
+                Ok(())
+            },
+        },
+    },
+    Setting {
         name: "notify-keyspace-events",
         aliases: &[],
         default: "",

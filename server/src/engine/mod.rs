@@ -26,6 +26,7 @@
 pub mod autoscale;
 pub mod background;
 pub mod cache;
+pub mod disk;
 pub mod durability;
 pub mod keys;
 pub mod locks;
@@ -59,6 +60,10 @@ pub enum EngineError {
     Storage(#[from] fjall::Error),
     #[error("corrupt value: {0}")]
     Corrupt(String),
+    /// Writes are refused: the disk is (nearly) full, or the store stopped taking writes
+    /// (the text is the whole `MISCONF` reply, see [`disk`]).
+    #[error("{0}")]
+    WritesRefused(&'static str),
     /// A key with its field or member is longer than a stored row may be.
     #[error(
         "key, field or member too long: redyn stores a key together with one field or member in at most 65535 bytes"
@@ -213,6 +218,8 @@ pub struct Engine {
     meta_cache: cache::MetaCache,
     /// Values of recently used sub-rows (hash fields…).
     sub_cache: cache::SubCache,
+    /// Refuses writes while the disk is (nearly) full.
+    pub disk: Arc<disk::DiskGuard>,
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
@@ -261,11 +268,13 @@ impl Engine {
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.meta_cache_bytes),
             sub_cache: cache::SubCache::new(options.sub_cache_bytes),
+            disk: Arc::new(disk::DiskGuard::new(dir)),
             db,
         };
         engine.recover_versions()?;
         engine.reserve_versions()?;
         engine.recount_keys()?;
+        disk::DiskGuard::spawn_watcher(&engine.disk);
         Ok(Arc::new(engine))
     }
 
@@ -444,20 +453,38 @@ impl Engine {
     /// the engine's own background reclaim), so the durability sequence counts them all: the
     /// `everysec` tick and `appendfsync always` waits rely on that.
     fn commit_batch(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
-        batch.commit()?;
+        if self.disk.refuses_writes() {
+            return Err(EngineError::WritesRefused(self.disk.refusal()));
+        }
+        batch.commit().map_err(|e| self.storage_error(e))?;
         self.durability.note_write();
         Ok(())
     }
 
+    /// An error from fjall; one after which it takes no more writes also makes the disk
+    /// guard refuse writes up front, with a reply that says so.
+    fn storage_error(&self, error: fjall::Error) -> EngineError {
+        if disk::stops_the_store(&error) {
+            tracing::error!("storage error: {error}");
+            self.disk.note_store_stopped();
+            return EngineError::WritesRefused(self.disk.refusal());
+        }
+        error.into()
+    }
+
     /// Blocks until the write with durability sequence `seq` is on disk (`appendfsync always`).
     pub fn sync_through(&self, seq: u64) -> Result<()> {
-        Ok(self.durability.sync_through(&self.db, seq)?)
+        self.durability
+            .sync_through(&self.db, seq)
+            .map_err(|e| self.storage_error(e))
     }
 
     /// Hands the journal buffer to the OS if the write with durability sequence `seq` has not
     /// reached it yet (before a reply acknowledging it is sent, in every mode).
     pub fn write_through(&self, seq: u64) -> Result<()> {
-        Ok(self.durability.write_through(&self.db, seq)?)
+        self.durability
+            .write_through(&self.db, seq)
+            .map_err(|e| self.storage_error(e))
     }
 
     /// Flushes the journal to disk (SHUTDOWN, SAVE).
