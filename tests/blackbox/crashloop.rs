@@ -5,7 +5,7 @@
 //! alike nothing acknowledged may be lost (Redis's guarantee: only a machine crash may cost
 //! `everysec` its last second).
 //!
-//! CI runs `CRASHLOOP_ROUNDS` (default 5) rounds per mode; a long run:
+//! CI runs `CRASHLOOP_ROUNDS` (default 10) rounds per mode; a long run:
 //! `CRASHLOOP_ROUNDS=100 cargo test --release -p redyn-server --test blackbox crashloop -- --nocapture`.
 
 use std::collections::HashSet;
@@ -254,7 +254,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     let rounds: u64 = std::env::var("CRASHLOOP_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(10);
     let seed: u64 = std::env::var("CRASHLOOP_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
