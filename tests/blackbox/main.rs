@@ -14,6 +14,7 @@ mod ddb;
 mod ddb_docs;
 mod debug;
 mod dump;
+mod geo;
 mod hash;
 mod hll;
 mod inproc;

@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod dump;
 pub mod errors;
 pub mod function;
+pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod info;
