@@ -17,7 +17,13 @@ fn sicily(c: &mut redis::Connection) {
     let added: i64 = q(
         c,
         &[
-            "GEOADD", "Sicily", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+            "GEOADD",
+            "Sicily",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
             "Catania",
         ],
     );
@@ -35,7 +41,20 @@ fn geoadd_stores_redis_scores_with_nx_xx_ch() {
     );
     // CH counts changed positions; an unchanged position is no change.
     assert_eq!(
-        q::<i64>(&mut c, &["GEOADD", "Sicily", "CH", "13.361389", "38.1", "Palermo", "1", "1", "new"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "GEOADD",
+                "Sicily",
+                "CH",
+                "13.361389",
+                "38.1",
+                "Palermo",
+                "1",
+                "1",
+                "new"
+            ]
+        ),
         2
     );
     assert_eq!(
@@ -43,16 +62,25 @@ fn geoadd_stores_redis_scores_with_nx_xx_ch() {
         0
     );
     assert_eq!(
-        q::<i64>(&mut c, &["GEOADD", "Sicily", "NX", "CH", "2", "2", "new", "3", "3", "nx"]),
+        q::<i64>(
+            &mut c,
+            &["GEOADD", "Sicily", "NX", "CH", "2", "2", "new", "3", "3", "nx"]
+        ),
         1
     );
     assert_eq!(
-        q::<i64>(&mut c, &["GEOADD", "Sicily", "XX", "2", "2", "new", "4", "4", "xx"]),
+        q::<i64>(
+            &mut c,
+            &["GEOADD", "Sicily", "XX", "2", "2", "new", "4", "4", "xx"]
+        ),
         0
     );
     assert_eq!(value(&mut c, &["ZSCORE", "Sicily", "xx"]), Value::Nil);
     assert_eq!(q::<i64>(&mut c, &["ZCARD", "Sicily"]), 4);
-    assert_eq!(q::<i64>(&mut c, &["GEOADD", "none", "XX", "1", "1", "a"]), 0);
+    assert_eq!(
+        q::<i64>(&mut c, &["GEOADD", "none", "XX", "1", "1", "a"]),
+        0
+    );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "none"]), 0);
 
     assert_eq!(
@@ -63,8 +91,14 @@ fn geoadd_stores_redis_scores_with_nx_xx_ch() {
         error(&mut c, &["GEOADD", "Sicily", "1", "86", "x"]),
         "ERR invalid longitude,latitude pair 1.000000,86.000000"
     );
-    assert_eq!(error(&mut c, &["GEOADD", "Sicily", "XX", "NX", "1", "1", "x"]), "ERR syntax error");
-    assert_eq!(error(&mut c, &["GEOADD", "Sicily", "XX", "1", "1"]), "ERR syntax error");
+    assert_eq!(
+        error(&mut c, &["GEOADD", "Sicily", "XX", "NX", "1", "1", "x"]),
+        "ERR syntax error"
+    );
+    assert_eq!(
+        error(&mut c, &["GEOADD", "Sicily", "XX", "1", "1"]),
+        "ERR syntax error"
+    );
     assert_eq!(
         error(&mut c, &["GEOADD", "Sicily", "a", "1", "x"]),
         "ERR value is not a valid float"
@@ -75,7 +109,10 @@ fn geoadd_stores_redis_scores_with_nx_xx_ch() {
     );
     // A bad point anywhere rejects the whole command.
     assert_eq!(
-        error(&mut c, &["GEOADD", "Sicily", "5", "5", "ok", "500", "5", "bad"]),
+        error(
+            &mut c,
+            &["GEOADD", "Sicily", "5", "5", "ok", "500", "5", "bad"]
+        ),
         "ERR invalid longitude,latitude pair 500.000000,5.000000"
     );
     assert_eq!(value(&mut c, &["ZSCORE", "Sicily", "ok"]), Value::Nil);
@@ -91,7 +128,10 @@ fn geopos_geohash_geodist() {
     assert_eq!(
         value(&mut c, &["GEOPOS", "Sicily", "Palermo", "nope"]),
         Value::Array(vec![
-            Value::Array(vec![bulk("13.36138933897018433"), bulk("38.11555639549629859")]),
+            Value::Array(vec![
+                bulk("13.36138933897018433"),
+                bulk("38.11555639549629859")
+            ]),
             Value::Nil,
         ])
     );
@@ -120,18 +160,28 @@ fn geopos_geohash_geodist() {
         q::<String>(&mut c, &["GEODIST", "Sicily", "Palermo", "Catania", "ft"]),
         "545518.8700"
     );
-    assert_eq!(value(&mut c, &["GEODIST", "Sicily", "Palermo", "nope"]), Value::Nil);
+    assert_eq!(
+        value(&mut c, &["GEODIST", "Sicily", "Palermo", "nope"]),
+        Value::Nil
+    );
     assert_eq!(value(&mut c, &["GEODIST", "missing", "a", "b"]), Value::Nil);
     assert_eq!(
         error(&mut c, &["GEODIST", "Sicily", "Palermo", "Catania", "yd"]),
         "ERR unsupported unit provided. please use M, KM, FT, MI"
     );
     assert_eq!(
-        error(&mut c, &["GEODIST", "Sicily", "Palermo", "Catania", "km", "x"]),
+        error(
+            &mut c,
+            &["GEODIST", "Sicily", "Palermo", "Catania", "km", "x"]
+        ),
         "ERR syntax error"
     );
     let _: () = q(&mut c, &["SET", "str", "x"]);
-    for cmd in [&["GEOPOS", "str", "a"][..], &["GEOHASH", "str", "a"], &["GEODIST", "str", "a", "b"]] {
+    for cmd in [
+        &["GEOPOS", "str", "a"][..],
+        &["GEOHASH", "str", "a"],
+        &["GEODIST", "str", "a", "b"],
+    ] {
         assert!(error(&mut c, cmd).starts_with("WRONGTYPE"), "{cmd:?}");
     }
 }
@@ -152,7 +202,10 @@ fn georadius_options() {
         ["Catania", "Palermo"]
     );
     // COUNT without an order sorts ascending; COUNT ANY stops at the first found.
-    assert_eq!(q::<Vec<String>>(&mut c, &[&all[..], &["COUNT", "1"]].concat()), ["Catania"]);
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &[&all[..], &["COUNT", "1"]].concat()),
+        ["Catania"]
+    );
     assert_eq!(
         q::<Vec<String>>(&mut c, &[&all[..], &["COUNT", "1", "ANY"]].concat()),
         ["Palermo"]
@@ -167,13 +220,19 @@ fn georadius_options() {
                 bulk("Catania"),
                 bulk("56.4413"),
                 Value::Int(3479447370796909),
-                Value::Array(vec![bulk("15.08726745843887329"), bulk("37.50266842333162032")]),
+                Value::Array(vec![
+                    bulk("15.08726745843887329"),
+                    bulk("37.50266842333162032")
+                ]),
             ]),
             Value::Array(vec![
                 bulk("Palermo"),
                 bulk("190.4424"),
                 Value::Int(3479099956230698),
-                Value::Array(vec![bulk("13.36138933897018433"), bulk("38.11555639549629859")]),
+                Value::Array(vec![
+                    bulk("13.36138933897018433"),
+                    bulk("38.11555639549629859")
+                ]),
             ]),
         ])
     );
@@ -182,11 +241,17 @@ fn georadius_options() {
         ["Catania"]
     );
     assert_eq!(
-        q::<Vec<String>>(&mut c, &["GEORADIUSBYMEMBER", "Sicily", "Palermo", "170", "km", "ASC"]),
+        q::<Vec<String>>(
+            &mut c,
+            &["GEORADIUSBYMEMBER", "Sicily", "Palermo", "170", "km", "ASC"]
+        ),
         ["Palermo", "Catania"]
     );
     assert_eq!(
-        q::<Vec<String>>(&mut c, &["GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "1", "km"]),
+        q::<Vec<String>>(
+            &mut c,
+            &["GEORADIUSBYMEMBER_RO", "Sicily", "Palermo", "1", "km"]
+        ),
         ["Palermo"]
     );
     assert_eq!(
@@ -201,20 +266,43 @@ fn georadius_options() {
 
     // STORE keeps geohash scores, STOREDIST distances in the unit.
     assert_eq!(q::<i64>(&mut c, &[&all[..], &["STORE", "dst"]].concat()), 2);
-    assert_eq!(q::<String>(&mut c, &["ZSCORE", "dst", "Catania"]), "3479447370796909");
-    assert_eq!(q::<i64>(&mut c, &[&all[..], &["COUNT", "1", "STOREDIST", "dist"]].concat()), 1);
+    assert_eq!(
+        q::<String>(&mut c, &["ZSCORE", "dst", "Catania"]),
+        "3479447370796909"
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &[&all[..], &["COUNT", "1", "STOREDIST", "dist"]].concat()
+        ),
+        1
+    );
     assert_eq!(
         q::<Vec<String>>(&mut c, &["ZRANGE", "dist", "0", "-1", "WITHSCORES"]),
         ["Catania", "56.441257870158204"]
     );
     assert_eq!(
-        q::<i64>(&mut c, &["GEORADIUS", "Sicily", "0", "0", "1", "m", "STORE", "dst"]),
+        q::<i64>(
+            &mut c,
+            &["GEORADIUS", "Sicily", "0", "0", "1", "m", "STORE", "dst"]
+        ),
         0
     );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "dst"]), 0);
     let _: i64 = q(&mut c, &["ZADD", "dst", "1", "x"]);
     assert_eq!(
-        q::<i64>(&mut c, &["GEORADIUSBYMEMBER", "missing", "m", "1", "km", "STORE", "dst"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "GEORADIUSBYMEMBER",
+                "missing",
+                "m",
+                "1",
+                "km",
+                "STORE",
+                "dst"
+            ]
+        ),
         0
     );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "dst"]), 0);
@@ -248,63 +336,276 @@ fn geosearch_and_geosearchstore() {
     let server = TestServer::start();
     let mut c = server.client();
     sicily(&mut c);
-    let _: i64 = q(&mut c, &["GEOADD", "Sicily", "12.758489", "38.788135", "edge1", "17.241510", "38.788135", "edge2"]);
+    let _: i64 = q(
+        &mut c,
+        &[
+            "GEOADD",
+            "Sicily",
+            "12.758489",
+            "38.788135",
+            "edge1",
+            "17.241510",
+            "38.788135",
+            "edge2",
+        ],
+    );
     assert_eq!(
-        q::<Vec<String>>(&mut c, &["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC"]),
+        q::<Vec<String>>(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+                "ASC"
+            ]
+        ),
         ["Catania", "Palermo"]
     );
     assert_eq!(
-        q::<Vec<String>>(&mut c, &["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km", "ASC"]),
+        q::<Vec<String>>(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "400",
+                "400",
+                "km",
+                "ASC"
+            ]
+        ),
         ["Catania", "Palermo", "edge2", "edge1"]
     );
     assert_eq!(
-        q::<Vec<String>>(&mut c, &["GEOSEARCH", "Sicily", "FROMMEMBER", "Catania", "BYBOX", "10", "10", "km"]),
+        q::<Vec<String>>(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMMEMBER",
+                "Catania",
+                "BYBOX",
+                "10",
+                "10",
+                "km"
+            ]
+        ),
         ["Catania"]
     );
     assert_eq!(
-        value(&mut c, &["GEOSEARCH", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "400", "400", "km", "DESC", "COUNT", "1", "WITHDIST"]),
+        value(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "400",
+                "400",
+                "km",
+                "DESC",
+                "COUNT",
+                "1",
+                "WITHDIST"
+            ]
+        ),
         Value::Array(vec![Value::Array(vec![bulk("edge1"), bulk("279.7403")])])
     );
     assert_eq!(
-        value(&mut c, &["GEOSEARCH", "missing", "FROMMEMBER", "x", "BYRADIUS", "1", "km"]),
+        value(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                "missing",
+                "FROMMEMBER",
+                "x",
+                "BYRADIUS",
+                "1",
+                "km"
+            ]
+        ),
         Value::Array(vec![])
     );
     assert_eq!(
-        q::<i64>(&mut c, &["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"]),
+        q::<i64>(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                "dst",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km"
+            ]
+        ),
         2
     );
-    assert_eq!(q::<String>(&mut c, &["ZSCORE", "dst", "Palermo"]), "3479099956230698");
     assert_eq!(
-        q::<i64>(&mut c, &["GEOSEARCHSTORE", "dst", "Sicily", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "STOREDIST", "COUNT", "1"]),
+        q::<String>(&mut c, &["ZSCORE", "dst", "Palermo"]),
+        "3479099956230698"
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                "dst",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+                "STOREDIST",
+                "COUNT",
+                "1"
+            ]
+        ),
         1
     );
-    assert_eq!(q::<String>(&mut c, &["ZSCORE", "dst", "Catania"]), "56.441257870158204");
     assert_eq!(
-        q::<i64>(&mut c, &["GEOSEARCHSTORE", "dst", "missing", "FROMMEMBER", "x", "BYRADIUS", "1", "km"]),
+        q::<String>(&mut c, &["ZSCORE", "dst", "Catania"]),
+        "56.441257870158204"
+    );
+    assert_eq!(
+        q::<i64>(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                "dst",
+                "missing",
+                "FROMMEMBER",
+                "x",
+                "BYRADIUS",
+                "1",
+                "km"
+            ]
+        ),
         0
     );
     assert_eq!(q::<i64>(&mut c, &["EXISTS", "dst"]), 0);
 
     let base = ["GEOSEARCH", "Sicily"];
     let errors: &[(&[&str], &str)] = &[
-        (&["FROMLONLAT", "15", "37", "FROMMEMBER", "Palermo", "BYRADIUS", "1", "km"], "ERR syntax error"),
-        (&["FROMLONLAT", "15", "37", "BYRADIUS", "1", "km", "BYBOX", "1", "1", "km"], "ERR syntax error"),
-        (&["BYBOX", "3", "3", "km", "ASC", "DESC", "WITHHASH"], "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH"),
-        (&["FROMLONLAT", "15", "37", "ASC", "DESC", "WITHHASH"], "ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "1", "1", "km", "STOREDIST"], "ERR syntax error"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "1", "1", "km", "STORE", "x"], "ERR syntax error"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "-1", "1", "km"], "ERR height or width cannot be negative"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "a", "1", "km"], "ERR need numeric width"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "1", "a", "km"], "ERR need numeric height"),
-        (&["FROMMEMBER", "nope", "BYBOX", "1", "1", "km"], "ERR could not decode requested zset member"),
-        (&["FROMLONLAT", "15", "37", "BYBOX", "1", "1", "km", "ANY"], "ERR the ANY argument requires COUNT argument"),
+        (
+            &[
+                "FROMLONLAT",
+                "15",
+                "37",
+                "FROMMEMBER",
+                "Palermo",
+                "BYRADIUS",
+                "1",
+                "km",
+            ],
+            "ERR syntax error",
+        ),
+        (
+            &[
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "1",
+                "km",
+                "BYBOX",
+                "1",
+                "1",
+                "km",
+            ],
+            "ERR syntax error",
+        ),
+        (
+            &["BYBOX", "3", "3", "km", "ASC", "DESC", "WITHHASH"],
+            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for GEOSEARCH",
+        ),
+        (
+            &["FROMLONLAT", "15", "37", "ASC", "DESC", "WITHHASH"],
+            "ERR exactly one of BYRADIUS and BYBOX can be specified for GEOSEARCH",
+        ),
+        (
+            &[
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "1",
+                "1",
+                "km",
+                "STOREDIST",
+            ],
+            "ERR syntax error",
+        ),
+        (
+            &[
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "1",
+                "1",
+                "km",
+                "STORE",
+                "x",
+            ],
+            "ERR syntax error",
+        ),
+        (
+            &["FROMLONLAT", "15", "37", "BYBOX", "-1", "1", "km"],
+            "ERR height or width cannot be negative",
+        ),
+        (
+            &["FROMLONLAT", "15", "37", "BYBOX", "a", "1", "km"],
+            "ERR need numeric width",
+        ),
+        (
+            &["FROMLONLAT", "15", "37", "BYBOX", "1", "a", "km"],
+            "ERR need numeric height",
+        ),
+        (
+            &["FROMMEMBER", "nope", "BYBOX", "1", "1", "km"],
+            "ERR could not decode requested zset member",
+        ),
+        (
+            &["FROMLONLAT", "15", "37", "BYBOX", "1", "1", "km", "ANY"],
+            "ERR the ANY argument requires COUNT argument",
+        ),
     ];
     for (rest, expected) in errors {
         let cmd = [&base[..], rest].concat();
         assert_eq!(&error(&mut c, &cmd), expected, "{cmd:?}");
     }
     assert_eq!(
-        error(&mut c, &["GEOSEARCHSTORE", "d", "Sicily", "FROMLONLAT", "15", "37", "BYBOX", "1", "1", "km", "WITHDIST"]),
+        error(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                "d",
+                "Sicily",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "1",
+                "1",
+                "km",
+                "WITHDIST"
+            ]
+        ),
         "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
     );
     assert_eq!(
@@ -321,7 +622,10 @@ fn resp3_coordinates_are_doubles() {
     assert_eq!(
         value(&mut c, &["GEOPOS", "Sicily", "Palermo", "nope"]),
         Value::Array(vec![
-            Value::Array(vec![Value::Double(13.361389338970184), Value::Double(38.1155563954963)]),
+            Value::Array(vec![
+                Value::Double(13.361389338970184),
+                Value::Double(38.1155563954963)
+            ]),
             Value::Nil,
         ])
     );
@@ -342,7 +646,14 @@ impl RealRedis {
     fn start() -> Option<RealRedis> {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .current_dir(std::env::temp_dir())
             .stdout(Stdio::null())
             .spawn()
@@ -398,7 +709,13 @@ fn same_scores_and_answers_as_real_redis() {
     let (mut ours, mut theirs) = (server.client(), real.client());
     let mut rng = Rng(0x9e3779b97f4a7c15);
     // Points around a few centres, including near a pole and the antimeridian.
-    let centres = [(13.5, 38.0), (179.9, 10.0), (-179.9, -10.0), (0.0, 84.9), (-73.98, 40.75)];
+    let centres = [
+        (13.5, 38.0),
+        (179.9, 10.0),
+        (-179.9, -10.0),
+        (0.0, 84.9),
+        (-73.98, 40.75),
+    ];
     let mut add = vec!["GEOADD".to_string(), "pts".to_string()];
     for i in 0..2000 {
         let (lon, lat) = centres[i % centres.len()];
@@ -409,7 +726,10 @@ fn same_scores_and_answers_as_real_redis() {
     let add: Vec<&str> = add.iter().map(String::as_str).collect();
     assert_eq!(q::<i64>(&mut ours, &add), q::<i64>(&mut theirs, &add));
     let range = ["ZRANGE", "pts", "0", "-1", "WITHSCORES"];
-    assert_eq!(q::<Vec<String>>(&mut ours, &range), q::<Vec<String>>(&mut theirs, &range));
+    assert_eq!(
+        q::<Vec<String>>(&mut ours, &range),
+        q::<Vec<String>>(&mut theirs, &range)
+    );
     let members: Vec<String> = (0..50).map(|i| format!("p{}", i * 37)).collect();
     for cmd in ["GEOPOS", "GEOHASH"] {
         let mut args = vec![cmd, "pts"];
@@ -424,13 +744,49 @@ fn same_scores_and_answers_as_real_redis() {
         for (radius, unit) in [("50", "km"), ("200", "km"), ("100", "mi"), ("1500", "km")] {
             let (lon, lat) = (lon.to_string(), lat.to_string());
             let queries: Vec<Vec<&str>> = vec![
-                vec!["GEOSEARCH", "pts", "FROMLONLAT", &lon, &lat, "BYRADIUS", radius, unit, "ASC", "WITHDIST", "WITHHASH"],
-                vec!["GEOSEARCH", "pts", "FROMLONLAT", &lon, &lat, "BYBOX", radius, radius, unit, "DESC", "WITHCOORD"],
+                vec![
+                    "GEOSEARCH",
+                    "pts",
+                    "FROMLONLAT",
+                    &lon,
+                    &lat,
+                    "BYRADIUS",
+                    radius,
+                    unit,
+                    "ASC",
+                    "WITHDIST",
+                    "WITHHASH",
+                ],
+                vec![
+                    "GEOSEARCH",
+                    "pts",
+                    "FROMLONLAT",
+                    &lon,
+                    &lat,
+                    "BYBOX",
+                    radius,
+                    radius,
+                    unit,
+                    "DESC",
+                    "WITHCOORD",
+                ],
                 vec!["GEORADIUS", "pts", &lon, &lat, radius, unit, "COUNT", "7"],
-                vec!["GEORADIUSBYMEMBER", "pts", &members[n], radius, unit, "ASC", "WITHDIST"],
+                vec![
+                    "GEORADIUSBYMEMBER",
+                    "pts",
+                    &members[n],
+                    radius,
+                    unit,
+                    "ASC",
+                    "WITHDIST",
+                ],
             ];
             for query in queries {
-                assert_eq!(value(&mut ours, &query), value(&mut theirs, &query), "{query:?}");
+                assert_eq!(
+                    value(&mut ours, &query),
+                    value(&mut theirs, &query),
+                    "{query:?}"
+                );
             }
         }
     }

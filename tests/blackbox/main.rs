@@ -23,6 +23,7 @@ mod keys;
 mod limits;
 mod list;
 mod metrics;
+mod monitor;
 mod multi_all;
 mod offload;
 mod persistence;

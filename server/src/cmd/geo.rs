@@ -139,7 +139,15 @@ fn geoadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Some(_) => updated += 1,
             None => added += 1,
         }
-        zset::set_score(&mut txn, key, &mut set.meta, member, old, score, &mut changes);
+        zset::set_score(
+            &mut txn,
+            key,
+            &mut set.meta,
+            member,
+            old,
+            score,
+            &mut changes,
+        );
     }
     finish(ctx, txn, key, set, changes, "zadd")?;
     Ok(Reply::Int(if ch { added + updated } else { added }))
@@ -169,7 +177,9 @@ fn geodist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     match positions(Some(&set), &args[2..4])[..] {
-        [Some(a), Some(b)] => Ok(distance_reply(geo::distance(a.0, a.1, b.0, b.1) / to_meters)),
+        [Some(a), Some(b)] => Ok(distance_reply(
+            geo::distance(a.0, a.1, b.0, b.1) / to_meters,
+        )),
         _ => Ok(Reply::Nil),
     }
 }
@@ -278,7 +288,8 @@ fn parse_request(
     };
     let geosearch = matches!(form, Form::Search | Form::SearchStore);
     let accepts_store = !geosearch && !read_only;
-    let (mut from_member, mut from_lonlat, mut by_radius, mut by_box) = (false, false, false, false);
+    let (mut from_member, mut from_lonlat, mut by_radius, mut by_box) =
+        (false, false, false, false);
     let rest = &args[base..];
     let mut i = 0;
     while i < rest.len() {
@@ -362,7 +373,9 @@ fn validate(form: Form, name: &[u8], req: &Request) -> Result<(), CmdError> {
         )));
     }
     if req.any && req.count == 0 {
-        return Err(CmdError::new("ERR the ANY argument requires COUNT argument"));
+        return Err(CmdError::new(
+            "ERR the ANY argument requires COUNT argument",
+        ));
     }
     Ok(())
 }
@@ -559,6 +572,9 @@ mod tests {
     #[test]
     fn coordinates_are_checked() {
         let err = parse_lon_lat(b"200", b"100").unwrap_err();
-        assert_eq!(err.0, "ERR invalid longitude,latitude pair 200.000000,100.000000");
+        assert_eq!(
+            err.0,
+            "ERR invalid longitude,latitude pair 200.000000,100.000000"
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod function;
 pub mod geo;
 pub mod hash;
 pub mod hll;
+pub mod monitor;
 pub mod info;
 pub mod introspection;
 pub mod keys;

@@ -323,6 +323,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::introspection::COMMANDS,
     super::memory::COMMANDS,
     super::debug::COMMANDS,
+    super::monitor::COMMANDS,
 ];
 
 impl CommandTable {

@@ -208,8 +208,8 @@ pub fn standard_geohash(score: f64) -> String {
         min: -90.0,
         max: 90.0,
     };
-    let bits = encode(LONG_RANGE, standard_lat, longitude, latitude, STEP_MAX)
-        .map_or(0, |h| h.bits);
+    let bits =
+        encode(LONG_RANGE, standard_lat, longitude, latitude, STEP_MAX).map_or(0, |h| h.bits);
     (0..11)
         .map(|i| {
             // 52 bits make ten characters and two bits; the 11th is "0" for compatibility.
@@ -281,7 +281,13 @@ mod tests {
 
     #[test]
     fn interleave_round_trips() {
-        for (x, y) in [(0u32, 0u32), (1, 0), (0, 1), (0x3ffffff, 0x1234567), (u32::MAX, 7)] {
+        for (x, y) in [
+            (0u32, 0u32),
+            (1, 0),
+            (0, 1),
+            (0x3ffffff, 0x1234567),
+            (u32::MAX, 7),
+        ] {
             let separated = deinterleave64(interleave64(x, y));
             assert_eq!((separated as u32, (separated >> 32) as u32), (x, y));
         }

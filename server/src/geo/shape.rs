@@ -72,9 +72,10 @@ impl Shape {
     fn half_extent_meters(&self) -> (f64, f64) {
         match self.extent {
             Extent::Radius(r) => (r * self.conversion, r * self.conversion),
-            Extent::Box { width, height } => {
-                (width / 2.0 * self.conversion, height / 2.0 * self.conversion)
-            }
+            Extent::Box { width, height } => (
+                width / 2.0 * self.conversion,
+                height / 2.0 * self.conversion,
+            ),
         }
     }
 
@@ -94,7 +95,8 @@ impl Shape {
     pub fn bounding_box(&self) -> [f64; 4] {
         let (half_width, half_height) = self.half_extent_meters();
         let lat_delta = rad_deg(half_height / EARTH_RADIUS_IN_METERS);
-        let long_delta = |lat: f64| rad_deg(half_width / EARTH_RADIUS_IN_METERS / deg_rad(lat).cos());
+        let long_delta =
+            |lat: f64| rad_deg(half_width / EARTH_RADIUS_IN_METERS / deg_rad(lat).cos());
         let long_delta_top = long_delta(self.latitude + lat_delta);
         let long_delta_bottom = long_delta(self.latitude - lat_delta);
         let long_delta = if self.latitude < 0.0 {
@@ -158,17 +160,16 @@ impl Shape {
         let mut steps = estimate_steps_by_radius(reach, lat);
         let (mut centre, mut n) = boxes_at(lon, lat, steps);
 
-        // Near a box's edge the estimated step may leave part of the shape outside the
-        // nine boxes: then use one step coarser.
+        // The estimated step may leave part of the bounding box outside the nine boxes
+        // (near a box's edge, obliquely, or across a pole): then use one step coarser.
         let decoded = |h: HashBits| hash::decode(LONG_RANGE, LAT_RANGE, h);
         let too_close = [
-            decoded(n.north).map(|a| distance(lon, lat, lon, a.latitude.max)),
-            decoded(n.south).map(|a| distance(lon, lat, lon, a.latitude.min)),
-            decoded(n.east).map(|a| distance(lon, lat, a.longitude.max, lat)),
-            decoded(n.west).map(|a| distance(lon, lat, a.longitude.min, lat)),
+            decoded(n.north).is_some_and(|a| a.latitude.max < max_lat),
+            decoded(n.south).is_some_and(|a| a.latitude.min > min_lat),
+            decoded(n.east).is_some_and(|a| a.longitude.max < max_lon),
+            decoded(n.west).is_some_and(|a| a.longitude.min > min_lon),
         ]
-        .into_iter()
-        .any(|d| d.is_some_and(|d| d < reach));
+        .contains(&true);
         if steps > 1 && too_close {
             steps -= 1;
             (centre, n) = boxes_at(lon, lat, steps);
@@ -245,7 +246,10 @@ mod tests {
             hash::decode_score(3479099956230698.0),
             hash::decode_score(3479447370796909.0),
         );
-        assert_eq!(format!("{:.4}", distance(a.0, a.1, b.0, b.1)), "166274.1516");
+        assert_eq!(
+            format!("{:.4}", distance(a.0, a.1, b.0, b.1)),
+            "166274.1516"
+        );
     }
 
     #[test]
@@ -262,7 +266,11 @@ mod tests {
     #[test]
     fn the_boxes_cover_every_point_inside() {
         let shape = circle(13.5, 38.0, 200.0);
-        let ranges: Vec<(u64, u64)> = shape.covering_boxes().into_iter().map(score_range).collect();
+        let ranges: Vec<(u64, u64)> = shape
+            .covering_boxes()
+            .into_iter()
+            .map(score_range)
+            .collect();
         for (lon, lat) in [(13.361389, 38.115556), (15.087269, 37.502669), (11.2, 37.9)] {
             let score = hash::score_of(lon, lat).unwrap();
             let (plon, plat) = hash::decode_score(score as f64);
