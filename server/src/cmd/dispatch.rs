@@ -181,11 +181,14 @@ pub fn run(
     // does), and after it, because EXEC runs its queued commands in between.
     let subcommand = super::introspection::subcommand(entry.spec.name, args);
     client.info.note_command(entry.spec.name, subcommand);
-    // Under held locks while a script runs, the caller is the script's `redis.call` (EXEC
-    // cannot hold the locks then, and cannot run inside a script).
-    let from_script = locks.is_held() && server.scripting.state.current().is_some();
+    let locks_held = locks.is_held();
     let feed_monitors = |client: &ClientState| {
-        let origin = if from_script {
+        if !monitor::active(server) {
+            return;
+        }
+        // Under held locks while a script runs, the caller is the script's `redis.call`
+        // (EXEC cannot hold the locks then, and cannot run inside a script).
+        let origin = if locks_held && server.scripting.state.current().is_some() {
             monitor::Origin::Script
         } else {
             monitor::Origin::Client(client)

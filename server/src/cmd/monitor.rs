@@ -102,6 +102,11 @@ pub fn fed_before_running(name: &str) -> bool {
     )
 }
 
+/// Whether any connection is monitoring (one atomic load: checked on every command).
+pub fn active(server: &super::shared::Server) -> bool {
+    !server.monitors.is_empty()
+}
+
 /// Reports a command to the monitors (if any, and unless it is administrative).
 pub fn feed(
     server: &super::shared::Server,
