@@ -419,7 +419,7 @@ fn geosearch_and_geosearchstore() {
                 "WITHDIST"
             ]
         ),
-        Value::Array(vec![Value::Array(vec![bulk("edge1"), bulk("279.7403")])])
+        Value::Array(vec![Value::Array(vec![bulk("edge1"), bulk("279.7405")])])
     );
     assert_eq!(
         value(
