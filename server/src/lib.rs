@@ -31,6 +31,7 @@
 pub mod cmd;
 pub mod config;
 pub mod engine;
+pub mod geo;
 pub mod metrics;
 pub mod net;
 pub mod rdb;

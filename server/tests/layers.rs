@@ -29,6 +29,8 @@ const LAYER_OF: &[(&str, u8)] = &[
     ("stream", 3),
     ("tables", 3),
     ("types", 3),
+    // Geohash maths for geo sets: pure functions beside the types that use them.
+    ("geo", 3),
     ("script", 3),
     ("config", 4),
     ("cmd", 4),

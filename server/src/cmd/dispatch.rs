@@ -14,7 +14,7 @@ use super::client::ClientState;
 use super::errors::{self, CmdError};
 use super::shared::Server;
 use super::table::Entry;
-use super::{Ctx, Flag};
+use super::{monitor, Ctx, Flag};
 use crate::engine::Locks;
 
 /// Commands that run immediately even inside MULTI.
@@ -26,9 +26,22 @@ const MULTI_CONTROL: &[&str] = &[
 pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
     let entry = match check(server, client, &args) {
         Ok(entry) => entry,
-        Err(e) => {
+        Err(mut e) => {
             if client.multi.is_some() {
                 client.multi_error = true;
+                // A rejected EXEC (BUSY while a script runs…) ends the transaction, as
+                // Redis's execCommandAbort.
+                if server
+                    .commands
+                    .get(&args[0])
+                    .is_some_and(|e| e.spec.name == "exec")
+                {
+                    super::transaction::discard_transaction(&server.engine, client);
+                    e = CmdError::new(format!(
+                        "EXECABORT Transaction discarded because of: {}",
+                        e.0
+                    ));
+                }
             }
             if let Some(entry) = server.commands.get(&args[0]) {
                 if let Some(sub) = super::introspection::subcommand(entry.spec.name, &args) {
@@ -190,6 +203,24 @@ pub fn run(
     // does), and after it, because EXEC runs its queued commands in between.
     let subcommand = super::introspection::subcommand(entry.spec.name, args);
     client.info.note_command(entry.spec.name, subcommand);
+    let locks_held = locks.is_held();
+    let feed_monitors = |client: &ClientState| {
+        if !monitor::active(server) {
+            return;
+        }
+        // Under held locks while a script runs, the caller is the script's `redis.call`
+        // (EXEC cannot hold the locks then, and cannot run inside a script).
+        let origin = if locks_held && server.scripting.state.current().is_some() {
+            monitor::Origin::Script
+        } else {
+            monitor::Origin::Client(client)
+        };
+        monitor::feed(server, &entry.spec, origin, client.db, args);
+    };
+    let fed_early = monitor::fed_before_running(entry.spec.name);
+    if fed_early {
+        feed_monitors(client);
+    }
     let result = {
         let mut ctx = Ctx {
             server,
@@ -207,6 +238,9 @@ pub fn run(
         client.last_write_seq = client.last_write_seq.max(written_after);
     }
     let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
+    if !fed_early {
+        feed_monitors(client);
+    }
     let failed = reply.is_error();
     entry.stat.record(entry.spec.name, usec, failed);
     server

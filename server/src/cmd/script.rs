@@ -270,6 +270,9 @@ pub fn busy_error(server: &Server, entry: &Entry, args: &[Bytes]) -> Option<CmdE
     };
     let allowed = match entry.spec.name {
         "auth" | "hello" | "quit" | "reset" | "shutdown" => true,
+        // Transaction control stays available (Redis's ALLOW_BUSY): a MULTI refused while
+        // the rest of a pipelined transaction runs later would execute half of it.
+        "multi" | "discard" | "watch" | "unwatch" => true,
         "script" => sub(&["kill"]),
         "function" => sub(&["kill", "stats"]),
         _ => false,

@@ -107,6 +107,8 @@ pub struct Server {
     /// Unix time (seconds) of the last successful persist (LASTSAVE).
     pub last_save: AtomicU64,
     pub pubsub: Arc<PubSub>,
+    /// Connections in MONITOR mode.
+    pub monitors: crate::cmd::monitor::Monitors,
     /// Native DynamoDB-model tables.
     pub tables: Tables,
     pub changelog: Arc<ChangeLog>,
@@ -137,6 +139,7 @@ impl Server {
             addr: parts.addr,
             last_save: AtomicU64::new(crate::engine::now_ms() / 1000),
             pubsub: parts.pubsub,
+            monitors: Default::default(),
             tables: parts.tables,
             changelog: parts.changelog,
             notifications: parts.notifications,

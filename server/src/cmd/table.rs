@@ -310,6 +310,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::hash::COMMANDS,
     super::list::COMMANDS,
     super::zset::COMMANDS,
+    super::geo::COMMANDS,
     super::set::COMMANDS,
     super::sort::COMMANDS,
     super::transaction::COMMANDS,
@@ -322,6 +323,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::introspection::COMMANDS,
     super::memory::COMMANDS,
     super::debug::COMMANDS,
+    super::monitor::COMMANDS,
 ];
 
 impl CommandTable {

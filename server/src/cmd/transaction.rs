@@ -88,9 +88,15 @@ fn discard(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if ctx.client.multi.is_none() {
         return Err(CmdError::new("ERR DISCARD without MULTI"));
     }
-    set_multi(ctx.client, None);
-    unwatch_all(ctx.engine(), ctx.client);
+    discard_transaction(ctx.engine(), ctx.client);
     Ok(Reply::ok())
+}
+
+/// Leaves MULTI state, dropping the queue and the watched keys (DISCARD, and an EXEC
+/// rejected before it runs).
+pub(super) fn discard_transaction(engine: &Engine, client: &mut ClientState) {
+    set_multi(client, None);
+    unwatch_all(engine, client);
 }
 
 fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {

@@ -66,12 +66,12 @@ fn indexes<'a>(ctx: &Ctx<'a>) -> &'a ZsetIndexes {
 }
 
 /// An existing sorted set with its index.
-struct Opened {
-    meta: Meta,
-    index: Arc<Mutex<ZIndex>>,
+pub(super) struct Opened {
+    pub(super) meta: Meta,
+    pub(super) index: Arc<Mutex<ZIndex>>,
 }
 
-fn open(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Option<Opened>, CmdError> {
+pub(super) fn open(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Option<Opened>, CmdError> {
     match zset::load(txn, key)? {
         Some(meta) => {
             let index = indexes(ctx).get(txn, key, &meta)?;
@@ -81,7 +81,7 @@ fn open(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Option<Opened>, CmdError
     }
 }
 
-fn open_or_create(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Opened, CmdError> {
+pub(super) fn open_or_create(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Opened, CmdError> {
     if let Some(opened) = open(ctx, txn, key)? {
         return Ok(opened);
     }
@@ -91,7 +91,7 @@ fn open_or_create(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Opened, CmdErr
 }
 
 /// Stores the set's metadata, commits, and then applies the changes to the index.
-fn finish(
+pub(super) fn finish(
     ctx: &mut Ctx,
     mut txn: Txn,
     key: &[u8],
@@ -486,7 +486,7 @@ fn zrangestore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Replaces `dst` with a sorted set of `entries` (deleting it when empty); returns the size.
-fn store_result(
+pub(super) fn store_result(
     ctx: &mut Ctx,
     mut txn: Txn,
     dst: &[u8],

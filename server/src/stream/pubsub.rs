@@ -34,6 +34,8 @@ pub enum PushMessage {
         channel: Bytes,
         payload: Bytes,
     },
+    /// A MONITOR line (sent as a status reply).
+    Monitor(Bytes),
 }
 
 impl PushMessage {
@@ -56,6 +58,9 @@ impl PushMessage {
             PushMessage::SMessage { channel, payload } => {
                 vec![Reply::text("smessage"), bulk(channel), bulk(payload)]
             }
+            PushMessage::Monitor(line) => {
+                return Reply::Simple(String::from_utf8_lossy(line).into_owned())
+            }
         })
     }
 
@@ -69,6 +74,7 @@ impl PushMessage {
                 channel,
                 payload,
             } => pattern.len() + channel.len() + payload.len() + 50,
+            PushMessage::Monitor(line) => line.len() + 3,
         }
     }
 }
@@ -145,6 +151,17 @@ impl SubscriberHandle {
             return false;
         }
         self.tx.send(msg).is_ok()
+    }
+
+    /// Queues a message with no output-buffer limit (a MONITOR client is a normal client,
+    /// which Redis does not limit); false once the connection is gone.
+    pub fn send_unlimited(&self, msg: PushMessage) -> bool {
+        let unlimited = OutputLimit {
+            hard_bytes: 0,
+            soft_bytes: 0,
+            soft_seconds: 0,
+        };
+        self.deliver(msg, unlimited)
     }
 
     fn over_limit(&self, queued: usize, limit: OutputLimit) -> bool {
