@@ -7,7 +7,7 @@
 //! | `meta`   | slot ‖ space ‖ key | [`Meta`] (type, expiry, version, len, inline string) |
 //! | `sub`    | meta key ‖ version ‖ sort key | member value (hash field value, zset score…) |
 //! | `expiry` | expire_at(8) ‖ meta key | empty: the active-expiry index |
-//! | `gc`     | meta key ‖ version | empty: dropped versions whose sub-rows await reclaim |
+//! | `gc`     | meta key ‖ version | dropped versions whose sub-rows await reclaim; value: last sub-row reclaimed |
 //! | `system` | name | engine bookkeeping (version ceiling, shard layout) |
 //! | `items`  | slot ‖ table id ‖ partition ‖ sort key | a native table's item ([`Family::Items`]) |
 //! | `tables` | table name | a table's description ([`Family::Catalog`]) |

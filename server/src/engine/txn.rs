@@ -15,6 +15,7 @@
 //! - the row caches are refreshed, WATCH and blocked clients are signalled;
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
@@ -40,6 +41,9 @@ struct MetaEntry {
     /// The row as the transaction wants it.
     current: Option<Meta>,
     dirty: bool,
+    /// A version whose every sub-row this transaction deleted itself (see
+    /// [`Txn::delete_emptied`]): dropping it needs no background reclaim.
+    emptied_version: Option<u64>,
 }
 
 /// A pending write of a row in one of the engine's row families (table items, the table
@@ -65,6 +69,9 @@ pub struct Txn<'e> {
     events: Vec<KeyEvent>,
     /// Metadata keys written, recorded only while someone WATCHes or blocks on keys.
     touched: Vec<Vec<u8>>,
+    /// The last key's metadata row key: a command reads and writes one key's rows many
+    /// times (metadata, each sub-row), and encoding it hashes the key for its slot.
+    last_meta_key: RefCell<Option<(u32, Vec<u8>, Vec<u8>)>>,
 }
 
 impl<'e> Txn<'e> {
@@ -81,6 +88,20 @@ impl<'e> Txn<'e> {
             rows_existed: HashMap::new(),
             events: Vec::new(),
             touched: Vec::new(),
+            last_meta_key: RefCell::new(None),
+        }
+    }
+
+    /// The metadata row key of `key` in the current space (remembered for the last key).
+    fn meta_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut memo = self.last_meta_key.borrow_mut();
+        match &*memo {
+            Some((space, k, raw)) if *space == self.space && k == key => raw.clone(),
+            _ => {
+                let raw = meta_key(self.space, key);
+                *memo = Some((self.space, key.to_vec(), raw.clone()));
+                raw
+            }
         }
     }
 
@@ -125,6 +146,7 @@ impl<'e> Txn<'e> {
                     current: physical.clone(),
                     physical,
                     dirty: false,
+                    emptied_version: None,
                 }))
             }
         }
@@ -133,13 +155,13 @@ impl<'e> Txn<'e> {
     /// The live (not expired) metadata of `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Meta>> {
         let now = self.now;
-        let entry = self.entry(meta_key(self.space, key))?;
+        let entry = self.entry(self.meta_key(key))?;
         Ok(entry.current.clone().filter(|m| !m.is_expired(now)))
     }
 
     /// The stored metadata of `key` even if it has expired (for the expiry cycle).
     pub fn peek(&mut self, key: &[u8]) -> Result<Option<Meta>> {
-        let entry = self.entry(meta_key(self.space, key))?;
+        let entry = self.entry(self.meta_key(key))?;
         Ok(entry.current.clone())
     }
 
@@ -150,7 +172,7 @@ impl<'e> Txn<'e> {
 
     fn touch(&mut self, key: &[u8]) {
         if self.engine.signals.active() {
-            self.touched.push(meta_key(self.space, key));
+            self.touched.push(self.meta_key(key));
         }
     }
 
@@ -158,7 +180,11 @@ impl<'e> Txn<'e> {
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
         let now = self.now;
-        let entry = self.entry(meta_key(self.space, key))?;
+        let entry = self.entry(self.meta_key(key))?;
+        if entry.emptied_version == Some(meta.version) {
+            // The version lives on (rows may be written again): reclaim it if dropped later.
+            entry.emptied_version = None;
+        }
         let created = entry.current.as_ref().is_none_or(|m| m.is_expired(now));
         // Rewriting an identical row (HSET of an existing field, ZINCRBY) would only cost a
         // memtable insert and journal bytes.
@@ -177,7 +203,7 @@ impl<'e> Txn<'e> {
     /// Deletes `key`; returns whether a live key was deleted.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
         let now = self.now;
-        let entry = self.entry(meta_key(self.space, key))?;
+        let entry = self.entry(self.meta_key(key))?;
         let was_live = entry.current.as_ref().is_some_and(|m| !m.is_expired(now));
         let existed = entry.current.is_some();
         if existed {
@@ -188,8 +214,19 @@ impl<'e> Txn<'e> {
         Ok(was_live)
     }
 
+    /// Deletes `key`, whose live sub-rows at `version` this transaction has all deleted
+    /// already (a pop or removal that left a list or set empty): no version is queued for
+    /// reclaim, so the reclaim thread does not walk the tombstones those deletions left
+    /// (a job queue empties its list many times a second). Returns whether a live key was
+    /// deleted.
+    pub fn delete_emptied(&mut self, key: &[u8], version: u64) -> Result<bool> {
+        let was_live = self.delete(key)?;
+        self.entry(self.meta_key(key))?.emptied_version = Some(version);
+        Ok(was_live)
+    }
+
     fn sub_row(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
-        let mut row = sub_prefix(&meta_key(self.space, key), version);
+        let mut row = sub_prefix(&self.meta_key(key), version);
         row.extend_from_slice(sub_key);
         row
     }
@@ -208,6 +245,27 @@ impl<'e> Txn<'e> {
             .sub_cache
             .put(row, stored.clone().map(bytes::Bytes::from));
         Ok(stored)
+    }
+
+    /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
+    /// [`Txn::sub_get`] it does not put the row in the sub-row cache: it is gone at commit.
+    pub fn sub_take(
+        &mut self,
+        key: &[u8],
+        version: u64,
+        sub_key: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        self.touch(key);
+        let row = self.sub_row(key, version, sub_key);
+        let value = match self.subs.get(&row) {
+            Some(pending) => pending.clone(),
+            None => match self.engine.sub_cache.get(&row) {
+                Some(cached) => cached.map(|v| v.to_vec()),
+                None => stored_get(&self.engine.sub, &row)?.map(|v| v.to_vec()),
+            },
+        };
+        self.subs.insert(row, None);
+        Ok(value)
     }
 
     /// Writes one sub-row of `key` at `version`.
@@ -235,7 +293,7 @@ impl<'e> Txn<'e> {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> SubScan {
-        let prefix = sub_prefix(&meta_key(self.space, key), version);
+        let prefix = sub_prefix(&self.meta_key(key), version);
         let with_prefix = |b: &[u8]| {
             let mut v = prefix.clone();
             v.extend_from_slice(b);
@@ -402,7 +460,8 @@ impl<'e> Txn<'e> {
             }
             if let Some(old) = old {
                 let version_dropped = new.is_none_or(|n| n.version != old.version);
-                if old.kind.has_sub_rows() && version_dropped {
+                let rows_left = entry.emptied_version != Some(old.version);
+                if old.kind.has_sub_rows() && version_dropped && rows_left {
                     staged
                         .batch
                         .insert(&engine.gc, sub_prefix(raw_key, old.version), []);
@@ -533,5 +592,24 @@ impl Iterator for SubScan {
                 .map(|(k, v)| (k[self.prefix_len..].to_vec(), v.to_vec()))
                 .map_err(Into::into),
         )
+    }
+}
+
+impl SubScan {
+    /// The values alone, without copying each row's sort key (LRANGE wants only elements).
+    pub fn values(self) -> SubValues {
+        SubValues(self.inner)
+    }
+}
+
+/// Iterator over the values of [`SubScan`]'s rows.
+pub struct SubValues(Box<dyn Iterator<Item = fjall::Guard>>);
+
+impl Iterator for SubValues {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let guard = self.0.next()?;
+        Some(guard.value().map(|v| v.to_vec()).map_err(Into::into))
     }
 }

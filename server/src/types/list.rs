@@ -90,6 +90,12 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta> {
 /// Writes the list's metadata back, deleting the key when it became empty (Redis never
 /// keeps empty lists). Returns whether the key was deleted.
 pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
+    if meta.len == 0 {
+        // Every element row was deleted on the way to empty (pops, trims and removals delete
+        // their rows): nothing is left for background reclaim to walk.
+        txn.delete_emptied(key, meta.version)?;
+        return Ok(true);
+    }
     super::store_members(txn, key, meta)
 }
 
@@ -128,9 +134,8 @@ pub fn pop(
             End::Tail => ends.tail - 1,
         };
         let element = txn
-            .sub_get(key, meta.version, &seq_key(seq))?
+            .sub_take(key, meta.version, &seq_key(seq))?
             .ok_or(TypeError::Corrupt("list element"))?;
-        txn.sub_delete(key, meta.version, &seq_key(seq));
         match end {
             End::Head => ends.head += 1,
             End::Tail => ends.tail -= 1,
@@ -158,9 +163,14 @@ pub fn set(txn: &mut Txn, key: &[u8], meta: &Meta, index: u64, value: Vec<u8>) -
 pub fn range(txn: &Txn, key: &[u8], meta: &Meta, start: u64, stop: u64) -> Result<Vec<Vec<u8>>> {
     let ends = Ends::read(meta)?;
     let (lo, hi) = (seq_key(ends.head + start), seq_key(ends.head + stop));
-    txn.sub_scan(key, meta.version, Included(&lo), Included(&hi), false)
-        .map(|row| Ok(row?.1))
-        .collect()
+    let mut elements = Vec::with_capacity((stop - start + 1).min(1 << 16) as usize);
+    for element in txn
+        .sub_scan(key, meta.version, Included(&lo), Included(&hi), false)
+        .values()
+    {
+        elements.push(element?);
+    }
+    Ok(elements)
 }
 
 /// Iterates `(index, element)` from the head, or from the tail when `reverse`, lazily (LPOS

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Server instructions per command under valgrind's callgrind, for a fixed redis-benchmark
+# workload: unlike req/s, instruction counts repeat closely from run to run on a busy
+# machine, so they can prove a cut. Counts cover every server thread (network, engine,
+# background reclaim/expiry/fsync) from the end of the set-up to the end of the workload;
+# start-up and set-up are excluded (callgrind_control --zero). Not run in CI.
+#
+# Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
+#   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP)
+# Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
+#   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
+#   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-20000}
+PIPE=${2:-16}
+shift $(($# < 2 ? $# : 2))
+TESTS=${*:-LPUSH RPOP LRANGE_100 SADD SPOP}
+# SPOP pops SPOP_N members from a set of SPOP_SET (the set stays large throughout).
+SPOP_SET=${SPOP_SET:-20000}
+SPOP_N=${SPOP_N:-$((N / 4))}
+BIN=${REDYN_BIN:-target/release/redyn}
+PORT=${PORT:-7701}
+TMP=$(mktemp -d)
+OUT=${KEEP:-$TMP}
+mkdir -p "$OUT"
+
+bench() { redis-benchmark -p "$PORT" -c 10 -n "$N" -P "$PIPE" -r 100000 -q "$@" >/dev/null 2>&1; }
+
+# setup <test>: what a test needs in the database before the measured part.
+setup() {
+  case $1 in
+    RPOP | LRANGE_100) bench LPUSH bench:list element:__rand_int__ ;;
+    SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
+      redis-cli -p "$PORT" --pipe >/dev/null ;;
+    *) ;;
+  esac
+}
+
+# workload <test>: the measured commands.
+workload() {
+  case $1 in
+    SADD) bench SADD bench:set member:__rand_int__ ;;
+    SPOP) bench -n "$SPOP_N" SPOP bench:set ;;
+    LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
+    RPOP) bench RPOP bench:list ;;
+    LRANGE_100) bench LRANGE bench:list 0 99 ;;
+    *) echo "unknown test $1" >&2; exit 2 ;;
+  esac
+}
+
+echo "| command | requests | pipeline | instructions/command |"
+echo "|---|---|---|---|"
+for test in $TESTS; do
+  dir=$(mktemp -d)
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$test" \
+    "$BIN" --port "$PORT" --dir "$dir" --appendfsync everysec --metrics-addr off \
+    >"$TMP/valgrind.$test.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  setup "$test"
+  callgrind_control --zero "$pid" >/dev/null 2>&1
+  workload "$test"
+  callgrind_control --dump="$test" "$pid" >/dev/null 2>&1
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+  # The dump holds only the measured part (counters were zeroed before it).
+  total=$(for f in "$OUT"/callgrind.out."$test".*; do
+    grep -h '^summary:' "$f" | awk '{print $2}'
+  done | awk '{s += $1} END {printf "%.0f", s}')
+  n=$N; [ "$test" == SPOP ] && n=$SPOP_N
+  echo "| $test | $n | $PIPE | $((total / n)) |"
+done
+[ -z "${KEEP:-}" ] && rm -rf "$TMP"
