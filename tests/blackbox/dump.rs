@@ -10,11 +10,11 @@ use redis::Value;
 
 use crate::harness::{error, error_text, q, TestServer};
 
-fn dump(c: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
+pub(crate) fn dump(c: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query(c).unwrap()
 }
 
-fn restore(
+pub(crate) fn restore(
     c: &mut redis::Connection,
     key: &str,
     ttl: i64,
@@ -29,7 +29,7 @@ fn restore(
         .query(c)
 }
 
-fn restore_err(
+pub(crate) fn restore_err(
     c: &mut redis::Connection,
     key: &str,
     ttl: &str,
@@ -219,7 +219,7 @@ fn crc64(bytes: &[u8]) -> u64 {
 }
 
 /// `body` with a DUMP trailer of `version` and a correct checksum.
-fn with_trailer(body: &[u8], version: u16) -> Vec<u8> {
+pub(crate) fn with_trailer(body: &[u8], version: u16) -> Vec<u8> {
     let mut out = body.to_vec();
     out.extend_from_slice(&version.to_le_bytes());
     let crc = crc64(&out);
@@ -418,14 +418,14 @@ fn real_redis_payloads_restore() {
 }
 
 /// A running real `redis-server` on a free port, or `None` when it is not installed.
-struct RealRedis {
+pub(crate) struct RealRedis {
     child: std::process::Child,
     port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl RealRedis {
-    fn start() -> Option<RealRedis> {
+    pub(crate) fn start() -> Option<RealRedis> {
         let dir = tempfile::tempdir().unwrap();
         let port = crate::harness::free_port();
         let child = Command::new("redis-server")
@@ -456,14 +456,14 @@ impl RealRedis {
         None
     }
 
-    fn client(&self) -> redis::Connection {
+    pub(crate) fn client(&self) -> redis::Connection {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
             .unwrap()
             .get_connection()
             .unwrap()
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self._dir.path()
     }
 }
@@ -532,7 +532,7 @@ fn import(file: &Path, dir: &Path) -> (bool, String) {
 }
 
 /// Imports `file` into a stopped server's directory, then restarts it.
-fn import_into(server: &mut TestServer, file: &Path) -> String {
+pub(crate) fn import_into(server: &mut TestServer, file: &Path) -> String {
     server.stop();
     let (ok, text) = import(file, server.data_dir());
     assert!(ok, "{text}");

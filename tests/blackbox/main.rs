@@ -6,6 +6,7 @@
 mod harness;
 
 mod bits;
+mod blocked_stats;
 mod blocking;
 mod changelog_groups;
 mod config;
@@ -37,6 +38,7 @@ mod server;
 mod set;
 mod smoke;
 mod sort;
+mod stream_dump;
 mod streams;
 mod strings;
 mod table_streams;

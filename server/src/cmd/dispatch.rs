@@ -198,6 +198,8 @@ pub fn run(
     locks: Locks<'_>,
 ) -> Reply {
     let started = Instant::now();
+    // A re-run after a wake-up of a command that blocked: already counted once.
+    let retry = client.block_deadline.is_some();
     let written_before = server.engine.durability.written();
     // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
     // does), and after it, because EXEC runs its queued commands in between.
@@ -242,11 +244,15 @@ pub fn run(
         feed_monitors(client);
     }
     let failed = reply.is_error();
-    entry.stat.record(entry.spec.name, usec, failed);
-    server
-        .stats
-        .commands_processed
-        .fetch_add(1, Ordering::Relaxed);
+    if retry {
+        entry.stat.record_retry(usec, failed);
+    } else {
+        entry.stat.record(entry.spec.name, usec, failed);
+        server
+            .stats
+            .commands_processed
+            .fetch_add(1, Ordering::Relaxed);
+    }
     if failed {
         note_error_reply(server, &reply);
     }

@@ -12,6 +12,7 @@ use redyn_protocol::args::eq_ignore_case;
 use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
+use super::{dump_stream, stream_log};
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::{Engine, Kind, Locks, Meta, Txn};
 use crate::rdb::{self, RdbError, Value};
@@ -59,15 +60,17 @@ fn intset_limit(ctx: &Ctx) -> u64 {
 fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
-    let Some(meta) = txn.get(key)? else {
-        return Ok(Reply::Nil);
+    let value = match txn.get(key)? {
+        Some(meta) => read_value(ctx, &mut txn, key, &meta)?,
+        // A change log is a stream whether or not its key has a row.
+        None if stream_log::log_name(key).is_some() => stream_value(ctx, &mut txn, key)?,
+        None => return Ok(Reply::Nil),
     };
-    let value = read_value(ctx, &txn, key, &meta)?;
     Ok(Reply::bulk(rdb::dump_payload(&value)))
 }
 
 /// The value of `key` (whose metadata is `meta`) as a neutral [`Value`].
-fn read_value(ctx: &Ctx, txn: &Txn, key: &[u8], meta: &Meta) -> Result<Value, CmdError> {
+fn read_value(ctx: &Ctx, txn: &mut Txn, key: &[u8], meta: &Meta) -> Result<Value, CmdError> {
     Ok(match meta.kind {
         Kind::String => Value::String(meta.value.clone()),
         Kind::List => Value::List(list::range(txn, key, meta, 0, meta.len.saturating_sub(1))?),
@@ -79,12 +82,16 @@ fn read_value(ctx: &Ctx, txn: &Txn, key: &[u8], meta: &Meta) -> Result<Value, Cm
             let entries = index.range(0, index.len());
             Value::ZSet(entries.into_iter().map(|(s, m)| (m, s)).collect())
         }
-        Kind::Stream => {
-            return Err(CmdError::new(
-                "ERR DUMP of stream keys is not supported by this server",
-            ))
-        }
+        Kind::Stream => stream_value(ctx, txn, key)?,
     })
+}
+
+/// The stream at `key` (a client-written one or a change log) as a [`Value`].
+fn stream_value(ctx: &Ctx, txn: &mut Txn, key: &[u8]) -> Result<Value, CmdError> {
+    let stream =
+        super::stream::load(ctx, txn, key)?.ok_or_else(|| CmdError::new(errors::NO_SUCH_KEY))?;
+    let value = dump_stream::stream_value(txn, &stream)?;
+    Ok(Value::Stream(Box::new(value)))
 }
 
 /// RESTORE's options.
@@ -132,6 +139,8 @@ fn parse_restore_options(args: &[Bytes]) -> Result<RestoreOptions, CmdError> {
 /// order: options, existing key, TTL, payload.
 fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
+    // Change logs are written by the server only, whatever the payload.
+    super::stream::refuse_changelog(key)?;
     let options = parse_restore_options(&args[4..])?;
     let limit = intset_limit(ctx);
     let mut txn = ctx.txn_args(&args[1..2]);
@@ -202,6 +211,9 @@ pub fn write_value(
             }
             meta
         }
+        Value::Stream(stream) => {
+            return dump_stream::restore_stream(txn, key, *stream, expire_at);
+        }
         Value::ZSet(entries) => {
             // A fresh version: the sorted set's in-memory index is built from these rows
             // on first use.
@@ -258,6 +270,7 @@ fn type_name(value: &Value) -> &'static str {
         Value::Set(_) => "set",
         Value::Hash(_) => "hash",
         Value::ZSet(_) => "zset",
+        Value::Stream(_) => "stream",
     }
 }
 

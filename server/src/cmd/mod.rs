@@ -13,6 +13,7 @@ pub mod ddb;
 pub mod debug;
 pub mod dispatch;
 pub mod dump;
+pub mod dump_stream;
 pub mod errors;
 pub mod function;
 pub mod geo;

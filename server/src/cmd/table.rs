@@ -244,6 +244,16 @@ impl CommandStat {
             .record(usec, failed);
     }
 
+    /// Records a blocked command's re-run after a wake-up. Redis counts a blocking call
+    /// once (its first run counted it), so a re-run adds only its time and, when it is
+    /// the run that fails (XREADGROUP answering -NOGROUP), the failure.
+    pub fn record_retry(&self, usec: u64, failed: bool) {
+        self.usec.fetch_add(usec, Ordering::Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Approximate latency percentile in µs (upper bound of the bucket holding it).
     pub fn latency_percentile(&self, p: f64) -> Option<f64> {
         let counts: Vec<u64> = self

@@ -160,16 +160,108 @@ pub mod listpack {
         Ok(c.take(string_len)?.to_vec())
     }
 
-    /// Skips an entry's back-length, whose width follows from the entry's size.
-    fn skip_backlen(c: &mut Cursor, entry_len: usize) -> Result<()> {
-        let width = match entry_len {
+    /// Builds a listpack as Redis's `lpAppend` does: integers, and strings that spell an
+    /// integer canonically, take the integer encodings; other strings the string ones.
+    #[derive(Default)]
+    pub struct Builder {
+        body: Vec<u8>,
+        count: usize,
+    }
+
+    /// The header's element count saturates here (`LP_HDR_NUMELE_UNKNOWN`).
+    const COUNT_UNKNOWN: usize = u16::MAX as usize;
+    const HEADER_LEN: usize = 6;
+
+    impl Builder {
+        pub fn int(&mut self, n: i64) {
+            let mut encoded = Vec::with_capacity(9);
+            if (0..=127).contains(&n) {
+                encoded.push(n as u8);
+            } else if (-4096..=4095).contains(&n) {
+                let raw = (n as u16) & 0x1fff;
+                encoded.extend_from_slice(&[0xc0 | (raw >> 8) as u8, raw as u8]);
+            } else if let Ok(n) = i16::try_from(n) {
+                encoded.push(0xf1);
+                encoded.extend_from_slice(&n.to_le_bytes());
+            } else if (-(1 << 23)..(1 << 23)).contains(&n) {
+                encoded.push(0xf2);
+                encoded.extend_from_slice(&n.to_le_bytes()[..3]);
+            } else if let Ok(n) = i32::try_from(n) {
+                encoded.push(0xf3);
+                encoded.extend_from_slice(&n.to_le_bytes());
+            } else {
+                encoded.push(0xf4);
+                encoded.extend_from_slice(&n.to_le_bytes());
+            }
+            self.push(&encoded);
+        }
+
+        pub fn string(&mut self, s: &[u8]) {
+            if let Some(n) = canonical_i64(s) {
+                return self.int(n);
+            }
+            let mut encoded = Vec::with_capacity(s.len() + 5);
+            let len = s.len();
+            if len < 64 {
+                encoded.push(0x80 | len as u8);
+            } else if len < 4096 {
+                encoded.extend_from_slice(&[0xe0 | (len >> 8) as u8, len as u8]);
+            } else {
+                encoded.push(0xf0);
+                encoded.extend_from_slice(&(len as u32).to_le_bytes());
+            }
+            encoded.extend_from_slice(s);
+            self.push(&encoded);
+        }
+
+        /// Appends an encoded entry and its back-length (the entry's size, 7 bits per
+        /// byte, most significant first, every byte but the first flagged with 128).
+        fn push(&mut self, encoded: &[u8]) {
+            self.body.extend_from_slice(encoded);
+            let len = encoded.len() as u64;
+            let width = backlen_width(encoded.len());
+            for i in (0..width).rev() {
+                let septet = ((len >> (7 * i)) & 127) as u8;
+                let flag = if i + 1 == width { 0 } else { 128 };
+                self.body.push(septet | flag);
+            }
+            self.count += 1;
+        }
+
+        pub fn finish(self) -> Vec<u8> {
+            let total = HEADER_LEN + self.body.len() + 1;
+            let mut out = Vec::with_capacity(total);
+            out.extend_from_slice(&(total as u32).to_le_bytes());
+            out.extend_from_slice(&(self.count.min(COUNT_UNKNOWN) as u16).to_le_bytes());
+            out.extend_from_slice(&self.body);
+            out.push(END);
+            out
+        }
+    }
+
+    /// The integer `s` spells if it is its canonical decimal text (Redis's
+    /// `lpStringToInt64`): no sign but `-`, no leading zeros, no `-0`.
+    fn canonical_i64(s: &[u8]) -> Option<i64> {
+        if s.is_empty() || s.len() > 20 {
+            return None;
+        }
+        let n: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+        (n.to_string().as_bytes() == s).then_some(n)
+    }
+
+    fn backlen_width(entry_len: usize) -> usize {
+        match entry_len {
             0..=127 => 1,
             128..=16382 => 2,
             16383..=2097150 => 3,
             2097151..=268435454 => 4,
             _ => 5,
-        };
-        c.take(width)?;
+        }
+    }
+
+    /// Skips an entry's back-length, whose width follows from the entry's size.
+    fn skip_backlen(c: &mut Cursor, entry_len: usize) -> Result<()> {
+        c.take(backlen_width(entry_len))?;
         Ok(())
     }
 }

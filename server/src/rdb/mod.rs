@@ -4,18 +4,24 @@
 //! A pure codec: it turns bytes into a neutral [`Value`] and back and knows nothing of the
 //! engine. Reading accepts every encoding Redis 7.0 (and 7.2's listpack sets) can produce —
 //! plain, ziplist, listpack, intset, zipmap, quicklist 1 and 2, int-encoded and
-//! LZF-compressed strings. Writing emits the plain encodings (string, list, set, zset 2,
-//! hash), which every Redis since 2.x loads, so a DUMP from redyn restores in real Redis.
+//! LZF-compressed strings, streams of Redis 5 to 7.2. Writing emits the plain encodings
+//! (string, list, set, zset 2, hash), which every Redis since 2.x loads, and streams as
+//! Redis 7.0 writes them, so a DUMP from redyn restores in real Redis.
 
 mod compact;
 mod dump;
 mod file;
 mod lzf;
 mod read;
+mod stream;
 mod write;
 
 pub use dump::{dump_payload, parse_payload, verify_payload, DUMP_RDB_VERSION};
 pub use file::{parse_file, RdbEntry, RdbFile};
+pub use stream::{
+    EntriesRead, Id as StreamId, NodeEntry, PendingEntry, StreamConsumer, StreamGroup, StreamNode,
+    StreamValue,
+};
 pub use write::encode_value;
 
 /// A Redis value, independent of how either side stores it.
@@ -29,6 +35,7 @@ pub enum Value {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// `(member, score)` pairs.
     ZSet(Vec<(Vec<u8>, f64)>),
+    Stream(Box<StreamValue>),
 }
 
 /// Why bytes are not a valid serialized value.

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use super::compact::{intset, listpack, ziplist, zipmap};
+use super::stream::{STREAM_LISTPACKS, STREAM_LISTPACKS_2, STREAM_LISTPACKS_3};
 use super::types::*;
 use super::{lzf, RdbError, Result, Value};
 
@@ -135,7 +136,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A value of type `kind` (the type byte already read). Empty collections are
-    /// refused, as RESTORE refuses them.
+    /// refused, as RESTORE refuses them (an empty stream is a value of its own).
     pub fn value(&mut self, kind: u8) -> Result<Value> {
         let value = self.value_maybe_empty(kind)?;
         if is_empty(&value) {
@@ -163,6 +164,9 @@ impl<'a> Reader<'a> {
             HASH_LISTPACK => Value::Hash(paired(listpack::entries(&self.string()?)?)?),
             LIST_QUICKLIST => Value::List(self.quicklist()?),
             LIST_QUICKLIST_2 => Value::List(self.quicklist_2()?),
+            STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 => {
+                Value::Stream(Box::new(self.stream(kind)?))
+            }
             other => return Err(RdbError::UnsupportedType(other)),
         };
         if has_duplicates(&value) {
@@ -229,7 +233,7 @@ impl<'a> Reader<'a> {
 
 pub fn is_empty(value: &Value) -> bool {
     match value {
-        Value::String(_) => false,
+        Value::String(_) | Value::Stream(_) => false,
         Value::List(v) | Value::Set(v) => v.is_empty(),
         Value::Hash(v) => v.is_empty(),
         Value::ZSet(v) => v.is_empty(),
@@ -242,7 +246,8 @@ fn has_duplicates(value: &Value) -> bool {
         names.any(|name| !seen.insert(name))
     }
     match value {
-        Value::String(_) | Value::List(_) => false,
+        // A stream's names are checked as it is read.
+        Value::String(_) | Value::List(_) | Value::Stream(_) => false,
         Value::Set(members) => repeats(members.iter().map(Vec::as_slice)),
         Value::Hash(pairs) => repeats(pairs.iter().map(|(f, _)| f.as_slice())),
         Value::ZSet(entries) => repeats(entries.iter().map(|(m, _)| m.as_slice())),

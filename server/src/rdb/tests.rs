@@ -182,3 +182,79 @@ proptest! {
         let _ = r.value(kind);
     }
 }
+
+#[test]
+fn listpack_builder_round_trips_every_encoding() {
+    let long = vec![b'x'; 5000];
+    let mut lp = listpack::Builder::default();
+    let ints = [
+        0,
+        127,
+        128,
+        -1,
+        -4096,
+        4095,
+        -32768,
+        32767,
+        1 << 20,
+        -(1 << 23),
+        i32::MAX as i64,
+        i64::MIN,
+    ];
+    for n in ints {
+        lp.int(n);
+    }
+    let strings: [&[u8]; 5] = [b"", b"abc", b"007", &[b'y'; 100], &long];
+    for s in strings {
+        lp.string(s);
+    }
+    lp.string(b"-42");
+    let mut expected: Vec<Vec<u8>> = ints.iter().map(|n| n.to_string().into_bytes()).collect();
+    expected.extend(strings.iter().map(|s| s.to_vec()));
+    expected.push(b"-42".to_vec());
+    assert_eq!(listpack::entries(&lp.finish()).unwrap(), expected);
+}
+
+#[test]
+fn stream_value_round_trips_through_the_codec() {
+    let entry = |ms, deleted, fields: &[(&str, &str)]| NodeEntry {
+        id: StreamId::new(ms, 0),
+        deleted,
+        fields: fields
+            .iter()
+            .map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .collect(),
+    };
+    let stream = StreamValue {
+        nodes: vec![StreamNode {
+            master: StreamId::new(1, 0),
+            entries: vec![
+                entry(1, true, &[("a", "1")]),
+                entry(2, false, &[("a", "2")]),
+                entry(3, false, &[("b", "x"), ("c", "")]),
+            ],
+        }],
+        length: 2,
+        last_id: StreamId::new(3, 0),
+        first_id: StreamId::new(2, 0),
+        max_deleted_id: StreamId::new(1, 0),
+        entries_added: 3,
+        groups: vec![StreamGroup {
+            name: b"g".to_vec(),
+            last_id: StreamId::new(3, 0),
+            entries_read: EntriesRead::Unknown,
+            pending: vec![PendingEntry {
+                id: StreamId::new(2, 0),
+                delivery_time: 1_700_000_000_000,
+                delivery_count: 2,
+            }],
+            consumers: vec![StreamConsumer {
+                name: b"alice".to_vec(),
+                seen_time: 1_700_000_000_001,
+                pending: vec![StreamId::new(2, 0)],
+            }],
+        }],
+    };
+    let value = Value::Stream(Box::new(stream));
+    assert_eq!(parse_payload(&dump_payload(&value)).unwrap(), value);
+}

@@ -1,5 +1,7 @@
-//! Writing RDB values in the plain encodings (string, list, set, zset 2, hash).
+//! Writing RDB values in the plain encodings (string, list, set, zset 2, hash), and
+//! streams as Redis 7.0 does.
 
+use super::stream::{encode_stream, STREAM_LISTPACKS_2};
 use super::types::*;
 use super::Value;
 
@@ -33,6 +35,10 @@ pub fn encode_value(out: &mut Vec<u8>, value: &Value) {
                 string(out, member);
                 out.extend_from_slice(&score.to_le_bytes());
             }
+        }
+        Value::Stream(stream) => {
+            out.push(STREAM_LISTPACKS_2);
+            encode_stream(out, stream);
         }
     }
 }

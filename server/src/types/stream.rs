@@ -523,6 +523,47 @@ impl Stream {
         Ok(count)
     }
 
+    /// The master IDs of the nodes, in order (none for a stream with an entry source).
+    pub fn node_masters(&self, txn: &Txn) -> Result<Vec<StreamId>> {
+        self.nodes(txn, None, false)
+            .map(|row| Ok(Self::decode_node(row)?.0))
+            .collect()
+    }
+
+    /// Loads one node of a restored stream: its live entries, how many entries it ever
+    /// held (deleted ones count toward its fill, as in Redis) and the last ID appended to
+    /// it. Nodes come in ID order into a stream being built; one with no live entry is
+    /// not kept, as Redis drops such nodes.
+    pub fn restore_node(
+        &mut self,
+        txn: &mut Txn,
+        master: StreamId,
+        entries: &[Entry],
+        appended: u64,
+        last: StreamId,
+    ) {
+        if entries.is_empty() {
+            return;
+        }
+        let mut node = Node {
+            live: entries.len() as u64,
+            total: appended.max(entries.len() as u64),
+            last,
+            bytes: NODE_HEADER_BYTES,
+        };
+        for (id, fields) in entries {
+            node.bytes += entry_bytes(fields);
+            self.row_put(txn, entry_key(*id), encode_fields(fields));
+        }
+        self.put_node(txn, master, &node);
+        self.meta.len += node.live;
+    }
+
+    /// Sets when the stream expires (absolute Unix ms, 0 = never) for [`Stream::store`].
+    pub fn set_expire_at(&mut self, expire_at: u64) {
+        self.meta.expire_at = expire_at;
+    }
+
     /// Appends entry `id` (the caller checked it is above the last ID).
     pub fn append(
         &mut self,

@@ -180,6 +180,25 @@ impl Stream {
         Ok(created)
     }
 
+    /// Adds a consumer of a restored group, seen at `seen_time`, without the event a
+    /// command raises (Redis's loader creates consumers silently too). The consumer must
+    /// not exist yet.
+    pub fn restore_consumer(
+        &mut self,
+        txn: &mut Txn,
+        gname: &[u8],
+        group: &mut Group,
+        name: &[u8],
+        seen_time: u64,
+    ) {
+        group.consumers += 1;
+        let consumer = Consumer {
+            seen_time,
+            pending: 0,
+        };
+        self.put_consumer(txn, gname, name, &consumer);
+    }
+
     /// Creates a consumer if absent (XGROUP CREATECONSUMER); returns whether it did.
     pub fn create_consumer(
         &mut self,
