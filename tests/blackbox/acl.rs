@@ -2,8 +2,8 @@
 //! the aclfile and config `user` lines, scripts, and the categories checked against a real
 //! redis-server when one is installed.
 
-use std::collections::{BTreeMap, BTreeSet};
 use redis::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::harness::{ddb_result, error, eventually, free_port, q, value, TestServer};
 
@@ -53,12 +53,24 @@ fn setuser_getuser_and_list_describe_rules_as_redis() {
     let _: () = q(
         &mut c,
         &[
-            "ACL", "SETUSER", "bob", "on", ">123", "+@scripting", "+set", "~x*", "&ch*",
-            "%R~r*", &format!("#{hash_abc}"),
+            "ACL",
+            "SETUSER",
+            "bob",
+            "on",
+            ">123",
+            "+@scripting",
+            "+set",
+            "~x*",
+            "&ch*",
+            "%R~r*",
+            &format!("#{hash_abc}"),
         ],
     );
     let bob = getuser(&mut c, "bob");
-    assert_eq!(bob["flags"], Value::Array(vec![Value::BulkString(b"on".to_vec())]));
+    assert_eq!(
+        bob["flags"],
+        Value::Array(vec![Value::BulkString(b"on".to_vec())])
+    );
     assert_eq!(
         bob["passwords"],
         Value::Array(vec![
@@ -96,16 +108,26 @@ fn command_rules_are_recorded_like_redis() {
         (&["-@all", "+@read", "-get", "+get"], "-@all +@read"),
         (&["+@all", "-config|get"], "+@all -config|get"),
         (&["-@all", "+config|get", "-config"], "-@all"),
-        (&["-@all", "+config", "-config|get"], "-@all +config -config|get"),
+        (
+            &["-@all", "+config", "-config|get"],
+            "-@all +config -config|get",
+        ),
         (&["+@all", "-@read", "+@read"], "+@all"),
-        (&["allcommands", "nocommands", "+select|0"], "-@all +select|0"),
+        (
+            &["allcommands", "nocommands", "+select|0"],
+            "-@all +select|0",
+        ),
     ];
     for (rules, expected) in cases {
         let _: i64 = q(&mut c, &["ACL", "DELUSER", "t"]);
         let mut args = vec!["ACL", "SETUSER", "t"];
         args.extend_from_slice(rules);
         let _: () = q(&mut c, &args);
-        assert_eq!(text(&getuser(&mut c, "t")["commands"]), *expected, "{rules:?}");
+        assert_eq!(
+            text(&getuser(&mut c, "t")["commands"]),
+            *expected,
+            "{rules:?}"
+        );
     }
 }
 
@@ -167,7 +189,12 @@ fn setuser_errors_use_redis_texts() {
 fn auth_with_users_and_passwords() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "alice", "on", ">pw1", ">pw2", "allkeys", "+@all"]);
+    let _: () = q(
+        &mut admin,
+        &[
+            "ACL", "SETUSER", "alice", "on", ">pw1", ">pw2", "allkeys", "+@all",
+        ],
+    );
     let mut c = server.client();
     assert_eq!(error(&mut c, &["AUTH", "alice", "wrong"]), WRONGPASS);
     assert_eq!(error(&mut c, &["AUTH", "nobody", "pw1"]), WRONGPASS);
@@ -178,9 +205,15 @@ fn auth_with_users_and_passwords() {
     assert!(info.contains(" user=alice "), "{info}");
     // Removing a password, disabling the user.
     let _: () = q(&mut admin, &["ACL", "SETUSER", "alice", "<pw1", "off"]);
-    assert_eq!(error(&mut server.client(), &["AUTH", "alice", "pw2"]), WRONGPASS);
+    assert_eq!(
+        error(&mut server.client(), &["AUTH", "alice", "pw2"]),
+        WRONGPASS
+    );
     let _: () = q(&mut admin, &["ACL", "SETUSER", "alice", "on"]);
-    assert_eq!(error(&mut server.client(), &["AUTH", "alice", "pw1"]), WRONGPASS);
+    assert_eq!(
+        error(&mut server.client(), &["AUTH", "alice", "pw1"]),
+        WRONGPASS
+    );
     login(&server, "alice", "pw2");
     // AUTH <password> with a nopass default user.
     assert_eq!(
@@ -188,23 +221,47 @@ fn auth_with_users_and_passwords() {
         "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
     );
     // nopass accepts any password.
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "free", "on", "nopass", "+ping"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "free", "on", "nopass", "+ping"],
+    );
     login(&server, "free", "anything");
     // Hashed passwords.
     let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // "password"
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "h", "on", &format!("#{hash}"), "+ping"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "h", "on", &format!("#{hash}"), "+ping"],
+    );
     login(&server, "h", "password");
     let _: () = q(&mut admin, &["ACL", "SETUSER", "h", &format!("!{hash}")]);
-    assert_eq!(error(&mut server.client(), &["AUTH", "h", "password"]), WRONGPASS);
+    assert_eq!(
+        error(&mut server.client(), &["AUTH", "h", "password"]),
+        WRONGPASS
+    );
+    // A user allowed no commands can still AUTH as another one.
+    let _: () = q(&mut admin, &["ACL", "SETUSER", "default", "-@all"]);
+    let mut c = server.client();
+    assert_eq!(
+        error(&mut c, &["GET", "k"]),
+        "NOPERM this user has no permissions to run the 'get' command"
+    );
+    let _: () = q(&mut c, &["AUTH", "alice", "pw2"]);
+    let _: Option<String> = q(&mut c, &["GET", "k"]);
 }
 
 #[test]
 fn default_user_password_requires_auth_for_new_connections() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "default", "resetpass", ">secret"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "default", "resetpass", ">secret"],
+    );
     let mut c = server.client();
-    assert_eq!(error(&mut c, &["GET", "x"]), "NOAUTH Authentication required.");
+    assert_eq!(
+        error(&mut c, &["GET", "x"]),
+        "NOAUTH Authentication required."
+    );
     let _: () = q(&mut c, &["AUTH", "secret"]);
     let _: Option<String> = q(&mut c, &["GET", "x"]);
     // The admin connection authenticated earlier stays authenticated.
@@ -243,10 +300,19 @@ fn requirepass_is_the_default_users_password() {
 fn hello_auth_and_reset() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "default", "resetpass", ">dpw"]);
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "carl", "on", ">cpw", "+@all", "~*"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "default", "resetpass", ">dpw"],
+    );
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "carl", "on", ">cpw", "+@all", "~*"],
+    );
     let mut c = server.client();
-    assert_eq!(error(&mut c, &["HELLO", "3", "AUTH", "carl", "bad"]), WRONGPASS);
+    assert_eq!(
+        error(&mut c, &["HELLO", "3", "AUTH", "carl", "bad"]),
+        WRONGPASS
+    );
     let Value::Map(fields) = value(&mut c, &["HELLO", "3", "AUTH", "carl", "cpw"]) else {
         panic!("HELLO 3 answers a map");
     };
@@ -255,7 +321,10 @@ fn hello_auth_and_reset() {
     assert_eq!(me, "carl");
     // RESET returns to the default user, which needs a password now.
     let _: String = q(&mut c, &["RESET"]);
-    assert_eq!(error(&mut c, &["GET", "x"]), "NOAUTH Authentication required.");
+    assert_eq!(
+        error(&mut c, &["GET", "x"]),
+        "NOAUTH Authentication required."
+    );
 }
 
 #[test]
@@ -277,7 +346,21 @@ fn commands_subcommands_and_categories_are_enforced() {
     let mut admin = server.client();
     let _: () = q(
         &mut admin,
-        &["ACL", "SETUSER", "u", "on", ">p", "allkeys", "+@read", "-strlen", "+config|get", "+select|0", "+acl"],
+        &[
+            "ACL",
+            "SETUSER",
+            "u",
+            "on",
+            ">p",
+            "allkeys",
+            "+@read",
+            "-strlen",
+            "+config|get",
+            "+select|0",
+            "+acl",
+            "+multi",
+            "+exec",
+        ],
     );
     let mut c = login(&server, "u", "p");
     let _: Option<String> = q(&mut c, &["GET", "k"]);
@@ -314,7 +397,9 @@ fn key_patterns_with_read_and_write_permissions() {
     let mut admin = server.client();
     let _: () = q(
         &mut admin,
-        &["ACL", "SETUSER", "k", "on", ">p", "+@all", "~own:*", "%R~ro:*", "%W~wo:*", "%RW~rw:*"],
+        &[
+            "ACL", "SETUSER", "k", "on", ">p", "+@all", "~own:*", "%R~ro:*", "%W~wo:*", "%RW~rw:*",
+        ],
     );
     let mut c = login(&server, "k", "p");
     let _: () = q(&mut c, &["SET", "own:1", "v"]);
@@ -342,7 +427,19 @@ fn channel_patterns_for_publish_and_subscribe() {
     let mut admin = server.client();
     let _: () = q(
         &mut admin,
-        &["ACL", "SETUSER", "ps", "on", ">p", "+@all", "allkeys", "resetchannels", "&news.*", "&__keyspace@0__:own*", "&__stream__:orders"],
+        &[
+            "ACL",
+            "SETUSER",
+            "ps",
+            "on",
+            ">p",
+            "+@all",
+            "allkeys",
+            "resetchannels",
+            "&news.*",
+            "&__keyspace@0__:own*",
+            "&__stream__:orders",
+        ],
     );
     let mut c = login(&server, "ps", "p");
     let n: i64 = q(&mut c, &["PUBLISH", "news.today", "x"]);
@@ -351,8 +448,14 @@ fn channel_patterns_for_publish_and_subscribe() {
     assert_eq!(error(&mut c, &["SUBSCRIBE", "sports"]), NOPERM_CHANNELS);
     // A pattern must be one of the allowed patterns literally.
     assert_eq!(error(&mut c, &["PSUBSCRIBE", "news.t*"]), NOPERM_CHANNELS);
-    assert_eq!(error(&mut c, &["SUBSCRIBE", "__keyspace@0__:other"]), NOPERM_CHANNELS);
-    assert_eq!(error(&mut c, &["SUBSCRIBE", "__stream__:payments"]), NOPERM_CHANNELS);
+    assert_eq!(
+        error(&mut c, &["SUBSCRIBE", "__keyspace@0__:other"]),
+        NOPERM_CHANNELS
+    );
+    assert_eq!(
+        error(&mut c, &["SUBSCRIBE", "__stream__:payments"]),
+        NOPERM_CHANNELS
+    );
     let mut sub = login(&server, "ps", "p");
     let _: Value = value(&mut sub, &["SUBSCRIBE", "__stream__:orders"]);
     let mut psub = login(&server, "ps", "p");
@@ -371,7 +474,10 @@ fn channel_patterns_for_publish_and_subscribe() {
 fn ddb_commands_check_table_names_as_keys() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "d", "on", ">p", "+@dynamodb", "~orders*"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "d", "on", ">p", "+@dynamodb", "~orders*"],
+    );
     let mut c = login(&server, "d", "p");
     let create = |name: &str| {
         serde_json::json!({
@@ -390,7 +496,10 @@ fn ddb_commands_check_table_names_as_keys() {
         "orders": {"Keys": [{"id": {"S": "1"}}]},
         "payments": {"Keys": [{"id": {"S": "1"}}]}
     }});
-    assert_eq!(ddb_result(&mut c, "BATCHGETITEM", batch).unwrap_err(), NOPERM_KEYS);
+    assert_eq!(
+        ddb_result(&mut c, "BATCHGETITEM", batch).unwrap_err(),
+        NOPERM_KEYS
+    );
     let transact = serde_json::json!({"TransactItems": [
         {"Put": {"TableName": "payments", "Item": {"id": {"S": "1"}}}}
     ]});
@@ -412,7 +521,10 @@ fn ddb_commands_check_table_names_as_keys() {
 fn acl_log_records_denials_and_failed_auths() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "al", "on", ">pw", "~a*", "+get", "&c1"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "al", "on", ">pw", "~a*", "+get", "&c1"],
+    );
     let mut c = login(&server, "al", "pw");
     let _ = error(&mut c, &["GET", "b"]);
     let _ = error(&mut c, &["SET", "a", "1"]);
@@ -423,7 +535,9 @@ fn acl_log_records_denials_and_failed_auths() {
     };
     assert_eq!(entries.len(), 3);
     let fields = |entry: &Value| -> BTreeMap<String, Value> {
-        let Value::Array(items) = entry else { panic!("entry") };
+        let Value::Array(items) = entry else {
+            panic!("entry")
+        };
         items
             .chunks(2)
             .map(|p| (text(&p[0]), p[1].clone()))
@@ -434,10 +548,11 @@ fn acl_log_records_denials_and_failed_auths() {
     assert_eq!(text(&auth["object"]), "AUTH");
     assert_eq!(text(&auth["username"]), "al");
     assert_eq!(text(&auth["context"]), "toplevel");
-    let command = fields(&entries[1]);
+    // A repeated failure moves its entry to the head.
+    let command = fields(&entries[2]);
     assert_eq!(text(&command["reason"]), "command");
     assert_eq!(text(&command["object"]), "set");
-    let key = fields(&entries[2]);
+    let key = fields(&entries[1]);
     assert_eq!(text(&key["reason"]), "key");
     assert_eq!(text(&key["object"]), "b");
     // The same failure twice is one entry with a count.
@@ -467,12 +582,21 @@ fn acl_log_records_denials_and_failed_auths() {
 fn deluser_disconnects_and_client_kill_user() {
     let server = TestServer::start();
     let mut admin = server.client();
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "gone", "on", ">p", "+@all", "~*"]);
-    let _: () = q(&mut admin, &["ACL", "SETUSER", "kept", "on", ">p", "+@all", "~*"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "gone", "on", ">p", "+@all", "~*"],
+    );
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "kept", "on", ">p", "+@all", "~*"],
+    );
     let _c1 = login(&server, "gone", "p");
     let _c2 = login(&server, "kept", "p");
     let list: String = q(&mut admin, &["CLIENT", "LIST"]);
-    assert!(list.contains("user=gone") && list.contains("user=kept"), "{list}");
+    assert!(
+        list.contains("user=gone") && list.contains("user=kept"),
+        "{list}"
+    );
     let deleted: i64 = q(&mut admin, &["ACL", "DELUSER", "gone", "nobody"]);
     assert_eq!(deleted, 1);
     let list: String = q(&mut admin, &["CLIENT", "LIST"]);
@@ -498,7 +622,10 @@ fn whoami_cat_genpass_dryrun_help() {
     assert!(read.contains("get") && !read.contains("set"));
     let admin: BTreeSet<String> = q(&mut c, &["ACL", "CAT", "admin"]);
     assert!(admin.contains("config|set") && !admin.contains("config|help"));
-    assert_eq!(error(&mut c, &["ACL", "CAT", "foo"]), "ERR Unknown category 'foo'");
+    assert_eq!(
+        error(&mut c, &["ACL", "CAT", "foo"]),
+        "ERR Unknown category 'foo'"
+    );
     let pass: String = q(&mut c, &["ACL", "GENPASS"]);
     assert_eq!(pass.len(), 64);
     assert!(pass.chars().all(|ch| ch.is_ascii_hexdigit()));
@@ -508,15 +635,24 @@ fn whoami_cat_genpass_dryrun_help() {
         error(&mut c, &["ACL", "GENPASS", "0"]),
         "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096"
     );
-    let _: () = q(&mut c, &["ACL", "SETUSER", "al", "on", "~a*", "+get", "+config|get"]);
+    let _: () = q(
+        &mut c,
+        &["ACL", "SETUSER", "al", "on", "~a*", "+get", "+config|get"],
+    );
     let ok: String = q(&mut c, &["ACL", "DRYRUN", "al", "GET", "a"]);
     assert_eq!(ok, "OK");
     let denied: String = q(&mut c, &["ACL", "DRYRUN", "al", "GET", "b"]);
     assert_eq!(denied, "This user has no permissions to access the 'b' key");
     let denied: String = q(&mut c, &["ACL", "DRYRUN", "al", "SET", "a", "1"]);
-    assert_eq!(denied, "This user has no permissions to run the 'set' command");
+    assert_eq!(
+        denied,
+        "This user has no permissions to run the 'set' command"
+    );
     let denied: String = q(&mut c, &["ACL", "DRYRUN", "al", "CONFIG", "SET", "a", "1"]);
-    assert_eq!(denied, "This user has no permissions to run the 'config|set' command");
+    assert_eq!(
+        denied,
+        "This user has no permissions to run the 'config|set' command"
+    );
     assert_eq!(
         error(&mut c, &["ACL", "DRYRUN", "nobody", "GET", "a"]),
         "ERR User 'nobody' not found"
@@ -530,7 +666,10 @@ fn whoami_cat_genpass_dryrun_help() {
         "ERR wrong number of arguments for 'get' command"
     );
     let help: Vec<String> = q(&mut c, &["ACL", "HELP"]);
-    assert_eq!(help[0], "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    assert_eq!(
+        help[0],
+        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
     assert_eq!(help.len(), 29);
 }
 
@@ -540,7 +679,16 @@ fn selectors_add_alternative_permissions() {
     let mut admin = server.client();
     let _: () = q(
         &mut admin,
-        &["ACL", "SETUSER", "sel", "on", ">p", "+get", "~a*", "(+set ~b*)"],
+        &[
+            "ACL",
+            "SETUSER",
+            "sel",
+            "on",
+            ">p",
+            "+get",
+            "~a*",
+            "(+set ~b*)",
+        ],
     );
     let mut c = login(&server, "sel", "p");
     let _: Option<String> = q(&mut c, &["GET", "a1"]);
@@ -548,7 +696,10 @@ fn selectors_add_alternative_permissions() {
     assert_eq!(error(&mut c, &["SET", "a1", "v"]), NOPERM_KEYS);
     assert_eq!(error(&mut c, &["GET", "b1"]), NOPERM_KEYS);
     let list: Vec<String> = q(&mut admin, &["ACL", "LIST"]);
-    assert!(list[0].ends_with("~a* resetchannels -@all +get (~b* resetchannels -@all +set)"), "{list:?}");
+    assert!(
+        list[0].ends_with("~a* resetchannels -@all +get (~b* resetchannels -@all +set)"),
+        "{list:?}"
+    );
     let _: () = q(&mut admin, &["ACL", "SETUSER", "sel", "clearselectors"]);
     assert_eq!(
         error(&mut c, &["SET", "b1", "v"]),
@@ -562,19 +713,57 @@ fn scripts_run_as_the_calling_user() {
     let mut admin = server.client();
     let _: () = q(
         &mut admin,
-        &["ACL", "SETUSER", "bob", "on", ">123", "+@scripting", "+set", "~x*"],
+        &[
+            "ACL",
+            "SETUSER",
+            "bob",
+            "on",
+            ">123",
+            "+@scripting",
+            "+set",
+            "~x*",
+        ],
     );
     let mut c = login(&server, "bob", "123");
-    let allowed: i64 = q(&mut c, &["EVAL", "return redis.acl_check_cmd('set','xx',1)", "1", "xx"]);
+    let allowed: i64 = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('set','xx',1)",
+            "1",
+            "xx",
+        ],
+    );
     assert_eq!(allowed, 1);
-    let denied: Option<i64> = q(&mut c, &["EVAL", "return redis.acl_check_cmd('hset','xx','f',1)", "1", "xx"]);
+    let denied: Option<i64> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('hset','xx','f',1)",
+            "1",
+            "xx",
+        ],
+    );
     assert_eq!(denied, None);
-    let denied: Option<i64> = q(&mut c, &["EVAL", "return redis.acl_check_cmd('set','yy',1)", "0"]);
+    let denied: Option<i64> = q(
+        &mut c,
+        &["EVAL", "return redis.acl_check_cmd('set','yy',1)", "0"],
+    );
     assert_eq!(denied, None);
-    assert!(error(&mut c, &["EVAL", "return redis.acl_check_cmd('invalid-cmd','arg')", "0"])
-        .contains("Invalid command passed to redis.acl_check_cmd()"));
-    assert!(error(&mut c, &["EVAL", "return redis.call('hset','xx','f','v')", "1", "xx"])
-        .contains("The user executing the script can't run this command or subcommand"));
+    assert!(error(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.acl_check_cmd('invalid-cmd','arg')",
+            "0"
+        ]
+    )
+    .contains("Invalid command passed to redis.acl_check_cmd()"));
+    assert!(error(
+        &mut c,
+        &["EVAL", "return redis.call('hset','xx','f','v')", "1", "xx"]
+    )
+    .contains("The user executing the script can't run this command or subcommand"));
     assert!(error(&mut c, &["EVAL", "return redis.call('set','yy','v')", "0"])
         .contains("The user executing the script can't access at least one of the keys mentioned in the command"));
     // The EVAL's declared keys are checked before the script runs.
@@ -582,21 +771,35 @@ fn scripts_run_as_the_calling_user() {
     let Value::Array(entries) = value(&mut admin, &["ACL", "LOG", "1"]) else {
         panic!("array");
     };
-    let Value::Array(fields) = &entries[0] else { panic!("entry") };
+    let Value::Array(fields) = &entries[0] else {
+        panic!("entry")
+    };
     assert!(fields.contains(&Value::BulkString(b"toplevel".to_vec())));
-    let _ = error(&mut c, &["EVAL", "return redis.call('hset','xx','f','v')", "1", "xx"]);
+    let _ = error(
+        &mut c,
+        &["EVAL", "return redis.call('hset','xx','f','v')", "1", "xx"],
+    );
     let Value::Array(entries) = value(&mut admin, &["ACL", "LOG", "1"]) else {
         panic!("array");
     };
-    let Value::Array(fields) = &entries[0] else { panic!("entry") };
-    assert!(fields.contains(&Value::BulkString(b"lua".to_vec())), "{fields:?}");
+    let Value::Array(fields) = &entries[0] else {
+        panic!("entry")
+    };
+    assert!(
+        fields.contains(&Value::BulkString(b"lua".to_vec())),
+        "{fields:?}"
+    );
 }
 
 #[test]
 fn aclfile_load_save_and_overrides_requirepass() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.acl");
-    std::fs::write(&path, "user default on >filepw ~* &* +@all\nuser alice on >p1 ~* +@all\n").unwrap();
+    std::fs::write(
+        &path,
+        "user default on >filepw ~* &* +@all\nuser alice on >p1 ~* +@all\n",
+    )
+    .unwrap();
     let server = TestServer::start_with(&[
         "--aclfile",
         path.to_str().unwrap(),
@@ -614,7 +817,11 @@ fn aclfile_load_save_and_overrides_requirepass() {
     assert!(saved.contains("user eve on #2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 resetchannels -@all +get"), "{saved}");
     // LOAD replaces every user; clients of users it drops are disconnected.
     let mut alice = login(&server, "alice", "p1");
-    std::fs::write(&path, "user default on >filepw ~* &* +@all\nuser bob on >b ~* +@all\n").unwrap();
+    std::fs::write(
+        &path,
+        "user default on >filepw ~* &* +@all\nuser bob on >b ~* +@all\n",
+    )
+    .unwrap();
     let _: () = q(&mut c, &["ACL", "LOAD"]);
     let users: Vec<String> = q(&mut c, &["ACL", "USERS"]);
     assert_eq!(users, ["bob", "default"]);
@@ -645,7 +852,11 @@ fn save_and_load_without_aclfile_fail() {
 fn config_file_user_lines() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("redyn.conf");
-    std::fs::write(&conf, "user default on nopass ~* &* +@all\nuser ro on >r ~* -@all +@read\n").unwrap();
+    std::fs::write(
+        &conf,
+        "user default on nopass ~* &* +@all\nuser ro on >r ~* -@all +@read\n",
+    )
+    .unwrap();
     let server = TestServer::start_with(&[conf.to_str().unwrap()]);
     let mut c = login(&server, "ro", "r");
     let _: Option<String> = q(&mut c, &["GET", "x"]);
@@ -659,18 +870,33 @@ fn config_file_user_lines() {
 fn command_info_reports_categories() {
     let server = TestServer::start();
     let mut c = server.client();
-    let Value::Array(info) = value(&mut c, &["COMMAND", "INFO", "get", "flushall", "ddb.putitem"]) else {
+    let Value::Array(info) = value(
+        &mut c,
+        &["COMMAND", "INFO", "get", "flushall", "ddb.putitem"],
+    ) else {
         panic!("array");
     };
     let cats = |entry: &Value| -> BTreeSet<String> {
-        let Value::Array(fields) = entry else { panic!("entry") };
-        let Value::Array(cats) = &fields[6] else { panic!("cats") };
+        let Value::Array(fields) = entry else {
+            panic!("entry")
+        };
+        let Value::Array(cats) = &fields[6] else {
+            panic!("cats")
+        };
         cats.iter().map(text).collect()
     };
-    assert_eq!(cats(&info[0]), BTreeSet::from(["@read".into(), "@string".into(), "@fast".into()]));
+    assert_eq!(
+        cats(&info[0]),
+        BTreeSet::from(["@read".into(), "@string".into(), "@fast".into()])
+    );
     assert_eq!(
         cats(&info[1]),
-        BTreeSet::from(["@keyspace".into(), "@write".into(), "@slow".into(), "@dangerous".into()])
+        BTreeSet::from([
+            "@keyspace".into(),
+            "@write".into(),
+            "@slow".into(),
+            "@dangerous".into()
+        ])
     );
     assert!(cats(&info[2]).contains("@dynamodb") && cats(&info[2]).contains("@write"));
 }
@@ -691,7 +917,14 @@ fn acl_cat_membership_matches_real_redis() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let mut redis = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -699,7 +932,10 @@ fn acl_cat_membership_matches_real_redis() {
     let url = format!("redis://127.0.0.1:{port}/");
     let mut real = None;
     eventually(10, || {
-        real = redis::Client::open(url.as_str()).unwrap().get_connection().ok();
+        real = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .ok();
         real.is_some()
     });
     let mut real = real.expect("connect to redis-server");

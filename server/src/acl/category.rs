@@ -125,8 +125,16 @@ const EXPLICIT: &[(&str, &[&str], &[&str])] = &[
     ("migrate", &["dangerous"], &[]),
     ("swapdb", &["keyspace", "dangerous"], &[]),
     ("monitor", &["admin", "dangerous"], &[]),
-    ("sort", &["set", "sortedset", "list", "dangerous"], &["keyspace"]),
-    ("sort_ro", &["set", "sortedset", "list", "dangerous"], &["keyspace"]),
+    (
+        "sort",
+        &["set", "sortedset", "list", "dangerous"],
+        &["keyspace"],
+    ),
+    (
+        "sort_ro",
+        &["set", "sortedset", "list", "dangerous"],
+        &["keyspace"],
+    ),
     ("wait", &["connection"], &["keyspace"]),
     ("command", &["connection"], &[]),
 ];
@@ -178,8 +186,22 @@ const CONTAINERS: &[Container] = &[
         name: "client",
         family: Some("connection"),
         subcommands: &[
-            "caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
-            "pause", "reply", "setname", "tracking", "trackinginfo", "unblock", "unpause",
+            "caching",
+            "getname",
+            "getredir",
+            "help",
+            "id",
+            "info",
+            "kill",
+            "list",
+            "no-evict",
+            "pause",
+            "reply",
+            "setname",
+            "tracking",
+            "trackinginfo",
+            "unblock",
+            "unpause",
         ],
         admin: &["unblock", "pause", "no-evict", "kill", "list", "unpause"],
         write: &[],
@@ -190,7 +212,13 @@ const CONTAINERS: &[Container] = &[
         name: "command",
         family: Some("connection"),
         subcommands: &[
-            "count", "docs", "getkeys", "getkeysandflags", "help", "info", "list",
+            "count",
+            "docs",
+            "getkeys",
+            "getkeysandflags",
+            "help",
+            "info",
+            "list",
         ],
         admin: &[],
         write: &[],
@@ -221,7 +249,13 @@ const CONTAINERS: &[Container] = &[
         name: "latency",
         family: None,
         subcommands: &[
-            "doctor", "graph", "help", "histogram", "history", "latest", "reset",
+            "doctor",
+            "graph",
+            "help",
+            "histogram",
+            "history",
+            "latest",
+            "reset",
         ],
         admin: &["doctor", "graph", "histogram", "history", "latest", "reset"],
         write: &[],
@@ -250,12 +284,23 @@ const CONTAINERS: &[Container] = &[
         name: "pubsub",
         family: None,
         subcommands: &[
-            "channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub",
+            "channels",
+            "help",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
         ],
         admin: &[],
         write: &[],
         read: &[],
-        pubsub: &["channels", "numpat", "numsub", "shardchannels", "shardnumsub"],
+        pubsub: &[
+            "channels",
+            "numpat",
+            "numsub",
+            "shardchannels",
+            "shardnumsub",
+        ],
     },
     Container {
         name: "script",
@@ -279,10 +324,21 @@ const CONTAINERS: &[Container] = &[
         name: "xgroup",
         family: Some("stream"),
         subcommands: &[
-            "create", "createconsumer", "delconsumer", "destroy", "help", "setid",
+            "create",
+            "createconsumer",
+            "delconsumer",
+            "destroy",
+            "help",
+            "setid",
         ],
         admin: &[],
-        write: &["create", "createconsumer", "delconsumer", "destroy", "setid"],
+        write: &[
+            "create",
+            "createconsumer",
+            "delconsumer",
+            "destroy",
+            "setid",
+        ],
         read: &[],
         pubsub: &[],
     },
@@ -353,7 +409,10 @@ mod tests {
             ["@admin", "@slow", "@dangerous"]
         );
         assert_eq!(names(of_subcommand("config", "help")), ["@slow"]);
-        assert_eq!(names(of_command("config", "server", Traits::default(), true)), ["@slow"]);
+        assert_eq!(
+            names(of_command("config", "server", Traits::default(), true)),
+            ["@slow"]
+        );
     }
 
     #[test]

@@ -80,7 +80,9 @@ impl CommandIndex {
         if info.children.is_empty() {
             return Some(id);
         }
-        let sub = args.get(1).map(|a| String::from_utf8_lossy(a).to_ascii_lowercase());
+        let sub = args
+            .get(1)
+            .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase());
         let child = sub.and_then(|sub| {
             info.children
                 .iter()

@@ -100,7 +100,8 @@ impl Acl {
     }
 
     pub fn default_user(&self) -> Arc<User> {
-        self.user("default").expect("the default user always exists")
+        self.user("default")
+            .expect("the default user always exists")
     }
 
     /// All users, by name.
@@ -122,10 +123,11 @@ impl Acl {
             None => User::new(name, &self.index),
         };
         for rule in rules {
-            user.apply(rule, &self.index).map_err(|error| SetUserError {
-                rule: String::from_utf8_lossy(rule).into_owned(),
-                error,
-            })?;
+            user.apply(rule, &self.index)
+                .map_err(|error| SetUserError {
+                    rule: String::from_utf8_lossy(rule).into_owned(),
+                    error,
+                })?;
         }
         let user = Arc::new(user);
         users.insert(name.to_string(), user.clone());

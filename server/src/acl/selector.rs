@@ -184,7 +184,11 @@ impl Selector {
     }
 
     /// Changes the command bits for one rule; returns the rule's name as recorded.
-    fn command_bits(&mut self, index: &CommandIndex, op: &str) -> Result<(String, bool), RuleError> {
+    fn command_bits(
+        &mut self,
+        index: &CommandIndex,
+        op: &str,
+    ) -> Result<(String, bool), RuleError> {
         let allow = op.starts_with('+');
         let body = &op[1..];
         if let Some(category) = body.strip_prefix('@') {
@@ -259,7 +263,11 @@ impl Selector {
 
     /// The command rules as ACL LIST shows them: `+@all`/`-@all` and the recorded rules.
     pub fn describe_commands(&self) -> String {
-        let mut out = String::from(if self.future_commands { "+@all" } else { "-@all" });
+        let mut out = String::from(if self.future_commands {
+            "+@all"
+        } else {
+            "-@all"
+        });
         for rule in &self.command_rules {
             out.push(' ');
             out.push_str(rule);

@@ -34,6 +34,9 @@ pub enum Denied {
 pub struct Request<'a> {
     /// Id of the command or subcommand in the [`CommandIndex`].
     pub command: usize,
+    /// Commands that run before AUTH (AUTH, HELLO, QUIT…) are allowed to every user, as in
+    /// Redis: a user must always be able to switch to another.
+    pub no_auth: bool,
     /// The first argument (`SELECT 0` with `+select|0`).
     pub first_arg: Option<&'a [u8]>,
     pub keys: Vec<std::borrow::Cow<'a, [u8]>>,
@@ -217,7 +220,7 @@ impl User {
 }
 
 fn check_selector(selector: &Selector, request: &Request) -> Result<(), Denied> {
-    if !selector.allows_command(request.command, request.first_arg) {
+    if !request.no_auth && !selector.allows_command(request.command, request.first_arg) {
         return Err(Denied::Command);
     }
     if let Some(key) = request

@@ -203,7 +203,10 @@ fn kill_clients_of(ctx: &mut Ctx, users: &[String]) {
 fn cat(server: &Server, category_arg: Option<&Bytes>) -> CmdResult {
     let Some(arg) = category_arg else {
         return Ok(Reply::Array(
-            category::CATEGORIES.iter().map(|c| Reply::text(*c)).collect(),
+            category::CATEGORIES
+                .iter()
+                .map(|c| Reply::text(*c))
+                .collect(),
         ));
     };
     let name = String::from_utf8_lossy(arg).into_owned();
@@ -305,9 +308,8 @@ pub fn load_users_at_startup(server: &Server) -> Result<(), String> {
     match (&config.aclfile, config.user_lines.is_empty()) {
         (Some(_), false) => Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into()),
         (Some(path), true) => {
-            if path.exists() {
-                file::load(&server.acl, path)?;
-            }
+            // As Redis, a configured aclfile must exist (ACL SAVE needs it to be writable).
+            file::load(&server.acl, path)?;
             server.acl.ignore_requirepass(&config.requirepass);
             Ok(())
         }
@@ -341,7 +343,13 @@ fn save(server: &Server) -> CmdResult {
 
 fn load(ctx: &mut Ctx) -> CmdResult {
     let path = aclfile(ctx.server).ok_or_else(|| CmdError::new(NO_ACLFILE))?;
-    let before: Vec<String> = ctx.server.acl.users().iter().map(|u| u.name.clone()).collect();
+    let before: Vec<String> = ctx
+        .server
+        .acl
+        .users()
+        .iter()
+        .map(|u| u.name.clone())
+        .collect();
     file::load(&ctx.server.acl, &path).map_err(|e| CmdError::new(format!("ERR {e}")))?;
     // Clients of users the file no longer defines are disconnected, as Redis does.
     let gone: Vec<String> = before
@@ -390,14 +398,15 @@ fn help() -> Reply {
 
 // ---- The permission check ----
 
-/// Commands whose arguments from the first are pub/sub channels, and whether they are
-/// patterns.
-fn channel_args(name: &str) -> Option<(usize, bool)> {
+/// The pub/sub channels a command names (PUBLISH's first argument, every argument of
+/// SUBSCRIBE), and whether they are patterns (PSUBSCRIBE).
+fn channel_args<'a>(name: &str, args: &'a [Bytes]) -> (Vec<&'a [u8]>, bool) {
+    let from_first = || args.iter().skip(1).map(|c| c.as_ref()).collect();
     match name {
-        "publish" | "spublish" => Some((1, false)),
-        "subscribe" | "ssubscribe" => Some((1, false)),
-        "psubscribe" => Some((1, true)),
-        _ => None,
+        "publish" | "spublish" => (args.get(1).map(|c| c.as_ref()).into_iter().collect(), false),
+        "subscribe" | "ssubscribe" => (from_first(), false),
+        "psubscribe" => (from_first(), true),
+        _ => (Vec::new(), false),
     }
 }
 
@@ -410,7 +419,10 @@ pub fn request_for<'a>(server: &Server, entry: &Entry, args: &'a [Bytes]) -> Req
         .resolve(spec.name, args)
         .expect("every command is in the ACL index");
     let keys: Vec<Cow<'a, [u8]>> = if spec.name.starts_with("ddb.") {
-        ddb_table_names(&args[1]).into_iter().map(Cow::Owned).collect()
+        ddb_table_names(&args[1])
+            .into_iter()
+            .map(Cow::Owned)
+            .collect()
     } else {
         super::command_keys::key_positions(spec, args)
             .unwrap_or_default()
@@ -433,15 +445,10 @@ pub fn request_for<'a>(server: &Server, entry: &Entry, args: &'a [Bytes]) -> Req
             write: true,
         },
     };
-    let (channels, channel_patterns) = match channel_args(spec.name) {
-        Some((from, patterns)) => (
-            args.iter().skip(from).map(|c| c.as_ref()).collect(),
-            patterns,
-        ),
-        None => (Vec::new(), false),
-    };
+    let (channels, channel_patterns) = channel_args(spec.name, args);
     Request {
         command,
+        no_auth: spec.has(Flag::NoAuth),
         first_arg: args.get(1).map(|a| a.as_ref()),
         keys,
         access,
@@ -515,8 +522,7 @@ pub fn noperm(server: &Server, entry: &Entry, args: &[Bytes], denied: &Denied) -
             format!("NOPERM this user has no permissions to run the '{name}' command")
         }
         Denied::Key(_) => {
-            "NOPERM this user has no permissions to access one of the keys used as arguments"
-                .into()
+            "NOPERM this user has no permissions to access one of the keys used as arguments".into()
         }
         Denied::Channel(_) => {
             "NOPERM this user has no permissions to access one of the channels used as arguments"

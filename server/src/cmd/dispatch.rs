@@ -135,9 +135,7 @@ fn check<'s>(
     if !entry.spec.arity_ok(args.len()) {
         return Err(errors::wrong_arity(entry.spec.name));
     }
-    if !client.authenticated
-        && !entry.spec.has(Flag::NoAuth)
-        && server.acl.default_requires_auth()
+    if !client.authenticated && !entry.spec.has(Flag::NoAuth) && server.acl.default_requires_auth()
     {
         return Err(CmdError::new(errors::NOAUTH));
     }

@@ -262,9 +262,7 @@ impl Caller for ScriptCaller<'_> {
             return Err("ERR Invalid command passed to redis.acl_check_cmd()".into());
         };
         if !entry.spec.arity_ok(args.len()) {
-            return Err(
-                "ERR Invalid number of arguments passed to redis.acl_check_cmd()".into(),
-            );
+            return Err("ERR Invalid number of arguments passed to redis.acl_check_cmd()".into());
         }
         let mut session = self.client.acl.clone();
         let Some(user) = session.user(&self.server.acl) else {
