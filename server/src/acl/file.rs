@@ -105,17 +105,19 @@ pub fn render(acl: &Acl) -> String {
 /// the old file or the new one, never half of one.
 pub fn save(acl: &Acl, path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let result = (|| {
-        use std::io::Write;
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(render(acl).as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
+    let result =
+        write_synced(&tmp, render(acl).as_bytes()).and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn io_error_text(e: &std::io::Error) -> String {
