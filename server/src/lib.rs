@@ -9,7 +9,7 @@
 //! net                              TCP listener, one task per connection
 //! cmd, config                      commands and the state they operate on (Server,
 //!                                  clients, INFO); configuration. cmd may import config.
-//! stream, tables, types            pub/sub, notifications, change log; DynamoDB-model
+//! stream, tables, types, acl       pub/sub, notifications, change log; DynamoDB-model
 //!                                  tables; Redis data types. tables may import stream.
 //! engine                           partition/sort-key engine on fjall
 //! metrics, rdb                     Prometheus exporter and metric handles; RDB codec
@@ -24,10 +24,12 @@
 //! - [`stream`]: pub/sub, keyspace notifications and the change log;
 //! - [`tables`]: native DynamoDB-model tables (items, expressions, TTL sweep);
 //! - [`types`]: Redis data types on the engine;
+//! - [`acl`]: ACL users, rules and permission checks;
 //! - [`engine`]: the partition/sort-key engine on fjall (keys, transactions, expiry, shards);
 //! - [`metrics`]: the Prometheus exporter and the handles other layers record into;
 //! - [`rdb`]: Redis's serialization format (DUMP/RESTORE payloads, RDB files).
 
+pub mod acl;
 pub mod cmd;
 pub mod config;
 pub mod engine;

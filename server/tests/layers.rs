@@ -32,6 +32,8 @@ const LAYER_OF: &[(&str, u8)] = &[
     // Geohash maths for geo sets: pure functions beside the types that use them.
     ("geo", 3),
     ("script", 3),
+    // ACL users and permission checks: commands are ids and categories, no cmd types.
+    ("acl", 3),
     ("config", 4),
     ("cmd", 4),
     ("net", 5),

@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod harness;
 
+mod acl;
 mod bits;
 mod blocked_stats;
 mod blocking;

@@ -53,6 +53,8 @@ pub struct ClientInfo {
     pub unblock_signal: tokio::sync::Notify,
     /// CLIENT NO-EVICT (reported as flag `e`; redyn never evicts clients).
     pub no_evict: AtomicBool,
+    /// The ACL user the client is authenticated as (CLIENT LIST `user=`, CLIENT KILL USER).
+    pub user: Mutex<String>,
 }
 
 /// How CLIENT UNBLOCK ends a blocked command.
@@ -93,7 +95,7 @@ impl ClientInfo {
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let qbuf_free = self.qbuf_free.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -107,6 +109,7 @@ impl ClientInfo {
             qbuf + qbuf_free,
             qbuf + qbuf_free,
             self.last_cmd.lock(),
+            self.user.lock(),
             if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
             self.lib_name.lock().clone().unwrap_or_default(),
             self.lib_ver.lock().clone().unwrap_or_default(),
@@ -301,6 +304,7 @@ impl ClientRegistry {
             unblock: Mutex::new(None),
             unblock_signal: tokio::sync::Notify::new(),
             no_evict: AtomicBool::new(false),
+            user: Mutex::new("default".to_string()),
         });
         self.clients.insert(id, info.clone());
         info
@@ -413,6 +417,10 @@ pub struct ClientState {
     pub push_rx: Option<UnboundedReceiver<PushMessage>>,
     /// WATCHed keys: metadata row key, its change signal, and the counter seen at WATCH.
     pub watched: Vec<(Vec<u8>, tokio::sync::watch::Receiver<u64>, u64)>,
+    /// The ACL user this client runs commands as.
+    pub acl: crate::acl::Session,
+    /// Failed AUTH attempts on this connection (too many close it).
+    pub failed_auths: u32,
 }
 
 impl ClientState {
@@ -435,6 +443,8 @@ impl ClientState {
             block_context: None,
             subs: Subscriptions::default(),
             push_rx: None,
+            acl: crate::acl::Session::default(),
+            failed_auths: 0,
         }
     }
 

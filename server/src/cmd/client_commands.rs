@@ -12,6 +12,7 @@ use redyn_protocol::Reply;
 use super::client::{ClientInfo, ClientType, PauseMode, ReplyMode, UnblockMode};
 use super::connection::{set_client_name, validate_client_name};
 use super::errors::{self, CmdError};
+use super::shared::Server;
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
 use Flag::*;
 
@@ -226,16 +227,18 @@ struct KillFilter {
     kind: Option<ClientType>,
     addr: Option<String>,
     laddr: Option<String>,
+    user: Option<String>,
     skip_me: bool,
 }
 
 impl KillFilter {
-    fn parse(opts: &[Bytes]) -> Result<KillFilter, CmdError> {
+    fn parse(server: &Server, opts: &[Bytes]) -> Result<KillFilter, CmdError> {
         let mut filter = KillFilter {
             id: None,
             kind: None,
             addr: None,
             laddr: None,
+            user: None,
             skip_me: true,
         };
         for pair in opts.chunks(2) {
@@ -255,10 +258,11 @@ impl KillFilter {
                 }
                 b"addr" => filter.addr = Some(text()),
                 b"laddr" => filter.laddr = Some(text()),
-                // The only user is `default`, which every client is authenticated as.
-                b"user" if eq_ignore_case(value, "default") => {}
                 b"user" => {
-                    return Err(CmdError::new(format!("ERR No such user '{}'", text())));
+                    if server.acl.user(&text()).is_none() {
+                        return Err(CmdError::new(format!("ERR No such user '{}'", text())));
+                    }
+                    filter.user = Some(text());
                 }
                 b"skipme" if eq_ignore_case(value, "yes") => filter.skip_me = true,
                 b"skipme" if eq_ignore_case(value, "no") => filter.skip_me = false,
@@ -279,6 +283,10 @@ impl KillFilter {
                 .laddr
                 .as_ref()
                 .is_none_or(|laddr| client.laddr.to_string() == *laddr)
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|user| *client.user.lock() == *user)
             && !(self.skip_me && client.id == me)
     }
 }
@@ -302,7 +310,7 @@ fn client_kill(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
             None => Err(CmdError::new("ERR No such client")),
         };
     }
-    let filter = KillFilter::parse(opts)?;
+    let filter = KillFilter::parse(ctx.server, opts)?;
     let me = ctx.client.id;
     let mut killed = 0;
     for c in ctx.server.clients.all() {

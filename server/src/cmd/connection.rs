@@ -7,6 +7,7 @@ use redyn_protocol::{Reply, RespVersion};
 
 use super::errors::{self, CmdError};
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
+use crate::acl::log::{Context as AclContext, Reason as AclReason};
 use crate::engine::REDIS_DBS;
 use Flag::*;
 
@@ -111,28 +112,51 @@ fn quit(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// Checks a password against `requirepass` (the only user is `default`).
+/// Failed AUTH attempts after which a connection is closed, so a client cannot try
+/// passwords without limit on one connection (each new connection costs a handshake and is
+/// counted by `maxclients`).
+const MAX_FAILED_AUTHS: u32 = 10;
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Authenticates the connection as `user` with `password`; a failure is logged in ACL LOG
+/// (reason `auth`) and counted towards [`MAX_FAILED_AUTHS`].
 fn check_password(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), CmdError> {
-    let required = ctx.server.config.read().requirepass.clone();
-    let ok = match &required {
-        Some(pass) => user == b"default" && password == pass.as_bytes(),
-        // Without requirepass, the default user accepts any password (Redis's `nopass`).
-        None => user == b"default",
-    };
-    if ok {
-        ctx.client.authenticated = true;
-        Ok(())
-    } else {
-        Err(CmdError::new(
-            "WRONGPASS invalid username-password pair or user is disabled.",
-        ))
+    match ctx.server.acl.authenticate(user, password) {
+        Some(user) => {
+            *ctx.client.info.user.lock() = user.name.clone();
+            ctx.client.acl.login(user, &ctx.server.acl);
+            ctx.client.authenticated = true;
+            Ok(())
+        }
+        None => {
+            let name = String::from_utf8_lossy(user).into_owned();
+            super::acl::record(
+                ctx.server,
+                ctx.client,
+                AclReason::Auth,
+                AclContext::Toplevel,
+                "AUTH".into(),
+                &name,
+            );
+            ctx.client.failed_auths += 1;
+            if ctx.client.failed_auths >= MAX_FAILED_AUTHS {
+                tracing::warn!(
+                    client = ctx.client.id,
+                    "closing the connection after {MAX_FAILED_AUTHS} failed AUTH attempts"
+                );
+                ctx.client.closing = true;
+            }
+            Err(CmdError::new(WRONGPASS))
+        }
     }
 }
 
 fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {
         2 => {
-            if ctx.server.config.read().requirepass.is_none() {
+            let default = ctx.server.acl.default_user();
+            if default.nopass {
                 return Err(CmdError::new("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
             }
             check_password(ctx, b"default", &args[1])?;
@@ -215,7 +239,11 @@ fn reset(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     ctx.client.select(0);
     ctx.client.set_resp(RespVersion::Resp2);
     *ctx.client.info.name.lock() = None;
-    ctx.client.authenticated = ctx.server.config.read().requirepass.is_none();
+    // Back to the default user, authenticated only if it needs no password.
+    let default = ctx.server.acl.default_user();
+    ctx.client.authenticated = default.nopass && default.enabled;
+    *ctx.client.info.user.lock() = default.name.clone();
+    ctx.client.acl.login(default, &ctx.server.acl);
     Ok(Reply::Simple("RESET".into()))
 }
 

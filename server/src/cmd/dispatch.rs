@@ -15,6 +15,7 @@ use super::errors::{self, CmdError};
 use super::shared::Server;
 use super::table::Entry;
 use super::{monitor, Ctx, Flag};
+use crate::acl::log::Context as AclContext;
 use crate::engine::Locks;
 
 /// Commands that run immediately even inside MULTI.
@@ -157,7 +158,7 @@ fn refused_on_write_errors(server: &Server, client: &ClientState, entry: &Entry)
 /// Validates a request against the command table and the client's state.
 fn check<'s>(
     server: &'s Server,
-    client: &ClientState,
+    client: &mut ClientState,
     args: &[Bytes],
 ) -> Result<&'s Entry, CmdError> {
     let Some(entry) = server.commands.get(&args[0]) else {
@@ -166,7 +167,8 @@ fn check<'s>(
     if !entry.spec.arity_ok(args.len()) {
         return Err(errors::wrong_arity(entry.spec.name));
     }
-    if !client.authenticated && !entry.spec.has(Flag::NoAuth) {
+    if !client.authenticated && !entry.spec.has(Flag::NoAuth) && server.acl.default_requires_auth()
+    {
         return Err(CmdError::new(errors::NOAUTH));
     }
     if client.multi.is_some() && entry.spec.has(Flag::NoMulti) {
@@ -183,6 +185,13 @@ fn check<'s>(
     if let Some(busy) = super::script::busy_error(server, entry, args) {
         return Err(busy);
     }
+    let context = if client.multi.is_some() {
+        AclContext::Multi
+    } else {
+        AclContext::Toplevel
+    };
+    super::acl::check(server, client, entry, args, context)
+        .map_err(|denied| super::acl::noperm(server, entry, args, &denied))?;
     if server.engine.disk.refuses_writes() && refused_on_write_errors(server, client, entry) {
         return Err(CmdError::new(server.engine.disk.refusal()));
     }

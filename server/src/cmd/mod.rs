@@ -4,6 +4,7 @@
 //! [`CommandSpec`]s (name, arity, flags, key positions, handler, summary). [`table`] joins
 //! them into the one table the dispatcher, COMMAND INFO/DOCS and COMMAND COUNT read.
 
+pub mod acl;
 pub mod bits;
 pub mod client;
 pub mod client_commands;

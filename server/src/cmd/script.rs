@@ -18,6 +18,7 @@ use super::errors::{self, CmdError};
 use super::shared::Server;
 use super::table::Entry;
 use super::{dispatch, CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
+use crate::acl::log::Context as AclContext;
 use crate::engine::Locks;
 use crate::script::library::eval_shebang;
 use crate::script::run_state::{KillError, Running};
@@ -155,6 +156,8 @@ pub(super) fn run_script(
     state.start(running, spec.as_function);
     let mut script_client = ClientState::new(ctx.client.info.clone(), true);
     script_client.db = ctx.client.db;
+    // `redis.call` runs as the calling user.
+    script_client.acl = ctx.client.acl.clone();
     let mut caller = ScriptCaller {
         server,
         client: script_client,
@@ -188,7 +191,7 @@ struct ScriptCaller<'a> {
 }
 
 impl<'a> ScriptCaller<'a> {
-    fn check(&self, args: &[Bytes]) -> Result<&'a Entry, &'static str> {
+    fn check(&mut self, args: &[Bytes]) -> Result<&'a Entry, &'static str> {
         let entry = self
             .server
             .commands
@@ -206,6 +209,8 @@ impl<'a> ScriptCaller<'a> {
         if let Some(message) = blocking_stream_read(entry, args) {
             return Err(message);
         }
+        super::acl::check(self.server, &mut self.client, entry, args, AclContext::Lua)
+            .map_err(|denied| super::acl::script_denial(&denied))?;
         Ok(entry)
     }
 }
@@ -250,13 +255,21 @@ impl Caller for ScriptCaller<'_> {
         dispatch::run(self.server, &mut self.client, entry, &args, self.locks)
     }
 
-    /// redyn has no ACL users: every connection is Redis's default user, which may run
-    /// every command on every key, so only an unknown command is an answer of its own.
+    /// `redis.acl_check_cmd`: whether the calling user may run `args` (not logged in ACL
+    /// LOG, as in Redis: nothing was refused).
     fn acl_check(&self, args: &[Bytes]) -> Result<bool, String> {
-        match self.server.commands.get(&args[0]) {
-            Some(_) => Ok(true),
-            None => Err("ERR Invalid command passed to redis.acl_check_cmd()".into()),
+        let Some(entry) = self.server.commands.get(&args[0]) else {
+            return Err("ERR Invalid command passed to redis.acl_check_cmd()".into());
+        };
+        if !entry.spec.arity_ok(args.len()) {
+            return Err("ERR Invalid number of arguments passed to redis.acl_check_cmd()".into());
         }
+        let mut session = self.client.acl.clone();
+        let Some(user) = session.user(&self.server.acl) else {
+            return Ok(false);
+        };
+        let request = super::acl::request_for(self.server, entry, args);
+        Ok(user.check(&request).is_ok())
     }
 }
 

@@ -115,6 +115,8 @@ pub struct Server {
     pub notifications: Arc<Notifications>,
     /// The Lua VM, cached scripts, function libraries and the running script.
     pub scripting: crate::script::Scripting,
+    /// ACL users and the ACL LOG.
+    pub acl: crate::acl::Acl,
     shutdown: watch::Sender<bool>,
     /// Background threads and the autoscaler settings they run with (see `apply_config`).
     background: Mutex<Option<(Background, AutoscaleConfig)>>,
@@ -124,12 +126,14 @@ impl Server {
     /// The state of a freshly started server: no clients, zeroed counters, not shutting
     /// down, background threads not yet started (see [`Server::apply_config`]).
     pub fn new(parts: OpenedParts) -> Server {
+        let commands = CommandTable::new();
+        let acl = crate::acl::Acl::new(super::acl::command_index(&commands));
         Server {
             engine: parts.engine,
             introspection: crate::cmd::introspection::Introspection::new(&parts.config),
             config: RwLock::new(parts.config),
             clients: ClientRegistry::default(),
-            commands: CommandTable::new(),
+            commands,
             stats: Stats::default(),
             started: Instant::now(),
             run_id: random_run_id(),
@@ -144,6 +148,7 @@ impl Server {
             changelog: parts.changelog,
             notifications: parts.notifications,
             scripting: Default::default(),
+            acl,
             shutdown: watch::channel(false).0,
             background: Mutex::new(None),
         }
@@ -178,6 +183,7 @@ impl Server {
     pub fn apply_config(&self) {
         let config = self.config.read();
         self.introspection.configure(&config);
+        self.acl.sync_requirepass(&config.requirepass);
         self.engine.durability.set_mode(config.appendfsync);
         self.engine.disk.set_reserve(config.disk_reserve);
         self.notifications

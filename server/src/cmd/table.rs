@@ -149,28 +149,25 @@ impl CommandSpec {
             .collect()
     }
 
-    /// ACL categories derived from the group and flags (COMMAND INFO).
+    /// ACL categories, derived from the group and flags as Redis derives them (see
+    /// [`crate::acl::category`]), as a set.
+    pub fn acl_category_set(&self) -> crate::acl::category::CategorySet {
+        use crate::acl::category::{self, Traits};
+        let traits = Traits {
+            write: self.has(Flag::Write),
+            readonly: self.has(Flag::ReadOnly),
+            admin: self.has(Flag::Admin),
+            pubsub: self.has(Flag::PubSub),
+            fast: self.has(Flag::Fast),
+            blocking: self.has(Flag::Blocking),
+        };
+        let container = !category::subcommands(self.name).is_empty();
+        category::of_command(self.name, self.group, traits, container)
+    }
+
+    /// ACL categories with `@` (COMMAND INFO, COMMAND LIST FILTERBY ACLCAT).
     pub fn acl_categories(&self) -> Vec<String> {
-        let mut cats = vec![format!("@{}", self.group)];
-        if self.has(Flag::Write) {
-            cats.push("@write".into());
-        }
-        if self.has(Flag::ReadOnly) {
-            cats.push("@read".into());
-        }
-        if self.has(Flag::Admin) {
-            cats.push("@admin".into());
-            cats.push("@dangerous".into());
-        }
-        if self.has(Flag::Fast) {
-            cats.push("@fast".into());
-        } else {
-            cats.push("@slow".into());
-        }
-        if self.has(Flag::Blocking) {
-            cats.push("@blocking".into());
-        }
-        cats
+        crate::acl::category::names(self.acl_category_set())
     }
 
     /// The COMMAND INFO entry.
@@ -310,6 +307,7 @@ pub struct CommandTable {
 /// Every command family's table. Adding a family = one line here.
 const FAMILIES: &[&[CommandSpec]] = &[
     super::connection::COMMANDS,
+    super::acl::COMMANDS,
     super::client_commands::COMMANDS,
     super::server::COMMANDS,
     super::keys::COMMANDS,

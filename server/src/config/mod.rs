@@ -47,6 +47,10 @@ pub struct Config {
     pub dir: PathBuf,
     pub appendfsync: AppendFsync,
     pub requirepass: Option<String>,
+    /// `aclfile`: the users file (ACL LOAD/SAVE); it overrides `requirepass`.
+    pub aclfile: Option<PathBuf>,
+    /// `user <name> <rules...>` lines of the config file, in order (not with `aclfile`).
+    pub user_lines: Vec<(usize, Vec<Vec<u8>>)>,
     pub shards: usize,
     pub maxclients: usize,
     /// Without a password for the default user, refuse clients that are not on loopback.
@@ -118,6 +122,8 @@ impl Config {
             dir: PathBuf::new(),
             appendfsync: AppendFsync::EverySec,
             requirepass: None,
+            aclfile: None,
+            user_lines: Vec::new(),
             shards: 1,
             maxclients: 1,
             protected_mode: true,
@@ -171,6 +177,11 @@ impl Config {
                 continue;
             };
             let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            if name == "user" {
+                // ACL users: applied by the server at start-up (see `crate::acl::file`).
+                self.user_lines.push((lineno + 1, args.to_vec()));
+                continue;
+            }
             let value = values
                 .iter()
                 .map(|v| String::from_utf8_lossy(v).into_owned())

@@ -136,6 +136,25 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "aclfile",
+        aliases: &[],
+        default: "",
+        mutable: false,
+        help: "ACL users file (ACL LOAD/SAVE); overrides requirepass",
+        access: Access::Field {
+            get: |c| {
+                c.aclfile
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            },
+            set: |c, v| {
+                c.aclfile = (!v.is_empty()).then(|| PathBuf::from(v));
+                Ok(())
+            },
+        },
+    },
+    Setting {
         name: "shards",
         aliases: &[],
         default: "4",

@@ -21,7 +21,7 @@ use crate::cmd::shared::Server;
 const FLUSH_THRESHOLD: usize = 64 * 1024;
 
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
-    let needs_auth = server.config.read().requirepass.is_some();
+    let needs_auth = server.acl.default_requires_auth();
     let mut client = ClientState::new(info.clone(), !needs_auth);
     let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);

@@ -17,8 +17,7 @@ const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode 
 /// Protected mode (Redis 7): while it is on and the default user needs no password, only
 /// loopback peers are served, whatever address the server listens on.
 fn protected_mode_refuses(server: &Server, peer: IpAddr) -> bool {
-    let config = server.config.read();
-    config.protected_mode && config.requirepass.is_none() && !is_loopback(peer)
+    server.config.read().protected_mode && server.acl.default_user().nopass && !is_loopback(peer)
 }
 
 /// Loopback, including IPv4 loopback peers seen through an IPv6 socket (`::ffff:127.0.0.1`).
