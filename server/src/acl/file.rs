@@ -61,8 +61,11 @@ pub fn parse_users(
     }
 }
 
+/// One aclfile line: its number and its words.
+pub type NumberedLine = (usize, Vec<Vec<u8>>);
+
 /// Reads the aclfile into numbered, split lines (blank lines skipped).
-pub fn read_lines(path: &Path) -> Result<Vec<(usize, Vec<Vec<u8>>)>, String> {
+pub fn read_lines(path: &Path) -> Result<Vec<NumberedLine>, String> {
     let text = std::fs::read(path).map_err(|e| {
         format!(
             "Error loading ACLs, opening file '{}': {}",

@@ -226,7 +226,7 @@ pub fn run(
         } else {
             monitor::Origin::Client(client)
         };
-        monitor::feed(server, &entry.spec, origin, client.db, args);
+        monitor::feed(server, entry.spec, origin, client.db, args);
     };
     let fed_early = monitor::fed_before_running(entry.spec.name);
     if fed_early {

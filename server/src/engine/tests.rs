@@ -276,7 +276,11 @@ fn a_key_emptied_row_by_row_queues_no_reclaim() {
     assert!(txn.delete_emptied(b"s", version).unwrap());
     txn.commit().unwrap();
     assert_eq!(engine.gc.iter().count(), 0);
-    assert!(engine.txn(Locks::Take, 0, &[b"s"]).get(b"s").unwrap().is_none());
+    assert!(engine
+        .txn(Locks::Take, 0, &[b"s"])
+        .get(b"s")
+        .unwrap()
+        .is_none());
 }
 
 #[test]

@@ -71,8 +71,11 @@ pub struct Txn<'e> {
     touched: Vec<Vec<u8>>,
     /// The last key's metadata row key: a command reads and writes one key's rows many
     /// times (metadata, each sub-row), and encoding it hashes the key for its slot.
-    last_meta_key: RefCell<Option<(u32, Vec<u8>, Vec<u8>)>>,
+    last_meta_key: RefCell<Option<MetaKeyMemo>>,
 }
+
+/// (database, key, its encoded metadata row key).
+type MetaKeyMemo = (u32, Vec<u8>, Vec<u8>);
 
 impl<'e> Txn<'e> {
     /// A transaction under `locks` (see [`Engine::txn`] and friends).
