@@ -366,8 +366,9 @@ fn slowlog_args(args: &[Bytes]) -> Vec<Bytes> {
     out
 }
 
-/// Positions of arguments that carry secrets (passwords), which Redis never logs.
-fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
+/// Positions of arguments that carry secrets (passwords), which Redis never shows: the
+/// slow log and MONITOR both redact them.
+pub(super) fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
     let is = |i: usize, word: &str| args.get(i).is_some_and(|a| eq_ignore_case(a, word));
     if is(0, "auth") {
         return (1..args.len()).collect();
@@ -375,6 +376,11 @@ fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
     if is(0, "hello") {
         return (2..args.len())
             .filter(|&i| is(i - 1, "auth") || (i >= 3 && is(i - 2, "auth")))
+            .collect();
+    }
+    if is(0, "migrate") {
+        return (6..args.len())
+            .filter(|&i| is(i - 1, "auth") || is(i - 1, "auth2") || (i >= 7 && is(i - 2, "auth2")))
             .collect();
     }
     if is(0, "config") && is(1, "set") {

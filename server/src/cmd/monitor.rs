@@ -17,10 +17,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use redyn_protocol::args::eq_ignore_case;
 use redyn_protocol::Reply;
 
 use super::client::ClientState;
+use super::introspection::redacted_positions;
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
 use crate::stream::{PushMessage, SubscriberHandle};
 use Flag::*;
@@ -147,25 +147,6 @@ fn line(origin: Origin, db: u32, args: &[Bytes]) -> String {
         }
     }
     out
-}
-
-/// Positions of arguments carrying secrets.
-fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
-    let is = |i: usize, word: &str| args.get(i).is_some_and(|a| eq_ignore_case(a, word));
-    if is(0, "auth") {
-        return (1..args.len()).collect();
-    }
-    if is(0, "hello") {
-        return (2..args.len())
-            .filter(|&i| is(i - 1, "auth") || (i >= 3 && is(i - 2, "auth")))
-            .collect();
-    }
-    if is(0, "migrate") {
-        return (6..args.len())
-            .filter(|&i| is(i - 1, "auth") || is(i - 1, "auth2") || (i >= 7 && is(i - 2, "auth2")))
-            .collect();
-    }
-    Vec::new()
 }
 
 /// Redis's `sdscatrepr`: a double-quoted string with C escapes and `\xHH` for the rest.
