@@ -621,6 +621,60 @@ fn busy_script_can_be_killed() {
     std::thread::sleep(Duration::from_millis(10));
 }
 
+/// Commands sent while a script runs but before it is busy wait for it; they, and the
+/// once-a-second metrics sampler, must not take the runtime's only worker thread while they
+/// wait, or SCRIPT KILL could never be served (the conformance suite wedged this way).
+#[test]
+fn commands_waiting_for_a_script_leave_room_for_script_kill() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _: () = q(&mut c, &["CONFIG", "SET", "busy-reply-threshold", "1500"]);
+    let url = server.url();
+    let connect = move || {
+        let mut con = redis::Client::open(url.clone())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        con.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        con
+    };
+    let mut runner_con = connect();
+    let runner = std::thread::spawn(move || {
+        redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query::<()>(&mut runner_con)
+            .unwrap_err()
+            .to_string()
+    });
+    let script_runs = |c: &mut redis::Connection| {
+        let stats: redis::Value = redis::cmd("FUNCTION").arg("STATS").query(c).unwrap();
+        !matches!(&stats, redis::Value::Array(v) if v.get(1) == Some(&redis::Value::Nil))
+    };
+    assert!(eventually(5, || script_runs(&mut c)));
+    // Two readers arrive before the busy threshold: they wait for the script.
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut con = connect();
+            std::thread::spawn(move || redis::cmd("GET").arg("k").query::<Option<String>>(&mut con))
+        })
+        .collect();
+    // Past the threshold and past a metrics sample or two, the server still answers.
+    std::thread::sleep(Duration::from_millis(2000));
+    assert!(error_or_pong(&mut c).starts_with("BUSY"));
+    assert_eq!(q::<String>(&mut c, &["SCRIPT", "KILL"]), "OK");
+    let err = runner.join().unwrap();
+    assert!(err.contains("killed by user"), "{err}");
+    for reader in readers {
+        match reader.join().unwrap() {
+            Ok(v) => assert_eq!(v, None),
+            Err(e) => assert!(e.to_string().contains("BUSY"), "{e}"),
+        }
+    }
+    assert_eq!(q::<String>(&mut c, &["PING"]), "PONG");
+}
+
 #[test]
 fn script_that_wrote_is_unkillable() {
     let server = TestServer::start();

@@ -277,20 +277,7 @@ impl Caller for ScriptCaller<'_> {
 /// the command is one Redis still serves then.
 pub fn busy_error(server: &Server, entry: &Entry, args: &[Bytes]) -> Option<CmdError> {
     let function = server.scripting.state.busy()?;
-    let sub = |names: &[&str]| {
-        args.get(1)
-            .is_some_and(|s| names.iter().any(|n| eq_ignore_case(s, n)))
-    };
-    let allowed = match entry.spec.name {
-        "auth" | "hello" | "quit" | "reset" | "shutdown" => true,
-        // Transaction control stays available (Redis's ALLOW_BUSY): a MULTI refused while
-        // the rest of a pipelined transaction runs later would execute half of it.
-        "multi" | "discard" | "watch" | "unwatch" => true,
-        "script" => sub(&["kill"]),
-        "function" => sub(&["kill", "stats"]),
-        _ => false,
-    };
-    if allowed {
+    if allowed_while_busy(entry, args) {
         return None;
     }
     let kill = if function {
@@ -301,6 +288,38 @@ pub fn busy_error(server: &Server, entry: &Entry, args: &[Bytes]) -> Option<CmdE
     Some(CmdError::new(format!(
         "BUSY Redis is busy running a script. You can only call {kill} or SHUTDOWN NOSAVE."
     )))
+}
+
+/// What still runs while a script is busy (Redis's ALLOW_BUSY commands).
+fn allowed_while_busy(entry: &Entry, args: &[Bytes]) -> bool {
+    let sub = |names: &[&str]| {
+        args.get(1)
+            .is_some_and(|s| names.iter().any(|n| eq_ignore_case(s, n)))
+    };
+    match entry.spec.name {
+        "auth" | "hello" | "quit" | "reset" | "shutdown" => true,
+        // Transaction control stays available: a MULTI refused while the rest of a
+        // pipelined transaction runs later would execute half of it.
+        "multi" | "discard" | "watch" | "unwatch" => true,
+        "script" => sub(&["kill"]),
+        "function" => sub(&["kill", "stats"]),
+        _ => false,
+    }
+}
+
+/// Whether `args` should wait (off the runtime's threads) before it runs: a script is
+/// running but has not yet passed `busy-reply-threshold`, and the command would be answered
+/// BUSY once it has. Such a command would otherwise wait for the script's locks on a
+/// runtime worker thread, and with every worker waiting there is none left to serve
+/// SCRIPT KILL, so a script waiting to be killed would wedge the server.
+pub fn must_wait_for_script(server: &Server, args: &[Bytes]) -> bool {
+    let state = &server.scripting.state;
+    state.is_running()
+        && state.busy().is_none()
+        && server
+            .commands
+            .get(&args[0])
+            .is_some_and(|entry| !allowed_while_busy(entry, args))
 }
 
 /// SCRIPT KILL and FUNCTION KILL.

@@ -19,6 +19,9 @@ use crate::cmd::shared::Server;
 
 /// Output is flushed mid-pipeline once this much is pending, to bound memory.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
+/// How often a command held back by a running script looks again (see
+/// `cmd::script::must_wait_for_script`).
+const SCRIPT_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
     let needs_auth = server.acl.default_requires_auth();
@@ -135,6 +138,9 @@ async fn run_command(
     args: Vec<Bytes>,
 ) -> std::io::Result<Option<Reply>> {
     let info = client.info.clone();
+    while crate::cmd::script::must_wait_for_script(server, &args) {
+        tokio::time::sleep(SCRIPT_POLL).await;
+    }
     let mut reply = execute(server, client, args.clone());
     while let Some(block) = client.blocked.take() {
         flush(server, stream, client, wbuf).await?;

@@ -76,6 +76,11 @@ impl RunState {
         }
     }
 
+    /// Whether a script or function is running now.
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
     /// Whether other clients must be answered BUSY; `Some(true)` when a function runs.
     pub fn busy(&self) -> Option<bool> {
         (self.running.load(Ordering::SeqCst) && self.busy.load(Ordering::SeqCst))

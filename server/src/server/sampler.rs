@@ -17,8 +17,15 @@ use crate::cmd::info::rss_bytes;
 pub fn spawn_sampler(server: &Arc<Server>) {
     let s = server.clone();
     spawn_periodic(server, Duration::from_secs(1), move || {
-        sample(&s);
-        std::future::ready(())
+        let s = s.clone();
+        async move {
+            // Off the runtime's worker threads: sampling reads the engine under its shard
+            // locks, which a running script holds until it ends; waiting for them on a
+            // worker would leave no thread to serve SCRIPT KILL.
+            if let Err(e) = tokio::task::spawn_blocking(move || sample(&s)).await {
+                tracing::warn!("metrics sampler failed: {e}");
+            }
+        }
     });
 }
 
