@@ -6,7 +6,7 @@
 # start-up and set-up are excluded (callgrind_control --zero). Not run in CI.
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
-#   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP)
+#   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET GET INCR HSET ZADD)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate).
@@ -31,6 +31,7 @@ bench() { redis-benchmark -p "$PORT" -c 10 -n "$N" -P "$PIPE" -r 100000 -q "$@" 
 setup() {
   case $1 in
     RPOP | LRANGE_100) bench LPUSH bench:list element:__rand_int__ ;;
+    GET) bench SET key:__rand_int__ value ;;
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
     *) ;;
@@ -45,6 +46,11 @@ workload() {
     LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
     RPOP) bench RPOP bench:list ;;
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
+    SET) bench SET key:__rand_int__ value ;;
+    GET) bench GET key:__rand_int__ ;;
+    INCR) bench INCR counter:__rand_int__ ;;
+    HSET) bench HSET bench:hash field:__rand_int__ value ;;
+    ZADD) bench ZADD bench:zset __rand_int__ member:__rand_int__ ;;
     *) echo "unknown test $1" >&2; exit 2 ;;
   esac
 }

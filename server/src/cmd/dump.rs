@@ -44,19 +44,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// `set-max-intset-entries` when no configuration is at hand (import): Redis's default.
-const DEFAULT_INTSET_LIMIT: u64 = 512;
-
-fn intset_limit(ctx: &Ctx) -> u64 {
-    ctx.server
-        .config
-        .read()
-        .compat
-        .get("set-max-intset-entries")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_INTSET_LIMIT)
-}
-
 fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
@@ -142,7 +129,7 @@ fn restore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     // Change logs are written by the server only, whatever the payload.
     super::stream::refuse_changelog(key)?;
     let options = parse_restore_options(&args[4..])?;
-    let limit = intset_limit(ctx);
+    let limit = super::set::intset_limit(ctx);
     let mut txn = ctx.txn_args(&args[1..2]);
     if !options.replace && txn.exists(key)? {
         return Err(CmdError::new("BUSYKEY Target key name already exists."));
@@ -304,7 +291,7 @@ pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportEr
                     &entry.key,
                     entry.value,
                     expire_at,
-                    DEFAULT_INTSET_LIMIT,
+                    super::set::DEFAULT_INTSET_LIMIT,
                 )
             });
         stored

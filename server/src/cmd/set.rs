@@ -40,15 +40,18 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sscan", -3, &[ReadOnly], ONE_KEY, "set", "2.8.0", "Iterates over members of a set.", sscan),
 ];
 
+/// `set-max-intset-entries` when no configuration is at hand (RDB import): Redis's default.
+pub(super) const DEFAULT_INTSET_LIMIT: u64 = 512;
+
 /// `set-max-intset-entries`: up to this many integer members OBJECT ENCODING says `intset`.
-fn intset_limit(ctx: &Ctx) -> u64 {
+pub(super) fn intset_limit(ctx: &Ctx) -> u64 {
     ctx.server
         .config
         .read()
         .compat
         .get("set-max-intset-entries")
         .and_then(|v| v.parse().ok())
-        .unwrap_or(512)
+        .unwrap_or(DEFAULT_INTSET_LIMIT)
 }
 
 fn bulks(members: Vec<Vec<u8>>) -> Vec<Reply> {
