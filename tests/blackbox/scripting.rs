@@ -632,7 +632,7 @@ fn commands_waiting_for_a_script_leave_room_for_script_kill() {
     let _: () = q(&mut c, &["CONFIG", "SET", "busy-reply-threshold", "1500"]);
     let url = server.url();
     let connect = move || {
-        let mut con = redis::Client::open(url.clone())
+        let con = redis::Client::open(url.clone())
             .unwrap()
             .get_connection()
             .unwrap();
