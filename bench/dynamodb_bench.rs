@@ -121,7 +121,14 @@ fn query(_: usize) -> Json {
 
 /// Runs `requests` operations spread over `clients` connections; prints requests/s and
 /// latency percentiles.
-async fn phase(mode: Mode, host: &str, clients: usize, requests: usize, op: &'static str, body: fn(usize) -> Json) {
+async fn phase(
+    mode: Mode,
+    host: &str,
+    clients: usize,
+    requests: usize,
+    op: &'static str,
+    body: fn(usize) -> Json,
+) {
     let per_client = requests / clients;
     let started = Instant::now();
     let host = Arc::new(host.to_string());

@@ -108,10 +108,7 @@ impl Http {
             self.host,
             body.len()
         );
-        self.reader
-            .get_mut()
-            .write_all(request.as_bytes())
-            .unwrap();
+        self.reader.get_mut().write_all(request.as_bytes()).unwrap();
         self.read_reply()
     }
 
@@ -152,11 +149,7 @@ impl Http {
     }
 
     fn call(&mut self, op: &str, body: Json) -> Reply {
-        self.send(
-            &format!("DynamoDB_20120810.{op}"),
-            &body.to_string(),
-            "",
-        )
+        self.send(&format!("DynamoDB_20120810.{op}"), &body.to_string(), "")
     }
 
     /// An operation that must succeed.
@@ -285,7 +278,10 @@ fn errors_have_dynamodb_types_and_members() {
         garbage.error_type(),
         "com.amazon.coral.service#SerializationException"
     );
-    let missing = http.call("GetItem", json!({"TableName": "Nope", "Key": {"pk": {"S": "a"}}}));
+    let missing = http.call(
+        "GetItem",
+        json!({"TableName": "Nope", "Key": {"pk": {"S": "a"}}}),
+    );
     assert_eq!(missing.status, 400);
     assert_eq!(
         missing.error_type(),
@@ -347,7 +343,10 @@ fn errors_have_dynamodb_types_and_members() {
         .unwrap()
         .contains("[None, ConditionalCheckFailed]"));
     // Nothing of the cancelled transaction was written.
-    let b = http.ok("GetItem", json!({"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}));
+    let b = http.ok(
+        "GetItem",
+        json!({"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}),
+    );
     assert_eq!(b, json!({}));
 }
 
@@ -472,7 +471,15 @@ fn signatures_are_verified_when_a_password_is_set() {
     let _: () = q(&mut con, &["AUTH", "secret"]);
     let _: () = q(
         &mut con,
-        &["ACL", "SETUSER", "alice", "on", ">alicepw", "~Allowed*", "+@all"],
+        &[
+            "ACL",
+            "SETUSER",
+            "alice",
+            "on",
+            ">alicepw",
+            "~Allowed*",
+            "+@all",
+        ],
     );
     let mut alice = Http::connect(port);
     alice.credentials = Some(("alice".into(), "alicepw".into()));

@@ -441,9 +441,13 @@ pub static SETTINGS: &[Setting] = &[
         aliases: &[],
         default: "8000",
         mutable: false,
-        help: "Port of the DynamoDB HTTP API on the bind address (0 = a free port, off disables it)",
+        help:
+            "Port of the DynamoDB HTTP API on the bind address (0 = a free port, off disables it)",
         access: Access::Field {
-            get: |c| c.dynamodb_port.map_or_else(|| "off".into(), |p| p.to_string()),
+            get: |c| {
+                c.dynamodb_port
+                    .map_or_else(|| "off".into(), |p| p.to_string())
+            },
             set: |c, v| {
                 c.dynamodb_port = match v {
                     "" | "off" | "no" => None,

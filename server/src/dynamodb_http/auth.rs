@@ -122,7 +122,11 @@ pub fn signature(secret: &[u8], parts: &Parts, auth: &Authorization, body: &[u8]
 
 /// Whether two signatures are equal, in time independent of where they differ.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The user a request runs as, or DynamoDB's authentication error.

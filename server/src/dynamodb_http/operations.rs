@@ -37,26 +37,29 @@ macro_rules! op {
     };
 }
 
+// One line per operation reads as a table; rustfmt would spread each over seven lines.
+#[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
-    op!("CreateTable", Tables::create_table, "ddb.createtable", true, true),
-    op!("DescribeTable", Tables::describe_table, "ddb.describetable", false, false),
-    op!("ListTables", Tables::list_tables, "ddb.listtables", false, false),
-    op!("DeleteTable", Tables::delete_table, "ddb.deletetable", true, true),
-    op!("UpdateTable", Tables::update_table, "ddb.updatetimetolive", true, true),
-    op!("PutItem", Tables::put_item, "ddb.putitem", true, false),
-    op!("GetItem", Tables::get_item, "ddb.getitem", false, false),
-    op!("UpdateItem", Tables::update_item, "ddb.updateitem", true, false),
-    op!("DeleteItem", Tables::delete_item, "ddb.deleteitem", true, false),
-    op!("BatchGetItem", Tables::batch_get_item, "ddb.batchgetitem", false, false),
-    op!("BatchWriteItem", Tables::batch_write_item, "ddb.batchwriteitem", true, false),
-    op!("TransactGetItems", Tables::transact_get_items, "ddb.transactgetitems", false, false),
-    op!("TransactWriteItems", Tables::transact_write_items, "ddb.transactwriteitems", true, false),
-    op!("Query", Tables::query, "ddb.query", false, true),
-    op!("Scan", Tables::scan, "ddb.scan", false, true),
-    op!("UpdateTimeToLive", Tables::update_time_to_live, "ddb.updatetimetolive", true, true),
-    op!("DescribeTimeToLive", Tables::describe_time_to_live, "ddb.describetimetolive", false, false),
-    op!("DescribeLimits", describe_limits, "ddb.listtables", false, false),
-    op!("DescribeContinuousBackups", describe_continuous_backups, "ddb.describetable", false, false),
+    //  name                         table-layer function            ACL command              write  blocking
+    op!("CreateTable",               Tables::create_table,           "ddb.createtable",       true,  true),
+    op!("DescribeTable",             Tables::describe_table,         "ddb.describetable",     false, false),
+    op!("ListTables",                Tables::list_tables,            "ddb.listtables",        false, false),
+    op!("DeleteTable",               Tables::delete_table,           "ddb.deletetable",       true,  true),
+    op!("UpdateTable",               Tables::update_table,           "ddb.updatetimetolive",  true,  true),
+    op!("PutItem",                   Tables::put_item,               "ddb.putitem",           true,  false),
+    op!("GetItem",                   Tables::get_item,               "ddb.getitem",           false, false),
+    op!("UpdateItem",                Tables::update_item,            "ddb.updateitem",        true,  false),
+    op!("DeleteItem",                Tables::delete_item,            "ddb.deleteitem",        true,  false),
+    op!("BatchGetItem",              Tables::batch_get_item,         "ddb.batchgetitem",      false, false),
+    op!("BatchWriteItem",            Tables::batch_write_item,       "ddb.batchwriteitem",    true,  false),
+    op!("TransactGetItems",          Tables::transact_get_items,     "ddb.transactgetitems",  false, false),
+    op!("TransactWriteItems",        Tables::transact_write_items,   "ddb.transactwriteitems", true, false),
+    op!("Query",                     Tables::query,                  "ddb.query",             false, true),
+    op!("Scan",                      Tables::scan,                   "ddb.scan",              false, true),
+    op!("UpdateTimeToLive",          Tables::update_time_to_live,    "ddb.updatetimetolive",  true,  true),
+    op!("DescribeTimeToLive",        Tables::describe_time_to_live,  "ddb.describetimetolive", false, false),
+    op!("DescribeLimits",            describe_limits,                "ddb.listtables",        false, false),
+    op!("DescribeContinuousBackups", describe_continuous_backups,    "ddb.describetable",     false, false),
 ];
 
 pub fn find(name: &str) -> Option<&'static Operation> {

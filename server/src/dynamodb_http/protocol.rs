@@ -75,7 +75,9 @@ pub async fn handle(server: Arc<Server>, request: Request<Incoming>) -> Response
     let gzip = accepts_gzip(&parts.headers);
     let target = Target::parse(&parts.headers);
     let result = match (Limited::new(body, MAX_BODY).collect().await, target) {
-        (Err(_), _) => Err(serialization("The request body is too large or was cut short")),
+        (Err(_), _) => Err(serialization(
+            "The request body is too large or was cut short",
+        )),
         (Ok(_), None) => Err(unknown_operation()),
         (Ok(body), Some(target)) => dispatch(&server, &parts, &body.to_bytes(), target).await,
     };
@@ -134,7 +136,9 @@ fn parse_body(body: &[u8]) -> Result<Req, DdbError> {
         Ok(_) => Err(serialization(
             "Start of structure or map found where not expected.",
         )),
-        Err(e) => Err(serialization(format!("Could not parse the request body: {e}"))),
+        Err(e) => Err(serialization(format!(
+            "Could not parse the request body: {e}"
+        ))),
     }
 }
 
@@ -208,14 +212,20 @@ mod tests {
         assert!(!accepts_gzip(&headers));
         headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         assert!(!accepts_gzip(&headers));
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("deflate, gzip;q=1.0"));
+        headers.insert(
+            ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, gzip;q=1.0"),
+        );
         assert!(accepts_gzip(&headers));
     }
 
     #[test]
     fn bodies_must_be_json_objects() {
         assert!(parse_body(b"").unwrap().is_empty());
-        assert_eq!(parse_body(b"[1]").unwrap_err().kind, "SerializationException");
+        assert_eq!(
+            parse_body(b"[1]").unwrap_err().kind,
+            "SerializationException"
+        );
         assert_eq!(parse_body(b"{").unwrap_err().kind, "SerializationException");
         assert_eq!(parse_body(br#"{"A":1}"#).unwrap()["A"], 1);
     }

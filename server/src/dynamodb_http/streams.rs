@@ -44,7 +44,11 @@ pub fn table_of_request(req: &Req) -> Option<String> {
         .or_else(|| req.get("ShardIterator"))
         .and_then(Json::as_str)?;
     let (_, rest) = arn.split_once(":table/")?;
-    Some(rest.split_once("/stream/").map_or(rest, |(name, _)| name).to_string())
+    Some(
+        rest.split_once("/stream/")
+            .map_or(rest, |(name, _)| name)
+            .to_string(),
+    )
 }
 
 /// The table whose stream `arn` names, when that stream exists (enabled or not).

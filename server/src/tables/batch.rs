@@ -266,7 +266,11 @@ impl Tables {
             let failed: Vec<bool> = items
                 .iter()
                 .zip(current)
-                .map(|(t, old)| t.condition.as_ref().is_some_and(|c| !evaluate(c, old.as_ref().unwrap_or(&empty))))
+                .map(|(t, old)| {
+                    t.condition
+                        .as_ref()
+                        .is_some_and(|c| !evaluate(c, old.as_ref().unwrap_or(&empty)))
+                })
                 .collect();
             if failed.iter().any(|f| *f) {
                 return Err(cancelled(&entries, &failed, current));

@@ -120,7 +120,10 @@ fn stream_update(table: &TableDesc, spec: &Json) -> Result<StreamSpec, DdbError>
     let current = table.stream.as_ref().filter(|s| s.enabled);
     if !enabled {
         return match current {
-            Some(s) => Ok(StreamSpec { enabled: false, view_type: s.view_type.clone() }),
+            Some(s) => Ok(StreamSpec {
+                enabled: false,
+                view_type: s.view_type.clone(),
+            }),
             None => Err(DdbError::validation(format!(
                 "Table does not have an enabled stream: TableName: {}",
                 table.name
@@ -139,7 +142,10 @@ fn stream_update(table: &TableDesc, spec: &Json) -> Result<StreamSpec, DdbError>
             table.name
         )));
     }
-    Ok(StreamSpec { enabled: true, view_type: view_type.to_string() })
+    Ok(StreamSpec {
+        enabled: true,
+        view_type: view_type.to_string(),
+    })
 }
 
 /// Row key prefix of one partition of a table.
