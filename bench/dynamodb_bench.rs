@@ -23,6 +23,9 @@ struct Client {
     mode: Mode,
     host: String,
     conn: BufReader<TcpStream>,
+    /// The server closes the connection after each reply (moto_server's development
+    /// server cannot keep connections alive): reconnect before the next request.
+    closed: bool,
 }
 
 impl Client {
@@ -33,11 +36,15 @@ impl Client {
             mode,
             host: host.to_string(),
             conn: BufReader::new(stream),
+            closed: false,
         }
     }
 
     /// Runs one operation; returns the reply body (panics on an error reply).
     async fn call(&mut self, op: &str, body: &Json) -> Json {
+        if self.closed {
+            *self = Client::connect(self.mode, &self.host).await;
+        }
         let body = body.to_string();
         let request = match self.mode {
             Mode::Http => format!(
@@ -81,6 +88,9 @@ impl Client {
             if let Some((name, value)) = line.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
                     len = value.trim().parse().unwrap();
+                }
+                if name.eq_ignore_ascii_case("connection") && value.trim() == "close" {
+                    self.closed = true;
                 }
             }
         }

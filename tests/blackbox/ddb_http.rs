@@ -287,16 +287,16 @@ fn errors_have_dynamodb_types_and_members() {
         missing.error_type(),
         "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
     );
-    create_table(&mut http, "T", false);
+    create_table(&mut http, "Tbl", false);
     let again = http.call(
         "CreateTable",
-        json!({"TableName": "T", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        json!({"TableName": "Tbl", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}),
     );
     assert!(again.error_type().ends_with("#ResourceInUseException"));
     let gsi = http.call(
         "CreateTable",
-        json!({"TableName": "G", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        json!({"TableName": "Gsi", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
                "GlobalSecondaryIndexes": [{"IndexName": "i", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
                                            "Projection": {"ProjectionType": "ALL"}}]}),
@@ -310,10 +310,10 @@ fn errors_have_dynamodb_types_and_members() {
         .unwrap()
         .contains("GlobalSecondaryIndexes are not supported"));
     let item = json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"N": "5"}});
-    http.ok("PutItem", json!({"TableName": "T", "Item": item}));
+    http.ok("PutItem", json!({"TableName": "Tbl", "Item": item}));
     let failed = http.call(
         "PutItem",
-        json!({"TableName": "T", "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
+        json!({"TableName": "Tbl", "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
     );
     assert_eq!(failed.status, 400);
@@ -326,8 +326,8 @@ fn errors_have_dynamodb_types_and_members() {
     let cancelled = http.call(
         "TransactWriteItems",
         json!({"TransactItems": [
-            {"Put": {"TableName": "T", "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}}}},
-            {"ConditionCheck": {"TableName": "T", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}},
+            {"Put": {"TableName": "Tbl", "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}}}},
+            {"ConditionCheck": {"TableName": "Tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}},
                                 "ConditionExpression": "v = :six", "ExpressionAttributeValues": {":six": {"N": "6"}}}}]}),
     );
     assert_eq!(
@@ -345,7 +345,7 @@ fn errors_have_dynamodb_types_and_members() {
     // Nothing of the cancelled transaction was written.
     let b = http.ok(
         "GetItem",
-        json!({"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}),
+        json!({"TableName": "Tbl", "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}}),
     );
     assert_eq!(b, json!({}));
 }
