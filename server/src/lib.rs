@@ -6,7 +6,8 @@
 //! ```text
 //! main.rs                          the binary: flags, signals
 //! server                           start-up, shutdown, background tasks, metrics sampler
-//! net                              TCP listener, one task per connection
+//! net, dynamodb_http               TCP listener, one task per connection; DynamoDB's
+//!                                  HTTP API over the same tables
 //! cmd, config                      commands and the state they operate on (Server,
 //!                                  clients, INFO); configuration. cmd may import config.
 //! stream, tables, types, acl       pub/sub, notifications, change log; DynamoDB-model
@@ -32,6 +33,7 @@
 pub mod acl;
 pub mod cmd;
 pub mod config;
+pub mod dynamodb_http;
 pub mod engine;
 pub mod geo;
 pub mod metrics;

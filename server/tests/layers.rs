@@ -37,6 +37,8 @@ const LAYER_OF: &[(&str, u8)] = &[
     ("config", 4),
     ("cmd", 4),
     ("net", 5),
+    // DynamoDB's HTTP API: a second front end over the tables, beside the RESP listener.
+    ("dynamodb_http", 5),
     ("server", 6),
     ("lib.rs", 7),
     ("main.rs", 7),

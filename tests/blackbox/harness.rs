@@ -205,6 +205,12 @@ fn spawn(dir: &Path, extra: &[String], open_file_limit: Option<u64>) -> (Child, 
         } else {
             &["--metrics-addr", "off"][..]
         })
+        // Likewise the DynamoDB API (default port 8000) is off unless a test asks for it.
+        .args(if extra.iter().any(|a| a == "--dynamodb-port") {
+            &[][..]
+        } else {
+            &["--dynamodb-port", "off"][..]
+        })
         .args(extra)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")

@@ -15,6 +15,7 @@ mod connection;
 mod crashloop;
 mod ddb;
 mod ddb_docs;
+mod ddb_http;
 mod debug;
 mod disk_full;
 mod dump;

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -49,17 +50,31 @@ def prom_query(port, expr):
         return json.load(e)
 
 
+def dynamodb_call(port, operation, body):
+    """One DynamoDB API request; the status does not matter (errors feed a panel too)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/", data=json.dumps(body).encode(), method="POST",
+        headers={"X-Amz-Target": f"DynamoDB_20120810.{operation}",
+                 "Content-Type": "application/x-amz-json-1.0"})
+    try:
+        urllib.request.urlopen(request, timeout=10).read()
+    except urllib.error.HTTPError:
+        pass
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "release", "redyn")
     dashboard = json.load(open(os.path.join(ROOT, "grafana", "dashboards", "redyn.json")))
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     port, metrics_port, prom_port = free_port(), free_port(), free_port()
+    dynamodb_port = free_port()
     procs = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             procs.append(subprocess.Popen(
                 [binary, "--port", str(port), "--dir", os.path.join(tmp, "data"),
-                 "--metrics-addr", f"127.0.0.1:{metrics_port}"],
+                 "--metrics-addr", f"127.0.0.1:{metrics_port}",
+                 "--dynamodb-port", str(dynamodb_port)],
                 stdout=subprocess.DEVNULL))
             config = os.path.join(tmp, "prometheus.yml")
             with open(config, "w") as f:
@@ -94,6 +109,9 @@ def main():
                 r.set(f"tmp{round_}", 1, px=100)
                 r.xread({"__stream__:__keyspace@0__": "0"}, count=100)
                 r.xreadgroup("dashboard", "w1", {"__stream__:__keyspace@0__": ">"}, count=50)
+                # The DynamoDB API panels: a success and an error per round.
+                dynamodb_call(dynamodb_port, "GetItem", {"TableName": "Metrics", "Key": {"pk": {"S": "a"}}})
+                dynamodb_call(dynamodb_port, "GetItem", {"TableName": "Missing", "Key": {"pk": {"S": "a"}}})
                 time.sleep(0.5)
             wait_for("three scrapes", lambda: float(prom_query(
                 prom_port, "count_over_time(redyn_shard_count[5m])")["data"]["result"][0]["value"][1]) >= 3)

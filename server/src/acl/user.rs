@@ -13,6 +13,10 @@ pub struct User {
     pub nopass: bool,
     /// Lower-case hex SHA-256 of each password, in the order added.
     pub passwords: Vec<String>,
+    /// The passwords given in clear text (`>pass`, `requirepass`), in memory only: AWS
+    /// Signature V4 (the DynamoDB HTTP API) needs the secret itself, not its hash. A
+    /// password given only as a hash (`#…`, ACL files) cannot sign HTTP requests.
+    pub secrets: Vec<Vec<u8>>,
     pub root: Selector,
     /// Extra selectors: a request is allowed when the root or any of these allows it.
     pub selectors: Vec<Selector>,
@@ -66,6 +70,7 @@ impl User {
             enabled: false,
             nopass: false,
             passwords: Vec::new(),
+            secrets: Vec::new(),
             root: Selector::new(index),
             selectors: Vec::new(),
             unrestricted: false,
@@ -102,10 +107,12 @@ impl User {
             "nopass" => {
                 self.nopass = true;
                 self.passwords.clear();
+                self.secrets.clear();
             }
             "resetpass" => {
                 self.nopass = false;
                 self.passwords.clear();
+                self.secrets.clear();
             }
             "clearselectors" => self.selectors.clear(),
             "reset" => {
@@ -145,6 +152,9 @@ impl User {
         if !self.passwords.contains(&hash) {
             self.passwords.push(hash);
         }
+        if op[0] == b'>' && !self.secrets.iter().any(|s| s[..] == op[1..]) {
+            self.secrets.push(op[1..].to_vec());
+        }
         self.nopass = false;
         Ok(())
     }
@@ -153,6 +163,7 @@ impl User {
         let hash = Self::password_hash(op)?;
         let before = self.passwords.len();
         self.passwords.retain(|p| *p != hash);
+        self.secrets.retain(|s| hash_password(s) != hash);
         if self.passwords.len() == before {
             return Err(RuleError::NoSuchPassword);
         }

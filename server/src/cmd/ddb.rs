@@ -27,10 +27,12 @@ fn run(ctx: &mut Ctx, args: &[Bytes], op: Operation) -> CmdResult {
     let request: Json = serde_json::from_slice(&args[1]).map_err(|e| DdbError {
         kind: "SerializationException",
         message: format!("Start of structure or map found where not expected: {e}"),
+        detail: None,
     })?;
     let request = request.as_object().ok_or_else(|| DdbError {
         kind: "SerializationException",
         message: "The request body must be a JSON object".into(),
+        detail: None,
     })?;
     let response = op(&ctx.server.tables, ctx.locks, request)?;
     Ok(Reply::text(response.to_string()))

@@ -71,6 +71,9 @@ pub struct Config {
     pub io_threads: usize,
     /// `None` = metrics endpoint off.
     pub metrics_addr: Option<String>,
+    /// Port of the DynamoDB HTTP API (`None` = off; 0 = a free port, replaced by the real
+    /// one at start).
+    pub dynamodb_port: Option<u16>,
     pub autoscale: AutoscaleConfig,
     /// The file the configuration was read from (CONFIG REWRITE writes it back).
     pub config_file: Option<PathBuf>,
@@ -141,6 +144,7 @@ impl Config {
             databases: 16,
             io_threads: 1,
             metrics_addr: None,
+            dynamodb_port: None,
             autoscale: AutoscaleConfig::default(),
             config_file: None,
             compat: BTreeMap::new(),

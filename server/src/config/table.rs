@@ -436,4 +436,27 @@ pub static SETTINGS: &[Setting] = &[
             },
         },
     },
+    Setting {
+        name: "dynamodb-port",
+        aliases: &[],
+        default: "8000",
+        mutable: false,
+        help:
+            "Port of the DynamoDB HTTP API on the bind address (0 = a free port, off disables it)",
+        access: Access::Field {
+            get: |c| {
+                c.dynamodb_port
+                    .map_or_else(|| "off".into(), |p| p.to_string())
+            },
+            set: |c, v| {
+                c.dynamodb_port = match v {
+                    "" | "off" | "no" => None,
+                    port => Some(port.parse::<u16>().map_err(|_| {
+                        "argument must be a port number (0-65535), or off".to_string()
+                    })?),
+                };
+                Ok(())
+            },
+        },
+    },
 ];

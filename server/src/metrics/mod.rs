@@ -29,6 +29,10 @@ pub fn install(addr: SocketAddr) -> anyhow::Result<()> {
             Matcher::Full("redyn_command_duration_seconds".into()),
             LATENCY_BUCKETS,
         )?
+        .set_buckets_for_metric(
+            Matcher::Full("redyn_dynamodb_request_duration_seconds".into()),
+            LATENCY_BUCKETS,
+        )?
         // Series of shards that no longer exist (after a split/merge) disappear.
         .idle_timeout(
             metrics_util::MetricKindMask::GAUGE,

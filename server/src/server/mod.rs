@@ -64,6 +64,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
     config.port = addr.port();
+    let dynamodb_listener = crate::dynamodb_http::bind(&mut config).await;
     if let Some(metrics_addr) = &config.metrics_addr {
         // Serving data matters more than serving metrics: a busy metrics port is reported,
         // not fatal.
@@ -95,6 +96,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     sampler::spawn_sampler(&server);
     tasks::spawn_changelog_trimmer(&server);
     tasks::spawn_ttl_sweeper(&server);
+    if let Some(listener) = dynamodb_listener {
+        crate::dynamodb_http::spawn(server.clone(), listener);
+    }
     tracing::info!("redyn ready to accept connections on {addr}");
     let task = tokio::spawn(run(server.clone(), listener));
     Ok(RunningServer { server, task })

@@ -266,17 +266,14 @@ impl Tables {
             let failed: Vec<bool> = items
                 .iter()
                 .zip(current)
-                .map(|(t, old)| t.condition.as_ref().is_some_and(|c| !evaluate(c, old.as_ref().unwrap_or(&empty))))
+                .map(|(t, old)| {
+                    t.condition
+                        .as_ref()
+                        .is_some_and(|c| !evaluate(c, old.as_ref().unwrap_or(&empty)))
+                })
                 .collect();
             if failed.iter().any(|f| *f) {
-                let codes: Vec<&str> = failed.iter().map(|f| if *f { "ConditionalCheckFailed" } else { "None" }).collect();
-                return Err(DdbError {
-                    kind: "TransactionCanceledException",
-                    message: format!(
-                        "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-                        codes.join(", ")
-                    ),
-                });
+                return Err(cancelled(&entries, &failed, current));
             }
             items
                 .iter()
@@ -303,4 +300,47 @@ impl Tables {
         }
         Ok(response)
     }
+}
+
+/// TransactionCanceledException: the message lists each item's code, and the HTTP body's
+/// `CancellationReasons` has one entry per item (with the old item where that entry asked
+/// `ReturnValuesOnConditionCheckFailure: ALL_OLD`).
+fn cancelled(entries: &[Json], failed: &[bool], current: &[Option<Item>]) -> DdbError {
+    let codes: Vec<&str> = failed
+        .iter()
+        .map(|f| if *f { "ConditionalCheckFailed" } else { "None" })
+        .collect();
+    let reasons: Vec<Json> = entries
+        .iter()
+        .zip(failed)
+        .zip(current)
+        .map(|((entry, failed), old)| {
+            if !failed {
+                return json!({"Code": "None"});
+            }
+            let body = entry
+                .as_object()
+                .and_then(|e| e.values().next())
+                .and_then(Json::as_object);
+            let base = DdbError::conditional_failed();
+            let error = match body {
+                Some(body) => super::ops::with_old_item(base, body, old.as_ref()),
+                None => base,
+            };
+            let mut reason = json!({"Code": "ConditionalCheckFailed", "Message": error.message});
+            if let Some(item) = error.detail.and_then(|mut d| d.remove("Item")) {
+                reason["Item"] = item;
+            }
+            reason
+        })
+        .collect();
+    DdbError {
+        kind: "TransactionCanceledException",
+        message: format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        detail: None,
+    }
+    .with_detail("CancellationReasons", Json::Array(reasons))
 }

@@ -31,6 +31,9 @@ pub use catalog::TableDesc;
 pub struct DdbError {
     pub kind: &'static str,
     pub message: String,
+    /// Extra members of the HTTP API's error body (the old `Item` of a failed condition,
+    /// `CancellationReasons`); the RESP error text carries only kind and message.
+    pub detail: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl DdbError {
@@ -38,6 +41,7 @@ impl DdbError {
         DdbError {
             kind: "ValidationException",
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -45,6 +49,7 @@ impl DdbError {
         DdbError {
             kind: "ResourceNotFoundException",
             message: format!("Requested resource not found: Table: {table} not found"),
+            detail: None,
         }
     }
 
@@ -52,6 +57,7 @@ impl DdbError {
         DdbError {
             kind: "ResourceInUseException",
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -59,6 +65,7 @@ impl DdbError {
         DdbError {
             kind: "ConditionalCheckFailedException",
             message: "The conditional request failed".into(),
+            detail: None,
         }
     }
 
@@ -66,7 +73,18 @@ impl DdbError {
         DdbError {
             kind: "InternalServerError",
             message: message.into(),
+            detail: None,
         }
+    }
+}
+
+impl DdbError {
+    /// Adds a member to the HTTP error body.
+    pub fn with_detail(mut self, name: &str, value: serde_json::Value) -> DdbError {
+        self.detail
+            .get_or_insert_with(Default::default)
+            .insert(name.to_string(), value);
+        self
     }
 }
 

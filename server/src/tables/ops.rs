@@ -82,6 +82,72 @@ fn validate_table_name(name: &str) -> Result<(), DdbError> {
     }
 }
 
+/// Adds the old item to a failed condition's error when `req` asks for it with
+/// `ReturnValuesOnConditionCheckFailure: ALL_OLD` (and the item exists).
+pub(crate) fn with_old_item(error: DdbError, req: &Req, old: Option<&Item>) -> DdbError {
+    let wanted = req
+        .get("ReturnValuesOnConditionCheckFailure")
+        .and_then(Json::as_str)
+        == Some("ALL_OLD");
+    match old {
+        Some(item) if wanted => error.with_detail("Item", item_to_json(item)),
+        _ => error,
+    }
+}
+
+/// Secondary indexes are refused clearly rather than ignored: a Query on an index that
+/// does not exist would otherwise fail later, far from the cause.
+fn reject_indexes(req: &Req) -> Result<(), DdbError> {
+    for field in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
+        if req
+            .get(field)
+            .and_then(Json::as_array)
+            .is_some_and(|a| !a.is_empty())
+        {
+            return Err(DdbError::validation(format!(
+                "{field} are not supported by redyn: create the table without secondary indexes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The stream settings after UpdateTable's StreamSpecification, with DynamoDB's checks.
+fn stream_update(table: &TableDesc, spec: &Json) -> Result<StreamSpec, DdbError> {
+    let enabled = spec["StreamEnabled"].as_bool().ok_or_else(|| {
+        DdbError::validation("1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null")
+    })?;
+    let current = table.stream.as_ref().filter(|s| s.enabled);
+    if !enabled {
+        return match current {
+            Some(s) => Ok(StreamSpec {
+                enabled: false,
+                view_type: s.view_type.clone(),
+            }),
+            None => Err(DdbError::validation(format!(
+                "Table does not have an enabled stream: TableName: {}",
+                table.name
+            ))),
+        };
+    }
+    let view_type = spec["StreamViewType"].as_str().ok_or_else(|| {
+        DdbError::validation("One or more parameter values were invalid: StreamViewType must be set when StreamEnabled is true")
+    })?;
+    if !["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"].contains(&view_type) {
+        return Err(DdbError::validation(format!("1 validation error detected: Value '{view_type}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, NEW_AND_OLD_IMAGES, KEYS_ONLY]")));
+    }
+    if current.is_some() {
+        return Err(DdbError::validation(format!(
+            "Table already has an enabled stream: TableName: {}",
+            table.name
+        )));
+    }
+    Ok(StreamSpec {
+        enabled: true,
+        view_type: view_type.to_string(),
+    })
+}
+
 /// Row key prefix of one partition of a table.
 fn partition_prefix(table: &TableDesc, partition: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(10 + partition.len());
@@ -191,6 +257,7 @@ impl Tables {
     pub fn create_table(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
         let name = required_str(req, "TableName")?;
         validate_table_name(name)?;
+        reject_indexes(req)?;
         let (hash_key, range_key, attribute_definitions) = parse_key_schema(req)?;
         let stream = req.get("StreamSpecification").map(|s| StreamSpec {
             enabled: s["StreamEnabled"].as_bool().unwrap_or(false),
@@ -370,10 +437,15 @@ impl Tables {
             .transpose()
     }
 
-    fn check(cond: &Option<Cond>, old: Option<&Item>) -> Result<(), DdbError> {
+    /// Fails with ConditionalCheckFailedException when `cond` is false for `old`; the
+    /// error carries the old item when the request says
+    /// `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
+    fn check(cond: &Option<Cond>, old: Option<&Item>, req: &Req) -> Result<(), DdbError> {
         let empty = Item::new();
         match cond {
-            Some(c) if !evaluate(c, old.unwrap_or(&empty)) => Err(DdbError::conditional_failed()),
+            Some(c) if !evaluate(c, old.unwrap_or(&empty)) => {
+                Err(with_old_item(DdbError::conditional_failed(), req, old))
+            }
             _ => Ok(()),
         }
     }
@@ -387,7 +459,7 @@ impl Tables {
         let item = required_item(req, "Item")?;
         let key = table.item_key(&item, true)?;
         let (old, _) = self.mutate_item(locks, &table, &key, |old| {
-            Self::check(&cond, old)?;
+            Self::check(&cond, old, req)?;
             Ok(Some(item))
         })?;
         Ok(match (return_old, old) {
@@ -404,7 +476,7 @@ impl Tables {
         let cond = Self::condition_of(req, &ph)?;
         let key = table.key_of(&required_item(req, "Key")?)?;
         let (old, _) = self.mutate_item(locks, &table, &key, |old| {
-            Self::check(&cond, old)?;
+            Self::check(&cond, old, req)?;
             Ok(None)
         })?;
         Ok(match (return_old, old) {
@@ -450,7 +522,7 @@ impl Tables {
             )));
         }
         let (old, new) = self.mutate_item(locks, &table, &key, |old| {
-            Self::check(&cond, old)?;
+            Self::check(&cond, old, req)?;
             let mut item = old.cloned().unwrap_or_else(|| key_item.clone());
             apply_update(&mut item, &actions)?;
             Ok(Some(item))
@@ -511,6 +583,29 @@ impl Tables {
             .write()
             .insert(desc.name.clone(), Arc::new(desc));
         Ok(json!({ "TimeToLiveSpecification": { "Enabled": enabled, "AttributeName": attr } }))
+    }
+
+    /// UpdateTable: turns the stream on or off or changes its view type; BillingMode and
+    /// ProvisionedThroughput are accepted (redyn has no capacity modes). Index changes are
+    /// refused like secondary indexes at CreateTable.
+    pub fn update_table(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
+        let table = self.table(required_str(req, "TableName")?)?;
+        if req.contains_key("GlobalSecondaryIndexUpdates") || req.contains_key("ReplicaUpdates") {
+            return Err(DdbError::validation(
+                "Secondary indexes and replicas are not supported by redyn",
+            ));
+        }
+        let mut desc = (*table).clone();
+        if let Some(spec) = req.get("StreamSpecification") {
+            desc.stream = Some(stream_update(&table, spec)?);
+        }
+        if desc != *table {
+            self.persist_table(&desc.name, Some(&desc))?;
+            self.tables
+                .write()
+                .insert(desc.name.clone(), Arc::new(desc.clone()));
+        }
+        Ok(json!({ "TableDescription": self.describe_json(&desc, "ACTIVE") }))
     }
 
     pub fn describe_time_to_live(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
