@@ -49,8 +49,9 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "client",
         &[
-            "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict", "no-touch",
-            "pause", "reply", "setinfo", "setname", "unblock", "unpause",
+            "caching", "getname", "getredir", "help", "id", "info", "kill", "list", "no-evict",
+            "no-touch", "pause", "reply", "setinfo", "setname", "tracking", "trackinginfo",
+            "unblock", "unpause",
         ],
     ),
     (
