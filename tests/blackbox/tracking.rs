@@ -169,8 +169,14 @@ fn redirected_invalidations_reach_a_resp2_subscriber_on_the_invalidate_channel()
         ])
     );
     let mut c = server.client();
-    q::<()>(&mut c, &["CLIENT", "TRACKING", "on", "REDIRECT", &target_id]);
-    assert_eq!(q::<i64>(&mut c, &["CLIENT", "GETREDIR"]), target_id.parse::<i64>().unwrap());
+    q::<()>(
+        &mut c,
+        &["CLIENT", "TRACKING", "on", "REDIRECT", &target_id],
+    );
+    assert_eq!(
+        q::<i64>(&mut c, &["CLIENT", "GETREDIR"]),
+        target_id.parse::<i64>().unwrap()
+    );
     q::<Option<String>>(&mut c, &["GET", "k"]);
     q::<()>(&mut writer, &["SET", "k", "1"]);
     assert_eq!(
@@ -198,7 +204,12 @@ fn bcast_announces_the_keys_of_one_command_once_per_prefix() {
     let server = TestServer::start();
     let mut writer = server.client();
     let mut c = resp3(&server);
-    ok(&mut c, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a:", "PREFIX", "b:"]);
+    ok(
+        &mut c,
+        &[
+            "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a:", "PREFIX", "b:",
+        ],
+    );
     q::<()>(&mut writer, &["MULTI"]);
     for key in ["a:1", "a:2", "b:1", "c:1"] {
         q::<()>(&mut writer, &["INCR", key]);
@@ -212,7 +223,10 @@ fn bcast_announces_the_keys_of_one_command_once_per_prefix() {
     assert_eq!(read_frame(&mut c), Frame::invalidate(&["a:exp"]));
     assert_eq!(read_frame(&mut c), Frame::invalidate(&["a:exp"]));
     // So do writes made by scripts.
-    q::<()>(&mut writer, &["EVAL", "redis.call('set', KEYS[1], 'x')", "1", "b:lua"]);
+    q::<()>(
+        &mut writer,
+        &["EVAL", "redis.call('set', KEYS[1], 'x')", "1", "b:lua"],
+    );
     assert_eq!(read_frame(&mut c), Frame::invalidate(&["b:lua"]));
     let info: String = q(&mut writer, &["INFO", "stats"]);
     assert!(info.contains("tracking_total_prefixes:2\r\n"), "{info}");
@@ -262,7 +276,10 @@ fn tracking_options_are_checked_with_redis_errors() {
     for (args, expected) in cases {
         assert_eq!(&error(&mut c, args), expected, "{args:?}");
     }
-    q::<()>(&mut c, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "FOO"]);
+    q::<()>(
+        &mut c,
+        &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "FOO"],
+    );
     assert_eq!(
         error(&mut c, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "FO"]),
         "ERR Prefix 'FO' overlaps with an existing prefix 'FOO'. Prefixes for a single client must not overlap."
@@ -328,7 +345,10 @@ fn trackinginfo_getredir_info_and_client_list_report_the_state() {
         assert!(stats.contains(field), "{field} in {stats}");
     }
     let list: String = q(&mut other, &["CLIENT", "LIST", "ID", &id]);
-    assert!(list.contains(" flags=t ") && list.contains(" redir=0 "), "{list}");
+    assert!(
+        list.contains(" flags=t ") && list.contains(" redir=0 "),
+        "{list}"
+    );
     ok(&mut c, &["CLIENT", "TRACKING", "off"]);
     let stats: String = q(&mut other, &["INFO"]);
     assert!(stats.contains("tracking_clients:0\r\n"), "{stats}");
@@ -341,7 +361,10 @@ fn a_gone_redirection_target_is_reported_as_tracking_redir_broken() {
     let mut target = server.raw();
     let target_id = client_id(&mut target);
     let mut c = resp3(&server);
-    ok(&mut c, &["CLIENT", "TRACKING", "on", "REDIRECT", &target_id]);
+    ok(
+        &mut c,
+        &["CLIENT", "TRACKING", "on", "REDIRECT", &target_id],
+    );
     call(&mut c, &["GET", "k"]);
     assert_eq!(call(&mut target, &["QUIT"]), Frame::Simple("OK".into()));
     assert!(target.is_closed());
@@ -385,11 +408,17 @@ fn scripts_track_their_declared_keys_when_they_read() {
     let mut c = resp3(&server);
     ok(&mut c, &["CLIENT", "TRACKING", "on"]);
     // A script that only writes tracks nothing.
-    call(&mut c, &["EVAL", "redis.call('set', 'other', 'bar')", "2", "k1", "k2"]);
+    call(
+        &mut c,
+        &["EVAL", "redis.call('set', 'other', 'bar')", "2", "k1", "k2"],
+    );
     q::<()>(&mut writer, &["MSET", "k1", "1", "k2", "1"]);
     assert_nothing_pending(&mut c);
     // One that reads tracks the keys it was given.
-    call(&mut c, &["EVAL", "redis.call('get', 'other')", "2", "k1", "k2"]);
+    call(
+        &mut c,
+        &["EVAL", "redis.call('get', 'other')", "2", "k1", "k2"],
+    );
     q::<()>(&mut writer, &["MSET", "k2", "2", "k1", "2"]);
     assert_eq!(read_frame(&mut c), Frame::invalidate(&["k2"]));
     assert_eq!(read_frame(&mut c), Frame::invalidate(&["k1"]));

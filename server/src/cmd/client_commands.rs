@@ -67,7 +67,10 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         "getname" => Ok(Reply::opt_bulk(ctx.client.info.name.lock().clone())),
         "id" => Ok(Reply::Int(ctx.client.id as i64)),
-        "info" => Ok(Reply::Verbatim(format!("{}\n", ctx.client.info.describe(&ctx.server.tracking)))),
+        "info" => Ok(Reply::Verbatim(format!(
+            "{}\n",
+            ctx.client.info.describe(&ctx.server.tracking)
+        ))),
         "list" => client_list(ctx, &args[2..]),
         "setinfo" => set_info(ctx, &args[2], &args[3]),
         "kill" => client_kill(ctx, &args[2..]),

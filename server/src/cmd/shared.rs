@@ -193,7 +193,8 @@ impl Server {
             .configure(&self.engine, &config.notify_keyspace_events);
         self.pubsub.set_limit(config.output_limits.pubsub);
         if let Some(max) = config.compat.get("tracking-table-max-keys") {
-            self.tracking.set_max_keys(max.parse().unwrap_or(usize::MAX));
+            self.tracking
+                .set_max_keys(max.parse().unwrap_or(usize::MAX));
         }
         self.changelog.retention_ms.store(
             config.changelog_retention_secs * 1000,

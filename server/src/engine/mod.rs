@@ -451,6 +451,13 @@ impl Engine {
     /// Removes every Redis key of every db (FLUSHALL). `_all` proves the caller holds every
     /// shard lock.
     pub fn clear_redis_keyspaces(&self, _all: &LockGuard<'_>) -> Result<()> {
+        // As in Redis, only watched keys that existed are changed by the flush.
+        let mut existed = Vec::new();
+        for raw in self.signals.watched() {
+            if stored_get(&self.meta, &raw)?.is_some() {
+                existed.push(raw);
+            }
+        }
         for ks in [&self.meta, &self.sub, &self.expiry, &self.gc] {
             ks.clear()?;
         }
@@ -458,15 +465,18 @@ impl Engine {
             .retain(|space, _| *space >= FIRST_TABLE_SPACE);
         self.meta_cache.clear();
         self.sub_cache.clear();
+        for raw in existed {
+            self.signals.touch(&raw);
+        }
         self.note_flush();
         Ok(())
     }
 
-    /// What every flush of Redis keys must do after deleting them: stale typed-data caches,
-    /// WATCH and blocked clients, client-side caches.
+    /// What every flush of Redis keys must do after deleting them: stale typed-data caches
+    /// and client-side caches. (WATCH and blocked clients see the keys that were deleted,
+    /// as for any deletion.)
     pub fn note_flush(&self) {
         self.flush_epoch.fetch_add(1, Ordering::SeqCst);
-        self.signals.touch_all();
         if let Some(tracker) = self.tracker.get() {
             tracker.flushed();
         }

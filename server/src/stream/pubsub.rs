@@ -78,7 +78,11 @@ impl PushMessage {
                     Reply::Array(keys.iter().map(bulk).collect())
                 });
                 if *as_message {
-                    vec![Reply::text("message"), Reply::text(INVALIDATE_CHANNEL), keys]
+                    vec![
+                        Reply::text("message"),
+                        Reply::text(INVALIDATE_CHANNEL),
+                        keys,
+                    ]
                 } else {
                     vec![Reply::text("invalidate"), keys]
                 }

@@ -242,7 +242,8 @@ impl Tracking {
                 }
             }
         }
-        self.active.store(!table.clients.is_empty(), Ordering::Relaxed);
+        self.active
+            .store(!table.clients.is_empty(), Ordering::Relaxed);
     }
 
     /// CLIENT CACHING YES|NO: applies to the client's next command.
@@ -526,11 +527,17 @@ mod tests {
             for key in ["a:1", "a:2", "b:1", "c:1"] {
                 tracking.modified(&dir, &[key.as_bytes().to_vec()]);
             }
-            assert!(dir.0[&1].got.lock().is_empty(), "sent before the command ended");
+            assert!(
+                dir.0[&1].got.lock().is_empty(),
+                "sent before the command ended"
+            );
         }
         let got = dir.0[&1].got.lock();
         assert_eq!(got.len(), 2);
-        assert_eq!(keys_of(&got[0]), vec![Bytes::from("a:1"), Bytes::from("a:2")]);
+        assert_eq!(
+            keys_of(&got[0]),
+            vec![Bytes::from("a:1"), Bytes::from("a:2")]
+        );
         assert_eq!(keys_of(&got[1]), vec![Bytes::from("b:1")]);
     }
 
