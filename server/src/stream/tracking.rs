@@ -297,7 +297,9 @@ impl Tracking {
                 let key = Bytes::copy_from_slice(key);
                 for id in ids {
                     let receives = table.clients.get(&id).is_some_and(|c| {
-                        !c.options.bcast && !(c.options.noloop && origin == Some(id))
+                        // BCAST clients hear of keys through prefixes only.
+                        let own_write = c.options.noloop && origin == Some(id);
+                        !(c.options.bcast || own_write)
                     });
                     if receives {
                         direct.push((id, key.clone()));
