@@ -147,3 +147,33 @@ fn redis_crate_atomic_pipeline_and_concurrent_transactions() {
     }
     assert_eq!(q::<i64>(&mut c, &["GET", "counter"]), 200);
 }
+
+/// As in Redis, FLUSHALL and FLUSHDB change the watched keys they delete, not watched keys
+/// that did not exist.
+#[test]
+fn flushes_abort_exec_only_for_watched_keys_that_existed() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for flush in ["FLUSHALL", "FLUSHDB"] {
+        let exec_after_flush = |c: &mut redis::Connection| {
+            q::<()>(c, &["WATCH", "x"]);
+            q::<()>(c, &["SET", "other", "1"]);
+            q::<()>(c, &[flush]);
+            q::<()>(c, &["MULTI"]);
+            q::<()>(c, &["PING"]);
+            value(c, &["EXEC"])
+        };
+        q::<()>(&mut c, &["DEL", "x"]);
+        assert_eq!(
+            exec_after_flush(&mut c),
+            Value::Array(vec![Value::SimpleString("PONG".into())]),
+            "{flush} of a missing watched key"
+        );
+        q::<()>(&mut c, &["SET", "x", "30"]);
+        assert_eq!(
+            exec_after_flush(&mut c),
+            Value::Nil,
+            "{flush} of a watched key"
+        );
+    }
+}

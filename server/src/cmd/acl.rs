@@ -583,7 +583,7 @@ pub fn record(
             object,
             username: username.to_string(),
             created: Instant::now(),
-            client_info: client.info.describe(),
+            client_info: client.info.describe(&server.tracking),
         },
         max_len,
     );

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -18,6 +18,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::BlockRequest;
 use crate::stream::pubsub::Disconnect;
+use crate::stream::tracking::{Directory, Recipient, Tracking};
 use crate::stream::{PushMessage, SubscriberHandle};
 
 /// What other connections can see of a client.
@@ -55,6 +56,9 @@ pub struct ClientInfo {
     pub no_evict: AtomicBool,
     /// The ACL user the client is authenticated as (CLIENT LIST `user=`, CLIENT KILL USER).
     pub user: Mutex<String>,
+    /// The client's push queue once it has one (see [`ClientState::push_handle`]), so other
+    /// connections can push to it (client-side caching invalidations).
+    pub pushes: Mutex<Weak<SubscriberHandle>>,
 }
 
 /// How CLIENT UNBLOCK ends a blocked command.
@@ -90,19 +94,21 @@ impl ClientType {
 
 impl ClientInfo {
     /// The CLIENT LIST / CLIENT INFO line for this client, fields in Redis 7's order.
-    pub fn describe(&self) -> String {
+    pub fn describe(&self, tracking: &Tracking) -> String {
+        let tracked = tracking.client(self.id);
+        let redir = tracked.as_ref().map_or(-1, |t| t.options.redirect as i64);
         let age = self.created.elapsed().as_secs();
         let qbuf = self.qbuf.load(Ordering::Relaxed);
         let qbuf_free = self.qbuf_free.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub=0 ssub=0 multi={} qbuf={qbuf} qbuf-free={qbuf_free} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={redir} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             self.name.lock().clone().unwrap_or_default(),
             age,
             self.idle_secs(),
-            self.flags(),
+            self.flags(tracked.as_ref()),
             self.db.load(Ordering::Relaxed),
             self.subscriptions.load(Ordering::Relaxed),
             if self.in_multi.load(Ordering::Relaxed) { 0 } else { -1 },
@@ -123,18 +129,28 @@ impl ClientInfo {
             / 1000
     }
 
-    /// CLIENT LIST `flags=`: `x` in MULTI, `b` blocked, `P` subscribed, `e` no-evict,
-    /// `N` when none applies.
-    fn flags(&self) -> String {
+    /// CLIENT LIST `flags=`: `P` subscribed, `x` in MULTI, `b` blocked, `t` tracking keys
+    /// (`R` its redirection target is gone, `B` in BCAST mode), `e` no-evict, `N` when
+    /// none applies (Redis's order).
+    fn flags(&self, tracking: Option<&crate::stream::tracking::ClientTracking>) -> String {
         let mut flags = String::new();
+        if self.is_pubsub() {
+            flags.push('P');
+        }
         if self.in_multi.load(Ordering::Relaxed) {
             flags.push('x');
         }
         if self.blocked.load(Ordering::Relaxed) {
             flags.push('b');
         }
-        if self.is_pubsub() {
-            flags.push('P');
+        if let Some(t) = tracking {
+            flags.push('t');
+            if t.broken_redirect {
+                flags.push('R');
+            }
+            if t.options.bcast {
+                flags.push('B');
+            }
         }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');
@@ -195,6 +211,27 @@ impl ClientInfo {
         self: &Arc<Self>,
     ) -> (Arc<SubscriberHandle>, UnboundedReceiver<PushMessage>) {
         SubscriberHandle::new(self.id, self.clone())
+    }
+}
+
+impl Recipient for ClientInfo {
+    fn resp3(&self) -> bool {
+        self.resp3.load(Ordering::Relaxed)
+    }
+
+    fn subscribed(&self) -> bool {
+        self.is_pubsub()
+    }
+
+    fn push(&self, msg: PushMessage) -> bool {
+        let handle = self.pushes.lock().upgrade();
+        handle.is_some_and(|h| h.send_unlimited(msg))
+    }
+}
+
+impl Directory for ClientRegistry {
+    fn recipient(&self, id: u64) -> Option<Arc<dyn Recipient>> {
+        self.get(id).map(|c| c as Arc<dyn Recipient>)
     }
 }
 
@@ -305,6 +342,7 @@ impl ClientRegistry {
             unblock_signal: tokio::sync::Notify::new(),
             no_evict: AtomicBool::new(false),
             user: Mutex::new("default".to_string()),
+            pushes: Mutex::new(Weak::new()),
         });
         self.clients.insert(id, info.clone());
         info
@@ -458,5 +496,22 @@ impl ClientState {
         self.info
             .resp3
             .store(resp == RespVersion::Resp3, Ordering::Relaxed);
+        if resp == RespVersion::Resp3 {
+            // A RESP3 client may receive pushes any time (invalidations redirected to it).
+            self.push_handle();
+        }
+    }
+
+    /// This connection's push queue (pub/sub messages, MONITOR lines, invalidations),
+    /// created at first need; other connections reach it through `ClientInfo::pushes`.
+    pub fn push_handle(&mut self) -> Arc<SubscriberHandle> {
+        if let Some(handle) = &self.subs.handle {
+            return handle.clone();
+        }
+        let (handle, rx) = self.info.subscriber_handle();
+        *self.info.pushes.lock() = Arc::downgrade(&handle);
+        self.subs.handle = Some(handle.clone());
+        self.push_rx = Some(rx);
+        handle
     }
 }

@@ -13,6 +13,7 @@ use super::client::{ClientInfo, ClientType, PauseMode, ReplyMode, UnblockMode};
 use super::connection::{set_client_name, validate_client_name};
 use super::errors::{self, CmdError};
 use super::shared::Server;
+use super::tracking;
 use super::{CmdResult, CommandSpec, Ctx, Flag, NO_KEYS};
 use Flag::*;
 
@@ -29,6 +30,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new(
 
 /// Arity of each subcommand, Redis-style (`-n` = at least n), counting `CLIENT` itself.
 const ARITY: &[(&str, i32)] = &[
+    ("caching", 3),
     ("getname", 2),
     ("getredir", 2),
     ("help", 2),
@@ -42,6 +44,8 @@ const ARITY: &[(&str, i32)] = &[
     ("reply", 3),
     ("setinfo", 4),
     ("setname", 3),
+    ("tracking", -3),
+    ("trackinginfo", 2),
     ("unblock", -3),
     ("unpause", 2),
 ];
@@ -63,7 +67,10 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         "getname" => Ok(Reply::opt_bulk(ctx.client.info.name.lock().clone())),
         "id" => Ok(Reply::Int(ctx.client.id as i64)),
-        "info" => Ok(Reply::Verbatim(format!("{}\n", ctx.client.info.describe()))),
+        "info" => Ok(Reply::Verbatim(format!(
+            "{}\n",
+            ctx.client.info.describe(&ctx.server.tracking)
+        ))),
         "list" => client_list(ctx, &args[2..]),
         "setinfo" => set_info(ctx, &args[2], &args[3]),
         "kill" => client_kill(ctx, &args[2..]),
@@ -80,8 +87,10 @@ fn client(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             ctx.server.clients.pause.stop();
             Ok(Reply::ok())
         }
-        // Redis answers -1 when client tracking is not redirected (it never is here).
-        "getredir" => Ok(Reply::Int(-1)),
+        "getredir" => tracking::client_getredir(ctx),
+        "tracking" => tracking::client_tracking(ctx, args),
+        "trackinginfo" => tracking::client_trackinginfo(ctx),
+        "caching" => tracking::client_caching(ctx, &args[2]),
         _ => Ok(help()),
     }
 }
@@ -90,6 +99,10 @@ fn help() -> Reply {
     Reply::Array(
         [
             "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -126,6 +139,11 @@ fn help() -> Reply {
             "    Assign the name <name> to the current connection.",
             "UNBLOCK <clientid> [TIMEOUT|ERROR]",
             "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "HELP",
@@ -214,7 +232,7 @@ fn client_list(ctx: &mut Ctx, opts: &[Bytes]) -> CmdResult {
         let listed = ids.as_ref().is_none_or(|ids| ids.contains(&c.id))
             && kind.is_none_or(|kind| c.client_type() == kind);
         if listed {
-            out.push_str(&c.describe());
+            out.push_str(&c.describe(&ctx.server.tracking));
             out.push('\n');
         }
     }

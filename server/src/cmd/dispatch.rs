@@ -25,6 +25,16 @@ const MULTI_CONTROL: &[&str] = &[
 
 /// Executes one request and returns its reply.
 pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
+    // Client-side caching attributes the keys this request modifies to this client, and
+    // announces BCAST invalidations when the request ends.
+    let _scope = server.tracking.enter(&server.clients, client.id);
+    let client_command = args[0].eq_ignore_ascii_case(b"client");
+    let reply = execute_request(server, client, args);
+    super::tracking::end_of_command(server, client, client_command);
+    reply
+}
+
+fn execute_request(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
     let entry = match check(server, client, &args) {
         Ok(entry) => entry,
         Err(mut e) => {
@@ -249,6 +259,7 @@ pub fn run(
         client.last_write_seq = client.last_write_seq.max(written_after);
     }
     let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
+    super::tracking::note_command_ran(server, client, entry, args, locks_held);
     if !fed_early {
         feed_monitors(client);
     }
@@ -337,8 +348,11 @@ fn record_introspection(
     );
 }
 
-/// Releases what a client held when it disconnects (WATCHed keys…).
+/// Releases what a client held when it disconnects (WATCHed keys, subscriptions, tracking)
+/// and takes it off the client list.
 pub fn cleanup_client(server: &Arc<Server>, client: &mut ClientState) {
     super::transaction::unwatch_all(&server.engine, client);
     super::pubsub::unsubscribe_all(server, client);
+    server.tracking.disable(client.id);
+    server.clients.unregister(client.id);
 }

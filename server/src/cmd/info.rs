@@ -122,7 +122,7 @@ fn clients_section(server: &Server, out: &mut String) -> Res {
         "blocked_clients:{}\r",
         server.stats.blocked_clients.load(Ordering::Relaxed)
     )?;
-    writeln!(out, "tracking_clients:0\r")?;
+    writeln!(out, "tracking_clients:{}\r", server.tracking.stats().0)?;
     writeln!(out, "clients_in_timeout_table:0\r")?;
     Ok(())
 }
@@ -249,6 +249,10 @@ fn stats_section(server: &Server, out: &mut String) -> Res {
             .channel_names(crate::stream::pubsub::Kind::Shard, None)
             .len()
     )?;
+    let (_, keys, items, prefixes) = server.tracking.stats();
+    writeln!(out, "tracking_total_keys:{keys}\r")?;
+    writeln!(out, "tracking_total_items:{items}\r")?;
+    writeln!(out, "tracking_total_prefixes:{prefixes}\r")?;
     writeln!(out, "total_error_replies:{}\r", load(&s.error_replies))?;
     Ok(())
 }

@@ -38,6 +38,7 @@ pub mod stream_group;
 pub mod stream_log;
 pub mod string;
 pub mod table;
+pub mod tracking;
 pub mod transaction;
 pub mod wait_queue;
 pub mod zset;

@@ -73,15 +73,7 @@ fn monitor(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
     if ctx.server.monitors.contains(ctx.client.id) {
         return Ok(Reply::Multi(Vec::new()));
     }
-    let handle = match &ctx.client.subs.handle {
-        Some(h) => h.clone(),
-        None => {
-            let (handle, rx) = ctx.client.info.subscriber_handle();
-            ctx.client.subs.handle = Some(handle.clone());
-            ctx.client.push_rx = Some(rx);
-            handle
-        }
-    };
+    let handle = ctx.client.push_handle();
     ctx.server.monitors.add(ctx.client.id, handle);
     Ok(Reply::ok())
 }

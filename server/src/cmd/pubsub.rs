@@ -149,15 +149,7 @@ fn subscribe(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ));
     }
     let (kind, word, _) = kind_of(&args[0]);
-    let handle = match &ctx.client.subs.handle {
-        Some(h) => h.clone(),
-        None => {
-            let (handle, rx) = ctx.client.info.subscriber_handle();
-            ctx.client.subs.handle = Some(handle.clone());
-            ctx.client.push_rx = Some(rx);
-            handle
-        }
-    };
+    let handle = ctx.client.push_handle();
     let mut frames = Vec::with_capacity(args.len() - 1);
     for name in &args[1..] {
         if set_of(ctx.client, kind).insert(name.clone()) {

@@ -265,13 +265,14 @@ fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             break;
         }
         let mut txn = engine.txn_all(all.held(), db);
+        // Client-side caches are told once, by `note_flush`, not key by key.
+        txn.untracked();
         for key in &keys {
             txn.delete(key)?;
         }
         txn.commit()?;
     }
-    engine.flush_epoch.fetch_add(1, Ordering::SeqCst);
-    engine.signals.touch_all();
+    engine.note_flush();
     Ok(Reply::ok())
 }
 

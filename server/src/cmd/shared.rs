@@ -113,6 +113,8 @@ pub struct Server {
     pub tables: Tables,
     pub changelog: Arc<ChangeLog>,
     pub notifications: Arc<Notifications>,
+    /// Client-side caching: the keys clients track (CLIENT TRACKING).
+    pub tracking: Arc<crate::stream::tracking::Tracking>,
     /// The Lua VM, cached scripts, function libraries and the running script.
     pub scripting: crate::script::Scripting,
     /// ACL users and the ACL LOG.
@@ -147,6 +149,7 @@ impl Server {
             tables: parts.tables,
             changelog: parts.changelog,
             notifications: parts.notifications,
+            tracking: Default::default(),
             scripting: Default::default(),
             acl,
             shutdown: watch::channel(false).0,
@@ -189,6 +192,10 @@ impl Server {
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);
         self.pubsub.set_limit(config.output_limits.pubsub);
+        if let Some(max) = config.compat.get("tracking-table-max-keys") {
+            self.tracking
+                .set_max_keys(max.parse().unwrap_or(usize::MAX));
+        }
         self.changelog.retention_ms.store(
             config.changelog_retention_secs * 1000,
             std::sync::atomic::Ordering::Relaxed,

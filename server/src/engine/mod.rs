@@ -76,6 +76,17 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 /// Receives keyspace events after commit (see [`Engine::notifier`]).
 pub type Notifier = Box<dyn Fn(&KeyEvent) + Send + Sync>;
 
+/// Receives the keys transactions modified, for client-side caching invalidation (installed
+/// by the tracking layer; see [`Engine::tracker`]).
+pub trait KeyTracker: Send + Sync {
+    /// Whether anybody tracks keys (transactions only record modified keys then).
+    fn active(&self) -> bool;
+    /// Keys (of any db) a committed transaction modified, in the order it modified them.
+    fn modified(&self, keys: &[Vec<u8>]);
+    /// Every key of a db, or of all of them, was deleted (FLUSHDB/FLUSHALL).
+    fn flushed(&self);
+}
+
 /// Current wall-clock time in Unix milliseconds.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -212,6 +223,8 @@ pub struct Engine {
     /// layer); events are only collected while `notify_enabled` is set.
     pub notifier: OnceLock<Notifier>,
     pub notify_enabled: AtomicBool,
+    /// Told of every modified key once its transaction commits, and of flushes.
+    pub tracker: OnceLock<Box<dyn KeyTracker>>,
     /// Change signals for WATCH and blocking commands.
     pub signals: signals::KeySignals,
     /// Decoded metadata rows of recently used keys.
@@ -265,6 +278,7 @@ impl Engine {
             flush_epoch: AtomicU64::new(0),
             notifier: OnceLock::new(),
             notify_enabled: AtomicBool::new(false),
+            tracker: OnceLock::new(),
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.meta_cache_bytes),
             sub_cache: cache::SubCache::new(options.sub_cache_bytes),
@@ -437,6 +451,13 @@ impl Engine {
     /// Removes every Redis key of every db (FLUSHALL). `_all` proves the caller holds every
     /// shard lock.
     pub fn clear_redis_keyspaces(&self, _all: &LockGuard<'_>) -> Result<()> {
+        // As in Redis, only watched keys that existed are changed by the flush.
+        let mut existed = Vec::new();
+        for raw in self.signals.watched() {
+            if stored_get(&self.meta, &raw)?.is_some() {
+                existed.push(raw);
+            }
+        }
         for ks in [&self.meta, &self.sub, &self.expiry, &self.gc] {
             ks.clear()?;
         }
@@ -444,9 +465,26 @@ impl Engine {
             .retain(|space, _| *space >= FIRST_TABLE_SPACE);
         self.meta_cache.clear();
         self.sub_cache.clear();
-        self.flush_epoch.fetch_add(1, Ordering::SeqCst);
-        self.signals.touch_all();
+        for raw in existed {
+            self.signals.touch(&raw);
+        }
+        self.note_flush();
         Ok(())
+    }
+
+    /// What every flush of Redis keys must do after deleting them: stale typed-data caches
+    /// and client-side caches. (WATCH and blocked clients see the keys that were deleted,
+    /// as for any deletion.)
+    pub fn note_flush(&self) {
+        self.flush_epoch.fetch_add(1, Ordering::SeqCst);
+        if let Some(tracker) = self.tracker.get() {
+            tracker.flushed();
+        }
+    }
+
+    /// Whether transactions must report the keys they modify to the tracker.
+    pub(crate) fn tracking_active(&self) -> bool {
+        self.tracker.get().is_some_and(|t| t.active())
     }
 
     /// Commits a batch. Every write to the database goes through here ([`Txn::commit`], and

@@ -61,7 +61,12 @@ impl KeySignals {
         }
     }
 
-    /// Marks every watched key as changed (FLUSHDB/FLUSHALL).
+    /// The metadata row keys somebody watches or blocks on.
+    pub fn watched(&self) -> Vec<Vec<u8>> {
+        self.map.iter().map(|e| e.key().clone()).collect()
+    }
+
+    /// Marks every watched key as changed.
     pub fn touch_all(&self) {
         for signal in self.map.iter() {
             signal.changes.send_modify(|c| *c += 1);

@@ -69,6 +69,10 @@ pub struct Txn<'e> {
     events: Vec<KeyEvent>,
     /// Metadata keys written, recorded only while someone WATCHes or blocks on keys.
     touched: Vec<Vec<u8>>,
+    /// Keys modified, recorded only while clients track keys (client-side caching).
+    modified: Vec<Vec<u8>>,
+    /// Set by FLUSHDB, which invalidates client caches as a whole instead of key by key.
+    untracked: bool,
     /// The last key's metadata row key: a command reads and writes one key's rows many
     /// times (metadata, each sub-row), and encoding it hashes the key for its slot.
     last_meta_key: RefCell<Option<MetaKeyMemo>>,
@@ -91,6 +95,8 @@ impl<'e> Txn<'e> {
             rows_existed: HashMap::new(),
             events: Vec::new(),
             touched: Vec::new(),
+            modified: Vec::new(),
+            untracked: false,
             last_meta_key: RefCell::new(None),
         }
     }
@@ -177,6 +183,17 @@ impl<'e> Txn<'e> {
         if self.engine.signals.active() {
             self.touched.push(self.meta_key(key));
         }
+        if !self.untracked
+            && self.engine.tracking_active()
+            && self.modified.last().is_none_or(|last| last != key)
+        {
+            self.modified.push(key.to_vec());
+        }
+    }
+
+    /// Modified keys are not reported to client-side caching (FLUSHDB reports the flush).
+    pub fn untracked(&mut self) {
+        self.untracked = true;
     }
 
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
@@ -394,6 +411,9 @@ impl<'e> Txn<'e> {
     /// caches, key and item counts, shard accounting, WATCH/blocking signals, keyspace events.
     pub fn commit(mut self) -> Result<()> {
         if !self.is_dirty() {
+            // A write that left the rows as they were (SET of the same value) still
+            // invalidates, as in Redis.
+            self.report_modified();
             self.publish_events();
             return Ok(());
         }
@@ -517,7 +537,18 @@ impl<'e> Txn<'e> {
         for key in self.touched.drain(..) {
             engine.signals.touch(&key);
         }
+        self.report_modified();
         self.publish_events();
+    }
+
+    fn report_modified(&mut self) {
+        if self.modified.is_empty() {
+            return;
+        }
+        if let Some(tracker) = self.engine.tracker.get() {
+            tracker.modified(&self.modified);
+        }
+        self.modified.clear();
     }
 
     fn publish_events(&mut self) {

@@ -41,8 +41,10 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientI
     {
         tracing::debug!("client {} closed: {e}", client.id);
     }
-    let _ = stream.shutdown().await;
+    // Released before the socket is shut down: once the peer sees the connection end, the
+    // client is gone for the others too (a tracking redirection to it is broken).
     dispatch::cleanup_client(&server, &mut client);
+    let _ = stream.shutdown().await;
 }
 
 async fn run(
@@ -73,6 +75,10 @@ async fn run(
                     note_query_buffer(&info, buffered, capacity);
                     peak = peak.max(buffered);
                     wait_while_paused(server, stream, rbuf, shutdown, client, &args).await?;
+                    // Pushes queued before this command (invalidations) go before its reply.
+                    if let Some(msg) = client.push_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
+                        write_pushes(client, msg, wbuf);
+                    }
                     let reply =
                         match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
                             .await?

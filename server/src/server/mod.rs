@@ -91,6 +91,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         changelog,
         notifications,
     }));
+    crate::cmd::tracking::install(&server);
     crate::cmd::acl::load_users_at_startup(&server).map_err(anyhow::Error::msg)?;
     server.apply_config();
     sampler::spawn_sampler(&server);

@@ -4,5 +4,6 @@
 pub mod changelog;
 pub mod notify;
 pub mod pubsub;
+pub mod tracking;
 
 pub use pubsub::{PubSub, PushMessage, SubscriberHandle};

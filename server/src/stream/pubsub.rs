@@ -36,7 +36,19 @@ pub enum PushMessage {
     },
     /// A MONITOR line (sent as a status reply).
     Monitor(Bytes),
+    /// A client-side caching invalidation of `keys` (`None`: every key, after a flush), as
+    /// an `invalidate` push, or `as_message` on `__redis__:invalidate` (for a RESP2
+    /// redirection target in pub/sub mode).
+    Invalidate {
+        keys: Option<Vec<Bytes>>,
+        as_message: bool,
+    },
+    /// `tracking-redir-broken`: the client invalidations were redirected to is gone.
+    RedirectBroken(u64),
 }
+
+/// The channel RESP2 clients receive redirected invalidations on.
+pub const INVALIDATE_CHANNEL: &str = "__redis__:invalidate";
 
 impl PushMessage {
     pub fn to_reply(&self) -> Reply {
@@ -61,6 +73,23 @@ impl PushMessage {
             PushMessage::Monitor(line) => {
                 return Reply::Simple(String::from_utf8_lossy(line).into_owned())
             }
+            PushMessage::Invalidate { keys, as_message } => {
+                let keys = keys.as_ref().map_or(Reply::Nil, |keys| {
+                    Reply::Array(keys.iter().map(bulk).collect())
+                });
+                if *as_message {
+                    vec![
+                        Reply::text("message"),
+                        Reply::text(INVALIDATE_CHANNEL),
+                        keys,
+                    ]
+                } else {
+                    vec![Reply::text("invalidate"), keys]
+                }
+            }
+            PushMessage::RedirectBroken(id) => {
+                vec![Reply::text("tracking-redir-broken"), Reply::Int(*id as i64)]
+            }
         })
     }
 
@@ -75,6 +104,10 @@ impl PushMessage {
                 payload,
             } => pattern.len() + channel.len() + payload.len() + 50,
             PushMessage::Monitor(line) => line.len() + 3,
+            PushMessage::Invalidate { keys, .. } => {
+                keys.iter().flatten().map(|k| k.len() + 16).sum::<usize>() + 50
+            }
+            PushMessage::RedirectBroken(_) => 50,
         }
     }
 }
