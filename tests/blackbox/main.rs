@@ -43,6 +43,7 @@ mod stream_dump;
 mod streams;
 mod strings;
 mod table_streams;
+mod tls;
 mod transactions;
 mod write_path;
 mod xstream;
