@@ -23,8 +23,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(map) = json.as_object() {
         if let Ok(item) = item_from_json(map) {
             let printed = item_to_json(&item);
-            let reparsed = item_from_json(printed.as_object().expect("an item prints as an object"))
-                .expect("a printed item parses");
+            let reparsed =
+                item_from_json(printed.as_object().expect("an item prints as an object"))
+                    .expect("a printed item parses");
             assert_eq!(item, reparsed, "item changed by a print/parse round trip");
             let stored = decode_item(&encode_item(&item)).expect("a stored item decodes");
             assert_eq!(item, stored, "item changed by the storage encoding");

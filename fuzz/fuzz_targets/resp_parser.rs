@@ -18,7 +18,12 @@ enum Event {
 }
 
 /// Takes every request `buf` holds; false once the parser reported an error.
-fn drain(parser: &mut RequestParser, buf: &mut BytesMut, limits: ParserLimits, out: &mut Vec<Event>) -> bool {
+fn drain(
+    parser: &mut RequestParser,
+    buf: &mut BytesMut,
+    limits: ParserLimits,
+    out: &mut Vec<Event>,
+) -> bool {
     loop {
         match parser.next(buf, limits) {
             Ok(Some(args)) => out.push(Event::Request(args)),
@@ -34,7 +39,11 @@ fn drain(parser: &mut RequestParser, buf: &mut BytesMut, limits: ParserLimits, o
 fn limits_from(flags: u8) -> ParserLimits {
     ParserLimits {
         // Small limits too, so the bulk-length checks are reached with short inputs.
-        max_bulk_len: if flags & 1 == 0 { 512 * 1024 * 1024 } else { 64 },
+        max_bulk_len: if flags & 1 == 0 {
+            512 * 1024 * 1024
+        } else {
+            64
+        },
         authenticated: flags & 2 == 0,
     }
 }

@@ -200,7 +200,11 @@ fn tls_only_server_serves_commands_with_client_certificate() {
     let client_leaf = pki.issue("client", &["client"]);
     let tls_port = free_port();
     let server = start_tls(&pki, &server_leaf, tls_port, &[]);
-    assert_eq!(server.addr.port(), tls_port, "TLS only: the TLS listener is the address");
+    assert_eq!(
+        server.addr.port(),
+        tls_port,
+        "TLS only: the TLS listener is the address"
+    );
 
     let client = redis_tls_client(tls_port, &pki.ca_file(), Some(&client_leaf));
     let mut con = client.get_connection().expect("TLS connection");
@@ -218,7 +222,11 @@ fn tls_only_server_serves_commands_with_client_certificate() {
     assert_eq!(tls, ["tls-port", &tls_port.to_string()]);
     // A large value crosses many TLS records in both directions.
     let big = "x".repeat(300_000);
-    let _: () = redis::cmd("SET").arg("big").arg(&big).query(&mut con).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("big")
+        .arg(&big)
+        .query(&mut con)
+        .unwrap();
     assert_eq!(q::<String>(&mut con, &["GET", "big"]), big);
 
     // Plaintext RESP on the TLS port gets no reply.
@@ -229,7 +237,10 @@ fn tls_only_server_serves_commands_with_client_certificate() {
     plain.write_all(b"PING\r\n").unwrap();
     let mut buf = [0u8; 64];
     let got = plain.read(&mut buf).unwrap_or(0);
-    assert!(!buf[..got].starts_with(b"+PONG"), "plaintext answered on TLS port");
+    assert!(
+        !buf[..got].starts_with(b"+PONG"),
+        "plaintext answered on TLS port"
+    );
 }
 
 #[test]
@@ -242,10 +253,19 @@ fn tls_client_certificate_required_by_default() {
     let tls_port = free_port();
     let _server = start_tls(&pki, &server_leaf, tls_port, &[]);
 
-    assert_eq!(redis_ping(tls_port, &pki.ca_file(), Some(&good)).as_deref(), Ok("PONG"));
-    assert!(redis_ping(tls_port, &pki.ca_file(), None).is_err(), "no certificate");
+    assert_eq!(
+        redis_ping(tls_port, &pki.ca_file(), Some(&good)).as_deref(),
+        Ok("PONG")
+    );
+    assert!(
+        redis_ping(tls_port, &pki.ca_file(), None).is_err(),
+        "no certificate"
+    );
     assert!(raw_ping_works(tls_port, &pki.ca_file(), Some(&good)));
-    assert!(!raw_ping_works(tls_port, &pki.ca_file(), None), "no certificate");
+    assert!(
+        !raw_ping_works(tls_port, &pki.ca_file(), None),
+        "no certificate"
+    );
     assert!(
         !raw_ping_works(tls_port, &pki.ca_file(), Some(&untrusted)),
         "certificate of an unknown CA"
@@ -261,8 +281,16 @@ fn tls_client_certificate_optional_and_not_asked() {
     let untrusted = other.issue("client", &["client"]);
 
     let port = free_port();
-    let server = start_tls(&pki, &server_leaf, port, &["--tls-auth-clients", "optional"]);
-    assert!(raw_ping_works(port, &pki.ca_file(), None), "optional: none is fine");
+    let server = start_tls(
+        &pki,
+        &server_leaf,
+        port,
+        &["--tls-auth-clients", "optional"],
+    );
+    assert!(
+        raw_ping_works(port, &pki.ca_file(), None),
+        "optional: none is fine"
+    );
     assert!(raw_ping_works(port, &pki.ca_file(), Some(&good)));
     assert!(
         !raw_ping_works(port, &pki.ca_file(), Some(&untrusted)),
@@ -283,7 +311,10 @@ fn tls_client_certificate_optional_and_not_asked() {
         "--tls-auth-clients",
         "no",
     ]);
-    assert_eq!(redis_ping(port, &pki.ca_file(), None).as_deref(), Ok("PONG"));
+    assert_eq!(
+        redis_ping(port, &pki.ca_file(), None).as_deref(),
+        Ok("PONG")
+    );
 }
 
 #[test]
@@ -294,14 +325,26 @@ fn tls_and_plaintext_side_by_side() {
     let (port, tls_port) = (free_port(), free_port());
     let port_arg = port.to_string();
     let server = start_tls(&pki, &server_leaf, tls_port, &["--port", &port_arg]);
-    assert_eq!(server.addr.port(), port, "the plaintext listener is the main address");
+    assert_eq!(
+        server.addr.port(),
+        port,
+        "the plaintext listener is the main address"
+    );
 
     let mut plain = server.client();
-    let _: () = redis::cmd("SET").arg("shared").arg("1").query(&mut plain).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("shared")
+        .arg("1")
+        .query(&mut plain)
+        .unwrap();
     let client = redis_tls_client(tls_port, &pki.ca_file(), Some(&client_leaf));
     let mut tls = client.get_connection().expect("TLS connection");
     assert_eq!(q::<String>(&mut tls, &["GET", "shared"]), "1");
-    let _: () = redis::cmd("SET").arg("shared").arg("2").query(&mut tls).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("shared")
+        .arg("2")
+        .query(&mut tls)
+        .unwrap();
     assert_eq!(q::<String>(&mut plain, &["GET", "shared"]), "2");
     let ports: Vec<String> = q(&mut plain, &["CONFIG", "GET", "port"]);
     assert_eq!(ports, ["port", &port_arg]);
@@ -317,8 +360,13 @@ fn tls_maxclients_refusal_is_sent_over_tls() {
     let tls_port = free_port();
     let _server = start_tls(&pki, &server_leaf, tls_port, &["--maxclients", "1"]);
     let connect = || {
-        RawTls::connect(tls_port, &pki.ca_file(), Some(&client_leaf), rustls::DEFAULT_VERSIONS)
-            .expect("handshake")
+        RawTls::connect(
+            tls_port,
+            &pki.ca_file(),
+            Some(&client_leaf),
+            rustls::DEFAULT_VERSIONS,
+        )
+        .expect("handshake")
     };
     let mut first = connect();
     assert_eq!(first.command("PING").unwrap(), "+PONG\r\n");
@@ -335,13 +383,29 @@ fn tls_protocols_setting_limits_versions() {
     let server_leaf = pki.server_cert();
     let client_leaf = pki.issue("client", &["client"]);
     let tls_port = free_port();
-    let _server = start_tls(&pki, &server_leaf, tls_port, &["--tls-protocols", "TLSv1.2"]);
+    let _server = start_tls(
+        &pki,
+        &server_leaf,
+        tls_port,
+        &["--tls-protocols", "TLSv1.2"],
+    );
     let ca = pki.ca_file();
-    let tls12 = RawTls::connect(tls_port, &ca, Some(&client_leaf), &[&rustls::version::TLS12])
-        .expect("TLS 1.2 handshake");
+    let tls12 = RawTls::connect(
+        tls_port,
+        &ca,
+        Some(&client_leaf),
+        &[&rustls::version::TLS12],
+    )
+    .expect("TLS 1.2 handshake");
     assert_eq!(tls12.version(), Some(rustls::ProtocolVersion::TLSv1_2));
     assert!(
-        RawTls::connect(tls_port, &ca, Some(&client_leaf), &[&rustls::version::TLS13]).is_err(),
+        RawTls::connect(
+            tls_port,
+            &ca,
+            Some(&client_leaf),
+            &[&rustls::version::TLS13]
+        )
+        .is_err(),
         "TLS 1.3 must be refused"
     );
 
@@ -350,11 +414,17 @@ fn tls_protocols_setting_limits_versions() {
         .expect("handshake");
     assert_eq!(con.version(), Some(rustls::ProtocolVersion::TLSv1_2));
     assert_eq!(
-        con.command("CONFIG SET tls-protocols \"TLSv1.2 TLSv1.3\"").unwrap(),
+        con.command("CONFIG SET tls-protocols \"TLSv1.2 TLSv1.3\"")
+            .unwrap(),
         "+OK\r\n"
     );
-    let tls13 = RawTls::connect(tls_port, &ca, Some(&client_leaf), &[&rustls::version::TLS13])
-        .expect("TLS 1.3 handshake after CONFIG SET");
+    let tls13 = RawTls::connect(
+        tls_port,
+        &ca,
+        Some(&client_leaf),
+        &[&rustls::version::TLS13],
+    )
+    .expect("TLS 1.3 handshake after CONFIG SET");
     assert_eq!(tls13.version(), Some(rustls::ProtocolVersion::TLSv1_3));
     assert_eq!(
         con.command("CONFIG SET tls-protocols SSLv3").unwrap(),
@@ -393,7 +463,11 @@ fn tls_config_set_reloads_certificates() {
         "ERR CONFIG SET failed (possibly related to argument 'tls-cert-file') - Unable to update TLS configuration. Check server logs."
     );
     let cert: Vec<String> = q(&mut admin, &["CONFIG", "GET", "tls-cert-file"]);
-    assert_eq!(cert[1], path(&server_leaf.cert), "a failed CONFIG SET changes nothing");
+    assert_eq!(
+        cert[1],
+        path(&server_leaf.cert),
+        "a failed CONFIG SET changes nothing"
+    );
     assert!(raw_ping_works(tls_port, &pki.ca_file(), None));
 
     // New files: new connections get the new certificate.
@@ -413,7 +487,10 @@ fn tls_config_set_reloads_certificates() {
     let rotated = pki.issue("server", &["localhost", "127.0.0.1"]);
     std::fs::copy(&rotated.cert, &new_leaf.cert).unwrap();
     std::fs::copy(&rotated.key, &new_leaf.key).unwrap();
-    assert!(!raw_ping_works(tls_port, &pki.ca_file(), None), "not reloaded yet");
+    assert!(
+        !raw_ping_works(tls_port, &pki.ca_file(), None),
+        "not reloaded yet"
+    );
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
         .arg("tls-cert-file")
@@ -462,14 +539,23 @@ fn tls_settings_validation_and_defaults() {
         .arg("8443")
         .query::<()>(&mut con)
         .unwrap_err();
-    assert!(error_text(&err).contains("can't set immutable config"), "{err}");
+    assert!(
+        error_text(&err).contains("can't set immutable config"),
+        "{err}"
+    );
 }
 
 #[test]
 fn tls_port_without_certificate_fails_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_redyn"))
-        .args(["--port", "0", "--tls-port", &free_port().to_string(), "--dir"])
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &free_port().to_string(),
+            "--dir",
+        ])
         .arg(dir.path())
         .args(["--metrics-addr", "off"])
         .output()

@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-redis-cli --help 2>&1 | grep -q -- '--tls' || { echo "redis-cli lacks TLS support"; exit 1; }
+[[ "$(redis-cli --help 2>&1)" == *--tls* ]] || { echo "redis-cli lacks TLS support"; exit 1; }
 [ -d "$HERE/node_modules" ] || (cd "$HERE" && npm ci --silent)
 
 # --- certificates: a CA, the server's (localhost, 127.0.0.1) and a client's.

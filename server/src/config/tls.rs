@@ -219,7 +219,8 @@ fn ca_dir_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Every certificate of a PEM file (a chain: the server's own first).
 fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let fail = |e: &dyn std::fmt::Display| format!("Failed to load certificate {}: {e}", path.display());
+    let fail =
+        |e: &dyn std::fmt::Display| format!("Failed to load certificate {}: {e}", path.display());
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| fail(&e))?
         .collect::<Result<Vec<_>, _>>()
@@ -255,12 +256,30 @@ const INVALID_PROTOCOLS: &str = "Invalid tls-protocols specified. Use a combinat
 
 /// OpenSSL's names of the TLS 1.2 suites rustls implements, and rustls's.
 const TLS12_NAMES: &[(&str, &str)] = &[
-    ("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
 ];
 
 /// OpenSSL cipher-list keywords meaning "the usual set" (rustls's suites all qualify).
@@ -292,7 +311,11 @@ fn tls13_suites(value: &str) -> Result<Vec<SupportedCipherSuite>, String> {
         .map(|name| name.replacen("TLS_", "TLS13_", 1))
         .collect();
     let chosen: Vec<_> = tls13
-        .filter(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(&rustls_name(s))))
+        .filter(|s| {
+            wanted
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&rustls_name(s)))
+        })
         .collect();
     if chosen.is_empty() {
         return Err(format!("tls-ciphersuites: no supported suite in '{value}'"));
@@ -306,7 +329,8 @@ fn tls12_suites(value: &str) -> Result<Vec<SupportedCipherSuite>, String> {
         .into_iter()
         .filter(|s| is_version(s, ProtocolVersion::TLSv1_2));
     if value.trim().is_empty()
-        || split_cipher_list(value).any(|t| CIPHER_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(t)))
+        || split_cipher_list(value)
+            .any(|t| CIPHER_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(t)))
     {
         return Ok(tls12.collect());
     }
@@ -319,7 +343,11 @@ fn tls12_suites(value: &str) -> Result<Vec<SupportedCipherSuite>, String> {
         })
         .collect();
     let chosen: Vec<_> = tls12
-        .filter(|s| wanted.iter().any(|w| w.eq_ignore_ascii_case(&rustls_name(s))))
+        .filter(|s| {
+            wanted
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&rustls_name(s)))
+        })
         .collect();
     if chosen.is_empty() {
         return Err(format!("tls-ciphers: no supported cipher in '{value}'"));
@@ -353,11 +381,31 @@ pub static SETTINGS: &[Setting] = &[
     },
     text_setting!("tls-cert-file", "Server certificate chain (PEM)", cert_file),
     text_setting!("tls-key-file", "Server private key (PEM)", key_file),
-    text_setting!("tls-ca-cert-file", "CA certificates clients are verified against (PEM)", ca_cert_file),
-    text_setting!("tls-ca-cert-dir", "Directory of CA certificates (PEM files)", ca_cert_dir),
-    text_setting!("tls-protocols", "TLS versions: \"TLSv1.2 TLSv1.3\" (empty = both)", protocols),
-    text_setting!("tls-ciphers", "TLS 1.2 ciphers, OpenSSL names (empty = all rustls has)", ciphers),
-    text_setting!("tls-ciphersuites", "TLS 1.3 cipher suites (empty = all rustls has)", ciphersuites),
+    text_setting!(
+        "tls-ca-cert-file",
+        "CA certificates clients are verified against (PEM)",
+        ca_cert_file
+    ),
+    text_setting!(
+        "tls-ca-cert-dir",
+        "Directory of CA certificates (PEM files)",
+        ca_cert_dir
+    ),
+    text_setting!(
+        "tls-protocols",
+        "TLS versions: \"TLSv1.2 TLSv1.3\" (empty = both)",
+        protocols
+    ),
+    text_setting!(
+        "tls-ciphers",
+        "TLS 1.2 ciphers, OpenSSL names (empty = all rustls has)",
+        ciphers
+    ),
+    text_setting!(
+        "tls-ciphersuites",
+        "TLS 1.3 cipher suites (empty = all rustls has)",
+        ciphersuites
+    ),
     Setting {
         name: "tls-auth-clients",
         aliases: &[],
@@ -416,7 +464,14 @@ pub static SETTINGS: &[Setting] = &[
     },
     // Accepted for compatibility (no effect): redyn has no replication or cluster links,
     // no passphrase-protected keys and no DH parameters (rustls uses ECDHE only).
-    compat_setting("tls-session-cache-timeout", "300", Kind::Int { min: 0, max: i32::MAX as i64 }),
+    compat_setting(
+        "tls-session-cache-timeout",
+        "300",
+        Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+    ),
     compat_setting("tls-replication", "no", Kind::Bool),
     compat_setting("tls-cluster", "no", Kind::Bool),
     compat_setting("tls-key-file-pass", "", Kind::Text),

@@ -95,7 +95,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     tasks::spawn_ttl_sweeper(&server);
     tracing::info!("redyn ready to accept connections on {addr}");
     if let (Some(_), Some(tls)) = (&listeners.plain, &listeners.tls) {
-        tracing::info!("redyn ready to accept TLS connections on {}", tls.local_addr()?);
+        tracing::info!(
+            "redyn ready to accept TLS connections on {}",
+            tls.local_addr()?
+        );
     }
     let task = tokio::spawn(run(server.clone(), listeners));
     Ok(RunningServer { server, task })
