@@ -44,6 +44,7 @@ mod stream_dump;
 mod streams;
 mod strings;
 mod table_streams;
+mod tls;
 mod tracking;
 mod transactions;
 mod write_path;

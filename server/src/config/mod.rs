@@ -8,6 +8,7 @@ mod compat;
 pub mod logging;
 pub mod open_files;
 pub mod table;
+pub mod tls;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,10 @@ const HIDDEN: &[&str] = &["key-load-delay", "rdb-key-save-delay"];
 
 /// Every setting: those with effect first, then the compatibility ones.
 pub fn all_settings() -> impl Iterator<Item = &'static Setting> {
-    table::SETTINGS.iter().chain(compat::COMPAT.iter())
+    table::SETTINGS
+        .iter()
+        .chain(tls::SETTINGS.iter())
+        .chain(compat::COMPAT.iter())
 }
 
 /// The setting called `name` (canonical name or alias, any case).
@@ -79,6 +83,8 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Values of the compatibility settings, by canonical name.
     pub compat: BTreeMap<&'static str, String>,
+    /// The `tls-*` settings and the TLS configuration built from them.
+    pub tls: tls::TlsSettings,
 }
 
 /// Why CONFIG SET refused a request; `Display` is Redis's error text (without `ERR `).
@@ -148,6 +154,7 @@ impl Config {
             autoscale: AutoscaleConfig::default(),
             config_file: None,
             compat: BTreeMap::new(),
+            tls: tls::TlsSettings::default(),
         }
     }
 
@@ -163,6 +170,10 @@ impl Config {
                 .set(name, value)
                 .map_err(|e| format!("--{name} {value}: {e}"))?;
         }
+        config
+            .tls
+            .reload()
+            .map_err(|e| format!("Failed to configure TLS: {e}"))?;
         Ok(config)
     }
 
@@ -277,6 +288,7 @@ impl Config {
                     reason,
                 })?;
         }
+        reload_tls_if_changed(&mut updated, pairs)?;
         if updated.maxclients > self.maxclients {
             let fit = open_files::fit_maxclients(updated.maxclients);
             if fit.maxclients < updated.maxclients {
@@ -303,6 +315,24 @@ impl Config {
         }
         text
     }
+}
+
+/// After CONFIG SET of any `tls-*` setting, loads the certificates again (Redis reloads
+/// them even when the file names are unchanged).
+fn reload_tls_if_changed(config: &mut Config, pairs: &[(String, String)]) -> Result<(), SetError> {
+    let Some((name, _)) = pairs
+        .iter()
+        .find(|(name, _)| lookup(name).is_some_and(|s| s.name.starts_with("tls-")))
+    else {
+        return Ok(());
+    };
+    config.tls.reload().map_err(|reason| {
+        tracing::warn!("Failed to update TLS configuration: {reason}");
+        SetError::Failed {
+            arg: name.clone(),
+            reason: tls::RELOAD_FAILED.into(),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use redyn_protocol::{ParserLimits, Reply, RequestParser};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::runtime::RuntimeFlavor;
 
 use crate::cmd::client::{ClientInfo, ClientState, UnblockMode};
@@ -23,7 +22,13 @@ const FLUSH_THRESHOLD: usize = 64 * 1024;
 /// `cmd::script::must_wait_for_script`).
 const SCRIPT_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
-pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientInfo>) {
+/// What a connection runs over: a TCP stream, or a TLS stream over one. Everything past
+/// the TLS handshake is the same code for both.
+pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
+
+pub async fn serve<S: Transport>(server: Arc<Server>, mut stream: S, info: Arc<ClientInfo>) {
     let needs_auth = server.acl.default_requires_auth();
     let mut client = ClientState::new(info.clone(), !needs_auth);
     let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
@@ -47,9 +52,9 @@ pub async fn serve(server: Arc<Server>, mut stream: TcpStream, info: Arc<ClientI
     let _ = stream.shutdown().await;
 }
 
-async fn run(
+async fn run<S: Transport>(
     server: &Arc<Server>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     client: &mut ClientState,
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
@@ -134,9 +139,9 @@ async fn run(
 
 /// Runs one request to its reply, waiting meanwhile if it blocks; `None` when the client
 /// went away while blocked.
-async fn run_command(
+async fn run_command<S: Transport>(
     server: &Arc<Server>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     client: &mut ClientState,
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
@@ -227,30 +232,39 @@ fn resize_query_buffer(rbuf: &mut BytesMut, peak: usize, settled_capacity: usize
 }
 
 /// Reads more request bytes. While the connection sits idle with an empty buffer, the
-/// buffer is released after a while and allocated again when bytes come.
-async fn read_request_bytes(
-    stream: &mut TcpStream,
+/// buffer is released after a while; the first bytes to come then are read into a small
+/// stack buffer (a TLS stream may hold decrypted bytes the socket no longer signals, so
+/// readiness of the socket alone cannot be awaited), and a buffer allocated for them.
+async fn read_request_bytes<S: Transport>(
+    stream: &mut S,
     rbuf: &mut BytesMut,
     info: &ClientInfo,
 ) -> std::io::Result<usize> {
     if rbuf.is_empty() && rbuf.capacity() > 0 {
         tokio::select! {
-            ready = stream.readable() => ready?,
+            // Cancel-safe: a read that has not completed has taken no bytes.
+            read = stream.read_buf(rbuf) => return read,
             _ = tokio::time::sleep(IDLE_BUFFER_RELEASE) => {
                 *rbuf = BytesMut::new();
                 note_query_buffer(info, 0, 0);
-                stream.readable().await?;
             }
         }
+    }
+    if rbuf.capacity() == 0 {
+        let mut first = [0u8; 256];
+        let read = stream.read(&mut first).await?;
+        rbuf.reserve(READ_BUFFER);
+        rbuf.extend_from_slice(&first[..read]);
+        return Ok(read);
     }
     rbuf.reserve(READ_BUFFER);
     stream.read_buf(rbuf).await
 }
 
 /// Holds a command back while CLIENT PAUSE covers it (all commands, or writes).
-async fn wait_while_paused(
+async fn wait_while_paused<S: Transport>(
     server: &Arc<Server>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     rbuf: &mut BytesMut,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
     client: &mut ClientState,
@@ -349,9 +363,9 @@ enum Wake {
 
 /// Waits until one of the keys a blocked command waits on changes, its timeout passes, or
 /// the client disconnects. Bytes the client sends meanwhile stay buffered for later.
-async fn wait_unblocked(
+async fn wait_unblocked<S: Transport>(
     server: &Arc<Server>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     rbuf: &mut BytesMut,
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
     info: &ClientInfo,
@@ -400,9 +414,9 @@ async fn wait_unblocked(
 
 /// Writes pending replies, first waiting for the fsync covering this client's writes when
 /// `appendfsync always` is in force.
-async fn flush(
+async fn flush<S: Transport>(
     server: &Arc<Server>,
-    stream: &mut TcpStream,
+    stream: &mut S,
     client: &mut ClientState,
     wbuf: &mut BytesMut,
 ) -> std::io::Result<()> {
@@ -432,7 +446,8 @@ async fn flush(
     // the pub/sub output-buffer limit interrupt a stuck write.
     let info = client.info.clone();
     tokio::select! {
-        written = stream.write_all(wbuf) => written?,
+        // TLS keeps records it could not send yet: flush pushes them out (a no-op on TCP).
+        written = async { stream.write_all(wbuf).await?; stream.flush().await } => written?,
         _ = info.kill_signal.notified() => {
             return Err(std::io::Error::other("client killed"));
         }

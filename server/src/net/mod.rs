@@ -1,15 +1,18 @@
-//! Network layer: the TCP listener and one task per connection.
+//! Network layer: the TCP and TLS listeners and one task per connection.
 
 pub mod conn;
+pub mod tls;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
+use crate::cmd::client::ClientInfo;
 use crate::cmd::shared::Server;
+use conn::Transport;
 
 /// Redis's reply to a client protected mode refuses, word for word.
 const PROTECTED_MODE_DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -30,7 +33,7 @@ fn is_loopback(peer: IpAddr) -> bool {
     }
 }
 
-/// Accepts connections until shutdown is requested.
+/// Accepts plaintext connections until shutdown is requested.
 pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     let mut shutdown = server.shutdown_requested();
     loop {
@@ -47,33 +50,50 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
                 continue;
             }
         };
-        server
-            .stats
-            .connections_received
-            .fetch_add(1, Ordering::Relaxed);
-        let maxclients = server.config.read().maxclients;
-        if server.clients.len() >= maxclients {
-            server
-                .stats
-                .rejected_connections
-                .fetch_add(1, Ordering::Relaxed);
-            let _ = stream
-                .write_all(b"-ERR max number of clients reached\r\n")
-                .await;
-            continue;
-        }
-        if protected_mode_refuses(&server, addr.ip()) {
-            let _ = stream.write_all(PROTECTED_MODE_DENIED.as_bytes()).await;
-            continue;
-        }
         let _ = stream.set_nodelay(true);
         let laddr = stream.local_addr().unwrap_or(server.addr);
-        let info = server.clients.register(addr, laddr);
-        let server = server.clone();
-        tokio::spawn(async move {
-            let id = info.id;
-            conn::serve(server.clone(), stream, info).await;
-            server.clients.unregister(id);
-        });
+        // Admitted here, before the next accept, so maxclients is never overshot.
+        let Some(info) = admit(&server, &mut stream, addr, laddr).await else {
+            continue;
+        };
+        tokio::spawn(serve_client(server.clone(), stream, info));
     }
+}
+
+/// The checks every new client passes, whatever its transport (a TLS client once its
+/// handshake is done, so it reads the refusal): maxclients and protected mode. Returns the
+/// registered client, or `None` after writing the refusal.
+async fn admit<S: Transport>(
+    server: &Arc<Server>,
+    stream: &mut S,
+    peer: SocketAddr,
+    laddr: SocketAddr,
+) -> Option<Arc<ClientInfo>> {
+    server
+        .stats
+        .connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let maxclients = server.config.read().maxclients;
+    let refusal = if server.clients.len() >= maxclients {
+        server
+            .stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        "-ERR max number of clients reached\r\n"
+    } else if protected_mode_refuses(server, peer.ip()) {
+        PROTECTED_MODE_DENIED
+    } else {
+        return Some(server.clients.register(peer, laddr));
+    };
+    let _ = stream.write_all(refusal.as_bytes()).await;
+    let _ = stream.flush().await;
+    let _ = stream.shutdown().await;
+    None
+}
+
+/// Serves an admitted client to the end of its connection.
+async fn serve_client<S: Transport>(server: Arc<Server>, stream: S, info: Arc<ClientInfo>) {
+    let id = info.id;
+    conn::serve(server.clone(), stream, info).await;
+    server.clients.unregister(id);
 }

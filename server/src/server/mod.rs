@@ -60,10 +60,8 @@ pub fn open_engine(config: &Config) -> anyhow::Result<Arc<Engine>> {
 pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     fit_maxclients_to_open_files(&mut config)?;
     let engine = open_engine(&config)?;
-    let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
-    let addr = listener.local_addr()?;
-    // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
-    config.port = addr.port();
+    let listeners = bind_listeners(&mut config).await?;
+    let addr = listeners.main_addr()?;
     let dynamodb_listener = crate::dynamodb_http::bind(&mut config).await;
     if let Some(metrics_addr) = &config.metrics_addr {
         // Serving data matters more than serving metrics: a busy metrics port is reported,
@@ -101,7 +99,13 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         crate::dynamodb_http::spawn(server.clone(), listener);
     }
     tracing::info!("redyn ready to accept connections on {addr}");
-    let task = tokio::spawn(run(server.clone(), listener));
+    if let (Some(_), Some(tls)) = (&listeners.plain, &listeners.tls) {
+        tracing::info!(
+            "redyn ready to accept TLS connections on {}",
+            tls.local_addr()?
+        );
+    }
+    let task = tokio::spawn(run(server.clone(), listeners));
     Ok(RunningServer { server, task })
 }
 
@@ -145,8 +149,60 @@ fn fit_maxclients_to_open_files(config: &mut Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(server: Arc<Server>, listener: TcpListener) {
-    crate::net::accept_loop(server.clone(), listener).await;
+/// The plaintext and TLS listeners; at least one is open.
+struct Listeners {
+    plain: Option<TcpListener>,
+    tls: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// The address the server reports as its own: the plaintext one when there is one.
+    fn main_addr(&self) -> std::io::Result<SocketAddr> {
+        self.plain
+            .as_ref()
+            .or(self.tls.as_ref())
+            .expect("a listener is open")
+            .local_addr()
+    }
+}
+
+/// Binds the listeners. As in Redis, `port 0` with a `tls-port` serves TLS only; without a
+/// `tls-port`, `port 0` keeps redyn's meaning (a free port, logged and reported).
+async fn bind_listeners(config: &mut Config) -> anyhow::Result<Listeners> {
+    let tls = if config.tls.port != 0 {
+        if config.tls.server_config.is_none() {
+            config
+                .tls
+                .reload()
+                .map_err(|e| anyhow::anyhow!("Failed to configure TLS: {e}"))?;
+        }
+        Some(TcpListener::bind((config.bind.as_str(), config.tls.port)).await?)
+    } else {
+        None
+    };
+    let plain = if config.port != 0 || tls.is_none() {
+        let listener = TcpListener::bind((config.bind.as_str(), config.port)).await?;
+        // `--port 0` picks a free port: report the real one (CONFIG GET port, INFO).
+        config.port = listener.local_addr()?.port();
+        Some(listener)
+    } else {
+        None
+    };
+    Ok(Listeners { plain, tls })
+}
+
+async fn run(server: Arc<Server>, listeners: Listeners) {
+    let plain = async {
+        if let Some(listener) = listeners.plain {
+            crate::net::accept_loop(server.clone(), listener).await;
+        }
+    };
+    let tls = async {
+        if let Some(listener) = listeners.tls {
+            crate::net::tls::accept_loop(server.clone(), listener).await;
+        }
+    };
+    tokio::join!(plain, tls);
     // Wait (briefly) for connections to notice the shutdown and finish their replies.
     for _ in 0..50 {
         if server.clients.is_empty() {
