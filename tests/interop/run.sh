@@ -45,6 +45,7 @@ run "redis-py scripting (Lock, rate limiter)" python3 "$HERE/scenario_scripts_py
 run "ioredis scripting (rate limiter, FCALL)" node "$HERE/scenario_scripts_ioredis.js" "$PORT"
 if [ -n "$PID" ]; then
   run "promql" python3 "$HERE/promql_check.py" "$ROOT/target/release/redyn"
+  run "TLS (redis-cli --tls, redis-py ssl, ioredis tls)" bash "$HERE/scenario_tls.sh" "$ROOT/target/release/redyn"
 fi
 echo "interop: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
