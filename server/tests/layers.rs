@@ -50,6 +50,8 @@ const SAME_LAYER_ALLOWED: &[(&str, &str)] = &[
     ("tables", "stream"),
     // Commands read and set the configuration (CONFIG GET/SET).
     ("cmd", "config"),
+    // The DynamoDB HTTP front end accepts connections as the RESP listeners do.
+    ("dynamodb_http", "net"),
 ];
 
 /// One reference from a source file to a top-level module.

@@ -229,9 +229,7 @@ pub fn run(
         if !monitor::active(server) {
             return;
         }
-        // Under held locks while a script runs, the caller is the script's `redis.call`
-        // (EXEC cannot hold the locks then, and cannot run inside a script).
-        let origin = if locks_held && server.scripting.state.current().is_some() {
+        let origin = if super::script::called_from_script(server, locks_held) {
             monitor::Origin::Script
         } else {
             monitor::Origin::Client(client)

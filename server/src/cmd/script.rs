@@ -322,6 +322,13 @@ pub fn must_wait_for_script(server: &Server, args: &[Bytes]) -> bool {
             .is_some_and(|entry| !allowed_while_busy(entry, args))
 }
 
+/// Whether a command running under held locks was called by the running script's
+/// `redis.call` (EXEC cannot hold the locks while a script runs, nor run inside one). MONITOR
+/// and client-side caching tell the two apart.
+pub(super) fn called_from_script(server: &Server, locks_held: bool) -> bool {
+    locks_held && server.scripting.state.is_running()
+}
+
 /// SCRIPT KILL and FUNCTION KILL.
 pub(super) fn kill(server: &Server, function: bool) -> CmdResult {
     match server.scripting.state.request_kill(function) {

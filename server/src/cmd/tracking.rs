@@ -66,9 +66,7 @@ pub fn note_command_ran(
     if !tracking.is_active() {
         return;
     }
-    // As MONITOR tells them apart: under held locks while a script runs, the caller is
-    // the script (EXEC cannot run inside a script, nor hold the locks while one runs).
-    let in_script = locks_held && server.scripting.state.current().is_some();
+    let in_script = super::script::called_from_script(server, locks_held);
     let spec = entry.spec;
     let reads = spec.has(Flag::ReadOnly)
         && !spec.has(Flag::PubSub)

@@ -66,21 +66,9 @@ fn announce(server: &Server, addr: SocketAddr) {
 
 async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     let mut shutdown = server.shutdown_requested();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Typically EMFILE: back off a little instead of spinning.
-                tracing::warn!("DynamoDB API accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, _, _)) =
+        crate::net::next_connection(&server, &listener, &mut shutdown, "DynamoDB API accept").await
+    {
         tokio::spawn(serve_connection(server.clone(), stream));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::cmd::client::ClientInfo;
 use crate::cmd::shared::Server;
@@ -36,27 +36,42 @@ fn is_loopback(peer: IpAddr) -> bool {
 /// Accepts plaintext connections until shutdown is requested.
 pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     let mut shutdown = server.shutdown_requested();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        };
-        let (mut stream, addr) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                // Typically EMFILE: back off a little instead of spinning.
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let laddr = stream.local_addr().unwrap_or(server.addr);
+    while let Some((mut stream, addr, laddr)) =
+        next_connection(&server, &listener, &mut shutdown, "accept").await
+    {
         // Admitted here, before the next accept, so maxclients is never overshot.
         let Some(info) = admit(&server, &mut stream, addr, laddr).await else {
             continue;
         };
         tokio::spawn(serve_client(server.clone(), stream, info));
+    }
+}
+
+/// The next TCP connection on `listener` (Nagle off), with its peer and local address;
+/// `None` once shutdown is requested. Shared by the plaintext, TLS and DynamoDB listeners.
+pub async fn next_connection(
+    server: &Server,
+    listener: &TcpListener,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    what: &str,
+) -> Option<(TcpStream, SocketAddr, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait_for(|stop| *stop) => return None,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let laddr = stream.local_addr().unwrap_or(server.addr);
+                return Some((stream, peer, laddr));
+            }
+            Err(e) => {
+                // Typically EMFILE: back off a little instead of spinning.
+                tracing::warn!("{what} failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
     }
 }
 
@@ -91,9 +106,8 @@ async fn admit<S: Transport>(
     None
 }
 
-/// Serves an admitted client to the end of its connection.
+/// Serves an admitted client to the end of its connection (which takes it off the client
+/// list: `dispatch::cleanup_client`).
 async fn serve_client<S: Transport>(server: Arc<Server>, stream: S, info: Arc<ClientInfo>) {
-    let id = info.id;
-    conn::serve(server.clone(), stream, info).await;
-    server.clients.unregister(id);
+    conn::serve(server, stream, info).await;
 }

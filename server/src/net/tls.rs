@@ -18,19 +18,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepts TLS connections until shutdown is requested.
 pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
     let mut shutdown = server.shutdown_requested();
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-        };
-        let (stream, peer) = match accepted {
-            Ok(pair) => pair,
-            Err(e) => {
-                tracing::warn!("TLS accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
+    while let Some((stream, peer, laddr)) =
+        super::next_connection(&server, &listener, &mut shutdown, "TLS accept").await
+    {
         let Some(config) = server.config.read().tls.server_config.clone() else {
             continue;
         };
@@ -41,6 +31,7 @@ pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
             TlsAcceptor::from(config),
             stream,
             peer,
+            laddr,
         ));
     }
 }
@@ -50,9 +41,8 @@ async fn handshake_and_serve(
     acceptor: TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
+    laddr: SocketAddr,
 ) {
-    let _ = stream.set_nodelay(true);
-    let laddr = stream.local_addr().unwrap_or(server.addr);
     let mut tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
