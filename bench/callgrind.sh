@@ -6,7 +6,8 @@
 # start-up and set-up are excluded (callgrind_control --zero). Not run in CI.
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
-#   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET GET INCR HSET ZADD)
+#   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
+#   INCR HSET ZADD)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate).
@@ -31,7 +32,10 @@ bench() { redis-benchmark -p "$PORT" -c 10 -n "$N" -P "$PIPE" -r 100000 -q "$@" 
 setup() {
   case $1 in
     RPOP | LRANGE_100) bench LPUSH bench:list element:__rand_int__ ;;
-    GET) bench SET key:__rand_int__ value ;;
+    # Every key of the range exists (and is in redyn's row cache), as in bench.sh, where GET
+    # runs after SET rows of more requests than keys.
+    GET | SET_RANDVAL) bench -n 200000 SET key:__rand_int__ value ;;
+    HGET) bench -n 200000 HSET bench:hash field:__rand_int__ value ;;
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
     *) ;;
@@ -48,6 +52,8 @@ workload() {
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
     SET) bench SET key:__rand_int__ value ;;
     GET) bench GET key:__rand_int__ ;;
+    SET_RANDVAL) bench SET key:__rand_int__ value:__rand_int__ ;;
+    HGET) bench HGET bench:hash field:__rand_int__ ;;
     INCR) bench INCR counter:__rand_int__ ;;
     HSET) bench HSET bench:hash field:__rand_int__ value ;;
     ZADD) bench ZADD bench:zset __rand_int__ member:__rand_int__ ;;

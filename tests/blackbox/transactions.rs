@@ -108,6 +108,29 @@ fn watch_aborts_exec_when_a_key_changed() {
     let _: () = q(&mut c, &["DISCARD"]);
 }
 
+/// A write that leaves the stored value as it was (SET or HSET of the same value) is still a
+/// modification for WATCH, as in Redis (redyn skips rewriting the identical row).
+#[test]
+fn rewriting_the_same_value_still_aborts_exec() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let mut other = server.client();
+    let _: () = q(&mut c, &["SET", "s", "same"]);
+    let _: i64 = q(&mut c, &["HSET", "h", "f", "same"]);
+    for (watched, rewrite) in [
+        ("s", &["SET", "s", "same"][..]),
+        ("h", &["HSET", "h", "f", "same"][..]),
+    ] {
+        let _: () = q(&mut c, &["WATCH", watched]);
+        let _: Value = value(&mut other, rewrite);
+        let _: () = q(&mut c, &["MULTI"]);
+        let _: Value = value(&mut c, &["PING"]);
+        assert_eq!(value(&mut c, &["EXEC"]), Value::Nil, "{rewrite:?}");
+    }
+    assert_eq!(q::<i64>(&mut c, &["HLEN", "h"]), 1);
+    assert_eq!(q::<String>(&mut c, &["HGET", "h", "f"]), "same");
+}
+
 #[test]
 fn redis_crate_atomic_pipeline_and_concurrent_transactions() {
     let server = TestServer::start();

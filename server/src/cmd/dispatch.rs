@@ -23,30 +23,50 @@ const MULTI_CONTROL: &[&str] = &[
     "exec", "discard", "multi", "watch", "unwatch", "quit", "reset",
 ];
 
-/// Executes one request and returns its reply.
-pub fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
+/// The command table's entry for a request (looked up once per request: callers pass it
+/// to [`may_block_thread`] and [`execute`]).
+pub fn lookup<'s>(server: &'s Server, args: &[Bytes]) -> Option<&'s Entry> {
+    server.commands.get(&args[0])
+}
+
+/// Executes one request (`entry` = [`lookup`]'s answer for it) and returns its reply.
+pub fn execute(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: Option<&Entry>,
+    args: &[Bytes],
+) -> Reply {
     // Client-side caching attributes the keys this request modifies to this client, and
-    // announces BCAST invalidations when the request ends.
-    let _scope = server.tracking.enter(&server.clients, client.id);
-    let client_command = args[0].eq_ignore_ascii_case(b"client");
-    let reply = execute_request(server, client, args);
+    // announces BCAST invalidations when the request ends (nothing to do while nobody
+    // tracks keys).
+    let _scope = server
+        .tracking
+        .is_active()
+        .then(|| server.tracking.enter(&server.clients, client.id));
+    let client_command = entry.is_some_and(|e| e.spec.name == "client");
+    let reply = execute_request(server, client, entry, args);
     super::tracking::end_of_command(server, client, client_command);
     reply
 }
 
-fn execute_request(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
-    let entry = match check(server, client, &args) {
+fn execute_request(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: Option<&Entry>,
+    args: &[Bytes],
+) -> Reply {
+    let checked = match entry {
+        Some(entry) => check(server, client, entry, args).map(|()| entry),
+        None => Err(errors::unknown_command(args)),
+    };
+    let entry = match checked {
         Ok(entry) => entry,
         Err(mut e) => {
             if client.multi.is_some() {
                 client.multi_error = true;
                 // A rejected EXEC (BUSY while a script runs…) ends the transaction, as
                 // Redis's execCommandAbort.
-                if server
-                    .commands
-                    .get(&args[0])
-                    .is_some_and(|e| e.spec.name == "exec")
-                {
+                if entry.is_some_and(|e| e.spec.name == "exec") {
                     super::transaction::discard_transaction(&server.engine, client);
                     e = CmdError::new(format!(
                         "EXECABORT Transaction discarded because of: {}",
@@ -54,8 +74,8 @@ fn execute_request(server: &Arc<Server>, client: &mut ClientState, args: Vec<Byt
                     ));
                 }
             }
-            if let Some(entry) = server.commands.get(&args[0]) {
-                if let Some(sub) = super::introspection::subcommand(entry.spec.name, &args) {
+            if let Some(entry) = entry {
+                if let Some(sub) = super::introspection::subcommand(entry.spec.name, args) {
                     let full = format!("{}|{sub}", entry.spec.name);
                     server.introspection.record_rejected(&full);
                 }
@@ -67,11 +87,11 @@ fn execute_request(server: &Arc<Server>, client: &mut ClientState, args: Vec<Byt
     };
     if let Some(queue) = client.multi.as_mut() {
         if !MULTI_CONTROL.contains(&entry.spec.name) {
-            queue.push(args);
+            queue.push(args.to_vec());
             return Reply::Simple("QUEUED".into());
         }
     }
-    run(server, client, entry, &args, Locks::Take)
+    run(server, client, entry, args, Locks::Take)
 }
 
 /// Counts an error reply sent without running a command's handler (INFO stats and
@@ -127,21 +147,17 @@ pub fn held_by_pause(
 /// Whether running `args` now may hold the thread for long: a command marked
 /// [`Flag::Offload`], or an EXEC whose queue holds one. Inside MULTI everything else is only
 /// queued, which is quick whatever the command.
-pub fn may_block_thread(server: &Server, client: &ClientState, args: &[Bytes]) -> bool {
-    let offloaded = |name: &[u8]| {
-        server
-            .commands
-            .get(name)
-            .is_some_and(|entry| entry.spec.has(Flag::Offload))
+pub fn may_block_thread(server: &Server, client: &ClientState, entry: Option<&Entry>) -> bool {
+    let Some(entry) = entry else {
+        return false;
     };
     match &client.multi {
-        None => offloaded(&args[0]),
+        None => entry.spec.has(Flag::Offload),
         Some(queue) => {
-            server
-                .commands
-                .get(&args[0])
-                .is_some_and(|entry| entry.spec.name == "exec")
-                && queue.iter().any(|queued| offloaded(&queued[0]))
+            entry.spec.name == "exec"
+                && queue.iter().any(|queued| {
+                    lookup(server, queued).is_some_and(|e| e.spec.has(Flag::Offload))
+                })
         }
     }
 }
@@ -165,15 +181,13 @@ fn refused_on_write_errors(server: &Server, client: &ClientState, entry: &Entry)
     }
 }
 
-/// Validates a request against the command table and the client's state.
-fn check<'s>(
-    server: &'s Server,
+/// Validates a request for a known command against its spec and the client's state.
+fn check(
+    server: &Server,
     client: &mut ClientState,
+    entry: &Entry,
     args: &[Bytes],
-) -> Result<&'s Entry, CmdError> {
-    let Some(entry) = server.commands.get(&args[0]) else {
-        return Err(errors::unknown_command(args));
-    };
+) -> Result<(), CmdError> {
     if !entry.spec.arity_ok(args.len()) {
         return Err(errors::wrong_arity(entry.spec.name));
     }
@@ -205,7 +219,7 @@ fn check<'s>(
     if server.engine.disk.refuses_writes() && refused_on_write_errors(server, client, entry) {
         return Err(CmdError::new(server.engine.disk.refusal()));
     }
-    Ok(entry)
+    Ok(())
 }
 
 /// Runs an already validated command under `locks` (EXEC passes the locks it holds).
@@ -248,7 +262,9 @@ pub fn run(
         };
         call_handler(entry, &mut ctx, args)
     };
-    let usec = started.elapsed().as_micros() as u64;
+    // One clock reading for the command's duration and the client's last interaction.
+    let finished = Instant::now();
+    let usec = finished.duration_since(started).as_micros() as u64;
     // Whatever the command wrote (Redis keys, table items, change records) must be synced
     // before its reply under `appendfsync always`. Waiting for the latest sequence number
     // also covers other clients' writes in between, which one group fsync handles anyway.
@@ -275,9 +291,12 @@ pub fn run(
         note_error_reply(server, &reply);
     }
     record_introspection(server, client, entry, subcommand, args, usec, &reply);
-    client.info.note_command(entry.spec.name, subcommand);
+    if entry.spec.name == "exec" {
+        // Its queued commands noted themselves meanwhile.
+        client.info.note_command(entry.spec.name, subcommand);
+    }
     client.info.last_interaction_ms.store(
-        client.info.created.elapsed().as_millis() as u64,
+        finished.duration_since(client.info.created).as_millis() as u64,
         Ordering::Relaxed,
     );
     reply

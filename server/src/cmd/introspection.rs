@@ -119,10 +119,14 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
 
 /// The subcommands of `command` if it is a container.
 pub fn subcommands_of(command: &str) -> Option<&'static [&'static str]> {
-    SUBCOMMANDS
-        .iter()
-        .find(|(name, _)| *name == command)
-        .map(|(_, subs)| *subs)
+    // Asked for every command run (statistics per subcommand): a hash lookup instead of a
+    // walk comparing names.
+    static BY_NAME: std::sync::OnceLock<foldhash::HashMap<&str, &[&str]>> =
+        std::sync::OnceLock::new();
+    BY_NAME
+        .get_or_init(|| SUBCOMMANDS.iter().copied().collect())
+        .get(command)
+        .copied()
 }
 
 /// The known subcommand `args[1]` names, for a container command.

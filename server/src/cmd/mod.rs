@@ -109,8 +109,7 @@ impl<'a> Ctx<'a> {
 
     /// A transaction over arguments that are keys.
     pub fn txn_args(&self, keys: &[Bytes]) -> Txn<'a> {
-        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
-        self.txn(&refs)
+        self.engine().txn(self.locks, self.db(), keys)
     }
 
     /// A transaction holding every shard (whole-database operations).

@@ -100,7 +100,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 1;
     }
-    let old = txn.get(key)?;
+    let old = txn.get_shared(key)?;
     let old_value = match (&old, get_old) {
         (Some(m), true) if m.kind != crate::engine::Kind::String => {
             return Err(errors::wrong_type())

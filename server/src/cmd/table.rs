@@ -1,6 +1,5 @@
 //! The command table: one [`CommandSpec`] per command, gathered from the family files.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
@@ -300,7 +299,8 @@ pub struct Entry {
 
 /// All commands, by lower-case name.
 pub struct CommandTable {
-    by_name: HashMap<&'static str, usize>,
+    /// Lower-case name bytes → index (foldhash: the lookup runs for every request).
+    by_name: foldhash::HashMap<&'static [u8], usize>,
     entries: Vec<Entry>,
 }
 
@@ -345,9 +345,9 @@ impl CommandTable {
             })
             .collect();
         entries.sort_by_key(|e| e.spec.name);
-        let mut by_name = HashMap::new();
+        let mut by_name = foldhash::HashMap::default();
         for (i, entry) in entries.iter().enumerate() {
-            let previous = by_name.insert(entry.spec.name, i);
+            let previous = by_name.insert(entry.spec.name.as_bytes(), i);
             assert!(
                 previous.is_none(),
                 "command {} registered twice",
@@ -366,8 +366,7 @@ impl CommandTable {
         let lower = &mut buf[..name.len()];
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
-        let name = std::str::from_utf8(lower).ok()?;
-        self.by_name.get(name).map(|&i| &self.entries[i])
+        self.by_name.get(&*lower).map(|&i| &self.entries[i])
     }
 
     pub fn len(&self) -> usize {

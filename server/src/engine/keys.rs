@@ -41,6 +41,13 @@ pub fn meta_key(space: u32, key: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Whether `raw` is the metadata row key of `key` in `space` (without hashing the key).
+pub fn is_meta_key_of(raw: &[u8], space: u32, key: &[u8]) -> bool {
+    raw.len() == META_HEADER + key.len()
+        && raw[2..6] == space.to_be_bytes()
+        && raw[META_HEADER..] == *key
+}
+
 /// A decoded metadata row key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetaKeyParts<'a> {

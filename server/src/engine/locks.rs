@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, RawMutex, RawRwLock};
+use smallvec::SmallVec;
 
 use super::shards::{Layout, Shard};
 use super::Engine;
@@ -17,8 +18,10 @@ use super::Engine;
 /// Shard locks held for a transaction (or for a whole MULTI/EXEC block).
 pub struct LockSet {
     // Field order matters: shard guards are released before the layout guard.
-    _guards: Vec<ArcMutexGuard<RawMutex, ()>>,
-    shards: Vec<Arc<Shard>>,
+    // Inline room for two shards: most commands touch one key, and a lock set is built
+    // for every command.
+    _guards: SmallVec<[ArcMutexGuard<RawMutex, ()>; 2]>,
+    shards: SmallVec<[Arc<Shard>; 2]>,
     layout: ArcRwLockReadGuard<RawRwLock, Layout>,
 }
 
@@ -27,7 +30,7 @@ impl LockSet {
     /// several shards cannot deadlock.
     pub(crate) fn for_slots(engine: &Engine, slots: impl Iterator<Item = u16>) -> LockSet {
         let layout = engine.shards.read();
-        let mut shards: Vec<_> = slots
+        let mut shards: SmallVec<[Arc<Shard>; 2]> = slots
             .map(|slot| layout.shard_for_slot(slot).clone())
             .collect();
         shards.sort_by_key(|s| s.id);
@@ -52,7 +55,7 @@ impl LockSet {
         let guards = layout.shards.iter().map(|s| s.lock.lock_arc()).collect();
         LockSet {
             _guards: guards,
-            shards: layout.shards.clone(),
+            shards: layout.shards.iter().cloned().collect(),
             layout,
         }
     }
@@ -107,7 +110,7 @@ impl<'a> Locks<'a> {
 
 /// Counts one operation per distinct shard (the autoscaler's and INFO's ops/s).
 fn count_ops(shards: impl Iterator<Item = Arc<Shard>>) {
-    let mut shards: Vec<_> = shards.collect();
+    let mut shards: SmallVec<[Arc<Shard>; 2]> = shards.collect();
     shards.sort_by_key(|s| s.id);
     shards.dedup_by_key(|s| s.id);
     for shard in shards {

@@ -33,6 +33,7 @@ pub mod locks;
 pub mod meta;
 pub mod shards;
 pub mod signals;
+mod small_map;
 pub mod stream_id;
 pub mod txn;
 
@@ -410,8 +411,14 @@ impl Engine {
     }
 
     /// Starts a transaction over `keys` of `space` under `locks`.
-    pub fn txn<'a>(&'a self, locks: Locks<'a>, space: u32, keys: &[&[u8]]) -> Txn<'a> {
-        self.txn_slots(locks, space, keys.iter().map(|k| keys::key_slot(k)))
+    pub fn txn<'a, K: AsRef<[u8]>>(&'a self, locks: Locks<'a>, space: u32, keys: &[K]) -> Txn<'a> {
+        // The first key's metadata row key starts with its slot: encode it once, for the
+        // lock scope and for the transaction's first read.
+        let first = keys.first().map(|k| keys::meta_key(space, k.as_ref()));
+        let first_slot = first.as_deref().map(keys::slot_of_row);
+        let other_slots = keys.iter().skip(1).map(|k| keys::key_slot(k.as_ref()));
+        let guard = locks.acquire(self, first_slot.into_iter().chain(other_slots));
+        Txn::with_first_key(self, space, guard, first)
     }
 
     /// Starts a transaction over rows in the given slots under `locks`.

@@ -16,12 +16,17 @@
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
+use super::small_map::SmallMap;
+use smallvec::SmallVec;
 use super::{stored_get, Engine, EngineError, Family, Result};
 
 /// A keyspace event raised by a command (published after commit, if anyone listens).
@@ -36,10 +41,11 @@ pub struct KeyEvent {
 }
 
 struct MetaEntry {
-    /// The row as stored when the transaction first looked (expired or not).
-    physical: Option<Meta>,
+    /// The row as stored when the transaction first looked (expired or not). Shared with
+    /// the metadata cache: a read copies nothing but what it returns.
+    physical: Option<Arc<Meta>>,
     /// The row as the transaction wants it.
-    current: Option<Meta>,
+    current: Option<Arc<Meta>>,
     dirty: bool,
     /// A version whose every sub-row this transaction deleted itself (see
     /// [`Txn::delete_emptied`]): dropping it needs no background reclaim.
@@ -61,7 +67,7 @@ pub struct Txn<'e> {
     space: u32,
     now: u64,
     locks: LockGuard<'e>,
-    metas: HashMap<Vec<u8>, MetaEntry>,
+    metas: SmallMap<MetaEntry>,
     subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     rows: BTreeMap<(Family, Vec<u8>), RowWrite>,
     /// Whether rows of `rows` existed before this transaction (for item counts).
@@ -74,22 +80,31 @@ pub struct Txn<'e> {
     /// Set by FLUSHDB, which invalidates client caches as a whole instead of key by key.
     untracked: bool,
     /// The last key's metadata row key: a command reads and writes one key's rows many
-    /// times (metadata, each sub-row), and encoding it hashes the key for its slot.
-    last_meta_key: RefCell<Option<MetaKeyMemo>>,
+    /// times (metadata, each sub-row), and encoding it hashes the key for its slot. The
+    /// encoded row holds the space and the key, so it is its own memo key.
+    last_meta_key: RefCell<Option<Vec<u8>>>,
 }
-
-/// (database, key, its encoded metadata row key).
-type MetaKeyMemo = (u32, Vec<u8>, Vec<u8>);
 
 impl<'e> Txn<'e> {
     /// A transaction under `locks` (see [`Engine::txn`] and friends).
     pub(crate) fn new(engine: &'e Engine, space: u32, locks: LockGuard<'e>) -> Self {
+        Self::with_first_key(engine, space, locks, None)
+    }
+
+    /// A transaction whose first key's metadata row key is already encoded (the lock
+    /// scope needed its slot), so the key is not hashed again.
+    pub(crate) fn with_first_key(
+        engine: &'e Engine,
+        space: u32,
+        locks: LockGuard<'e>,
+        first_meta_key: Option<Vec<u8>>,
+    ) -> Self {
         Txn {
             engine,
             space,
             now: super::now_ms(),
             locks,
-            metas: HashMap::new(),
+            metas: SmallMap::default(),
             subs: BTreeMap::new(),
             rows: BTreeMap::new(),
             rows_existed: HashMap::new(),
@@ -97,20 +112,29 @@ impl<'e> Txn<'e> {
             touched: Vec::new(),
             modified: Vec::new(),
             untracked: false,
-            last_meta_key: RefCell::new(None),
+            last_meta_key: RefCell::new(first_meta_key),
         }
     }
 
     /// The metadata row key of `key` in the current space (remembered for the last key).
     fn meta_key(&self, key: &[u8]) -> Vec<u8> {
-        let mut memo = self.last_meta_key.borrow_mut();
-        match &*memo {
-            Some((space, k, raw)) if *space == self.space && k == key => raw.clone(),
-            _ => {
-                let raw = meta_key(self.space, key);
-                *memo = Some((self.space, key.to_vec(), raw.clone()));
-                raw
-            }
+        self.with_meta_key(key, <[u8]>::to_vec)
+    }
+
+    /// Runs `f` on the metadata row key of `key` without copying it (the memo is lent out
+    /// and put back).
+    fn with_meta_key<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+        let raw = self.take_meta_key(key);
+        let result = f(&raw);
+        *self.last_meta_key.borrow_mut() = Some(raw);
+        result
+    }
+
+    /// The metadata row key of `key`, taken from the memo when it is the last key's.
+    fn take_meta_key(&self, key: &[u8]) -> Vec<u8> {
+        match self.last_meta_key.borrow_mut().take() {
+            Some(raw) if keys::is_meta_key_of(&raw, self.space, key) => raw,
+            _ => meta_key(self.space, key),
         }
     }
 
@@ -133,50 +157,72 @@ impl<'e> Txn<'e> {
         self.now
     }
 
-    fn entry(&mut self, raw_key: Vec<u8>) -> Result<&mut MetaEntry> {
-        use std::collections::hash_map::Entry;
-        match self.metas.entry(raw_key) {
-            Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => {
-                let physical = match self.engine.meta_cache.get(e.key()) {
-                    Some(cached) => cached.map(|m| Meta::clone(&m)),
-                    None => {
-                        let stored = match stored_get(&self.engine.meta, e.key())? {
-                            Some(raw) => Some(Meta::decode(&raw)?),
-                            None => None,
-                        };
-                        self.engine
-                            .meta_cache
-                            .put(e.key().clone(), stored.clone().map(std::sync::Arc::new));
-                        stored
-                    }
+    /// The transaction's entry for `key`'s metadata row, read from the cache or the store
+    /// on first use.
+    fn entry(&mut self, key: &[u8]) -> Result<&mut MetaEntry> {
+        let raw = self.take_meta_key(key);
+        let at = match self.metas.position(&raw) {
+            Some(at) => Ok(at),
+            None => self.load_entry(&raw).map(|e| self.metas.push(raw.clone(), e)),
+        };
+        *self.last_meta_key.borrow_mut() = Some(raw);
+        Ok(self.metas.at_mut(at?))
+    }
+
+    fn load_entry(&self, raw_key: &[u8]) -> Result<MetaEntry> {
+        let physical = match self.engine.meta_cache.get(raw_key) {
+            Some(cached) => cached,
+            None => {
+                let stored = match stored_get(&self.engine.meta, raw_key)? {
+                    Some(raw) => Some(Arc::new(Meta::decode(&raw)?)),
+                    None => None,
                 };
-                Ok(e.insert(MetaEntry {
-                    current: physical.clone(),
-                    physical,
-                    dirty: false,
-                    emptied_version: None,
-                }))
+                self.engine.meta_cache.put(raw_key.to_vec(), stored.clone());
+                stored
             }
-        }
+        };
+        Ok(MetaEntry {
+            current: physical.clone(),
+            physical,
+            dirty: false,
+            emptied_version: None,
+        })
     }
 
     /// The live (not expired) metadata of `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Meta>> {
         let now = self.now;
-        let entry = self.entry(self.meta_key(key))?;
+        let entry = self.entry(key)?;
+        Ok(entry
+            .current
+            .as_deref()
+            .filter(|m| !m.is_expired(now))
+            .cloned())
+    }
+
+    /// The live metadata of `key`, shared rather than copied (a string's value is only
+    /// cloned if the caller needs it).
+    pub fn get_shared(&mut self, key: &[u8]) -> Result<Option<Arc<Meta>>> {
+        let now = self.now;
+        let entry = self.entry(key)?;
         Ok(entry.current.clone().filter(|m| !m.is_expired(now)))
     }
 
     /// The stored metadata of `key` even if it has expired (for the expiry cycle).
     pub fn peek(&mut self, key: &[u8]) -> Result<Option<Meta>> {
-        let entry = self.entry(self.meta_key(key))?;
-        Ok(entry.current.clone())
+        let entry = self.entry(key)?;
+        Ok(entry.current.as_deref().cloned())
     }
 
     /// Whether `key` exists (and is not expired).
     pub fn exists(&mut self, key: &[u8]) -> Result<bool> {
         Ok(self.get(key)?.is_some())
+    }
+
+    /// Records a write of `key` that left its rows as they were (HSET of a field's own
+    /// value): WATCH and client-side caching still see a modification, as in Redis.
+    pub fn touch_unchanged(&mut self, key: &[u8]) {
+        self.touch(key);
     }
 
     fn touch(&mut self, key: &[u8]) {
@@ -200,7 +246,7 @@ impl<'e> Txn<'e> {
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
         let now = self.now;
-        let entry = self.entry(self.meta_key(key))?;
+        let entry = self.entry(key)?;
         if entry.emptied_version == Some(meta.version) {
             // The version lives on (rows may be written again): reclaim it if dropped later.
             entry.emptied_version = None;
@@ -208,8 +254,8 @@ impl<'e> Txn<'e> {
         let created = entry.current.as_ref().is_none_or(|m| m.is_expired(now));
         // Rewriting an identical row (HSET of an existing field, ZINCRBY) would only cost a
         // memtable insert and journal bytes.
-        if entry.current.as_ref() != Some(&meta) {
-            entry.current = Some(meta);
+        if entry.current.as_deref() != Some(&meta) {
+            entry.current = Some(Arc::new(meta));
             entry.dirty = true;
         }
         if created {
@@ -223,7 +269,7 @@ impl<'e> Txn<'e> {
     /// Deletes `key`; returns whether a live key was deleted.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
         let now = self.now;
-        let entry = self.entry(self.meta_key(key))?;
+        let entry = self.entry(key)?;
         let was_live = entry.current.as_ref().is_some_and(|m| !m.is_expired(now));
         let existed = entry.current.is_some();
         if existed {
@@ -241,12 +287,12 @@ impl<'e> Txn<'e> {
     /// deleted.
     pub fn delete_emptied(&mut self, key: &[u8], version: u64) -> Result<bool> {
         let was_live = self.delete(key)?;
-        self.entry(self.meta_key(key))?.emptied_version = Some(version);
+        self.entry(key)?.emptied_version = Some(version);
         Ok(was_live)
     }
 
     fn sub_row(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
-        let mut row = sub_prefix(&self.meta_key(key), version);
+        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
         row.extend_from_slice(sub_key);
         row
     }
@@ -313,7 +359,7 @@ impl<'e> Txn<'e> {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> SubScan {
-        let prefix = sub_prefix(&self.meta_key(key), version);
+        let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
         let with_prefix = |b: &[u8]| {
             let mut v = prefix.clone();
             v.extend_from_slice(b);
@@ -412,7 +458,8 @@ impl<'e> Txn<'e> {
     pub fn commit(mut self) -> Result<()> {
         if !self.is_dirty() {
             // A write that left the rows as they were (SET of the same value) still
-            // invalidates, as in Redis.
+            // invalidates and disturbs WATCH, as in Redis.
+            self.signal_touched();
             self.report_modified();
             self.publish_events();
             return Ok(());
@@ -421,7 +468,7 @@ impl<'e> Txn<'e> {
         let mut staged = Staged {
             batch: self.engine.db.batch(),
             written: SlotBytes::default(),
-            count_deltas: Vec::new(),
+            count_deltas: SmallVec::new(),
         };
         self.stage_metas(&mut staged);
         self.stage_subs(&mut staged);
@@ -456,7 +503,7 @@ impl<'e> Txn<'e> {
         let engine = self.engine;
         for (raw_key, entry) in self.metas.iter().filter(|(_, e)| e.dirty) {
             let space = keys::decode_meta_key(raw_key).map_or(self.space, |p| p.space);
-            let (old, new) = (entry.physical.as_ref(), entry.current.as_ref());
+            let (old, new) = (entry.physical.as_deref(), entry.current.as_deref());
             match new {
                 Some(meta) => {
                     let encoded = meta.encode();
@@ -528,17 +575,21 @@ impl<'e> Txn<'e> {
         for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
             engine
                 .meta_cache
-                .put(raw_key, entry.current.map(std::sync::Arc::new));
+                .put(raw_key, entry.current);
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
             engine.adjust_key_count(space, delta);
         }
-        for key in self.touched.drain(..) {
-            engine.signals.touch(&key);
-        }
+        self.signal_touched();
         self.report_modified();
         self.publish_events();
+    }
+
+    fn signal_touched(&mut self) {
+        for key in self.touched.drain(..) {
+            self.engine.signals.touch(&key);
+        }
     }
 
     fn report_modified(&mut self) {
@@ -567,7 +618,7 @@ impl<'e> Txn<'e> {
 struct Staged {
     batch: fjall::OwnedWriteBatch,
     written: SlotBytes,
-    count_deltas: Vec<(u32, i64)>,
+    count_deltas: SmallVec<[(u32, i64); 2]>,
 }
 
 impl Staged {
@@ -590,7 +641,7 @@ impl Staged {
 
 /// Bytes written per slot, runs of the same slot merged (a command's rows share a slot).
 #[derive(Default)]
-struct SlotBytes(Vec<(u16, u64)>);
+struct SlotBytes(SmallVec<[(u16, u64); 2]>);
 
 impl SlotBytes {
     fn add(&mut self, slot: u16, bytes: usize) {

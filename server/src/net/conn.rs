@@ -148,18 +148,19 @@ async fn run_command<S: Transport>(
     shutdown: &mut tokio::sync::watch::Receiver<bool>,
     args: Vec<Bytes>,
 ) -> std::io::Result<Option<Reply>> {
-    let info = client.info.clone();
     while crate::cmd::script::must_wait_for_script(server, &args) {
         tokio::time::sleep(SCRIPT_POLL).await;
     }
-    let mut reply = execute(server, client, args.clone());
+    let mut reply = execute(server, client, &args);
     while let Some(block) = client.blocked.take() {
+        let info = client.info.clone();
         flush(server, stream, client, wbuf).await?;
         let deadline = block.deadline;
         match wait_unblocked(server, stream, rbuf, shutdown, &info, block).await? {
             Wake::Retry => {
                 client.block_deadline = Some(deadline);
-                reply = dispatch::execute(server, client, args.clone());
+                let entry = dispatch::lookup(server, &args);
+                reply = dispatch::execute(server, client, entry, &args);
             }
             Wake::TimedOut | Wake::Unblocked(UnblockMode::Timeout) => reply = Reply::NilArray,
             Wake::Unblocked(UnblockMode::Error) => {
@@ -271,6 +272,11 @@ async fn wait_while_paused<S: Transport>(
     args: &[Bytes],
 ) -> std::io::Result<()> {
     let pause = &server.clients.pause;
+    // The common case (no pause) costs one check; subscribing first would cost every
+    // command a channel subscription.
+    if pause.current().is_none() {
+        return Ok(());
+    }
     let mut changed = pause.subscribe();
     let Some((mut until, mode)) = pause.current() else {
         return Ok(());
@@ -310,11 +316,12 @@ async fn wait_while_paused<S: Transport>(
 /// DDB.DELETETABLE…) runs inside `block_in_place`, so the runtime hands this worker's other
 /// connections to another thread meanwhile instead of stalling them behind it. Fast
 /// commands run inline: `block_in_place` costs a thread hand-off they should not pay.
-fn execute(server: &Arc<Server>, client: &mut ClientState, args: Vec<Bytes>) -> Reply {
-    if dispatch::may_block_thread(server, client, &args) && can_block_in_place() {
-        tokio::task::block_in_place(|| dispatch::execute(server, client, args))
+fn execute(server: &Arc<Server>, client: &mut ClientState, args: &[Bytes]) -> Reply {
+    let entry = dispatch::lookup(server, args);
+    if dispatch::may_block_thread(server, client, entry) && can_block_in_place() {
+        tokio::task::block_in_place(|| dispatch::execute(server, client, entry, args))
     } else {
-        dispatch::execute(server, client, args)
+        dispatch::execute(server, client, entry, args)
     }
 }
 

@@ -34,8 +34,14 @@ pub fn set_field(
     field: &[u8],
     value: Vec<u8>,
 ) -> Result<bool> {
-    let is_new = txn.sub_get(key, meta.version, field)?.is_none();
-    txn.sub_put(key, meta.version, field, value);
+    let old = txn.sub_get(key, meta.version, field)?;
+    let is_new = old.is_none();
+    if old.as_deref() == Some(value.as_slice()) {
+        // Rewriting a field's own value would only cost a memtable insert and journal bytes.
+        txn.touch_unchanged(key);
+    } else {
+        txn.sub_put(key, meta.version, field, value);
+    }
     if is_new {
         meta.len += 1;
     }

@@ -1,0 +1,99 @@
+//! A map from row keys to values for the handful of keys one transaction touches.
+//!
+//! Nearly every command touches one or two keys, and a transaction is built per command: a
+//! hash map would allocate its table and hash each key on every command. This keeps the
+//! first entries inline and searches them linearly; only a transaction over many keys
+//! (MSET, DEL of a hundred keys, EXEC) builds a hashed index.
+
+use smallvec::SmallVec;
+
+/// Entries searched linearly before an index is built.
+const LINEAR_MAX: usize = 8;
+
+pub(crate) struct SmallMap<V> {
+    entries: SmallVec<[(Vec<u8>, V); 2]>,
+    /// Row key → position in `entries`, once there are more than [`LINEAR_MAX`].
+    index: Option<foldhash::HashMap<Vec<u8>, usize>>,
+}
+
+impl<V> Default for SmallMap<V> {
+    fn default() -> Self {
+        SmallMap {
+            entries: SmallVec::new(),
+            index: None,
+        }
+    }
+}
+
+impl<V> SmallMap<V> {
+    /// Position of `key`, if present.
+    pub(crate) fn position(&self, key: &[u8]) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k.as_slice() == key),
+        }
+    }
+
+    /// Appends an entry for a key not present yet; returns its position.
+    pub(crate) fn push(&mut self, key: Vec<u8>, value: V) -> usize {
+        let at = self.entries.len();
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), at);
+        } else if at == LINEAR_MAX {
+            let mut index: foldhash::HashMap<Vec<u8>, usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect();
+            index.insert(key.clone(), at);
+            self.index = Some(index);
+        }
+        self.entries.push((key, value));
+        at
+    }
+
+    pub(crate) fn at_mut(&mut self, at: usize) -> &mut V {
+        &mut self.entries[at].1
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Removes and yields every entry.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, V)> + '_ {
+        self.index = None;
+        self.entries.drain(..)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SmallMap;
+
+    #[test]
+    fn finds_entries_before_and_after_the_index_is_built() {
+        let mut map = SmallMap::default();
+        for i in 0..20u32 {
+            let key = i.to_be_bytes().to_vec();
+            assert_eq!(map.position(&key), None);
+            assert_eq!(map.push(key, i), i as usize);
+        }
+        for i in 0..20u32 {
+            let at = map.position(&i.to_be_bytes()).expect("present");
+            assert_eq!(*map.at_mut(at), i);
+        }
+        assert_eq!(map.values().copied().sum::<u32>(), (0..20).sum());
+        assert_eq!(map.drain().count(), 20);
+        assert_eq!(map.position(&3u32.to_be_bytes()), None);
+    }
+}
