@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
 SPOP_N=$(( N < 10000 ? N : 10000 ))
-cargo build --release -q
+# REDYN_BIN names an already built binary (e.g. a copy kept for before/after runs).
+[ -n "${REDYN_BIN:-}" ] || cargo build --release -q
 REDYN_PORT=${REDYN_PORT:-7380}
 REDIS_PORT=${REDIS_PORT:-7381}
 TMP=$(mktemp -d)

@@ -92,7 +92,7 @@ mod tests {
             let at = map.position(&i.to_be_bytes()).expect("present");
             assert_eq!(*map.at_mut(at), i);
         }
-        assert_eq!(map.values().copied().sum::<u32>(), (0..20).sum());
+        assert_eq!(map.values().copied().sum::<u32>(), (0..20u32).sum::<u32>());
         assert_eq!(map.drain().count(), 20);
         assert_eq!(map.position(&3u32.to_be_bytes()), None);
     }
