@@ -564,8 +564,8 @@ fn signed_requests_older_or_newer_than_fifteen_minutes_are_refused() {
 
 #[test]
 fn stream_labels_are_iso_times_and_stale_or_trimmed_iterators_are_refused() {
-    // Records older than one second are trimmed by the 10-second retention task.
-    let (_server, port) = start(&["--changelog-retention", "1"]);
+    // Records older than two seconds are trimmed by the 10-second retention task.
+    let (_server, port) = start(&["--changelog-retention", "2"]);
     let mut http = Http::connect(port);
     create_table(&mut http, "Events", true);
     let table = http.ok("DescribeTable", json!({"TableName": "Events"}))["Table"].clone();

@@ -84,7 +84,7 @@ fn statements_read_and_write_the_tables_items() {
     let mut seen = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..10 {
-        let mut body = json!({"Statement": "SELECT sk FROM Music WHERE plays < 40 OR attribute_exists(title)", "Limit": 2});
+        let mut body = json!({"Statement": "SELECT sk FROM Music WHERE plays < 50 OR attribute_exists(title)", "Limit": 2});
         if let Some(t) = &token {
             body["NextToken"] = json!(t);
         }

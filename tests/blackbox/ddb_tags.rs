@@ -62,6 +62,7 @@ fn tags_are_kept_with_the_table_and_survive_a_restart() {
         tags(&mut http, &tagged),
         json!([{"Key": "env", "Value": "ci"}])
     );
+    server.stop();
     server.restart();
     let port: u16 = {
         let mut con = server.client();
