@@ -212,3 +212,50 @@ fn check_key_size(value: &Value, is_partition: bool) -> Result<(), DdbError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout written before tags existed ([`TableDescV1`]'s fields, serialisable).
+    #[derive(Serialize)]
+    struct Before {
+        name: String,
+        id: u32,
+        hash_key: KeyAttr,
+        range_key: Option<KeyAttr>,
+        attribute_definitions: Vec<KeyAttr>,
+        stream: Option<StreamSpec>,
+        ttl_attribute: Option<String>,
+        created_at: f64,
+    }
+
+    #[test]
+    fn entries_written_before_tags_still_load() {
+        let key = KeyAttr {
+            name: "pk".into(),
+            kind: "S".into(),
+        };
+        let old = Before {
+            name: "T".into(),
+            id: 9,
+            hash_key: key.clone(),
+            range_key: None,
+            attribute_definitions: vec![key],
+            stream: Some(StreamSpec {
+                enabled: true,
+                view_type: "KEYS_ONLY".into(),
+            }),
+            ttl_attribute: Some("exp".into()),
+            created_at: 1_795_964_400.0,
+        };
+        let desc = TableDesc::decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
+        assert_eq!((desc.name.as_str(), desc.id, desc.tags.len()), ("T", 9, 0));
+        assert_eq!(desc.ttl_attribute.as_deref(), Some("exp"));
+        assert_eq!(desc.stream_label(), "2026-11-29T15:00:00.000");
+        let mut tagged = desc.clone();
+        tagged.tags = vec![("env".into(), "ci".into())];
+        let raw = postcard::to_allocvec(&tagged).unwrap();
+        assert_eq!(TableDesc::decode(&raw).unwrap(), tagged);
+    }
+}
