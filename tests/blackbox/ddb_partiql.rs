@@ -249,3 +249,57 @@ fn batches_answer_per_statement_and_transactions_are_all_or_nothing() {
     assert!(responses[1].get("Item").is_none());
     assert_eq!(responses[2]["Item"]["pk"], json!({"S": "c"}));
 }
+
+#[test]
+fn statements_need_the_users_permission_on_their_tables() {
+    let (server, port) = start(&["--requirepass", "secret"]);
+    let mut admin = Http::connect(port);
+    admin.credentials = Some(("default".into(), "secret".into()));
+    create_table(&mut admin, "Allowed1", false);
+    create_table(&mut admin, "Other", false);
+    let mut con = server.client();
+    let _: () = crate::harness::q(&mut con, &["AUTH", "secret"]);
+    for args in [
+        ["alice", "on", ">alicepw", "~Allowed*", "+@all"],
+        ["reader", "on", ">readerpw", "%R~*", "+@all"],
+    ] {
+        let mut command = vec!["ACL", "SETUSER"];
+        command.extend_from_slice(&args);
+        let _: () = crate::harness::q(&mut con, &command);
+    }
+    let denied = |http: &mut Http, statement: &str| {
+        let reply = http.call("ExecuteStatement", json!({ "Statement": statement }));
+        reply.error_type() == "com.amazon.coral.service#AccessDeniedException"
+    };
+    let mut alice = Http::connect(port);
+    alice.credentials = Some(("alice".into(), "alicepw".into()));
+    run(
+        &mut alice,
+        "INSERT INTO Allowed1 VALUE {'pk': 'a', 'sk': 1}",
+        json!([]),
+    );
+    assert!(denied(&mut alice, "SELECT * FROM Other"));
+    assert!(denied(
+        &mut alice,
+        "INSERT INTO Other VALUE {'pk': 'a', 'sk': 1}"
+    ));
+    // One statement on a forbidden table refuses the whole batch.
+    let batch = alice.call(
+        "BatchExecuteStatement",
+        json!({"Statements": [{"Statement": "SELECT * FROM Allowed1 WHERE pk = 'a' AND sk = 1"},
+                              {"Statement": "SELECT * FROM Other WHERE pk = 'a' AND sk = 1"}]}),
+    );
+    assert!(batch.error_type().ends_with("#AccessDeniedException"));
+    let mut reader = Http::connect(port);
+    reader.credentials = Some(("reader".into(), "readerpw".into()));
+    let read = run(&mut reader, "SELECT * FROM Allowed1", json!([]));
+    assert_eq!(read["Items"].as_array().unwrap().len(), 1);
+    assert!(denied(
+        &mut reader,
+        "DELETE FROM Allowed1 WHERE pk = 'a' AND sk = 1"
+    ));
+    assert!(denied(
+        &mut reader,
+        "UPDATE Other SET v = 1 WHERE pk = 'a' AND sk = 1"
+    ));
+}
