@@ -15,27 +15,42 @@ use sha2::{Digest, Sha256};
 use crate::harness::{ddb, q, TestServer};
 
 /// A keep-alive HTTP connection to the DynamoDB port.
-struct Http {
+pub struct Http {
     reader: BufReader<TcpStream>,
     host: String,
     /// (access key, secret) to sign with; `None` sends no Authorization header.
-    credentials: Option<(String, String)>,
+    pub credentials: Option<(String, String)>,
+    /// Seconds added to the clock for `X-Amz-Date` (to send stale or future requests).
+    pub clock_offset: i64,
 }
 
-struct Reply {
-    status: u16,
-    headers: HashMap<String, String>,
-    raw: Vec<u8>,
-    body: Json,
+pub struct Reply {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub raw: Vec<u8>,
+    pub body: Json,
 }
 
 impl Reply {
-    fn error_type(&self) -> &str {
+    pub fn error_type(&self) -> &str {
         self.body["__type"].as_str().unwrap_or_default()
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
     }
 }
 
-fn start(extra: &[&str]) -> (TestServer, u16) {
+/// `X-Amz-Date` for now plus `offset` seconds.
+fn amz_date_now(offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    redyn_server::tables::iso_time::amz_date(now + offset)
+}
+
+pub fn start(extra: &[&str]) -> (TestServer, u16) {
     let mut args = vec!["--dynamodb-port", "0"];
     args.extend_from_slice(extra);
     let server = TestServer::start_with(&args);
@@ -60,7 +75,7 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
 }
 
 impl Http {
-    fn connect(port: u16) -> Http {
+    pub fn connect(port: u16) -> Http {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -69,6 +84,7 @@ impl Http {
             reader: BufReader::new(stream),
             host: format!("127.0.0.1:{port}"),
             credentials: None,
+            clock_offset: 0,
         }
     }
 
@@ -97,8 +113,9 @@ impl Http {
         ))
     }
 
-    fn send(&mut self, target: &str, body: &str, extra_headers: &str) -> Reply {
-        let date = "20261129T120000Z";
+    pub fn send(&mut self, target: &str, body: &str, extra_headers: &str) -> Reply {
+        let date = amz_date_now(self.clock_offset);
+        let date = date.as_str();
         let auth = self
             .authorization(target, body, date)
             .map(|a| format!("Authorization: {a}\r\n"))
@@ -148,18 +165,18 @@ impl Http {
         }
     }
 
-    fn call(&mut self, op: &str, body: Json) -> Reply {
+    pub fn call(&mut self, op: &str, body: Json) -> Reply {
         self.send(&format!("DynamoDB_20120810.{op}"), &body.to_string(), "")
     }
 
     /// An operation that must succeed.
-    fn ok(&mut self, op: &str, body: Json) -> Json {
+    pub fn ok(&mut self, op: &str, body: Json) -> Json {
         let reply = self.call(op, body);
         assert_eq!(reply.status, 200, "{op}: {}", reply.body);
         reply.body
     }
 
-    fn streams(&mut self, op: &str, body: Json) -> Json {
+    pub fn streams(&mut self, op: &str, body: Json) -> Json {
         let reply = self.send(
             &format!("DynamoDBStreams_20120810.{op}"),
             &body.to_string(),
@@ -170,7 +187,7 @@ impl Http {
     }
 }
 
-fn create_table(http: &mut Http, name: &str, stream: bool) {
+pub fn create_table(http: &mut Http, name: &str, stream: bool) {
     let mut body = json!({"TableName": name,
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}],
@@ -506,4 +523,131 @@ fn the_api_is_off_when_asked_and_config_get_says_so() {
     let mut con = server.client();
     let reply: Vec<String> = q(&mut con, &["CONFIG", "GET", "dynamodb-port"]);
     assert_eq!(reply, ["dynamodb-port", "off"]);
+}
+
+#[test]
+fn signed_requests_older_or_newer_than_fifteen_minutes_are_refused() {
+    let (_server, port) = start(&["--requirepass", "secret"]);
+    let mut http = Http::connect(port);
+    http.credentials = Some(("default".into(), "secret".into()));
+    http.clock_offset = -10 * 60;
+    http.ok("ListTables", json!({}));
+    http.clock_offset = -20 * 60;
+    let stale = http.call("ListTables", json!({}));
+    assert_eq!(stale.status, 400);
+    assert_eq!(
+        stale.error_type(),
+        "com.amazon.coral.service#InvalidSignatureException"
+    );
+    assert!(
+        stale.message().starts_with("Signature expired: ")
+            && stale.message().contains(" is now earlier than ")
+            && stale.message().ends_with(" - 15 min.)"),
+        "{}",
+        stale.message()
+    );
+    http.clock_offset = 20 * 60;
+    let early = http.call("ListTables", json!({}));
+    assert_eq!(
+        early.error_type(),
+        "com.amazon.coral.service#InvalidSignatureException"
+    );
+    assert!(
+        early.message().starts_with("Signature not yet current: ")
+            && early.message().contains(" is still later than "),
+        "{}",
+        early.message()
+    );
+    http.clock_offset = 0;
+    http.ok("ListTables", json!({}));
+}
+
+#[test]
+fn stream_labels_are_iso_times_and_stale_or_trimmed_iterators_are_refused() {
+    // Records older than two seconds are trimmed by the 10-second retention task.
+    let (_server, port) = start(&["--changelog-retention", "2"]);
+    let mut http = Http::connect(port);
+    create_table(&mut http, "Events", true);
+    let table = http.ok("DescribeTable", json!({"TableName": "Events"}))["Table"].clone();
+    let label = table["LatestStreamLabel"].as_str().unwrap().to_string();
+    let shape = label.len() == 23
+        && label.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            19 => c == '.',
+            _ => c.is_ascii_digit(),
+        });
+    assert!(shape, "not an ISO-8601 label: {label}");
+    let arn = table["LatestStreamArn"].as_str().unwrap().to_string();
+    assert!(arn.ends_with(&format!("/stream/{label}")));
+    let description = http.streams("DescribeStream", json!({"StreamArn": arn}));
+    assert_eq!(description["StreamDescription"]["StreamLabel"], label);
+    let shard = description["StreamDescription"]["Shards"][0]["ShardId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let put = |http: &mut Http, sk: u32| {
+        http.ok(
+            "PutItem",
+            json!({"TableName": "Events", "Item": {"pk": {"S": "e"}, "sk": {"N": sk.to_string()}}}),
+        );
+    };
+    put(&mut http, 1);
+    let horizon = json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"});
+    let first = http.streams("GetShardIterator", horizon.clone())["ShardIterator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let records = http.streams("GetRecords", json!({"ShardIterator": first}));
+    let seq = records["Records"][0]["dynamodb"]["SequenceNumber"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // An iterator issued more than 15 minutes ago has expired (its last part is the
+    // issue time in milliseconds).
+    let (head, issued) = first.rsplit_once('|').unwrap();
+    let old = issued.parse::<u64>().unwrap() - 16 * 60 * 1000;
+    let expired = http.send(
+        "DynamoDBStreams_20120810.GetRecords",
+        &json!({"ShardIterator": format!("{head}|{old}")}).to_string(),
+        "",
+    );
+    assert_eq!(expired.status, 400);
+    assert!(
+        expired.error_type().ends_with("#ExpiredIteratorException"),
+        "{}",
+        expired.body
+    );
+    // Once retention has trimmed the record, reading from before it is refused.
+    let trimmed = |http: &mut Http| {
+        let reply = http.send(
+            "DynamoDBStreams_20120810.GetRecords",
+            &json!({"ShardIterator": first}).to_string(),
+            "",
+        );
+        reply.error_type().ends_with("#TrimmedDataAccessException")
+    };
+    assert!(crate::harness::eventually(30, || trimmed(&mut http)));
+    let at = http.send(
+        "DynamoDBStreams_20120810.GetShardIterator",
+        &json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": seq})
+            .to_string(),
+        "",
+    );
+    assert!(at.error_type().ends_with("#TrimmedDataAccessException"));
+    // TRIM_HORIZON now starts past the trimmed record and reads what came after it.
+    put(&mut http, 2);
+    let fresh = http.streams("GetShardIterator", horizon)["ShardIterator"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let after = http.streams("GetRecords", json!({"ShardIterator": fresh}));
+    let keys: Vec<&Json> = after["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["dynamodb"]["Keys"]["sk"])
+        .collect();
+    assert!(!keys.contains(&&json!({"N": "1"})), "{keys:?}");
 }

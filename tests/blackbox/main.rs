@@ -16,6 +16,8 @@ mod crashloop;
 mod ddb;
 mod ddb_docs;
 mod ddb_http;
+mod ddb_partiql;
+mod ddb_tags;
 mod debug;
 mod disk_full;
 mod dump;

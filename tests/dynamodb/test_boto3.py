@@ -287,6 +287,123 @@ def test_signatures_are_checked_with_a_password():
     assert code == "UnrecognizedClientException", code
 
 
+def test_tags_with_the_client_and_the_cli():
+    arn = client.create_table(
+        TableName="Tagged",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=[{"Key": "team", "Value": "core"}],
+    )["TableDescription"]["TableArn"]
+    client.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "ci"}])
+    tags = client.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert tags == [{"Key": "env", "Value": "ci"}, {"Key": "team", "Value": "core"}], tags
+    client.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    listed = aws_cli("list-tags-of-resource", "--resource-arn", arn)["Tags"]
+    assert listed == [{"Key": "env", "Value": "ci"}], listed
+    code, e = error_code(
+        lambda: client.tag_resource(ResourceArn=arn, Tags=[{"Key": "aws:x", "Value": "v"}])
+    )
+    assert code == "ValidationException", code
+    assert "cannot be prefixed with aws:" in str(e), e
+    missing = arn.replace("Tagged", "NoSuchTable")
+    code, _ = error_code(lambda: client.list_tags_of_resource(ResourceArn=missing))
+    assert code == "ResourceNotFoundException", code
+    client.delete_table(TableName="Tagged")
+
+
+def test_partiql_statements():
+    client.create_table(
+        TableName="Songs",
+        KeySchema=[
+            {"AttributeName": "artist", "KeyType": "HASH"},
+            {"AttributeName": "n", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "artist", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(1, 6):
+        client.execute_statement(
+            Statement="INSERT INTO Songs VALUE {'artist': ?, 'n': ?, 'plays': ?}",
+            Parameters=[{"S": "ada"}, {"N": str(n)}, {"N": str(n * 10)}],
+        )
+    code, _ = error_code(
+        lambda: client.execute_statement(Statement="INSERT INTO Songs VALUE {'artist': 'ada', 'n': 1}")
+    )
+    assert code == "DuplicateItemException", code
+    one = client.execute_statement(
+        Statement="SELECT plays FROM Songs WHERE artist = ? AND n = ?",
+        Parameters=[{"S": "ada"}, {"N": "2"}],
+    )["Items"]
+    assert one == [{"plays": {"N": "20"}}], one
+    some = client.execute_statement(
+        Statement="SELECT n FROM Songs WHERE artist = 'ada' AND n > 2 AND plays < 50"
+    )["Items"]
+    assert [i["n"]["N"] for i in some] == ["3", "4"], some
+    client.execute_statement(
+        Statement="UPDATE Songs SET plays = plays + ? REMOVE missing WHERE artist = 'ada' AND n = 1",
+        Parameters=[{"N": "5"}],
+    )
+    # The same item over RESP.
+    item = json.loads(resp.execute_command(
+        "DDB.GETITEM", json.dumps({"TableName": "Songs", "Key": {"artist": {"S": "ada"}, "n": {"N": "1"}}})
+    ))["Item"]
+    assert item["plays"] == {"N": "15"}, item
+    client.execute_statement(Statement="DELETE FROM Songs WHERE artist = 'ada' AND n = 5")
+    # Pages of a filtered scan, chained by NextToken.
+    items = []
+    token = None
+    while True:
+        kwargs = {"Statement": "SELECT * FROM Songs WHERE plays >= 0", "Limit": 2}
+        if token:
+            kwargs["NextToken"] = token
+        page = client.execute_statement(**kwargs)
+        items += page["Items"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(items) == 4, items
+    code, _ = error_code(lambda: client.execute_statement(Statement="SELEC * FROM Songs"))
+    assert code == "ValidationException", code
+    batch = client.batch_execute_statement(Statements=[
+        {"Statement": "SELECT * FROM Songs WHERE artist = ? AND n = 1", "Parameters": [{"S": "ada"}]},
+        {"Statement": "SELECT * FROM Songs WHERE artist = 'ada' AND n = 5"},
+    ])["Responses"]
+    assert batch[0]["Item"]["plays"] == {"N": "15"} and "Item" not in batch[1], batch
+    code, e = error_code(lambda: client.execute_transaction(TransactStatements=[
+        {"Statement": "INSERT INTO Songs VALUE {'artist': 'bob', 'n': 1}"},
+        {"Statement": "UPDATE Songs SET plays = 0 WHERE artist = 'ada' AND n = 1 AND plays = 99"},
+    ]))
+    assert code == "TransactionCanceledException", code
+    assert [r["Code"] for r in e.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    listed = aws_cli("execute-statement", "--statement", "SELECT n FROM Songs WHERE artist = 'ada' AND n = 3")
+    assert listed["Items"] == [{"n": {"N": "3"}}], listed
+    client.delete_table(TableName="Songs")
+
+
+def test_signatures_outside_fifteen_minutes_are_refused():
+    import datetime
+
+    import botocore.auth
+
+    endpoint = f"http://127.0.0.1:{SECURE_PORT}"
+    signer = session("default", "secret").client("dynamodb", endpoint_url=endpoint, config=NO_RETRIES)
+    real = botocore.auth.get_current_datetime
+    try:
+        for minutes, text in ((-20, "Signature expired"), (20, "Signature not yet current")):
+            botocore.auth.get_current_datetime = lambda m=minutes: real() + datetime.timedelta(minutes=m)
+            code, e = error_code(signer.list_tables)
+            assert code == "InvalidSignatureException", code
+            assert text in str(e), e
+        botocore.auth.get_current_datetime = lambda: real() - datetime.timedelta(minutes=5)
+        signer.list_tables()
+    finally:
+        botocore.auth.get_current_datetime = real
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 if __name__ == "__main__":

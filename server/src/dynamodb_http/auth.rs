@@ -11,11 +11,17 @@ use sha2::{Digest, Sha256};
 
 use super::errors::error;
 use crate::acl::{Acl, User};
+use crate::engine::now_ms;
+use crate::tables::iso_time::{amz_date, parse_amz_date};
 use crate::tables::DdbError;
 
 type HmacSha256 = Hmac<Sha256>;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// How far a request's `X-Amz-Date` may be from the server's clock (AWS's window): a
+/// captured request cannot be replayed later than this.
+const CLOCK_SKEW_SECS: i64 = 15 * 60;
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 …` header.
 #[derive(Debug, PartialEq)]
@@ -129,6 +135,46 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Refuses a request dated more than 15 minutes from `now` (Unix seconds), with AWS's texts.
+pub fn check_date(parts: &Parts, now: i64) -> Result<(), DdbError> {
+    let header = parts
+        .headers
+        .get("x-amz-date")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .ok_or_else(|| {
+            error(
+                "IncompleteSignatureException",
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+            )
+        })?;
+    let date = parse_amz_date(&header).ok_or_else(|| {
+        error(
+            "InvalidSignatureException",
+            format!("Date must be in ISO-8601 'basic format'. Got '{header}'. See http://en.wikipedia.org/wiki/ISO_8601"),
+        )
+    })?;
+    let (now_text, earliest, latest) = (
+        amz_date(now),
+        amz_date(now - CLOCK_SKEW_SECS),
+        amz_date(now + CLOCK_SKEW_SECS),
+    );
+    if date < now - CLOCK_SKEW_SECS {
+        return Err(error(
+            "InvalidSignatureException",
+            format!(
+                "Signature expired: {header} is now earlier than {earliest} ({now_text} - 15 min.)"
+            ),
+        ));
+    }
+    if date > now + CLOCK_SKEW_SECS {
+        return Err(error(
+            "InvalidSignatureException",
+            format!("Signature not yet current: {header} is still later than {latest} ({now_text} + 15 min.)"),
+        ));
+    }
+    Ok(())
+}
+
 /// The user a request runs as, or DynamoDB's authentication error.
 pub fn authenticate(acl: &Acl, parts: &Parts, body: &[u8]) -> Result<Arc<User>, DdbError> {
     if !acl.default_requires_auth() {
@@ -159,6 +205,7 @@ pub fn authenticate(acl: &Acl, parts: &Parts, body: &[u8]) -> Result<Arc<User>, 
                 "The security token included in the request is invalid.",
             )
         })?;
+    check_date(parts, (now_ms() / 1000) as i64)?;
     let valid = user.nopass
         || user
             .secrets
@@ -203,6 +250,37 @@ mod tests {
         assert_eq!(auth.signed_headers, ["host", "x-amz-date", "x-amz-target"]);
         assert_eq!(auth.signature, "abc");
         assert!(parse_authorization("Basic xyz").is_none());
+    }
+
+    #[test]
+    fn requests_outside_the_fifteen_minute_window_are_refused() {
+        let dated = |date: &str| {
+            let request = hyper::Request::post("/").header("x-amz-date", date);
+            request.body(()).unwrap().into_parts().0
+        };
+        let now = parse_amz_date("20261129T160000Z").unwrap();
+        assert!(check_date(&dated("20261129T154500Z"), now).is_ok());
+        assert!(check_date(&dated("20261129T161500Z"), now).is_ok());
+        let old = check_date(&dated("20261129T154459Z"), now).unwrap_err();
+        assert_eq!(old.kind, "InvalidSignatureException");
+        assert_eq!(
+            old.message,
+            "Signature expired: 20261129T154459Z is now earlier than 20261129T154500Z (20261129T160000Z - 15 min.)"
+        );
+        let early = check_date(&dated("20261129T161501Z"), now).unwrap_err();
+        assert_eq!(
+            early.message,
+            "Signature not yet current: 20261129T161501Z is still later than 20261129T161500Z (20261129T160000Z + 15 min.)"
+        );
+        assert!(check_date(&dated("yesterday"), now)
+            .unwrap_err()
+            .message
+            .starts_with("Date must be in ISO-8601"));
+        let undated = hyper::Request::post("/").body(()).unwrap().into_parts().0;
+        assert_eq!(
+            check_date(&undated, now).unwrap_err().kind,
+            "IncompleteSignatureException"
+        );
     }
 
     #[test]

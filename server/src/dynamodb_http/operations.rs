@@ -60,6 +60,14 @@ pub const OPERATIONS: &[Operation] = &[
     op!("DescribeTimeToLive",        Tables::describe_time_to_live,  "ddb.describetimetolive", false, false),
     op!("DescribeLimits",            describe_limits,                "ddb.listtables",        false, false),
     op!("DescribeContinuousBackups", describe_continuous_backups,    "ddb.describetable",     false, false),
+    // Tags change the catalog entry as UpdateTable does, and are read like DescribeTable.
+    op!("TagResource",               Tables::tag_resource,           "ddb.updatetimetolive",  true,  true),
+    op!("UntagResource",             Tables::untag_resource,         "ddb.updatetimetolive",  true,  true),
+    op!("ListTagsOfResource",        Tables::list_tags_of_resource,  "ddb.describetable",     false, false),
+    // PartiQL: the permission is checked per statement (see `authorize_request`).
+    op!("ExecuteStatement",          Tables::execute_statement,      "ddb.scan",              false, true),
+    op!("BatchExecuteStatement",     Tables::batch_execute_statement, "ddb.scan",             false, true),
+    op!("ExecuteTransaction",        Tables::execute_transaction,    "ddb.transactwriteitems", true, true),
 ];
 
 pub fn find(name: &str) -> Option<&'static Operation> {
@@ -93,6 +101,14 @@ pub fn table_names(req: &Req) -> Vec<String> {
     if let Some(name) = req.get("TableName").and_then(Json::as_str) {
         names.push(name.to_string());
     }
+    // Tag operations name their table by ARN.
+    if let Some((_, name)) = req
+        .get("ResourceArn")
+        .and_then(Json::as_str)
+        .and_then(|arn| arn.split_once(":table/"))
+    {
+        names.push(name.to_string());
+    }
     if let Some(items) = req.get("RequestItems").and_then(Json::as_object) {
         names.extend(items.keys().cloned());
     }
@@ -108,6 +124,45 @@ pub fn table_names(req: &Req) -> Vec<String> {
         }
     }
     names
+}
+
+/// Checks `user`'s permission for a table operation: the operation's command over the table
+/// names it touches or, for PartiQL, each statement's equivalent command over its table
+/// (SELECT reads as DDB.SCAN, INSERT/UPDATE/DELETE write as DDB.PUTITEM/UPDATEITEM/DELETEITEM).
+pub fn authorize_request(
+    acl: &Acl,
+    user: &User,
+    op: &Operation,
+    req: &Req,
+) -> Result<(), DdbError> {
+    if !matches!(
+        op.name,
+        "ExecuteStatement" | "BatchExecuteStatement" | "ExecuteTransaction"
+    ) {
+        let tables = table_names(req);
+        return authorize(acl, user, op.name, op.command, &tables, op.write);
+    }
+    for (table, command, write) in statement_permissions(req) {
+        authorize(acl, user, op.name, command, &[table], write)?;
+    }
+    Ok(())
+}
+
+/// (table, ACL command, write) of each PartiQL statement in a request.
+fn statement_permissions(req: &Req) -> Vec<(String, &'static str, bool)> {
+    let verbs = crate::tables::partiql::statement_verbs(req);
+    verbs
+        .into_iter()
+        .map(|(table, verb)| {
+            let command = match verb {
+                "SELECT" => "ddb.scan",
+                "INSERT" => "ddb.putitem",
+                "UPDATE" => "ddb.updateitem",
+                _ => "ddb.deleteitem",
+            };
+            (table, command, verb != "SELECT")
+        })
+        .collect()
 }
 
 /// Checks `user`'s permission to run `command` over `keys`: AccessDeniedException (as

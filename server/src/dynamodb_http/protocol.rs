@@ -104,8 +104,7 @@ async fn dispatch(
     let req = parse_body(body)?;
     match target {
         Target::Table(op) => {
-            let tables = operations::table_names(&req);
-            operations::authorize(&server.acl, &user, op.name, op.command, &tables, op.write)?;
+            operations::authorize_request(&server.acl, &user, op, &req)?;
             run_table_operation(server, op, req).await
         }
         Target::Stream(name) => {

@@ -2,8 +2,10 @@
 //!
 //! A table's change log is one totally ordered sequence, so its stream has one shard that
 //! never closes. Sequence numbers are the records' own (`<ms:13><seq:8>`, see
-//! `tables::records`); a shard iterator is `<stream arn>|<next change-log id>`, so it is
-//! valid across restarts like the log itself.
+//! `tables::records`); a shard iterator is `<stream arn>|<next change-log id>|<issued ms>`,
+//! so it is valid across restarts like the log itself, and expires 15 minutes after it was
+//! issued as DynamoDB's do. Retention trims the log's head: a position at or below the newest
+//! trimmed record has lost records, and reading from it is a TrimmedDataAccessException.
 
 use std::sync::Arc;
 
@@ -12,11 +14,15 @@ use serde_json::{json, Value as Json};
 use super::errors::error;
 use super::operations::Req;
 use crate::cmd::shared::Server;
-use crate::engine::StreamId;
+use crate::engine::{now_ms, StreamId};
+use crate::stream::changelog::Summary;
+use crate::tables::iso_time::iso_millis;
 use crate::tables::{DdbError, TableDesc};
 
 /// Most records GetRecords returns (DynamoDB's limit).
 const MAX_RECORDS: u64 = 1000;
+/// How long a shard iterator may be used after GetShardIterator/GetRecords issued it.
+const ITERATOR_LIFETIME_MS: u64 = 15 * 60 * 1000;
 
 /// The operations of `DynamoDBStreams_20120810`.
 pub const OPERATIONS: &[&str] = &[
@@ -72,12 +78,24 @@ fn table_of_arn(server: &Server, arn: &str) -> Result<Arc<TableDesc>, DdbError> 
 }
 
 fn stream_arn(table: &TableDesc) -> String {
-    format!("{}/stream/{}", table.arn(), label(table))
+    table.stream_arn()
 }
 
 /// The stream label DescribeTable reports as `LatestStreamLabel`.
 fn label(table: &TableDesc) -> String {
-    table.created_at.to_string()
+    table.stream_label()
+}
+
+fn trimmed_error() -> DdbError {
+    error(
+        "TrimmedDataAccessException",
+        "The data you are trying to access has been trimmed.",
+    )
+}
+
+/// Whether reading from `position` would skip records retention has deleted.
+fn is_trimmed(summary: &Summary, position: StreamId) -> bool {
+    summary.trimmed != StreamId::MIN && position <= summary.trimmed
 }
 
 fn shard_id(table: &TableDesc) -> String {
@@ -177,12 +195,14 @@ fn get_shard_iterator(server: &Server, req: &Req) -> Result<Json, DdbError> {
             DdbError::validation(format!("Invalid SequenceNumber: {text} for shard {shard}"))
         })
     };
+    let summary = server.changelog.summary(table.name.as_bytes())?;
     let next = match kind {
-        "TRIM_HORIZON" => StreamId::MIN,
-        "LATEST" => {
-            let last = server.changelog.summary(table.name.as_bytes())?.last;
-            last.next().unwrap_or(last)
-        }
+        // The oldest record kept: just past what retention deleted.
+        "TRIM_HORIZON" => match summary.trimmed {
+            StreamId::MIN => StreamId::MIN,
+            cut => cut.next().unwrap_or(cut),
+        },
+        "LATEST" => summary.last.next().unwrap_or(summary.last),
         "AT_SEQUENCE_NUMBER" => sequence()?,
         "AFTER_SEQUENCE_NUMBER" => {
             let id = sequence()?;
@@ -192,29 +212,49 @@ fn get_shard_iterator(server: &Server, req: &Req) -> Result<Json, DdbError> {
             "1 validation error detected: Value '{other}' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AFTER_SEQUENCE_NUMBER, LATEST, AT_SEQUENCE_NUMBER, TRIM_HORIZON]"
         ))),
     };
-    Ok(json!({ "ShardIterator": iterator(arn, next) }))
+    if is_trimmed(&summary, next) {
+        return Err(trimmed_error());
+    }
+    Ok(json!({ "ShardIterator": iterator(arn, next, now_ms()) }))
 }
 
-fn iterator(arn: &str, next: StreamId) -> String {
-    format!("{arn}|{}-{}", next.ms, next.seq)
+fn iterator(arn: &str, next: StreamId, issued_ms: u64) -> String {
+    format!("{arn}|{}-{}|{issued_ms}", next.ms, next.seq)
 }
 
-fn parse_iterator(text: &str) -> Option<(&str, StreamId)> {
-    let (arn, position) = text.rsplit_once('|')?;
+/// (stream ARN, position, issued at ms) of a shard iterator.
+fn parse_iterator(text: &str) -> Option<(&str, StreamId, u64)> {
+    let (rest, issued) = text.rsplit_once('|')?;
+    let (arn, position) = rest.rsplit_once('|')?;
     let (ms, seq) = position.split_once('-')?;
-    Some((
-        arn,
-        StreamId {
-            ms: ms.parse().ok()?,
-            seq: seq.parse().ok()?,
-        },
+    let id = StreamId {
+        ms: ms.parse().ok()?,
+        seq: seq.parse().ok()?,
+    };
+    Some((arn, id, issued.parse().ok()?))
+}
+
+/// ExpiredIteratorException once an iterator is older than DynamoDB's 15 minutes.
+fn check_fresh(issued_ms: u64) -> Result<(), DdbError> {
+    let now = now_ms();
+    if now.saturating_sub(issued_ms) <= ITERATOR_LIFETIME_MS {
+        return Ok(());
+    }
+    Err(error(
+        "ExpiredIteratorException",
+        format!(
+            "Shard iterator has expired: it was issued at {} and it is now {}; iterators are valid for 15 minutes, get a new one with GetShardIterator",
+            iso_millis(issued_ms as i64),
+            iso_millis(now as i64)
+        ),
     ))
 }
 
 fn get_records(server: &Server, req: &Req) -> Result<Json, DdbError> {
     let text = required(req, "ShardIterator", "shardIterator")?;
-    let (arn, from) = parse_iterator(text)
+    let (arn, from, issued) = parse_iterator(text)
         .ok_or_else(|| DdbError::validation(format!("Invalid ShardIterator: {text}")))?;
+    check_fresh(issued)?;
     let limit = match req.get("Limit") {
         None => MAX_RECORDS,
         Some(l) => l.as_u64().filter(|n| (1..=MAX_RECORDS).contains(n)).ok_or_else(|| {
@@ -223,6 +263,9 @@ fn get_records(server: &Server, req: &Req) -> Result<Json, DdbError> {
     };
     let table = table_of_arn(server, arn)?;
     let name = table.name.as_bytes();
+    if is_trimmed(&server.changelog.summary(name)?, from) {
+        return Err(trimmed_error());
+    }
     let entries = server
         .changelog
         .range(name, from, StreamId::MAX, Some(limit as usize), false)?;
@@ -239,7 +282,7 @@ fn get_records(server: &Server, req: &Req) -> Result<Json, DdbError> {
         // Feeds the consumer-lag metric, as XREAD of the change log does.
         server.changelog.note_read(name, *last)?;
     }
-    Ok(json!({ "Records": records, "NextShardIterator": iterator(arn, next) }))
+    Ok(json!({ "Records": records, "NextShardIterator": iterator(arn, next, now_ms()) }))
 }
 
 #[cfg(test)]
@@ -255,7 +298,33 @@ mod tests {
         assert_eq!(sequence_number(id), "176442000012300000007");
         assert_eq!(parse_sequence_number(&sequence_number(id)), Some(id));
         assert_eq!(parse_sequence_number("12a"), None);
-        let arn = "arn:aws:dynamodb:local:000000000000:table/T/stream/1764420000";
-        assert_eq!(parse_iterator(&iterator(arn, id)), Some((arn, id)));
+        let arn = "arn:aws:dynamodb:local:000000000000:table/T/stream/2026-11-29T15:00:00.000";
+        assert_eq!(parse_iterator(&iterator(arn, id, 42)), Some((arn, id, 42)));
+        // Iterators from before they carried their issue time are not accepted.
+        assert_eq!(parse_iterator(&format!("{arn}|1-2")), None);
+    }
+
+    #[test]
+    fn iterators_expire_after_fifteen_minutes() {
+        let now = now_ms();
+        assert!(check_fresh(now - ITERATOR_LIFETIME_MS + 1000).is_ok());
+        let old = check_fresh(now - ITERATOR_LIFETIME_MS - 1000).unwrap_err();
+        assert_eq!(old.kind, "ExpiredIteratorException");
+    }
+
+    #[test]
+    fn positions_at_or_below_the_cut_are_trimmed() {
+        let id = |ms| StreamId { ms, seq: 0 };
+        let summary = |trimmed| Summary {
+            len: 1,
+            first: id(20),
+            last: id(20),
+            added: 2,
+            trimmed,
+        };
+        assert!(!is_trimmed(&summary(StreamId::MIN), StreamId::MIN));
+        assert!(is_trimmed(&summary(id(10)), id(10)));
+        assert!(is_trimmed(&summary(id(10)), StreamId::MIN));
+        assert!(!is_trimmed(&summary(id(10)), id(10).next().unwrap()));
     }
 }

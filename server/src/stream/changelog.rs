@@ -78,6 +78,9 @@ struct StreamState {
     len: u64,
     /// Records ever appended (trimmed ones included).
     added: u64,
+    /// Newest ID retention has deleted (0-0 if none): a reader positioned at or below it
+    /// has missed records (DynamoDB Streams' TrimmedDataAccessException).
+    trimmed: StreamId,
     loaded: bool,
     /// Newest ID any reader has been given (for the consumer-lag metric).
     read_up_to: StreamId,
@@ -106,18 +109,27 @@ fn row_key(name: &[u8], id: StreamId) -> Vec<u8> {
     row
 }
 
-/// The counter row's value: records ever added, then the last ID.
-fn encode_counter(added: u64, last: StreamId) -> Vec<u8> {
-    let mut value = added.to_be_bytes().to_vec();
-    value.extend_from_slice(&last.to_bytes());
+/// The counter row's value: records ever added, the last ID, then the newest trimmed ID.
+fn encode_counter(st: &StreamState) -> Vec<u8> {
+    let mut value = st.added.to_be_bytes().to_vec();
+    value.extend_from_slice(&st.last.to_bytes());
+    value.extend_from_slice(&st.trimmed.to_bytes());
     value
 }
 
-fn decode_counter(value: &[u8]) -> Result<(u64, StreamId)> {
+/// (added, last, trimmed) of a counter row; rows written before the trimmed ID was kept
+/// end after the last ID and read as "nothing trimmed".
+fn decode_counter(value: &[u8]) -> Result<(u64, StreamId, StreamId)> {
     let corrupt = || EngineError::Corrupt("change log counter row".into());
     let added = u64::from_be_bytes(value.get(..8).ok_or_else(corrupt)?.try_into().expect("8"));
-    let last = StreamId::from_bytes(&value[8..]).ok_or_else(corrupt)?;
-    Ok((added, last))
+    let id_len = StreamId::MIN.to_bytes().len();
+    let id_at = |at: usize| value.get(at..at + id_len).and_then(StreamId::from_bytes);
+    let last = id_at(8).ok_or_else(corrupt)?;
+    let trimmed = match value.len() > 8 + id_len {
+        true => id_at(8 + id_len).ok_or_else(corrupt)?,
+        false => StreamId::MIN,
+    };
+    Ok((added, last, trimmed))
 }
 
 /// What XLEN/XINFO and consumer groups need to know about a stream.
@@ -131,6 +143,8 @@ pub struct Summary {
     pub last: StreamId,
     /// Records ever appended.
     pub added: u64,
+    /// Newest ID deleted by retention (0-0 when none was).
+    pub trimmed: StreamId,
 }
 
 fn decode_row(prefix_len: usize, key: &[u8], value: &[u8]) -> Result<Entry> {
@@ -198,9 +212,10 @@ impl ChangeLog {
                 }
                 st.added = st.len;
                 if let Some(counter) = self.ks.get(&prefix)? {
-                    let (added, last) = decode_counter(&counter)?;
+                    let (added, last, trimmed) = decode_counter(&counter)?;
                     st.added = st.added.max(added);
                     st.last = st.last.max(last);
+                    st.trimmed = trimmed;
                 }
                 st.loaded = true;
             }
@@ -273,7 +288,7 @@ impl ChangeLog {
             built.push((id, fields));
         }
         for (name, st) in &guards {
-            let counter = encode_counter(st.added, st.last);
+            let counter = encode_counter(st);
             txn.row_write(
                 Family::ChangeLog,
                 0,
@@ -422,6 +437,7 @@ impl ChangeLog {
             first,
             last: st.last,
             added: st.added,
+            trimmed: st.trimmed,
         })
     }
 
@@ -442,12 +458,24 @@ impl ChangeLog {
             let mut txn = self.engine.unsharded_txn();
             let slot = stream_slot(&name);
             let mut n = 0;
+            let mut newest = None;
             for guard in self.ks.range(lower..upper) {
-                txn.row_write(Family::ChangeLog, 0, slot, guard.key()?.to_vec(), None)?;
+                let key = guard.key()?;
+                newest = Some(key.to_vec());
+                txn.row_write(Family::ChangeLog, 0, slot, key.to_vec(), None)?;
                 n += 1;
             }
-            if n > 0 {
-                txn.commit()?;
+            if let Some(key) = newest {
+                // Remember how far the head was cut, in the same batch, so stream readers
+                // can tell "records were lost" from "no records were written".
+                let before = st.trimmed;
+                st.trimmed = StreamId::from_bytes(&key[key.len() - 16..]).unwrap_or(before);
+                let counter = encode_counter(&st);
+                txn.row_write(Family::ChangeLog, 0, slot, row_prefix(&name), Some(counter))?;
+                if let Err(e) = txn.commit() {
+                    st.trimmed = before;
+                    return Err(e);
+                }
                 st.len -= n;
                 removed += n;
             }

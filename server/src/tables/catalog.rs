@@ -7,6 +7,9 @@ use serde_json::{json, Value as Json};
 use super::value::{Item, Value};
 use super::DdbError;
 
+/// What every table ARN starts with (region `local`, account zero, as DynamoDB Local).
+pub const TABLE_ARN_PREFIX: &str = "arn:aws:dynamodb:local:000000000000:table/";
+
 /// A key attribute: its name and scalar type (`S`, `N` or `B`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyAttr {
@@ -33,6 +36,40 @@ pub struct TableDesc {
     pub ttl_attribute: Option<String>,
     /// Unix seconds.
     pub created_at: f64,
+    /// TagResource's (key, value) pairs, in key order. Kept with the rest of the table's
+    /// catalog entry, so they are as durable as the table and go with DeleteTable.
+    pub tags: Vec<(String, String)>,
+}
+
+/// A catalog entry as written before tags existed. postcard is not self-describing, so an
+/// old entry lacks the trailing `tags` and fails to decode as [`TableDesc`]: it is read
+/// with this layout instead (and rewritten in the new one at its next change).
+#[derive(Deserialize)]
+struct TableDescV1 {
+    name: String,
+    id: u32,
+    hash_key: KeyAttr,
+    range_key: Option<KeyAttr>,
+    attribute_definitions: Vec<KeyAttr>,
+    stream: Option<StreamSpec>,
+    ttl_attribute: Option<String>,
+    created_at: f64,
+}
+
+impl From<TableDescV1> for TableDesc {
+    fn from(old: TableDescV1) -> TableDesc {
+        TableDesc {
+            name: old.name,
+            id: old.id,
+            hash_key: old.hash_key,
+            range_key: old.range_key,
+            attribute_definitions: old.attribute_definitions,
+            stream: old.stream,
+            ttl_attribute: old.ttl_attribute,
+            created_at: old.created_at,
+            tags: Vec::new(),
+        }
+    }
 }
 
 /// The encoded key of an item: partition key bytes and sort key bytes (empty if none).
@@ -43,8 +80,24 @@ pub struct ItemKey {
 }
 
 impl TableDesc {
+    /// Decodes a catalog entry in the current layout or the one before tags.
+    pub fn decode(raw: &[u8]) -> Result<TableDesc, postcard::Error> {
+        postcard::from_bytes::<TableDesc>(raw)
+            .or_else(|_| postcard::from_bytes::<TableDescV1>(raw).map(TableDesc::from))
+    }
+
     pub fn arn(&self) -> String {
-        format!("arn:aws:dynamodb:local:000000000000:table/{}", self.name)
+        format!("{TABLE_ARN_PREFIX}{}", self.name)
+    }
+
+    /// The label of the table's stream: its creation time in ISO-8601 with milliseconds,
+    /// as DynamoDB labels streams (one stream per table here, made with the table).
+    pub fn stream_label(&self) -> String {
+        super::iso_time::iso_millis((self.created_at * 1000.0) as i64)
+    }
+
+    pub fn stream_arn(&self) -> String {
+        format!("{}/stream/{}", self.arn(), self.stream_label())
     }
 
     fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
@@ -132,9 +185,8 @@ impl TableDesc {
             desc["StreamSpecification"] =
                 json!({"StreamEnabled": stream.enabled, "StreamViewType": stream.view_type});
             if stream.enabled {
-                desc["LatestStreamArn"] =
-                    json!(format!("{}/stream/{}", self.arn(), self.created_at));
-                desc["LatestStreamLabel"] = json!(self.created_at.to_string());
+                desc["LatestStreamArn"] = json!(self.stream_arn());
+                desc["LatestStreamLabel"] = json!(self.stream_label());
             }
         }
         desc
@@ -159,4 +211,51 @@ fn check_key_size(value: &Value, is_partition: bool) -> Result<(), DdbError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout written before tags existed ([`TableDescV1`]'s fields, serialisable).
+    #[derive(Serialize)]
+    struct Before {
+        name: String,
+        id: u32,
+        hash_key: KeyAttr,
+        range_key: Option<KeyAttr>,
+        attribute_definitions: Vec<KeyAttr>,
+        stream: Option<StreamSpec>,
+        ttl_attribute: Option<String>,
+        created_at: f64,
+    }
+
+    #[test]
+    fn entries_written_before_tags_still_load() {
+        let key = KeyAttr {
+            name: "pk".into(),
+            kind: "S".into(),
+        };
+        let old = Before {
+            name: "T".into(),
+            id: 9,
+            hash_key: key.clone(),
+            range_key: None,
+            attribute_definitions: vec![key],
+            stream: Some(StreamSpec {
+                enabled: true,
+                view_type: "KEYS_ONLY".into(),
+            }),
+            ttl_attribute: Some("exp".into()),
+            created_at: 1_795_964_400.0,
+        };
+        let desc = TableDesc::decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
+        assert_eq!((desc.name.as_str(), desc.id, desc.tags.len()), ("T", 9, 0));
+        assert_eq!(desc.ttl_attribute.as_deref(), Some("exp"));
+        assert_eq!(desc.stream_label(), "2026-11-29T15:00:00.000");
+        let mut tagged = desc.clone();
+        tagged.tags = vec![("env".into(), "ci".into())];
+        let raw = postcard::to_allocvec(&tagged).unwrap();
+        assert_eq!(TableDesc::decode(&raw).unwrap(), tagged);
+    }
 }

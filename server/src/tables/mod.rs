@@ -10,9 +10,12 @@
 pub mod batch;
 pub mod catalog;
 pub mod expr;
+pub mod iso_time;
 pub mod number;
 pub mod ops;
+pub mod partiql;
 pub mod records;
+pub mod tags;
 pub mod ttl;
 pub mod value;
 
@@ -121,7 +124,7 @@ impl Tables {
         let mut max_id = FIRST_TABLE_SPACE;
         for guard in catalog.iter() {
             let (_, raw) = guard.into_inner()?;
-            let desc: TableDesc = postcard::from_bytes(&raw)
+            let desc = TableDesc::decode(&raw)
                 .map_err(|e| DdbError::internal(format!("corrupt catalog: {e}")))?;
             max_id = max_id.max(desc.id + 1);
             tables.insert(desc.name.clone(), Arc::new(desc));

@@ -240,7 +240,11 @@ fn parse_key_schema(req: &Req) -> Result<(KeyAttr, Option<KeyAttr>, Vec<KeyAttr>
 impl Tables {
     /// Writes (or with `None` removes) a table's catalog entry, durably: table definitions
     /// are rare and a client must not see a table vanish after a crash.
-    fn persist_table(&self, name: &str, desc: Option<&TableDesc>) -> Result<(), DdbError> {
+    pub(crate) fn persist_table(
+        &self,
+        name: &str,
+        desc: Option<&TableDesc>,
+    ) -> Result<(), DdbError> {
         let raw = desc.map(|d| postcard::to_allocvec(d).expect("serialising a table cannot fail"));
         let mut txn = self.engine.unsharded_txn();
         let slot = key_slot(name.as_bytes());
@@ -266,6 +270,7 @@ impl Tables {
                 .unwrap_or("NEW_AND_OLD_IMAGES")
                 .to_string(),
         });
+        let tags = super::tags::create_table_tags(req)?;
         let mut tables = self.tables.write();
         if tables.contains_key(name) {
             return Err(DdbError::in_use(format!("Table already exists: {name}")));
@@ -279,6 +284,7 @@ impl Tables {
             stream,
             ttl_attribute: None,
             created_at: (crate::engine::now_ms() as f64 / 1000.0).floor(),
+            tags,
         };
         self.persist_table(&desc.name, Some(&desc))?;
         let json = json!({ "TableDescription": self.describe_json(&desc, "ACTIVE") });

@@ -89,7 +89,7 @@ impl ItemChange<'_> {
             "eventSource": "aws:dynamodb",
             "awsRegion": "local",
             "dynamodb": dynamodb,
-            "eventSourceARN": format!("{}/stream/{}", self.table.arn(), self.table.created_at),
+            "eventSourceARN": self.table.stream_arn(),
         });
         if self.origin == Origin::TimeToLive {
             record["userIdentity"] =
