@@ -983,3 +983,166 @@ fn acl_cat_membership_matches_real_redis() {
     differences.retain(|d| !ACCEPTED_DIFFERENCES.contains(&d.as_str()));
     assert!(differences.is_empty(), "{differences:#?}");
 }
+
+/// Redis 7.0 checks queued commands again at EXEC: a rule changed between MULTI and EXEC
+/// denies the command inside the EXEC reply (with EXEC-specific wording, checked against
+/// redis-server 7.0.15) and logs it with context `multi`; the allowed ones still run.
+#[test]
+fn exec_checks_queued_commands_again() {
+    let server = TestServer::start();
+    let mut admin = server.client();
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "u", "on", "nopass", "~*", "&*", "+@all"],
+    );
+    let mut raw = server.raw();
+    let line = |raw: &mut crate::harness::RawConn| raw.read_line().trim_end().to_string();
+    raw.send(
+        b"AUTH u x\r\nMULTI\r\nSET k v\r\nGET k\r\nPUBLISH ch m\r\nCLIENT ID\r\nGET other\r\n",
+    );
+    assert_eq!(line(&mut raw), "+OK");
+    assert_eq!(line(&mut raw), "+OK");
+    for _ in 0..5 {
+        assert_eq!(line(&mut raw), "+QUEUED");
+    }
+    let _: () = q(&mut admin, &["SET", "k", "before"]);
+    let _: () = q(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "u",
+            "-set",
+            "resetchannels",
+            "-client|id",
+            "resetkeys",
+            "~k",
+        ],
+    );
+    raw.send(b"EXEC\r\n");
+    let changed = "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: ";
+    assert_eq!(line(&mut raw), "*5");
+    let command = format!("{changed}no permission to execute the command or subcommand");
+    assert_eq!(line(&mut raw), command);
+    // The denied SET did not run; GET still may.
+    assert_eq!(line(&mut raw), "$6");
+    assert_eq!(line(&mut raw), "before");
+    assert_eq!(
+        line(&mut raw),
+        format!("{changed}no permission to access one of the channels used as arguments")
+    );
+    assert_eq!(line(&mut raw), command);
+    assert_eq!(
+        line(&mut raw),
+        format!("{changed}no permission to touch the specified keys")
+    );
+    let Value::Array(entries) = value(&mut admin, &["ACL", "LOG"]) else {
+        panic!("ACL LOG answers an array");
+    };
+    let logged: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|entry| {
+            let Value::Array(items) = entry else {
+                panic!("entry")
+            };
+            let fields: BTreeMap<String, Value> = items
+                .chunks(2)
+                .map(|p| (text(&p[0]), p[1].clone()))
+                .collect();
+            (
+                text(&fields["reason"]),
+                text(&fields["context"]),
+                text(&fields["object"]),
+            )
+        })
+        .collect();
+    let expected = [
+        ("key", "multi", "other"),
+        ("command", "multi", "client|id"),
+        ("channel", "multi", "ch"),
+        ("command", "multi", "set"),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(logged, expected);
+    let errors: String = q(&mut admin, &["INFO", "errorstats"]);
+    assert!(errors.contains("errorstat_NOPERM:count=4"), "{errors}");
+}
+
+/// The `user` lines of ACL LIST, by user name.
+fn acl_list(con: &mut redis::Connection) -> BTreeMap<String, String> {
+    let lines: Vec<String> = q(con, &["ACL", "LIST"]);
+    lines
+        .into_iter()
+        .map(|line| {
+            let name = line.split(' ').nth(1).expect("user <name> …").to_string();
+            (name, line)
+        })
+        .collect()
+}
+
+/// `acl-pubsub-default` gives new users, `reset` and new selectors their channels; existing
+/// users and `default` keep theirs. ACL LIST lines as redis-server 7.0.15 prints them.
+#[test]
+fn acl_pubsub_default_sets_the_channels_of_new_users() {
+    let server = TestServer::start();
+    let mut admin = server.client();
+    let got: Vec<String> = q(&mut admin, &["CONFIG", "GET", "acl-pubsub-default"]);
+    assert_eq!(got, ["acl-pubsub-default", "resetchannels"]);
+    let _: () = q(&mut admin, &["ACL", "SETUSER", "n1"]);
+    let _: () = q(
+        &mut admin,
+        &["CONFIG", "SET", "acl-pubsub-default", "ALLCHANNELS"],
+    );
+    let got: Vec<String> = q(&mut admin, &["CONFIG", "GET", "acl-pubsub-default"]);
+    assert_eq!(got, ["acl-pubsub-default", "allchannels"]);
+    let _: () = q(
+        &mut admin,
+        &["ACL", "SETUSER", "n2", "on", "nopass", "+@all"],
+    );
+    let _: () = q(&mut admin, &["ACL", "SETUSER", "n3", "on", "(+get ~x)"]);
+    let users = acl_list(&mut admin);
+    assert_eq!(users["default"], "user default on nopass ~* &* +@all");
+    assert_eq!(users["n1"], "user n1 off resetchannels -@all");
+    assert_eq!(users["n2"], "user n2 on nopass &* +@all");
+    assert_eq!(users["n3"], "user n3 on &* -@all (~x &* -@all +get)");
+    let mut n2 = login(&server, "n2", "any");
+    let receivers: i64 = q(&mut n2, &["PUBLISH", "anything", "m"]);
+    assert_eq!(receivers, 0);
+    // `reset` takes the setting in force when it runs.
+    let _: () = q(&mut admin, &["ACL", "SETUSER", "n1", "reset"]);
+    let _: () = q(
+        &mut admin,
+        &["CONFIG", "SET", "acl-pubsub-default", "resetchannels"],
+    );
+    let _: () = q(&mut admin, &["ACL", "SETUSER", "n2", "reset"]);
+    let users = acl_list(&mut admin);
+    assert_eq!(users["n1"], "user n1 off sanitize-payload &* -@all");
+    assert_eq!(
+        users["n2"],
+        "user n2 off sanitize-payload resetchannels -@all"
+    );
+    assert_eq!(
+        error(&mut admin, &["CONFIG", "SET", "acl-pubsub-default", "foo"]),
+        "ERR CONFIG SET failed (possibly related to argument 'acl-pubsub-default') - argument(s) must be one of the following: allchannels, resetchannels"
+    );
+}
+
+/// In the config file the setting applies to every `user` line, before or after it (Redis
+/// loads the users once the whole file is read).
+#[test]
+fn acl_pubsub_default_in_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redyn.conf");
+    std::fs::write(
+        &conf,
+        "user cf on nopass +@all\nacl-pubsub-default allchannels\n",
+    )
+    .unwrap();
+    let server = TestServer::start_with(&[conf.to_str().unwrap()]);
+    let mut admin = server.client();
+    let users = acl_list(&mut admin);
+    assert_eq!(users["cf"], "user cf on nopass &* +@all");
+    assert_eq!(users["default"], "user default on nopass ~* &* +@all");
+    let mut cf = login(&server, "cf", "x");
+    let _: Value = value(&mut cf, &["SUBSCRIBE", "any"]);
+}

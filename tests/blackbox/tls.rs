@@ -133,11 +133,25 @@ impl RawTls {
         client: Option<&Leaf>,
         versions: &[&'static rustls::SupportedProtocolVersion],
     ) -> std::io::Result<RawTls> {
+        RawTls::connect_offering(port, ca, client, versions, &all_suites())
+    }
+
+    /// Connects offering only `suites`, in that order (the client's preference).
+    fn connect_offering(
+        port: u16,
+        ca: &Path,
+        client: Option<&Leaf>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        suites: &[rustls::SupportedCipherSuite],
+    ) -> std::io::Result<RawTls> {
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_file_iter(ca).expect("CA file") {
             roots.add(cert.expect("CA cert")).expect("add CA");
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::CryptoProvider {
+            cipher_suites: suites.to_vec(),
+            ..rustls::crypto::ring::default_provider()
+        });
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .expect("versions")
@@ -170,6 +184,16 @@ impl RawTls {
         self.stream.conn.protocol_version()
     }
 
+    /// The negotiated suite, by its IANA name (`TLS13_AES_128_GCM_SHA256`, …).
+    fn suite(&self) -> String {
+        let suite = self
+            .stream
+            .conn
+            .negotiated_cipher_suite()
+            .expect("handshake done");
+        format!("{:?}", suite.suite())
+    }
+
     /// Sends one inline command and reads one reply line (or the I/O error).
     fn command(&mut self, line: &str) -> std::io::Result<String> {
         self.stream.write_all(format!("{line}\r\n").as_bytes())?;
@@ -184,6 +208,24 @@ impl RawTls {
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
+}
+
+/// Every suite the client side can offer (ring's, as the server's).
+fn all_suites() -> Vec<rustls::SupportedCipherSuite> {
+    rustls::crypto::ring::default_provider().cipher_suites
+}
+
+/// The suites named (rustls's names, e.g. `TLS13_AES_128_GCM_SHA256`), in that order.
+fn suites(names: &[&str]) -> Vec<rustls::SupportedCipherSuite> {
+    names
+        .iter()
+        .map(|name| {
+            *all_suites()
+                .iter()
+                .find(|s| format!("{:?}", s.suite()) == *name)
+                .unwrap_or_else(|| panic!("rustls has no suite {name}"))
+        })
+        .collect()
 }
 
 /// Whether a raw TLS client gets `+PONG` (false for a refused handshake or certificate).
@@ -218,6 +260,12 @@ fn tls_only_server_serves_commands_with_client_certificate() {
     );
     let port: Vec<String> = q(&mut con, &["CONFIG", "GET", "port"]);
     assert_eq!(port, ["port", "0"], "no plaintext listener");
+    // Redis 7.0 reports the TLS port as `tcp_port` when it has no plaintext one.
+    let info: String = q(&mut con, &["INFO", "server"]);
+    assert!(
+        info.contains(&format!("\r\ntcp_port:{tls_port}\r\n")),
+        "{info}"
+    );
     let tls: Vec<String> = q(&mut con, &["CONFIG", "GET", "tls-port"]);
     assert_eq!(tls, ["tls-port", &tls_port.to_string()]);
     // A large value crosses many TLS records in both directions.
@@ -348,6 +396,8 @@ fn tls_and_plaintext_side_by_side() {
     assert_eq!(q::<String>(&mut plain, &["GET", "shared"]), "2");
     let ports: Vec<String> = q(&mut plain, &["CONFIG", "GET", "port"]);
     assert_eq!(ports, ["port", &port_arg]);
+    let info: String = q(&mut tls, &["INFO", "server"]);
+    assert!(info.contains(&format!("\r\ntcp_port:{port}\r\n")), "{info}");
     let clients: String = q(&mut plain, &["CLIENT", "LIST"]);
     assert_eq!(clients.lines().count(), 2, "{clients}");
 }
@@ -429,6 +479,124 @@ fn tls_protocols_setting_limits_versions() {
     assert_eq!(
         con.command("CONFIG SET tls-protocols SSLv3").unwrap(),
         "-ERR CONFIG SET failed (possibly related to argument 'tls-protocols') - Unable to update TLS configuration. Check server logs.\r\n"
+    );
+}
+
+/// `tls-ciphers` (TLS 1.2, OpenSSL names) and `tls-ciphersuites` (TLS 1.3) limit what a
+/// handshake may negotiate, at start and after CONFIG SET. The test certificates are ECDSA,
+/// so the TLS 1.2 suites are the ECDHE-ECDSA ones.
+#[test]
+fn tls_ciphers_and_ciphersuites_limit_the_negotiated_suite() {
+    let pki = Pki::new("a");
+    let server_leaf = pki.server_cert();
+    let client_leaf = pki.issue("client", &["client"]);
+    let tls_port = free_port();
+    let _server = start_tls(
+        &pki,
+        &server_leaf,
+        tls_port,
+        &[
+            "--tls-ciphers",
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            "--tls-ciphersuites",
+            "TLS_AES_256_GCM_SHA384",
+        ],
+    );
+    let ca = pki.ca_file();
+    let connect = |version: &'static rustls::SupportedProtocolVersion, offer: &[&str]| {
+        let offered = if offer.is_empty() {
+            all_suites()
+        } else {
+            suites(offer)
+        };
+        RawTls::connect_offering(tls_port, &ca, Some(&client_leaf), &[version], &offered)
+    };
+    let tls12 = &rustls::version::TLS12;
+    let tls13 = &rustls::version::TLS13;
+    let mut con = connect(tls12, &[]).expect("TLS 1.2 with every suite offered");
+    assert_eq!(con.suite(), "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+    assert_eq!(con.command("PING").unwrap(), "+PONG\r\n");
+    assert!(connect(tls12, &["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]).is_err());
+    let c13 = connect(tls13, &[]).expect("TLS 1.3 with every suite offered");
+    assert_eq!(c13.suite(), "TLS13_AES_256_GCM_SHA384");
+    assert!(connect(
+        tls13,
+        &["TLS13_AES_128_GCM_SHA256", "TLS13_CHACHA20_POLY1305_SHA256"]
+    )
+    .is_err());
+
+    // CONFIG SET applies to the next handshake.
+    let set = |con: &mut RawTls, name: &str, value: &str| {
+        con.command(&format!("CONFIG SET {name} \"{value}\""))
+            .unwrap()
+    };
+    assert_eq!(
+        set(&mut con, "tls-ciphersuites", "TLS_AES_128_GCM_SHA256"),
+        "+OK\r\n"
+    );
+    let c13 = connect(tls13, &["TLS13_AES_128_GCM_SHA256"]).expect("newly allowed suite");
+    assert_eq!(c13.suite(), "TLS13_AES_128_GCM_SHA256");
+    assert!(connect(tls13, &["TLS13_AES_256_GCM_SHA384"]).is_err());
+    assert_eq!(
+        set(&mut con, "tls-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "+OK\r\n"
+    );
+    let c12 =
+        connect(tls12, &["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]).expect("newly allowed cipher");
+    assert_eq!(c12.suite(), "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256");
+    assert!(connect(tls12, &["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]).is_err());
+    // A list naming nothing rustls has is refused and leaves the settings in force.
+    assert_eq!(
+        set(&mut con, "tls-ciphersuites", "TLS_NO_SUCH_SUITE"),
+        "-ERR CONFIG SET failed (possibly related to argument 'tls-ciphersuites') - Unable to update TLS configuration. Check server logs.\r\n"
+    );
+    assert!(connect(tls13, &["TLS13_AES_128_GCM_SHA256"]).is_ok());
+}
+
+/// The configured suite order is the server's preference: with
+/// `tls-prefer-server-ciphers yes` it wins over the client's order.
+#[test]
+fn tls_prefer_server_ciphers_follows_the_configured_order() {
+    let pki = Pki::new("a");
+    let server_leaf = pki.server_cert();
+    let client_leaf = pki.issue("client", &["client"]);
+    let tls_port = free_port();
+    let _server = start_tls(
+        &pki,
+        &server_leaf,
+        tls_port,
+        &[
+            "--tls-ciphersuites",
+            "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384",
+        ],
+    );
+    let ca = pki.ca_file();
+    let client_order = suites(&[
+        "TLS13_AES_128_GCM_SHA256",
+        "TLS13_AES_256_GCM_SHA384",
+        "TLS13_CHACHA20_POLY1305_SHA256",
+    ]);
+    let connect = || {
+        RawTls::connect_offering(
+            tls_port,
+            &ca,
+            Some(&client_leaf),
+            &[&rustls::version::TLS13],
+            &client_order,
+        )
+        .expect("handshake")
+    };
+    let mut con = connect();
+    assert_eq!(con.suite(), "TLS13_AES_256_GCM_SHA384", "client's order");
+    assert_eq!(
+        con.command("CONFIG SET tls-prefer-server-ciphers yes")
+            .unwrap(),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        connect().suite(),
+        "TLS13_CHACHA20_POLY1305_SHA256",
+        "server's order"
     );
 }
 

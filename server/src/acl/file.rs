@@ -36,9 +36,9 @@ pub fn parse_users(
             ));
             continue;
         }
-        let mut user = User::new(&name, &acl.index);
+        let mut user = acl.new_user(&name);
         let failed = words[2..].iter().find_map(|rule| {
-            user.apply(rule, &acl.index)
+            acl.apply_rule(&mut user, rule)
                 .err()
                 .map(|e| (String::from_utf8_lossy(rule).into_owned(), e))
         });

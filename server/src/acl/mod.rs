@@ -20,13 +20,13 @@ pub mod selector;
 pub mod user;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
 pub use commands::{CommandDecl, CommandIndex};
-pub use selector::KeyAccess;
+pub use selector::{KeyAccess, PubsubDefault};
 pub use user::{Denied, Request, User};
 
 /// Why an ACL rule was refused; `Display` is Redis's text.
@@ -71,6 +71,8 @@ pub struct Acl {
     /// The `requirepass` value last applied to the default user (`None` = never), so
     /// CONFIG SET of another setting does not undo ACL SETUSER default.
     applied_requirepass: Mutex<Option<Option<String>>>,
+    /// `acl-pubsub-default` is `allchannels` (read when a user or selector is created).
+    pubsub_all_channels: AtomicBool,
 }
 
 impl Acl {
@@ -83,7 +85,33 @@ impl Acl {
             generation: AtomicU64::new(1),
             log: Default::default(),
             applied_requirepass: Mutex::new(None),
+            pubsub_all_channels: AtomicBool::new(false),
         }
+    }
+
+    /// Sets `acl-pubsub-default` for users and selectors created from now on; existing
+    /// users keep their channels, as in Redis.
+    pub fn set_pubsub_default(&self, pubsub: PubsubDefault) {
+        self.pubsub_all_channels
+            .store(pubsub == PubsubDefault::AllChannels, Ordering::Relaxed);
+    }
+
+    pub fn pubsub_default(&self) -> PubsubDefault {
+        if self.pubsub_all_channels.load(Ordering::Relaxed) {
+            PubsubDefault::AllChannels
+        } else {
+            PubsubDefault::ResetChannels
+        }
+    }
+
+    /// A new user (ACL SETUSER of an unknown name, an aclfile line).
+    pub fn new_user(&self, name: &str) -> User {
+        User::new(name, &self.index, self.pubsub_default())
+    }
+
+    /// Applies one ACL SETUSER rule to `user` under the current settings.
+    pub fn apply_rule(&self, user: &mut User, rule: &[u8]) -> Result<(), RuleError> {
+        user.apply(rule, &self.index, self.pubsub_default())
     }
 
     /// Bumped by every change of a user.
@@ -120,10 +148,10 @@ impl Acl {
         let before = users.get(name).cloned();
         let mut user = match &before {
             Some(existing) => User::clone(existing),
-            None => User::new(name, &self.index),
+            None => self.new_user(name),
         };
         for rule in rules {
-            user.apply(rule, &self.index)
+            self.apply_rule(&mut user, rule)
                 .map_err(|error| SetUserError {
                     rule: String::from_utf8_lossy(rule).into_owned(),
                     error,

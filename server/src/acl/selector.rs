@@ -28,6 +28,35 @@ impl KeyPattern {
     }
 }
 
+/// `acl-pubsub-default`: the channels a new user or selector starts with (Redis 7.0's
+/// default is none; the `default` user always gets every channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PubsubDefault {
+    AllChannels,
+    #[default]
+    ResetChannels,
+}
+
+impl PubsubDefault {
+    pub const WORDS: &'static [&'static str] = &["allchannels", "resetchannels"];
+
+    /// From one of [`Self::WORDS`] (already matched case-insensitively).
+    pub fn parse(word: &str) -> Option<PubsubDefault> {
+        match word {
+            "allchannels" => Some(PubsubDefault::AllChannels),
+            "resetchannels" => Some(PubsubDefault::ResetChannels),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PubsubDefault::AllChannels => "allchannels",
+            PubsubDefault::ResetChannels => "resetchannels",
+        }
+    }
+}
+
 /// What a request needs from a key.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeyAccess {
@@ -53,8 +82,9 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// A selector allowing nothing (a new user's).
-    pub fn new(index: &CommandIndex) -> Selector {
+    /// A selector allowing no command and no key, and every channel or none as
+    /// `acl-pubsub-default` says (a new user's, or a new `(...)` selector's).
+    pub fn new(index: &CommandIndex, pubsub: PubsubDefault) -> Selector {
         Selector {
             allowed: vec![0; index.len().div_ceil(64)],
             future_commands: false,
@@ -62,7 +92,7 @@ impl Selector {
             first_args: BTreeMap::new(),
             all_keys: false,
             keys: Vec::new(),
-            all_channels: false,
+            all_channels: pubsub == PubsubDefault::AllChannels,
             channels: Vec::new(),
         }
     }
@@ -252,7 +282,8 @@ impl Selector {
 
     /// The command permissions the recorded rules give, from `±@all`.
     fn replay(&self, index: &CommandIndex) -> Selector {
-        let mut fake = Selector::new(index);
+        // Only its command bits are used: the channel default does not matter.
+        let mut fake = Selector::new(index, PubsubDefault::ResetChannels);
         fake.set_all(self.future_commands);
         for rule in &self.command_rules {
             // Recorded rules were valid when applied and the command set does not change.

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use super::commands::CommandIndex;
-use super::selector::{KeyAccess, Selector};
+use super::selector::{KeyAccess, PubsubDefault, Selector};
 use super::RuleError;
 
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct User {
     pub root: Selector,
     /// Extra selectors: a request is allowed when the root or any of these allows it.
     pub selectors: Vec<Selector>,
+    /// `sanitize-payload` or `skip-sanitize-payload` when one was given (no effect).
+    pub payload_flag: Option<&'static str>,
     /// Cached: the root selector allows every command, key and channel.
     unrestricted: bool,
 }
@@ -62,39 +64,53 @@ fn valid_hash(hash: &[u8]) -> bool {
 }
 
 impl User {
-    /// A user as ACL SETUSER creates it: off, no passwords, no keys or channels, no
-    /// commands.
-    pub fn new(name: &str, index: &CommandIndex) -> User {
+    /// A user as ACL SETUSER creates it: off, no passwords, no keys, no commands, and the
+    /// channels `acl-pubsub-default` gives.
+    pub fn new(name: &str, index: &CommandIndex, pubsub: PubsubDefault) -> User {
         User {
             name: name.to_string(),
             enabled: false,
             nopass: false,
             passwords: Vec::new(),
             secrets: Vec::new(),
-            root: Selector::new(index),
+            root: Selector::new(index, pubsub),
             selectors: Vec::new(),
+            payload_flag: None,
             unrestricted: false,
         }
     }
 
-    /// Redis's `default` user: on, nopass, every key, channel and command.
+    /// Redis's `default` user: on, nopass, every key, channel and command (every channel
+    /// whatever `acl-pubsub-default` says, as in Redis).
     pub fn default_user(index: &CommandIndex) -> User {
-        let mut user = User::new("default", index);
+        let pubsub = PubsubDefault::AllChannels;
+        let mut user = User::new("default", index, pubsub);
         for rule in ["on", "nopass", "~*", "&*", "+@all"] {
-            user.apply(rule.as_bytes(), index)
+            user.apply(rule.as_bytes(), index, pubsub)
                 .expect("the default user's rules are valid");
         }
         user
     }
 
-    /// Applies one ACL SETUSER rule.
-    pub fn apply(&mut self, op: &[u8], index: &CommandIndex) -> Result<(), RuleError> {
-        self.apply_rule(op, index)?;
+    /// Applies one ACL SETUSER rule; `pubsub` is the channel default of `reset` and of a
+    /// new selector.
+    pub fn apply(
+        &mut self,
+        op: &[u8],
+        index: &CommandIndex,
+        pubsub: PubsubDefault,
+    ) -> Result<(), RuleError> {
+        self.apply_rule(op, index, pubsub)?;
         self.unrestricted = self.root.is_unrestricted(index);
         Ok(())
     }
 
-    fn apply_rule(&mut self, op: &[u8], index: &CommandIndex) -> Result<(), RuleError> {
+    fn apply_rule(
+        &mut self,
+        op: &[u8],
+        index: &CommandIndex,
+        pubsub: PubsubDefault,
+    ) -> Result<(), RuleError> {
         if op.is_empty() {
             return Ok(());
         }
@@ -102,8 +118,10 @@ impl User {
         match lower.as_str() {
             "on" => self.enabled = true,
             "off" => self.enabled = false,
-            // RESTORE payloads are always checked by redyn; the flags are accepted.
-            "skip-sanitize-payload" | "sanitize-payload" => {}
+            // RESTORE payloads are always checked by redyn; the flags are only recorded
+            // (ACL LIST and GETUSER show them, as Redis does).
+            "skip-sanitize-payload" => self.payload_flag = Some("skip-sanitize-payload"),
+            "sanitize-payload" => self.payload_flag = Some("sanitize-payload"),
             "nopass" => {
                 self.nopass = true;
                 self.passwords.clear();
@@ -119,18 +137,21 @@ impl User {
                 for rule in [
                     "resetpass",
                     "resetkeys",
-                    "resetchannels",
+                    pubsub.as_str(),
                     "off",
+                    "sanitize-payload",
                     "clearselectors",
                     "-@all",
                 ] {
-                    self.apply_rule(rule.as_bytes(), index)?;
+                    self.apply_rule(rule.as_bytes(), index, pubsub)?;
                 }
             }
             _ => match op[0] {
                 b'>' | b'#' => self.add_password(op)?,
                 b'<' | b'!' => self.remove_password(op)?,
-                b'(' if op.ends_with(b")") => self.add_selector(&op[1..op.len() - 1], index)?,
+                b'(' if op.ends_with(b")") => {
+                    self.add_selector(&op[1..op.len() - 1], index, pubsub)?
+                }
                 _ => self.root.apply(index, op)?,
             },
         }
@@ -170,8 +191,13 @@ impl User {
         Ok(())
     }
 
-    fn add_selector(&mut self, body: &[u8], index: &CommandIndex) -> Result<(), RuleError> {
-        let mut selector = Selector::new(index);
+    fn add_selector(
+        &mut self,
+        body: &[u8],
+        index: &CommandIndex,
+        pubsub: PubsubDefault,
+    ) -> Result<(), RuleError> {
+        let mut selector = Selector::new(index, pubsub);
         for op in body.split(|c| *c == b' ').filter(|op| !op.is_empty()) {
             selector.apply(index, op)?;
         }
@@ -210,10 +236,7 @@ impl User {
 
     /// The user's rules as ACL LIST prints them (after `user <name> `).
     pub fn describe(&self) -> String {
-        let mut parts = vec![if self.enabled { "on" } else { "off" }.to_string()];
-        if self.nopass {
-            parts.push("nopass".into());
-        }
+        let mut parts: Vec<String> = self.flags().into_iter().map(String::from).collect();
         parts.extend(self.passwords.iter().map(|p| format!("#{p}")));
         parts.push(self.root.describe());
         parts.extend(self.selectors.iter().map(|s| format!("({})", s.describe())));
@@ -226,6 +249,7 @@ impl User {
         if self.nopass {
             flags.push("nopass");
         }
+        flags.extend(self.payload_flag);
         flags
     }
 }

@@ -305,6 +305,9 @@ fn aclfile(server: &Server) -> Option<PathBuf> {
 /// Redis: with an aclfile, the file is the only source of users).
 pub fn load_users_at_startup(server: &Server) -> Result<(), String> {
     let config = server.config.read().clone();
+    // Users read at start get the configured channel default wherever the setting stands
+    // in the config file (Redis loads users after the whole file).
+    server.acl.set_pubsub_default(config.acl_pubsub_default);
     match (&config.aclfile, config.user_lines.is_empty()) {
         (Some(_), false) => Err("Configuring Redis with users defined in redis.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your redis.conf, but not both.".into()),
         (Some(path), true) => {

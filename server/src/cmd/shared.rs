@@ -187,6 +187,7 @@ impl Server {
         let config = self.config.read();
         self.introspection.configure(&config);
         self.acl.sync_requirepass(&config.requirepass);
+        self.acl.set_pubsub_default(config.acl_pubsub_default);
         self.engine.durability.set_mode(config.appendfsync);
         self.engine.disk.set_reserve(config.disk_reserve);
         self.notifications

@@ -9,7 +9,9 @@ use redyn_protocol::Reply;
 
 use super::client::ClientState;
 use super::errors::CmdError;
-use super::{dispatch, CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS};
+use super::{acl, dispatch, CmdResult, CommandSpec, Ctx, Flag, ALL_KEYS, NO_KEYS};
+use crate::acl::log::Context as AclContext;
+use crate::acl::Denied;
 use crate::engine::keys::meta_key;
 use crate::engine::Engine;
 use Flag::*;
@@ -131,11 +133,33 @@ fn exec(ctx: &mut Ctx, _args: &[Bytes]) -> CmdResult {
             .commands
             .get(&args[0])
             .expect("queued commands were validated");
+        // Permissions may have changed since the command was queued (ACL SETUSER, ACL
+        // LOAD): Redis checks every queued command again when EXEC runs it.
+        if let Err(denied) = acl::check(ctx.server, ctx.client, entry, &args, AclContext::Multi) {
+            // Counted in errorstats, not in the command's own statistics (it never ran).
+            let reply = Reply::Error(exec_denial(&denied));
+            dispatch::note_error_reply(ctx.server, &reply);
+            replies.push(reply);
+            continue;
+        }
         let held = locks.held();
         replies.push(dispatch::run(ctx.server, ctx.client, entry, &args, held));
     }
     drop(locks);
     Ok(Reply::Array(replies))
+}
+
+/// The NOPERM error a queued command denied at EXEC time gets in the EXEC reply (Redis
+/// 7.0's wording, which differs from the error at queueing time).
+fn exec_denial(denied: &Denied) -> String {
+    let reason = match denied {
+        Denied::Command => "no permission to execute the command or subcommand",
+        Denied::Key(_) => "no permission to touch the specified keys",
+        Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+    };
+    format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+    )
 }
 
 fn watch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {

@@ -55,6 +55,8 @@ pub struct Config {
     pub aclfile: Option<PathBuf>,
     /// `user <name> <rules...>` lines of the config file, in order (not with `aclfile`).
     pub user_lines: Vec<(usize, Vec<Vec<u8>>)>,
+    /// `acl-pubsub-default`: the channels of users created from now on.
+    pub acl_pubsub_default: crate::acl::PubsubDefault,
     pub shards: usize,
     pub maxclients: usize,
     /// Without a password for the default user, refuse clients that are not on loopback.
@@ -133,6 +135,7 @@ impl Config {
             requirepass: None,
             aclfile: None,
             user_lines: Vec::new(),
+            acl_pubsub_default: Default::default(),
             shards: 1,
             maxclients: 1,
             protected_mode: true,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::values::{int, memory_in, non_negative, one_of, seconds, yes_no, Kind};
 use super::Config;
+use crate::acl::PubsubDefault;
 use crate::engine::AppendFsync;
 use crate::stream::notify;
 
@@ -150,6 +151,21 @@ pub static SETTINGS: &[Setting] = &[
             },
             set: |c, v| {
                 c.aclfile = (!v.is_empty()).then(|| PathBuf::from(v));
+                Ok(())
+            },
+        },
+    },
+    Setting {
+        name: "acl-pubsub-default",
+        aliases: &[],
+        default: "resetchannels",
+        mutable: true,
+        help: "Channels a new ACL user starts with: allchannels or resetchannels",
+        access: Access::Field {
+            get: |c| c.acl_pubsub_default.as_str().into(),
+            set: |c, v| {
+                let word = one_of(v, PubsubDefault::WORDS)?;
+                c.acl_pubsub_default = PubsubDefault::parse(word).expect("listed word");
                 Ok(())
             },
         },

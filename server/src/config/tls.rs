@@ -310,13 +310,7 @@ fn tls13_suites(value: &str) -> Result<Vec<SupportedCipherSuite>, String> {
     let wanted: Vec<String> = split_cipher_list(value)
         .map(|name| name.replacen("TLS_", "TLS13_", 1))
         .collect();
-    let chosen: Vec<_> = tls13
-        .filter(|s| {
-            wanted
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(&rustls_name(s)))
-        })
-        .collect();
+    let chosen = pick_in_order(tls13.collect(), &wanted);
     if chosen.is_empty() {
         return Err(format!("tls-ciphersuites: no supported suite in '{value}'"));
     }
@@ -334,25 +328,41 @@ fn tls12_suites(value: &str) -> Result<Vec<SupportedCipherSuite>, String> {
     {
         return Ok(tls12.collect());
     }
-    let wanted: Vec<&str> = split_cipher_list(value)
+    let wanted: Vec<String> = split_cipher_list(value)
         .map(|token| {
             TLS12_NAMES
                 .iter()
                 .find(|(openssl, _)| openssl.eq_ignore_ascii_case(token))
                 .map_or(token, |(_, iana)| iana)
+                .to_string()
         })
         .collect();
-    let chosen: Vec<_> = tls12
-        .filter(|s| {
-            wanted
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(&rustls_name(s)))
-        })
-        .collect();
+    let chosen = pick_in_order(tls12.collect(), &wanted);
     if chosen.is_empty() {
         return Err(format!("tls-ciphers: no supported cipher in '{value}'"));
     }
     Ok(chosen)
+}
+
+/// The suites named in `wanted` (rustls names), in the order given: that order is the
+/// server's preference when `tls-prefer-server-ciphers` is set, as with OpenSSL. Names
+/// rustls does not have are skipped; a name given twice counts once.
+fn pick_in_order(
+    available: Vec<SupportedCipherSuite>,
+    wanted: &[String],
+) -> Vec<SupportedCipherSuite> {
+    let mut chosen: Vec<SupportedCipherSuite> = Vec::new();
+    for name in wanted {
+        let found = available
+            .iter()
+            .find(|s| name.eq_ignore_ascii_case(&rustls_name(s)));
+        if let Some(suite) = found {
+            if !chosen.iter().any(|c| c.suite() == suite.suite()) {
+                chosen.push(*suite);
+            }
+        }
+    }
+    chosen
 }
 
 /// The names of an OpenSSL cipher list (`:`, `,` or space separated; `!x`/`-x`/`+x`
