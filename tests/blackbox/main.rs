@@ -24,6 +24,7 @@ mod hash;
 mod hll;
 mod inproc;
 mod introspection;
+mod introspection_keys;
 mod keys;
 mod limits;
 mod list;

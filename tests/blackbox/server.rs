@@ -108,8 +108,8 @@ fn config_get_set() {
         "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no"
     );
     assert_eq!(
-        error(&mut c, &["CONFIG", "SET", "port", "1"]),
-        "ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        error(&mut c, &["CONFIG", "SET", "databases", "1"]),
+        "ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config"
     );
     assert_eq!(q::<String>(&mut c, &["CONFIG", "RESETSTAT"]), "OK");
     assert_eq!(
