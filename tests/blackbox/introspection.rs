@@ -685,6 +685,10 @@ fn info_memory_reports_lazyfree_counters() {
         info_field(&mut c, "memory", "lazyfreed_objects").as_deref(),
         Some("0")
     );
+    assert_eq!(
+        info_field(&mut c, "memory", "mem_not_counted_for_evict").as_deref(),
+        Some("0")
+    );
 }
 
 #[test]

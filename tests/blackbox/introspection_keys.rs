@@ -71,7 +71,7 @@ fn getkeysandflags_reports_each_keys_flags() {
     // Redis's errors, in its order.
     for (args, expected) in [
         (&["nosuch", "k"][..], "ERR Invalid command specified"),
-        (&["ping"], "ERR The command has no key arguments"),
+        (&["ping", "x"], "ERR The command has no key arguments"),
         (
             &["config", "get", "x"],
             "ERR The command has no key arguments",
@@ -89,10 +89,16 @@ fn getkeysandflags_reports_each_keys_flags() {
         command.extend_from_slice(args);
         assert_eq!(error(&mut c, &command), expected, "{args:?}");
     }
-    assert_eq!(
-        error(&mut c, &["COMMAND", "GETKEYSANDFLAGS"]),
-        "ERR wrong number of arguments for 'command|getkeysandflags' command"
-    );
+    for short in [
+        &["COMMAND", "GETKEYSANDFLAGS"][..],
+        &["COMMAND", "GETKEYS", "get"],
+    ] {
+        let sub = short[1].to_ascii_lowercase();
+        assert_eq!(
+            error(&mut c, short),
+            format!("ERR wrong number of arguments for 'command|{sub}' command")
+        );
+    }
 }
 
 /// GETKEYS / GETKEYSANDFLAGS requests whose replies (or errors) must equal Redis's.
@@ -135,6 +141,9 @@ const GETKEYS_CASES: &[&[&str]] = &[
     &["xreadgroup", "GROUP", "g", "c", "STREAMS", "a", "0"],
     &["xgroup", "create", "s", "g", "$"],
     &["xinfo", "stream", "s"],
+    &["xgroup", "help"],
+    &["memory", "stats"],
+    &["config", "get", "x"],
     &["eval", "return 1", "2", "a", "b", "x"],
     &["fcall", "f", "1", "a"],
     &["sort", "k", "BY", "w_*", "GET", "store", "STORE", "d"],
@@ -178,8 +187,11 @@ const GETKEYS_CASES: &[&[&str]] = &[
     &["ttl", "k"],
     &["unlink", "a"],
     &["ping"],
+    &["ping", "x"],
     &["nosuch"],
+    &["nosuch", "x"],
     &["get"],
+    &["get", "a", "b"],
     &["zunion", "9", "a"],
 ];
 

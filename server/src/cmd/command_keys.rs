@@ -44,6 +44,11 @@ fn command_keys_for(spec: &CommandSpec, args: &[Bytes]) -> Option<&'static Comma
 /// The arity is assumed checked.
 pub fn keys_with_flags(spec: &CommandSpec, args: &[Bytes]) -> Option<Vec<KeyRef>> {
     let Some(keys) = command_keys_for(spec, args) else {
+        // A subcommand without keys (XGROUP HELP) has none, whatever its container's
+        // table entry says.
+        if key_specs::has_keyed_subcommands(spec.name) {
+            return Some(Vec::new());
+        }
         return Some(legacy_keys(spec, args));
     };
     if keys.has_keys() && !keys.variable_flags() {
@@ -256,31 +261,21 @@ pub fn key_positions(spec: &CommandSpec, args: &[Bytes]) -> Vec<usize> {
 /// COMMAND GETKEYS / GETKEYSANDFLAGS `cmd_args`: the keys, with Redis's errors
 /// (`getKeysSubcommandImpl`).
 pub fn getkeys(table: &CommandTable, cmd_args: &[Bytes]) -> Result<Vec<KeyRef>, CmdError> {
-    let entry = table
-        .get(&cmd_args[0])
-        .ok_or_else(|| CmdError::new("ERR Invalid command specified"))?;
-    let spec = entry.spec;
-    let (arity, keys) = match (
-        cmd_args
-            .get(1)
-            .filter(|_| subcommands_of(spec.name).is_some()),
-        key_specs::has_keyed_subcommands(spec.name),
-    ) {
-        (Some(sub), _)
-            if !subcommands_of(spec.name)
-                .unwrap_or_default()
-                .iter()
-                .any(|s| eq_ignore_case(sub, s)) =>
-        {
-            return Err(CmdError::new("ERR Invalid command specified"));
+    let invalid_command = || CmdError::new("ERR Invalid command specified");
+    let spec = table.get(&cmd_args[0]).ok_or_else(invalid_command)?.spec;
+    if let (Some(subs), Some(sub)) = (subcommands_of(spec.name), cmd_args.get(1)) {
+        if !subs.iter().any(|s| eq_ignore_case(sub, s)) {
+            return Err(invalid_command());
         }
-        (_, true) => {
-            let keys = command_keys_for(spec, cmd_args);
-            (keys.map_or(spec.arity, |k| k.arity), keys)
-        }
-        _ => (spec.arity, key_specs::lookup(spec.name)),
+    }
+    let keys = command_keys_for(spec, cmd_args);
+    let (arity, has_keys) = match keys {
+        Some(k) => (k.arity, k.has_keys() || k.movable),
+        None => (
+            spec.arity,
+            spec.first_key > 0 && !key_specs::has_keyed_subcommands(spec.name),
+        ),
     };
-    let has_keys = keys.map_or(spec.first_key > 0, |k| k.has_keys() || k.movable);
     if !has_keys {
         return Err(CmdError::new("ERR The command has no key arguments"));
     }

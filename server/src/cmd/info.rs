@@ -167,6 +167,9 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
     // Rust's global allocator here is the system one.
     writeln!(out, "mem_allocator:libc\r")?;
     writeln!(out, "maxmemory:0\r")?;
+    // Memory Redis leaves out of maxmemory (AOF and replica buffers): redyn evicts nothing,
+    // so nothing is set aside. Tools compute `used_memory - mem_not_counted_for_evict`.
+    writeln!(out, "mem_not_counted_for_evict:0\r")?;
     writeln!(out, "maxmemory_policy:noeviction\r")?;
     writeln!(out, "disk_space_bytes:{}\r", server.engine.disk_space())?;
     // UNLINK and FLUSH* ASYNC delete in the command itself (a deletion writes tombstones;

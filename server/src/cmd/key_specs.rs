@@ -156,14 +156,14 @@ pub fn lookup(name: &str) -> Option<&'static CommandKeys> {
         .map(|i| &COMMAND_KEYS[i])
 }
 
-/// Whether `container` has subcommands with keys (`memory` for `memory|usage`).
+/// Whether `container` has subcommands with keys (`memory` for `memory|usage`): a binary
+/// search to the rows starting with its name, no allocation (it runs per ACL check).
 pub fn has_keyed_subcommands(container: &str) -> bool {
-    let prefix_len = container.len();
-    COMMAND_KEYS.iter().any(|c| {
-        c.name.len() > prefix_len
-            && c.name.starts_with(container)
-            && c.name.as_bytes()[prefix_len] == b'|'
-    })
+    let start = COMMAND_KEYS.partition_point(|c| c.name < container);
+    COMMAND_KEYS[start..]
+        .iter()
+        .take_while(|c| c.name.starts_with(container))
+        .any(|c| c.name.as_bytes().get(container.len()) == Some(&b'|'))
 }
 
 fn text(s: &str) -> Reply {
@@ -243,7 +243,9 @@ mod tests {
         assert!(lookup("memory|usage").is_some());
         assert!(lookup("ping").is_none());
         assert!(has_keyed_subcommands("memory"));
+        assert!(has_keyed_subcommands("xgroup"));
         assert!(!has_keyed_subcommands("mem"));
+        assert!(!has_keyed_subcommands("get"));
     }
 
     #[test]

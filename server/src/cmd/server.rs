@@ -330,7 +330,8 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(Reply::Map(specs.iter().map(|s| s.docs_reply()).collect()))
         }
         b"list" => super::command_keys::command_list(table, &args[2..]),
-        b"getkeys" | b"getkeysandflags" if args.len() >= 3 => {
+        // Arity -4, as Redis: the command and at least one argument.
+        b"getkeys" | b"getkeysandflags" if args.len() >= 4 => {
             let cmd_args = &args[2..];
             let keys = super::command_keys::getkeys(table, cmd_args)?;
             let with_flags = sub.as_slice() == b"getkeysandflags";
