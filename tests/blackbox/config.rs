@@ -47,7 +47,7 @@ const DOCUMENTED_IMMUTABLE: &[(&str, &str)] = &[
     ("dir", "/tmp"),
     ("io-threads", "2"),
     ("shards", "8"),
-    ("metrics-addr", "off"),
+    ("metrics-addr", "127.0.0.1:1"),
     ("databases", "4"),
 ];
 
@@ -156,7 +156,7 @@ fn multi_pair_set_is_all_or_nothing() {
         // Bad value last: the first pair must not stick.
         ["maxclients", "999", "timeout", "x"],
         // Immutable setting in the batch.
-        ["maxclients", "999", "port", "1"],
+        ["maxclients", "999", "databases", "1"],
         // Unknown setting in the batch.
         ["maxclients", "999", "nosuch", "1"],
         // The same setting twice, once under its alias.

@@ -71,7 +71,7 @@ fn command_table_introspection() {
     let keys: Vec<String> = q(&mut c, &["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"]);
     assert_eq!(keys, vec!["a", "b"]);
     assert_eq!(
-        error(&mut c, &["COMMAND", "GETKEYS", "PING"]),
+        error(&mut c, &["COMMAND", "GETKEYS", "PING", "x"]),
         "ERR The command has no key arguments"
     );
     let docs: HashMap<String, Value> = q(&mut c, &["COMMAND", "DOCS", "hset"]);
