@@ -421,6 +421,108 @@ fn key_patterns_with_read_and_write_permissions() {
     let _: Option<String> = q(&mut c, &["GET", "other"]);
 }
 
+/// `(command, DRYRUN's answer)` for a user with `%R~src:* %W~dst:* ~both:*`, as real
+/// redis-server 7.0.15 answers: each key is checked with its own key-spec flags (reading
+/// its data needs R; inserting, updating or deleting needs W; EXISTS/TYPE need neither).
+const PER_KEY_CASES: &[(&str, Option<&str>)] = &[
+    ("LMOVE src:1 dst:1 left right", Some("src:1")),
+    ("LMOVE dst:1 src:1 left right", Some("dst:1")),
+    ("SORT src:1 STORE dst:1", None),
+    ("SORT dst:1 STORE src:1", Some("dst:1")),
+    ("COPY src:1 dst:1", None),
+    ("COPY dst:1 src:1", Some("dst:1")),
+    ("EXISTS dst:1", None),
+    ("EXISTS src:1", None),
+    ("SET dst:1 v", None),
+    ("SET dst:1 v GET", Some("dst:1")),
+    ("GET dst:1", Some("dst:1")),
+    ("GET src:1", None),
+    ("SET src:1 v", Some("src:1")),
+    ("DEL src:1", Some("src:1")),
+    ("DEL dst:1", None),
+    ("RPUSH dst:1 a", None),
+    ("RPUSH src:1 a", Some("src:1")),
+    ("BITFIELD src:1 GET u8 0", None),
+    ("BITFIELD dst:1 SET u8 0 1", Some("dst:1")),
+    ("BITFIELD dst:1 GET u8 0", Some("dst:1")),
+    ("TYPE dst:1", None),
+    ("TTL dst:1", Some("dst:1")),
+    ("SUNIONSTORE dst:1 src:1 src:2", None),
+    ("OBJECT ENCODING dst:1", None),
+    ("MEMORY USAGE dst:1", None),
+    ("APPEND dst:1 x", None),
+    ("EVAL return 1 1 src:1", Some("src:1")),
+    ("EVAL return 1 1 both:1", None),
+    ("XADD dst:1 * a b", None),
+];
+
+/// Splits a case into arguments (`EVAL return 1 ...` keeps `return 1` as the script).
+fn case_args(case: &str) -> Vec<String> {
+    match case.strip_prefix("EVAL return 1 ") {
+        Some(rest) => ["EVAL", "return 1"]
+            .into_iter()
+            .map(String::from)
+            .chain(rest.split(' ').map(String::from))
+            .collect(),
+        None => case.split(' ').map(String::from).collect(),
+    }
+}
+
+#[test]
+fn read_and_write_patterns_check_each_keys_flags() {
+    let server = TestServer::start();
+    let mut admin = server.client();
+    let _: () = q(
+        &mut admin,
+        &[
+            "ACL",
+            "SETUSER",
+            "kf",
+            "on",
+            ">p",
+            "+@all",
+            "%R~src:*",
+            "%W~dst:*",
+            "%RW~both:*",
+        ],
+    );
+    let list: Vec<String> = q(&mut admin, &["ACL", "LIST"]);
+    // As Redis lists it: `%RW~` is plain `~`.
+    assert!(
+        list.iter().any(|u| u.starts_with("user kf on #")
+            && u.ends_with(" %R~src:* %W~dst:* ~both:* resetchannels +@all")),
+        "{list:?}"
+    );
+    assert_eq!(
+        text(&getuser(&mut admin, "kf")["keys"]),
+        "%R~src:* %W~dst:* ~both:*"
+    );
+    let mut user = login(&server, "kf", "p");
+    for (case, denied_key) in PER_KEY_CASES {
+        let args = case_args(case);
+        let mut dryrun = vec!["ACL".to_string(), "DRYRUN".into(), "kf".into()];
+        dryrun.extend(args.iter().cloned());
+        let dryrun: Vec<&str> = dryrun.iter().map(String::as_str).collect();
+        let answer: String = q(&mut admin, &dryrun);
+        let expected = denied_key.map_or("OK".to_string(), |key| {
+            format!("This user has no permissions to access the '{key}' key")
+        });
+        assert_eq!(answer, expected, "DRYRUN {case}");
+        // The command itself is refused (or not) the same way.
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let ran = cmd.query::<Value>(&mut user);
+        let noperm = ran
+            .as_ref()
+            .is_err_and(|e| crate::harness::error_text(e) == NOPERM_KEYS);
+        assert_eq!(noperm, denied_key.is_some(), "{case}: {ran:?}");
+        let _: () = q(&mut admin, &["FLUSHALL"]);
+    }
+}
+
 #[test]
 fn channel_patterns_for_publish_and_subscribe() {
     let server = TestServer::start();

@@ -425,3 +425,59 @@ pub fn create_simple_table(con: &mut redis::Connection, name: &str, key: &str, k
             "AttributeDefinitions": [{"AttributeName": key, "AttributeType": key_type}]}),
     );
 }
+
+/// A real redis-server on a free port, for tests that compare replies with it; `None`
+/// (after saying so) when redis-server is not installed. Killed on drop.
+pub struct RealRedis {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl RealRedis {
+    pub fn start() -> Option<RealRedis> {
+        let installed = std::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_ok();
+        if !installed {
+            eprintln!("redis-server not installed: skipping the comparison");
+            return None;
+        }
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let real = RealRedis {
+            child,
+            _dir: dir,
+            url: format!("redis://127.0.0.1:{port}/"),
+        };
+        let started = eventually(10, || real.try_client().is_some());
+        assert!(started, "redis-server did not start");
+        Some(real)
+    }
+
+    fn try_client(&self) -> Option<redis::Connection> {
+        redis::Client::open(self.url.as_str())
+            .ok()?
+            .get_connection()
+            .ok()
+    }
+
+    pub fn client(&self) -> redis::Connection {
+        self.try_client().expect("connect to redis-server")
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

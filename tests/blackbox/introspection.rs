@@ -635,3 +635,75 @@ fn query_buffer_is_reported_and_released_when_idle() {
     assert!((16384..32768).contains(&total(&first)), "{first}");
     assert!(crate::harness::eventually(10, || total(&line(&mut c)) == 0));
 }
+
+#[test]
+fn cluster_answers_as_a_server_without_cluster_support() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for args in [
+        &["CLUSTER", "INFO"][..],
+        &["CLUSTER", "HELP"],
+        &["cluster", "keyslot", "k"],
+    ] {
+        assert_eq!(
+            error(&mut c, args),
+            "ERR This instance has cluster support disabled",
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        error(&mut c, &["CLUSTER", "foo"]),
+        "ERR unknown subcommand 'foo'. Try CLUSTER HELP."
+    );
+    assert_eq!(
+        error(&mut c, &["CLUSTER", "INFO", "x"]),
+        "ERR wrong number of arguments for 'cluster|info' command"
+    );
+    let listed: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "cl*help"],
+    );
+    assert!(listed.contains(&"cluster|help".to_string()));
+    assert!(listed.contains(&"client|help".to_string()));
+    let admin: Vec<String> = q(&mut c, &["ACL", "CAT", "admin"]);
+    assert!(admin.contains(&"cluster|setslot".to_string()));
+    assert!(!admin.contains(&"cluster|info".to_string()));
+}
+
+#[test]
+fn info_memory_reports_lazyfree_counters() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let _: i64 = q(&mut c, &["SADD", "s", "a", "b"]);
+    let _: i64 = q(&mut c, &["UNLINK", "s"]);
+    // Deletion happens in the command: nothing is ever left to a background free.
+    assert_eq!(
+        info_field(&mut c, "memory", "lazyfree_pending_objects").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "lazyfreed_objects").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        info_field(&mut c, "memory", "mem_not_counted_for_evict").as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn command_list_aclcat_includes_subcommands_by_their_own_categories() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let scripting: Vec<String> = q(
+        &mut c,
+        &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "scripting"],
+    );
+    for name in ["eval", "script|kill", "function|load"] {
+        assert!(scripting.contains(&name.to_string()), "{name}");
+    }
+    assert!(!scripting.contains(&"set".to_string()));
+    let admin: Vec<String> = q(&mut c, &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "admin"]);
+    assert!(admin.contains(&"config|set".to_string()));
+    assert!(!admin.contains(&"config|help".to_string()));
+}

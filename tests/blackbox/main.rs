@@ -26,6 +26,7 @@ mod hash;
 mod hll;
 mod inproc;
 mod introspection;
+mod introspection_keys;
 mod keys;
 mod limits;
 mod list;

@@ -45,8 +45,9 @@ pub struct Request<'a> {
     pub no_auth: bool,
     /// The first argument (`SELECT 0` with `+select|0`).
     pub first_arg: Option<&'a [u8]>,
-    pub keys: Vec<std::borrow::Cow<'a, [u8]>>,
-    pub access: KeyAccess,
+    /// The keys and what the command does to each (read, write or both: LMOVE reads and
+    /// deletes from its source, only inserts into its destination).
+    pub keys: Vec<(std::borrow::Cow<'a, [u8]>, KeyAccess)>,
     pub channels: Vec<&'a [u8]>,
     /// The channels are patterns (PSUBSCRIBE).
     pub channel_patterns: bool,
@@ -258,10 +259,10 @@ fn check_selector(selector: &Selector, request: &Request) -> Result<(), Denied> 
     if !request.no_auth && !selector.allows_command(request.command, request.first_arg) {
         return Err(Denied::Command);
     }
-    if let Some(key) = request
+    if let Some((key, _)) = request
         .keys
         .iter()
-        .find(|key| !selector.allows_key(key, request.access))
+        .find(|(key, access)| !selector.allows_key(key, *access))
     {
         return Err(Denied::Key(key.to_vec()));
     }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
+use super::key_specs::KeyFlags;
 use super::shared::Server;
 use super::table::Entry;
 use super::{CmdResult, CommandSpec, CommandTable, Ctx, Flag, NO_KEYS};
@@ -421,32 +422,23 @@ pub fn request_for<'a>(server: &Server, entry: &Entry, args: &'a [Bytes]) -> Req
         .index
         .resolve(spec.name, args)
         .expect("every command is in the ACL index");
-    let keys: Vec<Cow<'a, [u8]>> = if spec.name.starts_with("ddb.") {
+    let keys: Vec<(Cow<'a, [u8]>, KeyAccess)> = if spec.name.starts_with("ddb.") {
         ddb_table_names(&args[1])
             .into_iter()
-            .map(Cow::Owned)
+            .map(|table| (Cow::Owned(table), ddb_access(spec)))
             .collect()
     } else {
-        super::command_keys::key_positions(spec, args)
+        // Per key, as its key spec says (Redis's ACLSelectorCheckKey): SORT k STORE d
+        // reads k and writes d. Malformed arguments name no keys; the command fails alone.
+        super::command_keys::keys_with_flags(spec, args)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|at| args.get(at).map(|k| Cow::Borrowed(k.as_ref())))
+            .filter_map(|(at, flags)| {
+                let (read, write) = KeyFlags::access(flags);
+                let key = Cow::Borrowed(args.get(at)?.as_ref());
+                Some((key, KeyAccess { read, write }))
+            })
             .collect()
-    };
-    let access = match (spec.has(Flag::ReadOnly), spec.has(Flag::Write)) {
-        (true, false) => KeyAccess {
-            read: true,
-            write: false,
-        },
-        (false, true) => KeyAccess {
-            read: false,
-            write: true,
-        },
-        // Scripts and the like may read and write their keys.
-        _ => KeyAccess {
-            read: true,
-            write: true,
-        },
     };
     let (channels, channel_patterns) = channel_args(spec.name, args);
     Request {
@@ -454,10 +446,20 @@ pub fn request_for<'a>(server: &Server, entry: &Entry, args: &'a [Bytes]) -> Req
         no_auth: spec.has(Flag::NoAuth),
         first_arg: args.get(1).map(|a| a.as_ref()),
         keys,
-        access,
         channels,
         channel_patterns,
     }
+}
+
+/// What a DDB.* command does to its tables, from its flags: a read-only command reads, a
+/// write command writes, anything else (scripts) may do both.
+fn ddb_access(spec: &CommandSpec) -> KeyAccess {
+    let (read, write) = match (spec.has(Flag::ReadOnly), spec.has(Flag::Write)) {
+        (true, false) => (true, false),
+        (false, true) => (false, true),
+        _ => (true, true),
+    };
+    KeyAccess { read, write }
 }
 
 /// The tables a DynamoDB request names: `TableName`, the keys of `RequestItems`, and the

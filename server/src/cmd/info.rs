@@ -167,8 +167,16 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
     // Rust's global allocator here is the system one.
     writeln!(out, "mem_allocator:libc\r")?;
     writeln!(out, "maxmemory:0\r")?;
+    // Memory Redis leaves out of maxmemory (AOF and replica buffers): redyn evicts nothing,
+    // so nothing is set aside. Tools compute `used_memory - mem_not_counted_for_evict`.
+    writeln!(out, "mem_not_counted_for_evict:0\r")?;
     writeln!(out, "maxmemory_policy:noeviction\r")?;
     writeln!(out, "disk_space_bytes:{}\r", server.engine.disk_space())?;
+    // UNLINK and FLUSH* ASYNC delete in the command itself (a deletion writes tombstones;
+    // the LSM tree reclaims the space in its own compactions), so no object ever waits
+    // for a background free thread.
+    writeln!(out, "lazyfree_pending_objects:0\r")?;
+    writeln!(out, "lazyfreed_objects:0\r")?;
     Ok(())
 }
 
@@ -241,6 +249,8 @@ fn stats_section(server: &Server, out: &mut String) -> Res {
             .len()
     )?;
     writeln!(out, "pubsub_patterns:{}\r", server.pubsub.pattern_count())?;
+    // redyn has no MIGRATE, so it never caches a connection to another server.
+    writeln!(out, "migrate_cached_sockets:0\r")?;
     writeln!(
         out,
         "pubsub_shardchannels:{}\r",

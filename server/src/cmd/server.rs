@@ -330,20 +330,21 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Ok(Reply::Map(specs.iter().map(|s| s.docs_reply()).collect()))
         }
         b"list" => super::command_keys::command_list(table, &args[2..]),
-        b"getkeys" if args.len() >= 3 => {
+        // Arity -4, as Redis: the command and at least one argument.
+        b"getkeys" | b"getkeysandflags" if args.len() >= 4 => {
             let cmd_args = &args[2..];
-            let Some(entry) = table.get(&cmd_args[0]) else {
-                return Err(CmdError::new("ERR Invalid command specified"));
-            };
-            if !entry.spec.arity_ok(cmd_args.len()) {
-                return Err(CmdError::new(
-                    "ERR Invalid number of arguments specified for command",
-                ));
-            }
-            let keys = super::command_keys::key_positions(entry.spec, cmd_args)?;
+            let keys = super::command_keys::getkeys(table, cmd_args)?;
+            let with_flags = sub.as_slice() == b"getkeysandflags";
             Ok(Reply::Array(
-                keys.iter()
-                    .map(|&i| Reply::Bulk(cmd_args[i].clone()))
+                keys.into_iter()
+                    .map(|(at, flags)| {
+                        let key = Reply::Bulk(cmd_args[at].clone());
+                        if with_flags {
+                            Reply::Array(vec![key, super::key_specs::KeyFlags::reply(flags)])
+                        } else {
+                            key
+                        }
+                    })
                     .collect(),
             ))
         }
@@ -351,22 +352,84 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             [
                 "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "(no subcommand)",
+                "    Return details about all Redis commands.",
                 "COUNT",
-                "DOCS [<command-name> ...]",
-                "GETKEYS <full-command>",
+                "    Return the total number of commands in this Redis server.",
+                "LIST",
+                "    Return a list of all commands in this Redis server.",
                 "INFO [<command-name> ...]",
-                "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+                "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "DOCS [<command-name> ...]",
+                "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all",
+                "    commands are returned.",
+                "GETKEYS <full-command>",
+                "    Return the keys from a full Redis command.",
+                "GETKEYSANDFLAGS <full-command>",
+                "    Return the keys and the access flags from a full Redis command.",
+                "HELP",
+                "    Prints this help.",
             ]
             .iter()
             .map(|s| Reply::Simple(s.to_string()))
             .collect(),
         )),
-        b"count" | b"getkeys" => Err(errors::wrong_arity(&format!(
+        b"count" | b"getkeys" | b"getkeysandflags" => Err(errors::wrong_arity(&format!(
             "command|{}",
             String::from_utf8_lossy(&sub)
         ))),
         _ => Err(errors::unknown_subcommand("command", &args[1])),
     }
+}
+
+/// CONFIG SET port/bind: a listener on the new port and address, or Redis's error when it
+/// cannot be bound; `None` when neither changed. Port 0 picks a free port, which CONFIG GET
+/// then reports.
+fn listen_on_new_port(
+    current: &crate::config::Config,
+    updated: &mut crate::config::Config,
+) -> Result<Option<std::net::TcpListener>, CmdError> {
+    if updated.port == current.port && updated.bind == current.bind {
+        return Ok(None);
+    }
+    let failed = || {
+        CmdError::new(if updated.port == current.port {
+            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+        } else {
+            "ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port"
+        })
+    };
+    let listener =
+        std::net::TcpListener::bind((updated.bind.as_str(), updated.port)).map_err(|e| {
+            tracing::warn!(
+                "Could not create server TCP listening socket on port {}: {e}",
+                updated.port
+            );
+            failed()
+        })?;
+    listener.set_nonblocking(true).map_err(|_| failed())?;
+    updated.port = listener.local_addr().map_err(|_| failed())?.port();
+    Ok(Some(listener))
+}
+
+/// CONFIG REWRITE: the file rewritten over its current text (a missing file is created),
+/// through a temporary file renamed over it, so a crash never leaves half a file.
+fn rewrite_config_file(
+    config: &crate::config::Config,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".rewrite-tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, config.rewrite_file_text(&old))?;
+    std::fs::rename(&tmp, path)
 }
 
 fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -401,11 +464,19 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     )
                 })
                 .collect();
-            ctx.server
-                .config
-                .write()
+            let mut config = ctx.server.config.write();
+            let mut updated = config.clone();
+            updated
                 .set_runtime(&pairs)
                 .map_err(|e| CmdError::new(format!("ERR {e}")))?;
+            // Applied after every value was validated, as Redis applies: the new port must
+            // be bound before anything changes.
+            let listener = listen_on_new_port(&config, &mut updated)?;
+            *config = updated;
+            drop(config);
+            if let Some(listener) = listener {
+                ctx.server.listener_swap.offer(listener);
+            }
             ctx.server.apply_config();
             Ok(Reply::ok())
         }
@@ -420,8 +491,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     "ERR The server is running without a config file",
                 ));
             };
-            let text = config.to_file_text();
-            std::fs::write(path, text)
+            rewrite_config_file(&config, path)
                 .map_err(|e| CmdError::new(format!("ERR Rewriting config file: {e}")))?;
             Ok(Reply::ok())
         }

@@ -86,6 +86,31 @@ pub struct OpenedParts {
     pub notifications: Arc<Notifications>,
 }
 
+/// A listener bound by CONFIG SET port, waiting for the plaintext accept loop to take it
+/// (and drop the old one), as Redis moves its listening socket.
+#[derive(Default)]
+pub struct ListenerSwap {
+    next: Mutex<Option<std::net::TcpListener>>,
+    ready: tokio::sync::Notify,
+}
+
+impl ListenerSwap {
+    pub fn offer(&self, listener: std::net::TcpListener) {
+        *self.next.lock() = Some(listener);
+        self.ready.notify_one();
+    }
+
+    /// Waits for the next listener offered.
+    pub async fn take(&self) -> std::net::TcpListener {
+        loop {
+            if let Some(listener) = self.next.lock().take() {
+                return listener;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 /// State shared by every connection.
 pub struct Server {
     pub engine: Arc<Engine>,
@@ -119,6 +144,8 @@ pub struct Server {
     pub scripting: crate::script::Scripting,
     /// ACL users and the ACL LOG.
     pub acl: crate::acl::Acl,
+    /// CONFIG SET port hands the listener bound on the new port to the accept loop here.
+    pub listener_swap: ListenerSwap,
     shutdown: watch::Sender<bool>,
     /// Background threads and the autoscaler settings they run with (see `apply_config`).
     background: Mutex<Option<(Background, AutoscaleConfig)>>,
@@ -152,6 +179,7 @@ impl Server {
             tracking: Default::default(),
             scripting: Default::default(),
             acl,
+            listener_swap: ListenerSwap::default(),
             shutdown: watch::channel(false).0,
             background: Mutex::new(None),
         }

@@ -186,9 +186,11 @@ impl CommandSpec {
             Reply::Int(i64::from(self.last_key)),
             Reply::Int(i64::from(self.step)),
             Reply::Set(self.acl_categories().iter().map(|c| simple(c)).collect()),
+            // Tips, key specs (filled in by `command_keys::info_reply`) and subcommands are
+            // sets, as Redis sends them.
             Reply::Set(vec![]),
-            Reply::Array(vec![]),
-            Reply::Array(vec![]),
+            Reply::Set(vec![]),
+            Reply::Set(vec![]),
         ])
     }
 
@@ -310,6 +312,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     super::acl::COMMANDS,
     super::client_commands::COMMANDS,
     super::server::COMMANDS,
+    super::cluster::COMMANDS,
     super::keys::COMMANDS,
     super::dump::COMMANDS,
     super::string::COMMANDS,

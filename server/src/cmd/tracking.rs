@@ -80,9 +80,8 @@ pub fn note_command_ran(
     if !(tracking.take_script_read() || reads) {
         return;
     }
-    if let Ok(positions) = super::command_keys::key_positions(spec, args) {
-        tracking.remember(client.id, positions.iter().filter_map(|&i| args.get(i)));
-    }
+    let positions = super::command_keys::key_positions(spec, args);
+    tracking.remember(client.id, positions.iter().filter_map(|&i| args.get(i)));
 }
 
 /// After a top-level command: CLIENT CACHING applies to one command only (all of a

@@ -58,7 +58,8 @@ pub static SETTINGS: &[Setting] = &[
         name: "port",
         aliases: &[],
         default: "6379",
-        mutable: false,
+        // CONFIG SET binds the new port before the old listener closes (cmd::server).
+        mutable: true,
         help: "TCP port (0 picks a free port and logs it)",
         access: Access::Field {
             get: |c| c.port.to_string(),
@@ -72,7 +73,8 @@ pub static SETTINGS: &[Setting] = &[
         name: "bind",
         aliases: &[],
         default: "127.0.0.1",
-        mutable: false,
+        // CONFIG SET listens on the new address before closing the old (cmd::server).
+        mutable: true,
         help: "Address to listen on",
         access: Access::Field {
             get: |c| c.bind.clone(),

@@ -183,11 +183,16 @@ pub fn authorize(
     };
     let request = Request {
         command: id,
-        keys: keys.iter().map(|k| k.as_bytes().into()).collect(),
-        access: KeyAccess {
-            read: !write,
-            write,
-        },
+        keys: keys
+            .iter()
+            .map(|k| {
+                let access = KeyAccess {
+                    read: !write,
+                    write,
+                };
+                (k.as_bytes().into(), access)
+            })
+            .collect(),
         ..Request::default()
     };
     user.check(&request).map_err(|_| {

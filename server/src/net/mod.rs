@@ -33,12 +33,24 @@ fn is_loopback(peer: IpAddr) -> bool {
     }
 }
 
-/// Accepts plaintext connections until shutdown is requested.
-pub async fn accept_loop(server: Arc<Server>, listener: TcpListener) {
+/// Accepts plaintext connections until shutdown is requested; moves to the listener
+/// CONFIG SET port bound when one is offered.
+pub async fn accept_loop(server: Arc<Server>, mut listener: TcpListener) {
     let mut shutdown = server.shutdown_requested();
-    while let Some((mut stream, addr, laddr)) =
-        next_connection(&server, &listener, &mut shutdown, "accept").await
-    {
+    loop {
+        let next = tokio::select! {
+            next = next_connection(&server, &listener, &mut shutdown, "accept") => next,
+            moved = server.listener_swap.take() => {
+                match TcpListener::from_std(moved) {
+                    Ok(new) => listener = new,
+                    Err(e) => tracing::warn!("could not take the new listening socket: {e}"),
+                }
+                continue;
+            }
+        };
+        let Some((mut stream, addr, laddr)) = next else {
+            return;
+        };
         // Admitted here, before the next accept, so maxclients is never overshot.
         let Some(info) = admit(&server, &mut stream, addr, laddr).await else {
             continue;
