@@ -19,6 +19,7 @@ fn set(c: &mut redis::Connection, name: &str, value: &str) {
 /// `(setting, value to set, what CONFIG GET then reports)` for every setting the README
 /// documents as changeable at runtime.
 const DOCUMENTED_MUTABLE: &[(&str, &str, &str)] = &[
+    ("acl-pubsub-default", "allchannels", "allchannels"),
     ("appendfsync", "always", "always"),
     ("requirepass", "secret", "secret"),
     ("maxclients", "500", "500"),

@@ -77,10 +77,6 @@ fn getkeysandflags_reports_each_keys_flags() {
             "ERR The command has no key arguments",
         ),
         (
-            &["get"],
-            "ERR Invalid number of arguments specified for command",
-        ),
-        (
             &["zunionstore", "d", "5", "a"],
             "ERR Invalid arguments specified for command",
         ),

@@ -108,6 +108,18 @@ fn watch_aborts_exec_when_a_key_changed() {
     let _: () = q(&mut c, &["DISCARD"]);
 }
 
+/// A rejected EXEC ends the transaction even outside MULTI, with Redis's EXECABORT text.
+#[test]
+fn rejected_exec_answers_execabort_as_redis() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    assert_eq!(
+        error(&mut c, &["EXEC", "foo"]),
+        "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command"
+    );
+    assert_eq!(error(&mut c, &["EXEC"]), "ERR EXEC without MULTI");
+}
+
 /// A write that leaves the stored value as it was (SET or HSET of the same value) is still a
 /// modification for WATCH, as in Redis (redyn skips rewriting the identical row).
 #[test]

@@ -64,15 +64,16 @@ fn execute_request(
         Err(mut e) => {
             if client.multi.is_some() {
                 client.multi_error = true;
-                // A rejected EXEC (BUSY while a script runs…) ends the transaction, as
-                // Redis's execCommandAbort.
-                if entry.is_some_and(|e| e.spec.name == "exec") {
-                    super::transaction::discard_transaction(&server.engine, client);
-                    e = CmdError::new(format!(
-                        "EXECABORT Transaction discarded because of: {}",
-                        e.0
-                    ));
-                }
+            }
+            // A rejected EXEC (wrong arity, NOPERM, BUSY while a script runs…) ends the
+            // transaction and forgets WATCHed keys, inside MULTI or not, as Redis's
+            // execCommandAbort; its reason loses the generic `ERR ` code.
+            if entry.is_some_and(|e| e.spec.name == "exec") {
+                super::transaction::discard_transaction(&server.engine, client);
+                e = CmdError::new(format!(
+                    "EXECABORT Transaction discarded because of: {}",
+                    e.0.strip_prefix("ERR ").unwrap_or(&e.0)
+                ));
             }
             if let Some(entry) = entry {
                 if let Some(sub) = super::introspection::subcommand(entry.spec.name, args) {
@@ -155,9 +156,9 @@ pub fn may_block_thread(server: &Server, client: &ClientState, entry: Option<&En
         None => entry.spec.has(Flag::Offload),
         Some(queue) => {
             entry.spec.name == "exec"
-                && queue.iter().any(|queued| {
-                    lookup(server, queued).is_some_and(|e| e.spec.has(Flag::Offload))
-                })
+                && queue
+                    .iter()
+                    .any(|queued| lookup(server, queued).is_some_and(|e| e.spec.has(Flag::Offload)))
         }
     }
 }

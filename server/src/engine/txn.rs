@@ -26,8 +26,8 @@ use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
 use super::small_map::SmallMap;
-use smallvec::SmallVec;
 use super::{stored_get, Engine, EngineError, Family, Result};
+use smallvec::SmallVec;
 
 /// A keyspace event raised by a command (published after commit, if anyone listens).
 #[derive(Debug, Clone)]
@@ -163,7 +163,9 @@ impl<'e> Txn<'e> {
         let raw = self.take_meta_key(key);
         let at = match self.metas.position(&raw) {
             Some(at) => Ok(at),
-            None => self.load_entry(&raw).map(|e| self.metas.push(raw.clone(), e)),
+            None => self
+                .load_entry(&raw)
+                .map(|e| self.metas.push(raw.clone(), e)),
         };
         *self.last_meta_key.borrow_mut() = Some(raw);
         Ok(self.metas.at_mut(at?))
@@ -573,9 +575,7 @@ impl<'e> Txn<'e> {
             engine.sub_cache.refresh(row, value.map(bytes::Bytes::from));
         }
         for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
-            engine
-                .meta_cache
-                .put(raw_key, entry.current);
+            engine.meta_cache.put(raw_key, entry.current);
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
