@@ -193,13 +193,7 @@ impl<'e> Txn<'e> {
 
     /// The live (not expired) metadata of `key`.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Meta>> {
-        let now = self.now;
-        let entry = self.entry(key)?;
-        Ok(entry
-            .current
-            .as_deref()
-            .filter(|m| !m.is_expired(now))
-            .cloned())
+        Ok(self.get_shared(key)?.map(|m| Meta::clone(&m)))
     }
 
     /// The live metadata of `key`, shared rather than copied (a string's value is only
@@ -218,7 +212,7 @@ impl<'e> Txn<'e> {
 
     /// Whether `key` exists (and is not expired).
     pub fn exists(&mut self, key: &[u8]) -> Result<bool> {
-        Ok(self.get(key)?.is_some())
+        Ok(self.get_shared(key)?.is_some())
     }
 
     /// Records a write of `key` that left its rows as they were (HSET of a field's own
