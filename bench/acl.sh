@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
-cargo build --release -q -p redyn-server
+[ -n "${REDYN_BIN:-}" ] || cargo build --release -q -p redyn-server
 REDYN_PORT=${REDYN_PORT:-7480}
 REDIS_PORT=${REDIS_PORT:-7481}
 TMP=$(mktemp -d)

@@ -24,7 +24,7 @@ rps() {
     awk -F'"' -v name="$name" 'NR > 1 && ($2 == name || name == "*") {print $4; exit}'
 }
 
-echo "| command | pipeline | redyn req/s | redis-server (AOF everysec) req/s | ratio |"
+echo "| command | pipeline | redyn req/s | ${BASELINE_BIN:-redis-server (AOF everysec)} req/s | ratio |"
 echo "|---|---|---|---|---|"
 for pipe in 1 16; do
   for test in ${BENCH_TESTS:-PING_MBULK SET SET_RANDVAL GET INCR HSET HGET LPUSH RPOP LRANGE_100 SADD SPOP}; do

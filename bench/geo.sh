@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 N=${1:-1000000}
 REQ=${2:-200000}
 RADIUS=${3:-10}
-cargo build --release -q -p redyn-server
+[ -n "${REDYN_BIN:-}" ] || cargo build --release -q -p redyn-server
 TMP=$(mktemp -d)
 REDYN_PORT=${REDYN_PORT:-7690}
 REDIS_PORT=${REDIS_PORT:-7691}

@@ -1,7 +1,8 @@
 # Shared start/stop of the servers the benchmarks compare: redyn (release build) and
 # redis-server with AOF (appendfsync everysec). Sourced by the bench/*.sh scripts, which set
 # REDYN_PORT, REDIS_PORT and TMP (a scratch directory) first. REDYN_BIN picks another redyn
-# binary (e.g. a copy of an earlier build, for before/after figures from one run).
+# binary (e.g. a copy of an earlier build, for before/after figures from one run);
+# BASELINE_BIN puts a redyn binary in redis-server's place.
 
 REDYN_PID=""
 
@@ -16,7 +17,14 @@ stop_redyn() {
   REDYN_PID=""
 }
 
+# BASELINE_BIN: compare against another redyn binary (e.g. a build without a change, for the
+# cost of that change) on REDIS_PORT instead of redis-server.
 start_redis() {
+  if [ -n "${BASELINE_BIN:-}" ]; then
+    "$BASELINE_BIN" --port "$REDIS_PORT" --dir "$TMP/baseline" --appendfsync everysec \
+      --metrics-addr off >>"$TMP/baseline.log" 2>&1 &
+    return
+  fi
   mkdir -p "$TMP/redis"
   redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --appendonly yes --appendfsync everysec \
     --save '' --daemonize yes --logfile "$TMP/redis.log"

@@ -45,10 +45,14 @@ async fn wait_for_signal() {
 /// `redyn import-rdb FILE …`: `args` without the subcommand; FILE comes first, the usual
 /// settings (`--dir`) after it. The server must not be running on that directory.
 fn import_rdb(mut args: Vec<OsString>) -> anyhow::Result<()> {
+    const USAGE: &str =
+        "usage: redyn import-rdb FILE [config-file] [--dir DIR] [--<setting> value]...";
+    if args.get(1).is_some_and(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     if args.len() < 2 {
-        anyhow::bail!(
-            "usage: redyn import-rdb FILE [config-file] [--dir DIR] [--<setting> value]..."
-        );
+        anyhow::bail!(USAGE);
     }
     let file = PathBuf::from(args.remove(1));
     let config = Config::from_cli(Cli::try_parse_from(args)?).map_err(|e| anyhow::anyhow!(e))?;

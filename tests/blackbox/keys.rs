@@ -249,6 +249,12 @@ fn expire_family_with_flags() {
         q::<i64>(&mut c, &["PEXPIRETIME", "k"]),
         ((now + 2000) * 1000) as i64
     );
+    // EXPIRETIME rounds to the nearest second, as Redis 7.0 (700 ms up, 300 ms down).
+    for (ms, secs) in [(700, now + 2001), (300, now + 2000)] {
+        let at = ((now + 2000) * 1000 + ms).to_string();
+        assert_eq!(q::<i64>(&mut c, &["PEXPIREAT", "k", &at]), 1);
+        assert_eq!(q::<i64>(&mut c, &["EXPIRETIME", "k"]), secs as i64);
+    }
     assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]), 1);
     assert_eq!(q::<i64>(&mut c, &["PERSIST", "k"]), 0);
     assert_eq!(q::<i64>(&mut c, &["TTL", "k"]), -1);

@@ -421,7 +421,8 @@ fn ttl(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(match cmd.as_slice() {
         b"ttl" => (left + 500) / 1000,
         b"pttl" => left,
-        b"expiretime" => at / 1000,
+        // Redis rounds to the nearest second here too (`(ttl + 500) / 1000`).
+        b"expiretime" => (at + 500) / 1000,
         _ => at,
     }))
 }

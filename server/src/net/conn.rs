@@ -444,6 +444,10 @@ async fn flush<S: Transport>(
     } else if server.engine.durability.must_write_out(seq) {
         // A write() to the page cache, shared with every connection flushing meanwhile: after
         // it, only a machine crash (not a process crash) can lose what this reply acknowledges.
+        // Yielding first lets the other connections ready on this worker run their commands
+        // (tokio polls a yielded task after the I/O driver), so one write() covers all their
+        // replies, as Redis writes its AOF buffer once per event-loop turn, not per client.
+        tokio::task::yield_now().await;
         if let Err(e) = server.engine.write_through(seq) {
             tracing::error!("journal write failed: {e}");
             return Err(std::io::Error::other(e));
