@@ -8,6 +8,7 @@
 # Not run in CI.
 #
 # Usage: bench/import.sh [keys]      (default 10000000)
+# Environment: REDYN_BIN; RDB_CACHE=path keeps the RDB made there and reuses it when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KEYS=${1:-10000000}
@@ -51,17 +52,23 @@ for i in range(n):
 PY
 }
 
-echo "--- making the RDB with redis-server ($KEYS keys)"
 mkdir -p "$TMP/redis"
-redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --save '' --appendonly no \
-  --enable-debug-command yes --daemonize yes --logfile "$TMP/redis.log"
-wait_ping "$REDIS_PORT"
-redis-cli -p "$REDIS_PORT" debug populate "$STRINGS" key 100 >/dev/null
-typed_keys | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
-made=$(redis-cli -p "$REDIS_PORT" dbsize)
-redis-cli -p "$REDIS_PORT" save >/dev/null
-stop_redis nosave
 RDB="$TMP/redis/dump.rdb"
+if [ -n "${RDB_CACHE:-}" ] && [ -f "$RDB_CACHE" ]; then
+  echo "--- using the RDB made earlier: $RDB_CACHE"
+  cp "$RDB_CACHE" "$RDB"
+else
+  echo "--- making the RDB with redis-server ($KEYS keys)"
+  redis-server --port "$REDIS_PORT" --dir "$TMP/redis" --save '' --appendonly no \
+    --enable-debug-command yes --daemonize yes --logfile "$TMP/redis.log"
+  wait_ping "$REDIS_PORT"
+  redis-cli -p "$REDIS_PORT" debug populate "$STRINGS" key 100 >/dev/null
+  typed_keys | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+  redis-cli -p "$REDIS_PORT" save >/dev/null
+  stop_redis nosave
+  # RDB_CACHE: keep the file for later runs (making it takes minutes).
+  [ -z "${RDB_CACHE:-}" ] || cp "$RDB" "$RDB_CACHE"
+fi
 rdb_mb=$(du -m "$RDB" | cut -f1)
 
 echo "--- redis-server loading it"
@@ -73,6 +80,7 @@ redis_load=$(since "$t0")
 redis_pid=$(redis-cli -p "$REDIS_PORT" info server | tr -d '\r' | awk -F: '/^process_id:/ {print $2}')
 redis_rss=$(rss_mb "$redis_pid")
 redis_keys=$(redis-cli -p "$REDIS_PORT" dbsize)
+echo "redis-server: loaded $redis_keys keys in $redis_load s, RSS $redis_rss MB"
 
 echo "--- redyn import-rdb"
 t0=$(now)
@@ -81,11 +89,16 @@ t0=$(now)
 import_time=$(since "$t0")
 import_rss=$(($(cat "$TMP/import.rss") / 1024))
 import_mb=$(du -sm "$TMP/redyn" | cut -f1)
+echo "redyn import-rdb: $import_time s, peak RSS $import_rss MB, $import_mb MB on disk"
 
 echo "--- redyn starting on the imported directory"
 t0=$(now)
 start_redyn
-wait_ping "$REDYN_PORT"
+# (wait_ping gives up after a minute; start-up on millions of keys may take longer)
+until redis-cli -p "$REDYN_PORT" ping >/dev/null 2>&1; do
+  kill -0 "$REDYN_PID" || { echo "redyn exited:"; tail "$TMP/redyn.log"; exit 1; }
+  sleep 0.1
+done
 redyn_start=$(since "$t0")
 redyn_keys=$(redis-cli -p "$REDYN_PORT" dbsize)
 redyn_rss=$(rss_mb "$REDYN_PID")
@@ -103,7 +116,7 @@ for i in 0 7 $((OTHER / 2)) $((OTHER - 1)); do
 done
 
 echo
-echo "RDB import: $made keys ($STRINGS strings of 100 bytes, $OTHER each of hashes, lists, sets," \
+echo "RDB import: $redis_keys keys ($STRINGS strings of 100 bytes, $OTHER each of hashes, lists, sets," \
   "sorted sets of 5 members), RDB file $rdb_mb MB"
 echo
 echo "| | redyn | redis-server 7.0.15 |"

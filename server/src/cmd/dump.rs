@@ -15,7 +15,7 @@ use super::errors::{self, CmdError};
 use super::{dump_stream, stream_log};
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
 use crate::engine::{Engine, Kind, Locks, Meta, Txn};
-use crate::rdb::{self, RdbError, Value};
+use crate::rdb::{self, RdbEntry, RdbError, Value};
 use crate::types::list::End;
 use crate::types::zset::Changes;
 use crate::types::{hash, list, set, string, zset, TypeError};
@@ -261,29 +261,58 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// Keys stored per engine transaction by [`import_rdb`]: one commit per batch instead of per
+/// key, small enough that a batch's decoded values stay a few megabytes.
+const IMPORT_BATCH: usize = 256;
+
 /// Loads every key of the RDB file at `path` into `engine`, replacing keys of the same
 /// name, with their expiries. The whole file is parsed (and its checksum checked) before
-/// anything is written, so a corrupt file changes nothing.
+/// anything is written, so a corrupt file changes nothing; then it is parsed again and
+/// stored batch by batch, so memory stays bounded by the file plus one batch.
 pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportError> {
     let data = std::fs::read(path).map_err(|source| ImportError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    let file = rdb::parse_file(&data)?;
+    let file = rdb::for_each_entry(&data, |_| Ok::<(), RdbError>(()))?;
     let mut report = ImportReport {
         skipped_empty: file.skipped_empty,
         ..ImportReport::default()
     };
-    for entry in file.entries {
-        let mut txn = engine.txn(Locks::Take, entry.db, &[&entry.key]);
+    let mut batch: Vec<RdbEntry> = Vec::with_capacity(IMPORT_BATCH);
+    rdb::for_each_entry(&data, |entry| {
+        if batch.len() == IMPORT_BATCH || batch.first().is_some_and(|b| b.db != entry.db) {
+            store_batch(engine, &mut batch, &mut report)?;
+        }
+        batch.push(entry);
+        Ok::<(), ImportError>(())
+    })?;
+    store_batch(engine, &mut batch, &mut report)?;
+    engine
+        .persist()
+        .map_err(|e| ImportError::Store(e.to_string()))?;
+    Ok(report)
+}
+
+/// Stores (and empties) a batch of keys of one database in one transaction.
+fn store_batch(
+    engine: &Engine,
+    batch: &mut Vec<RdbEntry>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let Some(db) = batch.first().map(|e| e.db) else {
+        return Ok(());
+    };
+    let keys: Vec<Vec<u8>> = batch.iter().map(|e| e.key.clone()).collect();
+    let mut txn = engine.txn(Locks::Take, db, &keys);
+    for entry in batch.drain(..) {
         let expire_at = entry.expire_at_ms.unwrap_or(0);
         if expire_at != 0 && expire_at <= txn.now() {
             report.expired += 1;
             continue;
         }
         let kind = type_name(&entry.value);
-        let stored = txn
-            .delete(&entry.key)
+        txn.delete(&entry.key)
             .map_err(TypeError::from)
             .and_then(|_| {
                 write_value(
@@ -293,15 +322,12 @@ pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportEr
                     expire_at,
                     super::set::DEFAULT_INTSET_LIMIT,
                 )
-            });
-        stored
-            .and_then(|()| Ok(txn.commit()?))
+            })
             .map_err(|e| ImportError::Store(format!("{e}")))?;
         *report.by_type.entry(kind).or_default() += 1;
-        report.databases.insert(entry.db);
+        report.databases.insert(db);
     }
-    engine
-        .persist()
-        .map_err(|e| ImportError::Store(e.to_string()))?;
-    Ok(report)
+    txn.commit()
+        .map_err(|e| ImportError::Store(format!("{e}")))?;
+    Ok(())
 }

@@ -44,6 +44,22 @@ pub struct RdbFile {
 
 /// Parses a whole RDB file, checking its checksum when it has one.
 pub fn parse_file(data: &[u8]) -> Result<RdbFile> {
+    let mut entries = Vec::new();
+    let mut file = for_each_entry(data, |entry| {
+        entries.push(entry);
+        Ok::<(), RdbError>(())
+    })?;
+    file.entries = entries;
+    Ok(file)
+}
+
+/// Parses a whole RDB file, handing each key to `each` in file order instead of collecting
+/// them (a 10 M-key file does not fit in memory decoded), and checks the checksum at the
+/// end. The returned [`RdbFile`] has no entries.
+pub fn for_each_entry<E: From<RdbError>>(
+    data: &[u8],
+    mut each: impl FnMut(RdbEntry) -> std::result::Result<(), E>,
+) -> std::result::Result<RdbFile, E> {
     let mut r = Reader::new(data);
     let version = header(&mut r)?;
     let mut file = RdbFile {
@@ -76,7 +92,7 @@ pub fn parse_file(data: &[u8]) -> Result<RdbFile> {
                 // A Lua function library: redyn has no functions to load it into.
                 r.string()?;
             }
-            OPCODE_MODULE_AUX => return Err(RdbError::Invalid("module data")),
+            OPCODE_MODULE_AUX => return Err(RdbError::Invalid("module data").into()),
             kind => {
                 let key = r.string()?;
                 let value = r.value_maybe_empty(kind)?;
@@ -86,12 +102,12 @@ pub fn parse_file(data: &[u8]) -> Result<RdbFile> {
                     file.skipped_empty += 1;
                     continue;
                 }
-                file.entries.push(RdbEntry {
+                each(RdbEntry {
                     db,
                     key,
                     value,
                     expire_at_ms,
-                });
+                })?;
             }
         }
     }
@@ -99,7 +115,7 @@ pub fn parse_file(data: &[u8]) -> Result<RdbFile> {
         let checked_len = r.position();
         let expected = r.u64_le()?;
         if expected != 0 && expected != crc64(&data[..checked_len]) {
-            return Err(RdbError::Checksum);
+            return Err(RdbError::Checksum.into());
         }
     }
     Ok(file)

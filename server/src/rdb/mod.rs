@@ -17,7 +17,7 @@ mod stream;
 mod write;
 
 pub use dump::{dump_payload, parse_payload, verify_payload, DUMP_RDB_VERSION};
-pub use file::{parse_file, RdbEntry, RdbFile};
+pub use file::{for_each_entry, parse_file, RdbEntry, RdbFile};
 pub use stream::{
     EntriesRead, Id as StreamId, NodeEntry, PendingEntry, StreamConsumer, StreamGroup, StreamNode,
     StreamValue,
