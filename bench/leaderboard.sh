@@ -6,14 +6,15 @@
 # ZREVRANK answer. Not run in CI.
 #
 # Usage: bench/leaderboard.sh [members] [requests]     (default 10000000 200000)
+# REDYN_PORT / REDIS_PORT pick other ports; REDYN_BIN a prebuilt redyn (then nothing is built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000000}
 REQ=${2:-200000}
-cargo build --release -q
+[ -n "${REDYN_BIN:-}" ] || cargo build --release -q
 TMP=$(mktemp -d)
-REDYN_PORT=7480
-REDIS_PORT=7481
+REDYN_PORT=${REDYN_PORT:-7480}
+REDIS_PORT=${REDIS_PORT:-7481}
 source bench/lib.sh
 trap stop_all EXIT
 

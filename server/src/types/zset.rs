@@ -21,7 +21,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::error::{Result, TypeError};
-use super::zset_index::{cmp_entry, Entry, ZIndex};
+use super::zset_index::{Entry, ZIndex};
 use crate::engine::keys::meta_key;
 use crate::engine::{Kind, Meta, Txn};
 
@@ -142,7 +142,7 @@ impl ZsetIndexes {
                 return Ok(cached.index.clone());
             }
         }
-        let mut entries = txn
+        let rows = txn
             .sub_scan(
                 key,
                 meta.version,
@@ -150,20 +150,16 @@ impl ZsetIndexes {
                 Excluded(&[MEMBER_FAMILY + 1][..]),
                 false,
             )
-            .map(|row| -> Result<Entry> {
-                let (sort_key, value) = row?;
+            .map(|row| -> Result<(f64, Vec<u8>)> {
+                let (mut sort_key, value) = row?;
                 let bits: [u8; 8] = value
                     .as_slice()
                     .try_into()
                     .map_err(|_| TypeError::Corrupt("sorted set member row"))?;
-                Ok((
-                    f64::from_bits(u64::from_be_bytes(bits)),
-                    sort_key[1..].to_vec(),
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        entries.sort_unstable_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
-        let index = Arc::new(Mutex::new(ZIndex::from_sorted(entries)));
+                sort_key.remove(0);
+                Ok((f64::from_bits(u64::from_be_bytes(bits)), sort_key))
+            });
+        let index = Arc::new(Mutex::new(ZIndex::from_unsorted(rows)?));
         let mut map = self.map.lock();
         if map.len() >= MAX_CACHED_INDEXES {
             if let Some(victim) = map.keys().find(|k| **k != raw).cloned() {
@@ -188,7 +184,7 @@ impl ZsetIndexes {
             index.remove(score, &member);
         }
         for (score, member) in changes.added {
-            index.insert(score, member);
+            index.insert(score, &member);
         }
     }
 
