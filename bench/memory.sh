@@ -15,6 +15,8 @@ BUDGET=${1:-256mb}
 KEYS=${2:-2600000}
 GETS=${GETS:-1000000}
 REDYN_PORT=${REDYN_PORT:-7822}
+# Not started here, but stop_all (bench/lib.sh) shuts down whatever answers on it.
+REDIS_PORT=${REDIS_PORT:-7823}
 TMP=$(mktemp -d /tmp/redyn-memory.XXXXXX)
 . bench/lib.sh
 trap stop_all EXIT
