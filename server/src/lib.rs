@@ -30,6 +30,18 @@
 //! - [`metrics`]: the Prometheus exporter and the handles other layers record into;
 //! - [`rdb`]: Redis's serialization format (DUMP/RESTORE payloads, RDB files).
 
+/// The global allocator, named as INFO's `mem_allocator` reports it. Not glibc's malloc:
+/// under a bulk load, fjall frees whole memtables (millions of small nodes) on its worker
+/// threads while the network thread allocates; glibc then runs `malloc_consolidate` over
+/// the shared arena inside the network thread's next large allocation, holding the arena
+/// lock the flush worker waits on, which stalled every client for seconds at a time
+/// (issue 15). mimalloc frees per thread-local page and also returns freed memory to the OS
+/// promptly, which keeps RSS near the `maxmemory` budget.
+pub const ALLOCATOR: &str = "mimalloc";
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod acl;
 pub mod cmd;
 pub mod config;

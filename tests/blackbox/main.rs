@@ -30,6 +30,7 @@ mod introspection_keys;
 mod keys;
 mod limits;
 mod list;
+mod memory_budget;
 mod metrics;
 mod monitor;
 mod multi_all;

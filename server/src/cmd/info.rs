@@ -164,9 +164,16 @@ fn memory_section(server: &Server, out: &mut String) -> Res {
         server.scripting.cached_scripts()
     )?;
     writeln!(out, "used_memory_peak_human:{}\r", human(rss))?;
-    // Rust's global allocator here is the system one.
-    writeln!(out, "mem_allocator:libc\r")?;
-    writeln!(out, "maxmemory:0\r")?;
+    writeln!(out, "mem_allocator:{}\r", crate::ALLOCATOR)?;
+    let maxmemory = server.config.read().maxmemory;
+    writeln!(out, "maxmemory:{maxmemory}\r")?;
+    writeln!(out, "maxmemory_human:{}\r", human(maxmemory))?;
+    // How the budget is split, as in force (the block cache is sized at start).
+    let (block, meta, sub, memtable) = server.engine.memory_capacities();
+    writeln!(out, "maxmemory_block_cache:{block}\r")?;
+    writeln!(out, "maxmemory_meta_cache:{meta}\r")?;
+    writeln!(out, "maxmemory_sub_cache:{sub}\r")?;
+    writeln!(out, "maxmemory_memtable:{memtable}\r")?;
     // Memory Redis leaves out of maxmemory (AOF and replica buffers): redyn evicts nothing,
     // so nothing is set aside. Tools compute `used_memory - mem_not_counted_for_evict`.
     writeln!(out, "mem_not_counted_for_evict:0\r")?;
@@ -204,6 +211,12 @@ fn persistence_section(server: &Server, out: &mut String) -> Res {
         server.engine.durability.mode().as_str()
     )?;
     writeln!(out, "journal_bytes:{}\r", server.engine.journal_bytes())?;
+    // Time commits were slowed while flushes and compactions lagged (engine::throttle).
+    writeln!(
+        out,
+        "write_throttle_ms:{}\r",
+        server.engine.throttle.paused_ms()
+    )?;
     Ok(())
 }
 

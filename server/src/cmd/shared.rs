@@ -218,6 +218,8 @@ impl Server {
         self.acl.set_pubsub_default(config.acl_pubsub_default);
         self.engine.durability.set_mode(config.appendfsync);
         self.engine.disk.set_reserve(config.disk_reserve);
+        self.engine
+            .set_memory_budget(&crate::engine::MemoryBudget::split(config.maxmemory));
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);
         self.pubsub.set_limit(config.output_limits.pubsub);

@@ -82,8 +82,8 @@ pub static COMPAT: &[Setting] = &[
     setting("rdb-key-save-delay", &[], "0", MUTABLE, int(i32::MIN as i64, INT_MAX)),
     setting("key-load-delay", &[], "0", MUTABLE, int(i32::MIN as i64, INT_MAX)),
     setting("stop-writes-on-bgsave-error", &[], "yes", MUTABLE, BOOL),
-    // Memory and eviction: redyn keeps data on disk.
-    setting("maxmemory", &[], "0", MUTABLE, mem(0)),
+    // Eviction: redyn keeps data on disk and evicts nothing (`maxmemory`, its memory
+    // budget for caches, is a setting with effect: see `table::SETTINGS`).
     setting("maxmemory-policy", &[], "noeviction", MUTABLE, Kind::Enum(&[
         "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
         "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction",

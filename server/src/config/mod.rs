@@ -64,6 +64,8 @@ pub struct Config {
     pub proto_max_bulk_len: usize,
     /// Free space below which writes are refused (see `engine::disk`).
     pub disk_reserve: u64,
+    /// `maxmemory`: the budget for caches and memtables (see `engine::budget`; 0 = default).
+    pub maxmemory: u64,
     pub notify_keyspace_events: String,
     /// `client-output-buffer-limit` (only the pub/sub class is enforced).
     pub output_limits: OutputLimits,
@@ -141,6 +143,7 @@ impl Config {
             protected_mode: true,
             proto_max_bulk_len: 0,
             disk_reserve: 0,
+            maxmemory: 0,
             notify_keyspace_events: String::new(),
             output_limits: OutputLimits {
                 normal: OutputLimit::default(),

@@ -245,6 +245,33 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "maxmemory",
+        aliases: &[],
+        // redyn's memory budget for caches and write buffers, never a limit on the data:
+        // redyn keeps every key on disk, evicts nothing and never refuses a write for
+        // memory (`maxmemory-policy` is accepted and ignored). The budget is split 40 %
+        // fjall block cache, 20 % metadata-row cache, 10 % sub-row cache (hash fields, zset
+        // members) and 30 % memtables (see `engine::budget`); RSS is the budget plus what
+        // connections, sorted-set indexes and Lua take. 0 (Redis's "no limit") means the
+        // default, 512 MB; budgets under 32 MB count as 32 MB. CONFIG SET resizes the row
+        // caches and the memtable size at once; the block cache keeps its size until restart.
+        default: "512mb",
+        mutable: true,
+        help: "Memory budget for caches and memtables (0 = 512mb); redyn never evicts data",
+        access: Access::Field {
+            get: |c| c.maxmemory.to_string(),
+            set: |c, v| {
+                // As Redis, an empty value is 0.
+                c.maxmemory = if v.is_empty() {
+                    0
+                } else {
+                    memory_in(v, 0, u64::MAX)?
+                };
+                Ok(())
+            },
+        },
+    },
+    Setting {
         name: "notify-keyspace-events",
         aliases: &[],
         default: "",

@@ -184,6 +184,7 @@ fn fsync_tick(engine: &Engine) -> Result<bool> {
     // process (not of the machine) loses at most a tick of writes in every mode.
     for _ in 0..9 {
         engine.durability.write_out(&engine.db)?;
+        engine.tend_write_buffers()?;
         std::thread::sleep(TICK);
     }
     Ok(false)

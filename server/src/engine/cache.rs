@@ -10,6 +10,7 @@
 //! (Background reclaim deletes sub-rows only of dropped versions, which no reader asks for
 //! again: versions are never reused.)
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -54,6 +55,9 @@ impl<V: CachedValue> Weighter<Vec<u8>, V> for ByteWeight {
 /// A memory-bounded cache from row key to decoded row.
 pub struct RowCache<V: CachedValue> {
     cache: Cache<Vec<u8>, V, ByteWeight>,
+    /// The size asked for (the cache's own figure is rounded up to a multiple of its
+    /// shard count).
+    bytes: AtomicU64,
 }
 
 /// Decoded metadata rows of recently used keys.
@@ -68,6 +72,7 @@ impl<V: CachedValue> RowCache<V> {
         let estimated_items = (bytes / 160).max(1024) as usize;
         RowCache {
             cache: Cache::with_weighter(estimated_items, bytes.max(1), ByteWeight),
+            bytes: AtomicU64::new(bytes),
         }
     }
 
@@ -88,5 +93,16 @@ impl<V: CachedValue> RowCache<V> {
 
     pub fn clear(&self) {
         self.cache.clear();
+    }
+
+    /// Changes how many bytes of rows the cache holds (evicting rows if it shrinks).
+    pub fn set_capacity(&self, bytes: u64) {
+        self.cache.set_capacity(bytes.max(1));
+        self.bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The size the cache was given, in bytes.
+    pub fn capacity(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
     }
 }

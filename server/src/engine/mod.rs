@@ -25,6 +25,7 @@
 
 pub mod autoscale;
 pub mod background;
+pub mod budget;
 pub mod cache;
 pub mod disk;
 pub mod durability;
@@ -35,6 +36,7 @@ pub mod shards;
 pub mod signals;
 mod small_map;
 pub mod stream_id;
+pub mod throttle;
 pub mod txn;
 
 use std::collections::HashMap;
@@ -47,6 +49,7 @@ use dashmap::DashMap;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::Mutex;
 
+pub use budget::MemoryBudget;
 pub use durability::AppendFsync;
 pub use locks::{LockGuard, LockSet, Locks};
 pub use meta::{Kind, Meta};
@@ -177,12 +180,8 @@ pub struct StorageStats {
 pub struct EngineOptions {
     pub appendfsync: AppendFsync,
     pub shards: usize,
-    /// fjall block cache size in bytes.
-    pub cache_bytes: u64,
-    /// Hot metadata cache size in bytes.
-    pub meta_cache_bytes: u64,
-    /// Hot sub-row cache size in bytes.
-    pub sub_cache_bytes: u64,
+    /// How much memory caches and write buffers may take (`maxmemory`).
+    pub budget: MemoryBudget,
 }
 
 impl Default for EngineOptions {
@@ -190,9 +189,7 @@ impl Default for EngineOptions {
         EngineOptions {
             appendfsync: AppendFsync::EverySec,
             shards: 4,
-            cache_bytes: 256 * 1024 * 1024,
-            meta_cache_bytes: 256 * 1024 * 1024,
-            sub_cache_bytes: 256 * 1024 * 1024,
+            budget: MemoryBudget::default(),
         }
     }
 }
@@ -235,10 +232,19 @@ pub struct Engine {
     sub_cache: cache::SubCache,
     /// Refuses writes while the disk is (nearly) full.
     pub disk: Arc<disk::DiskGuard>,
+    /// Size at which a keyspace's memtable is sealed and flushed (see
+    /// [`Engine::tend_write_buffers`]); follows the memory budget at run time.
+    memtable_limit: AtomicU64,
+    /// Slows commits down while flushes and compactions lag behind.
+    pub throttle: throttle::WriteThrottle,
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
-    Ok(db.keyspace(name, KeyspaceCreateOptions::default)?)
+    // fjall persists a keyspace's memtable size when it creates the keyspace and rotates
+    // at that size itself; the budget's (smaller) size is enforced by
+    // `Engine::tend_write_buffers`, so it can follow `maxmemory` at run time.
+    let options = || KeyspaceCreateOptions::default().max_memtable_size(budget::MAX_MEMTABLE);
+    Ok(db.keyspace(name, options)?)
 }
 
 /// Most table files fjall keeps open at once (its default is 900). Fixed here so the server
@@ -252,7 +258,7 @@ impl Engine {
         // per batch; the durability thread hands them to the OS every tick and fsyncs per
         // `appendfsync` (see `durability`).
         let db = Database::builder(dir)
-            .cache_size(options.cache_bytes)
+            .cache_size(options.budget.block_cache)
             .max_cached_files(Some(MAX_CACHED_FILES))
             .manual_journal_persist(true)
             .open()?;
@@ -282,9 +288,11 @@ impl Engine {
             notify_enabled: AtomicBool::new(false),
             tracker: OnceLock::new(),
             signals: signals::KeySignals::default(),
-            meta_cache: cache::MetaCache::new(options.meta_cache_bytes),
-            sub_cache: cache::SubCache::new(options.sub_cache_bytes),
+            meta_cache: cache::MetaCache::new(options.budget.meta_cache),
+            sub_cache: cache::SubCache::new(options.budget.sub_cache),
             disk: Arc::new(disk::DiskGuard::new(dir)),
+            memtable_limit: AtomicU64::new(options.budget.memtable),
+            throttle: throttle::WriteThrottle::default(),
             db,
         };
         engine.recover_versions()?;
@@ -509,6 +517,7 @@ impl Engine {
         if self.disk.refuses_writes() {
             return Err(EngineError::WritesRefused(self.disk.refusal()));
         }
+        self.throttle.before_commit();
         batch.commit().map_err(|e| self.storage_error(e))?;
         self.durability.note_write();
         Ok(())
@@ -544,6 +553,60 @@ impl Engine {
     pub fn persist(&self) -> Result<()> {
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(())
+    }
+
+    /// Applies a new memory budget at run time (CONFIG SET maxmemory): the row caches are
+    /// resized and the memtable size changes at once; fjall's block cache keeps the size it
+    /// was opened with until the next start.
+    pub fn set_memory_budget(&self, budget: &MemoryBudget) {
+        self.meta_cache.set_capacity(budget.meta_cache);
+        self.sub_cache.set_capacity(budget.sub_cache);
+        self.memtable_limit
+            .store(budget.memtable, Ordering::Relaxed);
+    }
+
+    /// The sizes in force, as INFO reports them: `(block cache, metadata cache, sub-row
+    /// cache, memtable)` capacities in bytes.
+    pub fn memory_capacities(&self) -> (u64, u64, u64, u64) {
+        (
+            self.db.cache_capacity(),
+            self.meta_cache.capacity(),
+            self.sub_cache.capacity(),
+            self.memtable_limit.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs every tick of the background fsync thread: seals (and so queues for flushing)
+    /// every memtable larger than the budget's memtable size (fjall rotates only at the
+    /// size a keyspace was created with, so memtables exceed the budget by at most a tick
+    /// of writes), and sets the write throttle from the flush and compaction backlog.
+    pub(crate) fn tend_write_buffers(&self) -> Result<()> {
+        use fjall::AbstractTree;
+        let limit = self.memtable_limit.load(Ordering::Relaxed);
+        let (mut l0_runs, mut sealed) = (0, 0);
+        for ks in self.all_keyspaces() {
+            if ks.tree.active_memtable().size() > limit {
+                ks.rotate_memtable()?;
+            }
+            l0_runs = l0_runs.max(ks.tree.l0_run_count());
+            sealed = sealed.max(ks.sealed_memtable_count());
+        }
+        self.throttle
+            .set_pause(throttle::pause_for(l0_runs, sealed));
+        Ok(())
+    }
+
+    fn all_keyspaces(&self) -> [&Keyspace; 8] {
+        [
+            &self.meta,
+            &self.sub,
+            &self.expiry,
+            &self.gc,
+            &self.system,
+            &self.items,
+            &self.catalog,
+            &self.changelog,
+        ]
     }
 
     /// Storage figures for INFO and metrics.

@@ -13,9 +13,7 @@ fn open() -> (tempfile::TempDir, Arc<Engine>) {
         dir.path(),
         EngineOptions {
             shards: 4,
-            cache_bytes: 8 << 20,
-            meta_cache_bytes: 8 << 20,
-            sub_cache_bytes: 8 << 20,
+            budget: MemoryBudget::split(budget::MIN_BUDGET),
             ..EngineOptions::default()
         },
     )

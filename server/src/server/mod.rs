@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::cmd::shared::OpenedParts;
 use crate::config::Config;
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{Engine, EngineOptions, MemoryBudget};
 use crate::stream::changelog::ChangeLog;
 use crate::stream::notify::Notifications;
 use crate::stream::PubSub;
@@ -51,7 +51,7 @@ pub fn open_engine(config: &Config) -> anyhow::Result<Arc<Engine>> {
         EngineOptions {
             appendfsync: config.appendfsync,
             shards: config.shards,
-            ..EngineOptions::default()
+            budget: MemoryBudget::split(config.maxmemory),
         },
     )?)
 }

@@ -1,0 +1,166 @@
+//! `maxmemory` as redyn's memory budget (issue 15): the flag, the config file, CONFIG SET
+//! and GET, the INFO memory fields that show the budget and its split, and invalid values
+//! refused with Redis's texts. redyn never evicts: data beyond the budget stays readable.
+
+use std::collections::HashMap;
+
+use crate::harness::{error, q, TestServer};
+
+const MB: u64 = 1 << 20;
+
+fn info_memory(c: &mut redis::Connection) -> HashMap<String, String> {
+    let text: String = q(c, &["INFO", "memory"]);
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn field(info: &HashMap<String, String>, name: &str) -> u64 {
+    info.get(name)
+        .unwrap_or_else(|| panic!("INFO memory has no {name}: {info:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number: {info:?}"))
+}
+
+fn config_get(c: &mut redis::Connection, name: &str) -> String {
+    let mut got: HashMap<String, String> = q(c, &["CONFIG", "GET", name]);
+    got.remove(name).expect("CONFIG GET answers")
+}
+
+#[test]
+fn default_budget_is_512mb_split_between_caches_and_memtables() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    assert_eq!(config_get(&mut c, "maxmemory"), (512 * MB).to_string());
+    let info = info_memory(&mut c);
+    assert_eq!(field(&info, "maxmemory"), 512 * MB);
+    assert_eq!(info["maxmemory_human"], "512.00M");
+    assert_eq!(field(&info, "maxmemory_block_cache"), 512 * MB / 100 * 40);
+    assert_eq!(field(&info, "maxmemory_meta_cache"), 512 * MB / 100 * 20);
+    assert_eq!(field(&info, "maxmemory_sub_cache"), 512 * MB / 100 * 10);
+    assert_eq!(field(&info, "maxmemory_memtable"), 512 * MB / 100 * 30 / 3);
+    assert_eq!(info["maxmemory_policy"], "noeviction");
+    assert_eq!(info["mem_allocator"], "mimalloc");
+}
+
+#[test]
+fn flag_sizes_every_part_including_the_block_cache() {
+    let server = TestServer::start_with(&["--maxmemory", "256mb"]);
+    let mut c = server.client();
+    assert_eq!(config_get(&mut c, "maxmemory"), (256 * MB).to_string());
+    let info = info_memory(&mut c);
+    assert_eq!(info["maxmemory_human"], "256.00M");
+    assert_eq!(field(&info, "maxmemory_block_cache"), 256 * MB / 100 * 40);
+    assert_eq!(field(&info, "maxmemory_meta_cache"), 256 * MB / 100 * 20);
+    assert_eq!(field(&info, "maxmemory_memtable"), 256 * MB / 100 * 30 / 3);
+}
+
+#[test]
+fn config_file_sets_the_budget_and_rewrite_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redyn.conf");
+    std::fs::write(&conf, "maxmemory 1gb\n").unwrap();
+    let server = TestServer::start_with(&[conf.to_str().unwrap()]);
+    let mut c = server.client();
+    assert_eq!(config_get(&mut c, "maxmemory"), (1u64 << 30).to_string());
+    assert_eq!(info_memory(&mut c)["maxmemory_human"], "1.00G");
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "300mb"]);
+    let _: () = q(&mut c, &["CONFIG", "REWRITE"]);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains(&format!("maxmemory {}", 300 * MB)), "{text}");
+}
+
+#[test]
+fn config_set_resizes_row_caches_and_memtables_at_once_block_cache_at_restart() {
+    let mut server = TestServer::start_with(&["--maxmemory", "256mb"]);
+    let mut c = server.client();
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1gb"]);
+    assert_eq!(config_get(&mut c, "maxmemory"), (1u64 << 30).to_string());
+    let info = info_memory(&mut c);
+    assert_eq!(field(&info, "maxmemory"), 1 << 30);
+    assert_eq!(
+        field(&info, "maxmemory_meta_cache"),
+        (1u64 << 30) / 100 * 20
+    );
+    assert_eq!(field(&info, "maxmemory_sub_cache"), (1u64 << 30) / 100 * 10);
+    assert_eq!(
+        field(&info, "maxmemory_memtable"),
+        (1u64 << 30) / 100 * 30 / 3
+    );
+    // fjall's block cache cannot be resized while open: it keeps its size until restart.
+    assert_eq!(field(&info, "maxmemory_block_cache"), 256 * MB / 100 * 40);
+
+    // Redis's "no limit" is redyn's default budget; a tiny budget counts as 32 MB.
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "0"]);
+    let info = info_memory(&mut c);
+    assert_eq!(field(&info, "maxmemory"), 0);
+    assert_eq!(field(&info, "maxmemory_meta_cache"), 512 * MB / 100 * 20);
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", "1kb"]);
+    assert_eq!(
+        field(&info_memory(&mut c), "maxmemory_meta_cache"),
+        32 * MB / 100 * 20
+    );
+
+    // Restarted with the flag it was started with, the block cache follows that flag.
+    drop(c);
+    server.stop();
+    server.restart();
+    let mut c = server.client();
+    assert_eq!(
+        field(&info_memory(&mut c), "maxmemory_block_cache"),
+        256 * MB / 100 * 40
+    );
+}
+
+#[test]
+fn data_larger_than_the_budget_stays_readable() {
+    // The smallest budget (32 MB) and ~48 MB of values: nothing is evicted or refused.
+    let server = TestServer::start_with(&["--maxmemory", "1mb"]);
+    let mut c = server.client();
+    let value = "v".repeat(16 * 1024);
+    for chunk in 0..30 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.cmd("SET")
+                .arg(format!("key:{}", chunk * 100 + i))
+                .arg(&value)
+                .ignore();
+        }
+        let _: () = pipe.query(&mut c).expect("SET pipeline");
+    }
+    let n: u64 = q(&mut c, &["DBSIZE"]);
+    assert_eq!(n, 3000);
+    for i in [0, 1234, 2999] {
+        let got: String = q(&mut c, &["GET", &format!("key:{i}")]);
+        assert_eq!(got.len(), value.len());
+    }
+}
+
+#[test]
+fn invalid_values_are_refused_as_redis_refuses_them() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for bad in ["lots", "-1", "1.5gb", "10%"] {
+        assert_eq!(
+            error(&mut c, &["CONFIG", "SET", "maxmemory", bad]),
+            "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - argument must be a memory value",
+            "{bad}"
+        );
+    }
+    assert_eq!(config_get(&mut c, "maxmemory"), (512 * MB).to_string());
+    // Redis takes an empty value as 0.
+    let _: () = q(&mut c, &["CONFIG", "SET", "maxmemory", ""]);
+    assert_eq!(config_get(&mut c, "maxmemory"), "0");
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_redyn"))
+        .args(["--port", "0", "--maxmemory", "lots", "--dir"])
+        .arg(dir.path())
+        .args(["--metrics-addr", "off"])
+        .output()
+        .expect("run redyn");
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("argument must be a memory value"), "{text}");
+}
