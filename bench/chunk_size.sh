@@ -6,6 +6,19 @@
 # adds a row for a build that keeps every string inline. BIG_REQ (default 500) requests are
 # sent for the 1 MB and 10 MB strings. Not run in CI.
 #
+# Figures of 2026-11-29 (2 shared cores at load ~14, so ±50% noise; 20000 requests, 500 for
+# 1 MB and 10 MB), req/s of BITFIELD INCRBY / APPEND 1 byte:
+#   | chunk           | 1 KB        | 16 KB       | 1 MB        | 10 MB       | GET 1 MB |
+#   | inline (before) | 2885 / 1859 | 1645 / 1633 |   32 /   34 |    3 /    3 |    59    |
+#   | 1024 B          | 5585 / 4014 | 2519 / 5253 | 2732 / 3704 | 2222 / 2024 |    39    |
+#   | 4096 B          | 6376 / 3217 | 2498 / 4047 | 4854 / 3425 | 2415 / 3185 |    46    |
+#   | 16384 B         | 2520 / 4569 | 1584 / 3542 | 1292 / 4425 | 1330 / 1818 |    42    |
+#   | 65536 B         | 4740 / 1986 | 2469 / 1457 |  620 / 2688 |  545 / 5952 |    49    |
+# Inline, a one-byte write costs the whole string (32 req/s at 1 MB, 3 at 10 MB); chunked it
+# costs the same at every size. 4 KiB chunks wrote fastest on long strings while GET of 1 MB
+# (256 chunks) stays within the noise of larger chunks, so 4 KiB is both the chunk size and
+# the inline threshold.
+#
 # Usage: bench/chunk_size.sh [requests] [log2 sizes...]   (default 20000 10 12 14 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
