@@ -476,18 +476,19 @@ fn unchanged_bits_do_not_count_as_changes() {
     assert_eq!(changes(&mut c), 0);
 }
 
-/// A small deterministic generator (xorshift64*), so failures replay from the seed.
-struct Rng(u64);
+/// A small deterministic generator (xorshift64*), so failures replay from the seed (also
+/// used by `chunked_strings`).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -496,7 +497,7 @@ impl Rng {
     }
 
     /// Bytes biased towards runs of 0x00 and 0xff, where edge cases live.
-    fn bytes(&mut self, max_len: u64) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, max_len: u64) -> Vec<u8> {
         let len = self.below(max_len + 1);
         (0..len)
             .map(|_| match self.below(4) {

@@ -10,6 +10,7 @@ mod bits;
 mod blocked_stats;
 mod blocking;
 mod changelog_groups;
+mod chunked_strings;
 mod config;
 mod connection;
 mod crashloop;

@@ -114,8 +114,11 @@ fn shard_bytes(c: &mut redis::Connection) -> u64 {
         .sum()
 }
 
-/// Bytes credited to the shards by running `write`.
-fn credited(c: &mut redis::Connection, write: impl FnOnce(&mut redis::Connection)) -> u64 {
+/// Bytes credited to the shards by running `write` (also used by `chunked_strings`).
+pub(crate) fn credited(
+    c: &mut redis::Connection,
+    write: impl FnOnce(&mut redis::Connection),
+) -> u64 {
     let before = shard_bytes(c);
     write(c);
     shard_bytes(c) - before

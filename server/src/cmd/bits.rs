@@ -3,6 +3,8 @@
 //! Redis's order (so the same error wins when several are wrong) and stores through the
 //! string type.
 
+use std::ops::ControlFlow;
+
 use bytes::Bytes;
 use redyn_protocol::args::parse_i64_strict;
 use redyn_protocol::Reply;
@@ -80,14 +82,9 @@ fn unit_arg(arg: Option<&Bytes>) -> Result<Unit, CmdError> {
     }
 }
 
-/// Grows `value` with zero bytes so bit `offset` lies inside it; returns whether it grew.
-fn grow_to_bit(value: &mut Vec<u8>, offset: u64) -> bool {
-    let needed = (offset / 8 + 1) as usize;
-    let grows = value.len() < needed;
-    if grows {
-        value.resize(needed, 0);
-    }
-    grows
+/// The byte holding bit `offset`.
+fn byte_of(offset: u64) -> usize {
+    (offset / 8) as usize
 }
 
 fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -95,11 +92,14 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let offset = bit_offset(ctx, &args[2], None)?;
     let on = setbit_value(&args[3])?;
     let mut txn = ctx.txn_args(&args[1..2]);
-    let (old, changed) = string::modify(&mut txn, key, |value| {
-        let grew = grow_to_bit(value, offset);
-        let old = bits::set_bit(value, offset, on);
-        (old, grew || old != on)
-    })?;
+    // The window is the one byte holding the bit: only its chunk is read and written.
+    let byte = byte_of(offset);
+    let (old, changed) =
+        string::modify(&mut txn, key, byte, byte + 1, byte + 1, |window, grew| {
+            let old = bits::set_bit(window, offset % 8, on);
+            let changed = grew || old != on;
+            ((old, changed), changed)
+        })?;
     // Like Redis, a SETBIT that changes nothing is not an event.
     if changed {
         txn.notify('$', "setbit", key);
@@ -111,18 +111,23 @@ fn setbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn getbit(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let offset = bit_offset(ctx, &args[2], None)?;
     let mut txn = ctx.txn_args(&args[1..2]);
-    let value = string::get(&mut txn, &args[1])?.unwrap_or_default();
-    Ok(Reply::Int(i64::from(bits::get_bit(&value, offset))))
+    let Some(meta) = string::load(&mut txn, &args[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let byte = byte_of(offset);
+    let window = string::range(&txn, &args[1], &meta, byte..byte + 1)?;
+    Ok(Reply::Int(i64::from(bits::get_bit(&window, offset % 8))))
 }
 
 fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut txn = ctx.txn_args(&args[1..2]);
     // Redis 7.0 answers 0 for a missing key before looking at the other arguments.
-    let Some(value) = string::get(&mut txn, &args[1])? else {
+    let Some(meta) = string::load(&mut txn, &args[1])? else {
         return Ok(Reply::Int(0));
     };
+    let len = string::len(&meta);
     let range = match args.len() {
-        2 => bits::whole(value.len()),
+        2 => bits::whole(len),
         4 | 5 => {
             let start = errors::int_arg(&args[2])?;
             let end = errors::int_arg(&args[3])?;
@@ -131,11 +136,25 @@ fn bitcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 return Ok(Reply::Int(0));
             }
             let unit = unit_arg(args.get(4))?;
-            bits::resolve_range(value.len(), start, end, unit)
+            bits::resolve_range(len, start, end, unit)
         }
         _ => return Err(errors::syntax()),
     };
-    let count = range.map_or(0, |(first, last)| bits::count_ones(&value, first, last));
+    let Some((first, last)) = range else {
+        return Ok(Reply::Int(0));
+    };
+    let mut count = 0;
+    string::for_each_window(
+        &txn,
+        &args[1],
+        &meta,
+        bit_bytes(first, last),
+        |at, window| {
+            let (lo, hi) = window_bits(at, window, first, last);
+            count += bits::count_ones(window, lo, hi);
+            ControlFlow::<()>::Continue(())
+        },
+    )?;
     Ok(Reply::Int(count as i64))
 }
 
@@ -143,11 +162,12 @@ fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let bit = bitpos_bit(&args[2])?;
     let mut txn = ctx.txn_args(&args[1..2]);
     // A missing key is an endless run of zeros.
-    let Some(value) = string::get(&mut txn, &args[1])? else {
+    let Some(meta) = string::load(&mut txn, &args[1])? else {
         return Ok(Reply::Int(if bit { -1 } else { 0 }));
     };
+    let len = string::len(&meta);
     let (range, end_given) = match args.len() {
-        3 => (bits::whole(value.len()), false),
+        3 => (bits::whole(len), false),
         4..=6 => {
             let start = errors::int_arg(&args[3])?;
             let unit = unit_arg(args.get(5))?;
@@ -155,17 +175,27 @@ fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 Some(end) => errors::int_arg(end)?,
                 None => -1,
             };
-            (
-                bits::resolve_range(value.len(), start, end, unit),
-                args.len() >= 5,
-            )
+            (bits::resolve_range(len, start, end, unit), args.len() >= 5)
         }
         _ => return Err(errors::syntax()),
     };
     let Some((first, last)) = range else {
         return Ok(Reply::Int(-1));
     };
-    let pos = match bits::first_bit(&value, bit, first, last) {
+    let found = string::for_each_window(
+        &txn,
+        &args[1],
+        &meta,
+        bit_bytes(first, last),
+        |at, window| {
+            let (lo, hi) = window_bits(at, window, first, last);
+            match bits::first_bit(window, bit, lo, hi) {
+                Some(pos) => ControlFlow::Break(pos + at as u64 * 8),
+                None => ControlFlow::Continue(()),
+            }
+        },
+    )?;
+    let pos = match found {
         Some(pos) => pos as i64,
         None if bit || end_given => -1,
         // Looking for a clear bit with no end given: the string continues with zeros, so
@@ -173,6 +203,19 @@ fn bitpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None => last as i64 + 1,
     };
     Ok(Reply::Int(pos))
+}
+
+/// The bytes holding bits `first..=last`.
+fn bit_bytes(first: u64, last: u64) -> std::ops::Range<usize> {
+    byte_of(first)..byte_of(last) + 1
+}
+
+/// Bits `first..=last` of the string, clipped to `window` (which starts at byte `at`), as
+/// bit positions inside the window.
+fn window_bits(at: usize, window: &[u8], first: u64, last: u64) -> (u64, u64) {
+    let base = at as u64 * 8;
+    let end = base + window.len() as u64 * 8 - 1;
+    (first.max(base) - base, last.min(end) - base)
 }
 
 fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -218,6 +261,14 @@ struct FieldOp {
 impl FieldOp {
     fn writes(&self) -> bool {
         !matches!(self.action, FieldAction::Get)
+    }
+
+    /// The operation on a window of the string starting at byte `at`.
+    fn in_window(&self, at: usize) -> FieldOp {
+        FieldOp {
+            offset: self.offset - at as u64 * 8,
+            ..*self
+        }
     }
 
     /// The last bit the operation touches.
@@ -297,38 +348,47 @@ fn run_bitfield(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     let key = &args[1];
     let ops = parse_field_ops(ctx, args)?;
     let mut txn = ctx.txn_args(&args[1..2]);
+    // The operations read and write only the bytes between the first and the last they
+    // touch: only those chunks are read and written.
+    let start = ops.iter().map(|op| byte_of(op.offset)).min().unwrap_or(0);
+    let read_end = ops.iter().map(|op| byte_of(op.last_bit()) + 1).max();
+    let read_end = read_end.unwrap_or(0);
     let Some(last_written) = ops
         .iter()
         .filter(|op| op.writes())
         .map(FieldOp::last_bit)
         .max()
     else {
-        let value = string::get(&mut txn, key)?.unwrap_or_default();
+        let window = match string::load(&mut txn, key)? {
+            Some(meta) => string::range(&txn, key, &meta, start..read_end)?,
+            None => Vec::new(),
+        };
         let replies = ops
             .iter()
-            .map(|op| Reply::Int(op.ty.get(&value, op.offset)))
+            .map(|op| Reply::Int(op.ty.get(&window, op.in_window(start).offset)))
             .collect();
         return Ok(Reply::Array(replies));
     };
     if read_only {
         return Err(CmdError::new(RO_WRITE));
     }
-    let (replies, changed) = string::modify(&mut txn, key, |value| {
-        // As Redis, the string grows to cover every write first, even ones OVERFLOW FAIL
-        // refuses later.
-        let grew = grow_to_bit(value, last_written);
-        let mut changed = false;
-        let replies: Vec<Reply> = ops
-            .iter()
-            .map(|op| {
-                let (reply, wrote) = apply_field_op(op, value);
-                // A write into new room counts as a change even if it wrote zeros.
-                changed |= wrote.is_some_and(|field_changed| field_changed || grew);
-                reply
-            })
-            .collect();
-        (replies, changed)
-    })?;
+    // As Redis, the string grows to cover every write first, even ones OVERFLOW FAIL
+    // refuses later.
+    let grow_to = byte_of(last_written) + 1;
+    let (replies, changed) =
+        string::modify(&mut txn, key, start, read_end, grow_to, |window, grew| {
+            let mut changed = false;
+            let replies: Vec<Reply> = ops
+                .iter()
+                .map(|op| {
+                    let (reply, wrote) = apply_field_op(&op.in_window(start), window);
+                    // A write into new room counts as a change even if it wrote zeros.
+                    changed |= wrote.is_some_and(|field_changed| field_changed || grew);
+                    reply
+                })
+                .collect();
+            ((replies, changed), changed)
+        })?;
     if changed {
         txn.notify('$', "setbit", key);
     }

@@ -59,7 +59,7 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// The value of `key` (whose metadata is `meta`) as a neutral [`Value`].
 fn read_value(ctx: &Ctx, txn: &mut Txn, key: &[u8], meta: &Meta) -> Result<Value, CmdError> {
     Ok(match meta.kind {
-        Kind::String => Value::String(meta.value.clone()),
+        Kind::String => Value::String(string::value(txn, key, meta)?),
         Kind::List => Value::List(list::range(txn, key, meta, 0, meta.len.saturating_sub(1))?),
         Kind::Set => Value::Set(set::members(txn, key, meta)?),
         Kind::Hash => Value::Hash(hash::entries(txn, key, meta)?),

@@ -84,6 +84,8 @@ fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>, CmdError> {
     let Some(meta) = crate::types::get_of_kind(txn, key, Kind::String)? else {
         return Ok(None);
     };
+    // HLL commands edit the value as a whole: a long string comes back inline.
+    let meta = crate::types::string::inline(txn, key, meta)?;
     hll::validate(&meta.value)?;
     Ok(Some(meta))
 }

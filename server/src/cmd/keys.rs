@@ -454,6 +454,8 @@ fn encoding_of(ctx: &Ctx, txn: &Txn, key: &[u8], meta: &Meta) -> Result<&'static
             .unwrap_or(0)
     };
     Ok(match meta.kind {
+        // A chunked string is long: Redis would hold it raw.
+        Kind::String if crate::types::string::is_chunked(meta) => "raw",
         Kind::String => {
             if meta.value.len() <= 20
                 && redyn_protocol::args::parse_i64_strict(&meta.value).is_some()

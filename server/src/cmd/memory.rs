@@ -109,7 +109,7 @@ fn usage(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// its length.
 fn value_estimate(txn: &Txn, key: &[u8], meta: &Meta, samples: u64) -> Result<u64, CmdError> {
     if meta.kind == Kind::String {
-        return Ok(meta.value.len() as u64);
+        return Ok(crate::types::string::len(meta) as u64);
     }
     let row_prefix = if meta.kind == Kind::ZSet {
         ZSET_ROW_PREFIX

@@ -105,7 +105,7 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         (Some(m), true) if m.kind != crate::engine::Kind::String => {
             return Err(errors::wrong_type())
         }
-        (Some(m), true) => Some(m.value.clone()),
+        (Some(m), true) => Some(string::value(&txn, key, m)?),
         _ => None,
     };
     if (nx && old.is_some()) || (xx && old.is_none()) {
@@ -208,7 +208,7 @@ fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     else {
         return Ok(Reply::Nil);
     };
-    let value = meta.value.clone();
+    let value = string::value(&txn, key, &meta)?;
     match change {
         None => return Ok(Reply::bulk(value)),
         Some(Expiry::At(at)) if at <= txn.now() as i64 => {
@@ -237,10 +237,10 @@ fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         // MGET answers nil for keys of other types instead of failing.
-        let value = txn
-            .get(key)?
-            .filter(|m| m.kind == crate::engine::Kind::String)
-            .map(|m| m.value);
+        let value = match txn.get_shared(key)? {
+            Some(m) if m.kind == crate::engine::Kind::String => Some(string::value(&txn, key, &m)?),
+            _ => None,
+        };
         out.push(Reply::opt_bulk(value));
     }
     Ok(Reply::Array(out))
@@ -273,11 +273,10 @@ fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut txn = ctx.txn_args(&args[1..2]);
-    let mut value = string::get(&mut txn, &args[1])?.unwrap_or_default();
-    check_size(ctx, value.len() + args[2].len())?;
-    value.extend_from_slice(&args[2]);
-    let len = value.len();
-    string::update(&mut txn, &args[1], value)?;
+    let meta = string::load(&mut txn, &args[1])?;
+    let end = meta.as_ref().map_or(0, string::len);
+    check_size(ctx, end + args[2].len())?;
+    let len = string::write_at(&mut txn, &args[1], meta, end, &args[2])?;
     txn.notify('$', "append", &args[1]);
     ctx.commit(txn)?;
     Ok(Reply::Int(len as i64))
@@ -295,7 +294,7 @@ fn check_size(ctx: &Ctx, len: usize) -> Result<(), CmdError> {
 fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut txn = ctx.txn_args(&args[1..2]);
     Ok(Reply::Int(
-        string::get(&mut txn, &args[1])?.map_or(0, |v| v.len() as i64),
+        string::load(&mut txn, &args[1])?.map_or(0, |m| string::len(&m) as i64),
     ))
 }
 
@@ -304,8 +303,10 @@ fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let start = errors::int_arg(&args[2])?;
     let end = errors::int_arg(&args[3])?;
     let mut txn = ctx.txn_args(&args[1..2]);
-    let value = string::get(&mut txn, &args[1])?.unwrap_or_default();
-    let len = value.len() as i64;
+    let Some(meta) = string::load(&mut txn, &args[1])? else {
+        return Ok(Reply::bulk(Bytes::new()));
+    };
+    let len = string::len(&meta) as i64;
     if len == 0 || (start < 0 && end < 0 && start > end) {
         return Ok(Reply::bulk(Bytes::new()));
     }
@@ -316,7 +317,8 @@ fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if s > e {
         return Ok(Reply::bulk(Bytes::new()));
     }
-    Ok(Reply::bulk(value[s as usize..=e as usize].to_vec()))
+    let bytes = s as usize..e as usize + 1;
+    Ok(Reply::bulk(string::range(&txn, &args[1], &meta, bytes)?))
 }
 
 fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -326,19 +328,13 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let patch = &args[3];
     let mut txn = ctx.txn_args(&args[1..2]);
-    let current = string::get(&mut txn, &args[1])?;
+    let current = string::load(&mut txn, &args[1])?;
     if patch.is_empty() {
-        return Ok(Reply::Int(current.map_or(0, |v| v.len() as i64)));
+        return Ok(Reply::Int(current.map_or(0, |m| string::len(&m) as i64)));
     }
     let offset = offset as usize;
     check_size(ctx, offset + patch.len())?;
-    let mut value = current.unwrap_or_default();
-    if value.len() < offset + patch.len() {
-        value.resize(offset + patch.len(), 0);
-    }
-    value[offset..offset + patch.len()].copy_from_slice(patch);
-    let len = value.len();
-    string::update(&mut txn, &args[1], value)?;
+    let len = string::write_at(&mut txn, &args[1], current, offset, patch)?;
     txn.notify('$', "setrange", &args[1]);
     ctx.commit(txn)?;
     Ok(Reply::Int(len as i64))
@@ -433,7 +429,9 @@ fn parse_lcs_options(args: &[Bytes]) -> Result<LcsOptions, CmdError> {
 fn lcs_input(txn: &mut Txn, key: &[u8]) -> Result<Vec<u8>, CmdError> {
     match txn.get(key)? {
         None => Ok(Vec::new()),
-        Some(meta) if meta.kind == crate::engine::Kind::String => Ok(meta.value),
+        Some(meta) if meta.kind == crate::engine::Kind::String => {
+            Ok(string::value(txn, key, &meta)?)
+        }
         Some(_) => Err(CmdError::new(
             "ERR The specified keys must contain string values",
         )),

@@ -28,12 +28,6 @@ impl Kind {
             Kind::Stream => "stream",
         }
     }
-
-    /// Whether the type keeps its members in sub-rows (and so needs background reclaim
-    /// when a version is dropped).
-    pub fn has_sub_rows(self) -> bool {
-        !matches!(self, Kind::String)
-    }
 }
 
 /// Metadata of one key: its type, expiry, current sub-row version and member count; strings
@@ -46,9 +40,9 @@ pub struct Meta {
     /// Sub-rows of this key live under this version; a new key gets a fresh version so old
     /// sub-rows are unreachable at once and can be reclaimed in the background.
     pub version: u64,
-    /// Number of members (hash fields, zset members); unused for strings.
+    /// Number of members (hash fields, zset members); a chunked string's byte length.
     pub len: u64,
-    /// Inline value (strings).
+    /// Inline value (strings; a chunked string's chunk size, see `types::string`).
     #[serde(with = "serde_bytes")]
     pub value: Vec<u8>,
 }
@@ -71,6 +65,13 @@ impl Meta {
             value,
             ..Meta::new(Kind::String, 0)
         }
+    }
+
+    /// Whether the key keeps rows under its version (and so needs background reclaim when
+    /// the version is dropped): every type with members, and strings stored in chunks
+    /// (inline strings have version 0, which is never handed out).
+    pub fn has_sub_rows(&self) -> bool {
+        self.kind != Kind::String || self.version != 0
     }
 
     /// Whether the key is expired at `now_ms`.

@@ -79,6 +79,9 @@ pub struct Txn<'e> {
     modified: Vec<Vec<u8>>,
     /// Set by FLUSHDB, which invalidates client caches as a whole instead of key by key.
     untracked: bool,
+    /// Sub-row prefixes of versions created and dropped within this transaction (MSET of
+    /// one long string twice): no stored row names them, so the commit queues their reclaim.
+    dropped_versions: Vec<Vec<u8>>,
     /// The last key's metadata row key: a command reads and writes one key's rows many
     /// times (metadata, each sub-row), and encoding it hashes the key for its slot. The
     /// encoded row holds the space and the key, so it is its own memo key.
@@ -112,6 +115,7 @@ impl<'e> Txn<'e> {
             touched: Vec::new(),
             modified: Vec::new(),
             untracked: false,
+            dropped_versions: Vec::new(),
             last_meta_key: RefCell::new(first_meta_key),
         }
     }
@@ -241,6 +245,7 @@ impl<'e> Txn<'e> {
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
+        self.drop_pending_version(key, Some(meta.version))?;
         let now = self.now;
         let entry = self.entry(key)?;
         if entry.emptied_version == Some(meta.version) {
@@ -269,11 +274,31 @@ impl<'e> Txn<'e> {
         let was_live = entry.current.as_ref().is_some_and(|m| !m.is_expired(now));
         let existed = entry.current.is_some();
         if existed {
+            self.drop_pending_version(key, None)?;
+            let entry = self.entry(key)?;
             entry.current = None;
             entry.dirty = true;
             self.touch(key);
         }
         Ok(was_live)
+    }
+
+    /// Records for reclaim the version of `key`'s pending metadata if this transaction created
+    /// it and is about to replace it with `new_version` (`None`: a deletion).
+    fn drop_pending_version(&mut self, key: &[u8], new_version: Option<u64>) -> Result<()> {
+        let entry = self.entry(key)?;
+        let stored = entry.physical.as_ref().map(|m| m.version);
+        let pending = entry
+            .current
+            .as_deref()
+            .filter(|m| m.has_sub_rows())
+            .map(|m| m.version)
+            .filter(|&v| Some(v) != stored && Some(v) != new_version);
+        if let Some(version) = pending {
+            let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
+            self.dropped_versions.push(prefix);
+        }
+        Ok(())
     }
 
     /// Deletes `key`, whose live sub-rows at `version` this transaction has all deleted
@@ -446,7 +471,10 @@ impl<'e> Txn<'e> {
 
     /// Whether the transaction has anything to write.
     pub fn is_dirty(&self) -> bool {
-        !self.subs.is_empty() || !self.rows.is_empty() || self.metas.values().any(|e| e.dirty)
+        !self.subs.is_empty()
+            || !self.rows.is_empty()
+            || !self.dropped_versions.is_empty()
+            || self.metas.values().any(|e| e.dirty)
     }
 
     /// Commits all pending writes atomically, then does the bookkeeping every write needs:
@@ -527,13 +555,16 @@ impl<'e> Txn<'e> {
             if let Some(old) = old {
                 let version_dropped = new.is_none_or(|n| n.version != old.version);
                 let rows_left = entry.emptied_version != Some(old.version);
-                if old.kind.has_sub_rows() && version_dropped && rows_left {
+                if old.has_sub_rows() && version_dropped && rows_left {
                     staged
                         .batch
                         .insert(&engine.gc, sub_prefix(raw_key, old.version), []);
                 }
             }
             staged.count(space, new.is_some(), old.is_some());
+        }
+        for prefix in &self.dropped_versions {
+            staged.batch.insert(&engine.gc, prefix.clone(), []);
         }
     }
 

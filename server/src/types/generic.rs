@@ -16,7 +16,7 @@ pub fn copy_value(
     dst_space: u32,
 ) -> Result<Meta> {
     let mut copy = meta.clone();
-    if meta.kind.has_sub_rows() {
+    if meta.has_sub_rows() {
         copy.version = txn.engine().new_version()?;
         let rows = txn
             .sub_scan(src, meta.version, Unbounded, Unbounded, false)
