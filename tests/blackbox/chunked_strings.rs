@@ -201,7 +201,7 @@ fn commands_on_a_chunked_string() {
         .arg(&["ids", "BY", "nosort", "GET", "w_*"])
         .query(&mut c)
         .unwrap();
-    assert_eq!(sorted, [big.clone()]);
+    assert_eq!(sorted, std::slice::from_ref(&big));
     assert!(int(&mut c, &["MEMORY", "USAGE", "w_1"]) >= big.len() as i64);
     // A chunked string expires like any key.
     let _: () = q(&mut c, &["PEXPIRE", "w_1", "30"]);
@@ -367,7 +367,8 @@ fn bit_commands_on_chunked_values() {
     assert_eq!(int(&mut c, &["BITPOS", "f", "0"]), 8 * full.len() as i64);
     assert_eq!(int(&mut c, &["BITPOS", "f", "0", "0", "-1"]), -1);
     // BITOP over chunked sources into a chunked destination.
-    let ops: [(&str, fn(u8, u8) -> u8); 3] = [
+    type ByteOp = fn(u8, u8) -> u8;
+    let ops: [(&str, ByteOp); 3] = [
         ("AND", |x, y| x & y),
         ("OR", |x, y| x | y),
         ("XOR", |x, y| x ^ y),
