@@ -3,12 +3,12 @@
 //! when `redis-server` is installed), and RDB files written by Redis.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Value;
 
-use crate::harness::{error, error_text, q, TestServer};
+use crate::harness::{error, error_text, q, RealRedis, TestServer};
 
 pub(crate) fn dump(c: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query(c).unwrap()
@@ -414,64 +414,6 @@ fn real_redis_payloads_restore() {
             "hashtable" if key.starts_with("hash") => assert_eq!(ours, "listpack"),
             _ => assert_eq!(&ours, encoding, "{key}"),
         }
-    }
-}
-
-/// A running real `redis-server` on a free port, or `None` when it is not installed.
-pub(crate) struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl RealRedis {
-    pub(crate) fn start() -> Option<RealRedis> {
-        let dir = tempfile::tempdir().unwrap();
-        let port = crate::harness::free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        let real = RealRedis {
-            child,
-            port,
-            _dir: dir,
-        };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(real);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    pub(crate) fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-
-    pub(crate) fn dir(&self) -> &Path {
-        self._dir.path()
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -2,12 +2,9 @@
 //! searches with every option and error, and (when `redis-server` is installed) the same
 //! points and queries answered side by side with real Redis.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
 use redis::Value;
 
-use crate::harness::{error, free_port, q, value, TestServer};
+use crate::harness::{error, q, value, RealRedis, TestServer};
 
 fn bulk(s: &str) -> Value {
     Value::BulkString(s.as_bytes().to_vec())
@@ -634,53 +631,6 @@ fn resp3_coordinates_are_doubles() {
         value(&mut c, &["GEODIST", "Sicily", "Palermo", "Catania"]),
         bulk("166274.1516")
     );
-}
-
-/// A real `redis-server` on a free port, or `None` when it is not installed.
-struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start() -> Option<RealRedis> {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .current_dir(std::env::temp_dir())
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        let real = RealRedis { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(real);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
-    fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
-            .unwrap()
-            .get_connection()
-            .unwrap()
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Deterministic pseudo-random numbers in [0, 1) (xorshift), so a failure reproduces.

@@ -430,7 +430,7 @@ pub fn create_simple_table(con: &mut redis::Connection, name: &str, key: &str, k
 /// (after saying so) when redis-server is not installed. Killed on drop.
 pub struct RealRedis {
     child: std::process::Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub url: String,
 }
 
@@ -455,7 +455,7 @@ impl RealRedis {
             .expect("start redis-server");
         let real = RealRedis {
             child,
-            _dir: dir,
+            dir,
             url: format!("redis://127.0.0.1:{port}/"),
         };
         let started = eventually(10, || real.try_client().is_some());
@@ -472,6 +472,11 @@ impl RealRedis {
 
     pub fn client(&self) -> redis::Connection {
         self.try_client().expect("connect to redis-server")
+    }
+
+    /// Its working directory (where SAVE writes `dump.rdb`).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 

@@ -6,7 +6,8 @@
 use redis::Value;
 use serde_json::json;
 
-use crate::dump::{dump, import_into, restore, restore_err, with_trailer, RealRedis};
+use crate::dump::{dump, import_into, restore, restore_err, with_trailer};
+use crate::harness::RealRedis;
 use crate::harness::{ddb, q, TestServer};
 
 /// Commands that build a stream with several nodes (3 entries each), entries deleted from
