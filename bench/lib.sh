@@ -6,9 +6,15 @@
 
 REDYN_PID=""
 
+# launch_redyn <binary> <port> <name> [args...]: a redyn in the background on $TMP/<name>,
+# logging to $TMP/<name>.log.
+launch_redyn() {
+  "$1" --port "$2" --dir "$TMP/$3" --appendfsync everysec --metrics-addr off "${@:4}" \
+    >>"$TMP/$3.log" 2>&1 &
+}
+
 start_redyn() {
-  "${REDYN_BIN:-target/release/redyn}" --port "$REDYN_PORT" --dir "$TMP/redyn" --appendfsync everysec \
-    --metrics-addr off "$@" >>"$TMP/redyn.log" 2>&1 &
+  launch_redyn "${REDYN_BIN:-target/release/redyn}" "$REDYN_PORT" redyn "$@"
   REDYN_PID=$!
 }
 
@@ -21,8 +27,7 @@ stop_redyn() {
 # cost of that change) on REDIS_PORT instead of redis-server.
 start_redis() {
   if [ -n "${BASELINE_BIN:-}" ]; then
-    "$BASELINE_BIN" --port "$REDIS_PORT" --dir "$TMP/baseline" --appendfsync everysec \
-      --metrics-addr off >>"$TMP/baseline.log" 2>&1 &
+    launch_redyn "$BASELINE_BIN" "$REDIS_PORT" baseline
     return
   fi
   mkdir -p "$TMP/redis"

@@ -303,7 +303,7 @@ fn store_batch(
     let Some(db) = batch.first().map(|e| e.db) else {
         return Ok(());
     };
-    let keys: Vec<Vec<u8>> = batch.iter().map(|e| e.key.clone()).collect();
+    let keys: Vec<&[u8]> = batch.iter().map(|e| e.key.as_slice()).collect();
     let mut txn = engine.txn(Locks::Take, db, &keys);
     for entry in batch.drain(..) {
         let expire_at = entry.expire_at_ms.unwrap_or(0);

@@ -298,16 +298,7 @@ impl ZIndex {
         let mut link = Link::Root;
         let mut n = self.root;
         while n != NIL && self.nodes[n as usize].priority > priority {
-            let current = &mut self.nodes[n as usize];
-            current.size += 1;
-            if cmp_entry(score, member, current.score, current.member.as_bytes()) == Ordering::Less
-            {
-                link = Link::Left(n);
-                n = current.left;
-            } else {
-                link = Link::Right(n);
-                n = current.right;
-            }
+            (link, n) = self.step_toward(n, score, member, 1);
         }
         let (left, right) = self.split(n, score, member);
         let node = self.alloc(Node {
@@ -343,16 +334,7 @@ impl ZIndex {
                 n != NIL,
                 "sorted set index out of sync with its member table"
             );
-            let current = &mut self.nodes[n as usize];
-            current.size -= 1;
-            if cmp_entry(score, member, current.score, current.member.as_bytes()) == Ordering::Less
-            {
-                link = Link::Left(n);
-                n = current.left;
-            } else {
-                link = Link::Right(n);
-                n = current.right;
-            }
+            (link, n) = self.step_toward(n, score, member, -1);
         }
         self.unlink_member(member);
         let (left, right) = (self.nodes[n as usize].left, self.nodes[n as usize].right);
@@ -362,6 +344,19 @@ impl ZIndex {
         self.nodes[n as usize].member = Member::new(&[]);
         self.free.push(n);
         true
+    }
+
+    /// One step of a descent toward (`score`, `member`) from node `n`, whose subtree grows
+    /// (insert, `+1`) or shrinks (remove, `-1`) by the entry: the child slot taken and the
+    /// child.
+    fn step_toward(&mut self, n: u32, score: f64, member: &[u8], size_change: i32) -> (Link, u32) {
+        let current = &mut self.nodes[n as usize];
+        current.size = current.size.wrapping_add_signed(size_change);
+        if cmp_entry(score, member, current.score, current.member.as_bytes()) == Ordering::Less {
+            (Link::Left(n), current.left)
+        } else {
+            (Link::Right(n), current.right)
+        }
     }
 
     /// Points the parent slot `link` at `child`.
