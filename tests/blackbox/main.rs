@@ -38,6 +38,7 @@ mod multi_all;
 mod network;
 mod offload;
 mod persistence;
+mod pipeline;
 mod protocol;
 mod pubsub;
 mod scripting;

@@ -16,7 +16,7 @@ use super::shared::Server;
 use super::table::Entry;
 use super::{monitor, Ctx, Flag};
 use crate::acl::log::Context as AclContext;
-use crate::engine::Locks;
+use crate::engine::{Batch, Locks};
 
 /// Commands that run immediately even inside MULTI.
 const MULTI_CONTROL: &[&str] = &[
@@ -231,6 +231,36 @@ pub fn run(
     args: &[Bytes],
     locks: Locks<'_>,
 ) -> Reply {
+    run_in(server, client, entry, args, locks, None)
+}
+
+/// Executes one request of a pipelined batch (see [`super::pipeline`]): the checks of
+/// [`execute`], then the handler under the batch's locks, its writes joining the batch's.
+pub fn execute_in_batch(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: &Entry,
+    args: &[Bytes],
+    locks: Locks<'_>,
+    batch: &Batch,
+) -> Reply {
+    if let Err(e) = check(server, client, entry, args) {
+        let reply = Reply::Error(e.0);
+        note_error_reply(server, &reply);
+        return reply;
+    }
+    run_in(server, client, entry, args, locks, Some(batch))
+}
+
+/// [`run`], for a command that may be part of a pipelined batch.
+fn run_in(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: &Entry,
+    args: &[Bytes],
+    locks: Locks<'_>,
+    batch: Option<&Batch>,
+) -> Reply {
     let started = Instant::now();
     // A re-run after a wake-up of a command that blocked: already counted once.
     let retry = client.block_deadline.is_some();
@@ -260,6 +290,7 @@ pub fn run(
             server,
             client,
             locks,
+            batch,
         };
         call_handler(entry, &mut ctx, args)
     };

@@ -22,16 +22,16 @@ const NUMKEYS: super::table::KeySpec = (0, 0, 0);
 const KEYS_THEN_TIMEOUT: super::table::KeySpec = (1, -2, 1);
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("lpush", -3, &[Write, DenyOom, Fast], ONE_KEY, "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", push),
-    CommandSpec::new("rpush", -3, &[Write, DenyOom, Fast], ONE_KEY, "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", push),
+    CommandSpec::new("lpush", -3, &[Write, DenyOom, Fast, Batch], ONE_KEY, "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", push),
+    CommandSpec::new("rpush", -3, &[Write, DenyOom, Fast, Batch], ONE_KEY, "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", push),
     CommandSpec::new("lpushx", -3, &[Write, DenyOom, Fast], ONE_KEY, "list", "2.2.0", "Prepends one or more elements to a list only when the list exists.", push),
     CommandSpec::new("rpushx", -3, &[Write, DenyOom, Fast], ONE_KEY, "list", "2.2.0", "Appends an element to a list only when the list exists.", push),
-    CommandSpec::new("lpop", -2, &[Write, Fast], ONE_KEY, "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", pop),
-    CommandSpec::new("rpop", -2, &[Write, Fast], ONE_KEY, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", pop),
-    CommandSpec::new("llen", 2, &[ReadOnly, Fast], ONE_KEY, "list", "1.0.0", "Returns the length of a list.", llen),
-    CommandSpec::new("lindex", 3, &[ReadOnly], ONE_KEY, "list", "1.0.0", "Returns an element from a list by its index.", lindex),
+    CommandSpec::new("lpop", -2, &[Write, Fast, Batch], ONE_KEY, "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", pop),
+    CommandSpec::new("rpop", -2, &[Write, Fast, Batch], ONE_KEY, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", pop),
+    CommandSpec::new("llen", 2, &[ReadOnly, Fast, Batch], ONE_KEY, "list", "1.0.0", "Returns the length of a list.", llen),
+    CommandSpec::new("lindex", 3, &[ReadOnly, Batch], ONE_KEY, "list", "1.0.0", "Returns an element from a list by its index.", lindex),
     CommandSpec::new("lset", 4, &[Write, DenyOom], ONE_KEY, "list", "1.0.0", "Sets the value of an element in a list by its index.", lset),
-    CommandSpec::new("lrange", 4, &[ReadOnly], ONE_KEY, "list", "1.0.0", "Returns a range of elements from a list.", lrange),
+    CommandSpec::new("lrange", 4, &[ReadOnly, Batch], ONE_KEY, "list", "1.0.0", "Returns a range of elements from a list.", lrange),
     CommandSpec::new("ltrim", 4, &[Write], ONE_KEY, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", ltrim),
     CommandSpec::new("lrem", 4, &[Write], ONE_KEY, "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", lrem),
     CommandSpec::new("linsert", 5, &[Write, DenyOom], ONE_KEY, "list", "2.2.0", "Inserts an element before or after another element in a list.", linsert),
@@ -219,7 +219,12 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(match range_positions(start, stop, meta.len) {
-        Some((from, to)) => bulks(list::range(&txn, key, &meta, from, to)?),
+        Some((from, to)) => Reply::Array(
+            list::range_shared(&txn, key, &meta, from, to)?
+                .into_iter()
+                .map(Reply::Bulk)
+                .collect(),
+        ),
         None => Reply::Array(Vec::new()),
     })
 }

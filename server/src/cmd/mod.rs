@@ -29,6 +29,7 @@ pub mod keys;
 pub mod list;
 pub mod memory;
 pub mod monitor;
+pub mod pipeline;
 pub mod pubsub;
 pub mod sampling;
 pub mod script;
@@ -52,7 +53,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use redyn_protocol::Reply;
 
-use crate::engine::{Engine, EngineError, Locks, Txn};
+use crate::engine::{Batch, Engine, EngineError, Locks, Txn};
 use client::ClientState;
 use shared::Server;
 
@@ -92,6 +93,8 @@ pub struct Ctx<'a> {
     pub server: &'a Arc<Server>,
     pub client: &'a mut ClientState,
     pub locks: Locks<'a>,
+    /// The pipelined batch the command runs in, if any (see [`pipeline`]).
+    pub batch: Option<&'a Batch>,
 }
 
 impl<'a> Ctx<'a> {
@@ -107,17 +110,23 @@ impl<'a> Ctx<'a> {
     /// A transaction over `keys` in the client's database, under the command's lock scope
     /// (inside EXEC the block already holds every shard lock, so none are taken again).
     pub fn txn(&self, keys: &[&[u8]]) -> Txn<'a> {
-        self.engine().txn(self.locks, self.db(), keys)
+        self.engine()
+            .txn(self.locks, self.db(), keys)
+            .in_batch(self.batch)
     }
 
     /// A transaction over arguments that are keys.
     pub fn txn_args(&self, keys: &[Bytes]) -> Txn<'a> {
-        self.engine().txn(self.locks, self.db(), keys)
+        self.engine()
+            .txn(self.locks, self.db(), keys)
+            .in_batch(self.batch)
     }
 
     /// A transaction holding every shard (whole-database operations).
     pub fn txn_all(&self) -> Txn<'a> {
-        self.engine().txn_all(self.locks, self.db())
+        self.engine()
+            .txn_all(self.locks, self.db())
+            .in_batch(self.batch)
     }
 
     /// Blocks the client on `keys` (call while the transaction that found them empty is

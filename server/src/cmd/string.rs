@@ -17,8 +17,8 @@ const PAIRED_KEYS: super::table::KeySpec = (1, -1, 2);
 const LCS_KEYS: super::table::KeySpec = (1, 2, 1);
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("get", 2, &[ReadOnly, Fast], ONE_KEY, "string", "1.0.0", "Returns the string value of a key.", get),
-    CommandSpec::new("set", -3, &[Write, DenyOom], ONE_KEY, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
+    CommandSpec::new("get", 2, &[ReadOnly, Fast, Batch], ONE_KEY, "string", "1.0.0", "Returns the string value of a key.", get),
+    CommandSpec::new("set", -3, &[Write, DenyOom, Batch], ONE_KEY, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", set),
     CommandSpec::new("setnx", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", setnx),
     CommandSpec::new("setex", 4, &[Write, DenyOom], ONE_KEY, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", setex),
     CommandSpec::new("psetex", 4, &[Write, DenyOom], ONE_KEY, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", setex),
@@ -33,10 +33,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("getrange", 4, &[ReadOnly], ONE_KEY, "string", "2.4.0", "Returns a substring of the string stored at a key.", getrange),
     CommandSpec::new("substr", 4, &[ReadOnly], ONE_KEY, "string", "1.0.0", "Returns a substring from a string value.", getrange),
     CommandSpec::new("setrange", 4, &[Write, DenyOom], ONE_KEY, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", setrange),
-    CommandSpec::new("incr", 2, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
-    CommandSpec::new("decr", 2, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
-    CommandSpec::new("incrby", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incr),
-    CommandSpec::new("decrby", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", incr),
+    CommandSpec::new("incr", 2, &[Write, DenyOom, Fast, Batch], ONE_KEY, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
+    CommandSpec::new("decr", 2, &[Write, DenyOom, Fast, Batch], ONE_KEY, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", incr),
+    CommandSpec::new("incrby", 3, &[Write, DenyOom, Fast, Batch], ONE_KEY, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incr),
+    CommandSpec::new("decrby", 3, &[Write, DenyOom, Fast, Batch], ONE_KEY, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", incr),
     CommandSpec::new("lcs", -3, &[ReadOnly], LCS_KEYS, "string", "7.0.0", "Finds the longest common substring.", lcs),
     CommandSpec::new("incrbyfloat", 3, &[Write, DenyOom, Fast], ONE_KEY, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", incrbyfloat),
 ];

@@ -34,6 +34,10 @@ pub enum Flag {
     /// queue (`block_in_place`) instead of stalling every connection sharing that thread.
     /// Redis has no such flag, so COMMAND INFO does not report it.
     Offload,
+    /// Internal: a command on one key (`args[1]`) that reads and writes only through its
+    /// transaction and never blocks, so consecutive pipelined ones may run as one engine
+    /// batch (see `cmd::pipeline`). Not reported by COMMAND INFO.
+    Batch,
 }
 
 impl Flag {
@@ -53,7 +57,7 @@ impl Flag {
             Flag::NoAuth => "no_auth",
             Flag::NoMulti => "no_multi",
             Flag::PubSubContext => "pubsub_context",
-            Flag::Offload => return None,
+            Flag::Offload | Flag::Batch => return None,
         })
     }
 }

@@ -18,7 +18,14 @@
 //!
 //! Every committed batch takes a sequence number ([`Durability::note_write`], through
 //! `Engine::commit`), which is how `always` knows what a reply must wait for.
+//!
+//! The fsync itself runs outside fjall's journal lock: fjall's `persist(SyncData)` fsyncs
+//! while holding it, so every commit on every connection waited for the disk once a second
+//! (the write stalls of issue 15). Here the lock is held only to hand the buffer to the OS;
+//! the journal file is then fsynced through a handle of our own (see [`JournalFile`]).
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use parking_lot::Mutex;
@@ -71,10 +78,12 @@ pub struct Durability {
     handed_to_os: AtomicU64,
     sync_lock: Mutex<()>,
     write_lock: Mutex<()>,
+    journal: JournalFile,
 }
 
 impl Durability {
-    pub fn new(mode: AppendFsync) -> Durability {
+    /// Durability for the database whose journal files live in `dir`.
+    pub fn new(mode: AppendFsync, dir: &Path) -> Durability {
         Durability {
             mode: AtomicU8::new(mode.to_u8()),
             written: AtomicU64::new(0),
@@ -82,6 +91,7 @@ impl Durability {
             handed_to_os: AtomicU64::new(0),
             sync_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
+            journal: JournalFile::new(dir),
         }
     }
 
@@ -117,9 +127,14 @@ impl Durability {
             return Ok(());
         }
         let upto = self.written.load(Ordering::SeqCst);
-        db.persist(fjall::PersistMode::SyncData)?;
-        self.synced.fetch_max(upto, Ordering::SeqCst);
+        db.persist(fjall::PersistMode::Buffer)?;
         self.handed_to_os.fetch_max(upto, Ordering::SeqCst);
+        if self.journal.sync_data().is_err() {
+            // Our own handle failed (the file vanished in a rotation, an odd filesystem):
+            // fjall's own fsync under its lock is still correct, only slower.
+            db.persist(fjall::PersistMode::SyncData)?;
+        }
+        self.synced.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
 
@@ -158,5 +173,46 @@ impl Durability {
             return Ok(());
         }
         self.sync_through(db, upto)
+    }
+}
+
+/// The active journal file, opened once more so it can be fsynced without fjall's journal
+/// lock. fjall names journals `<n>.jnl` in the database folder and writes only the newest;
+/// when it seals one (memtable rotation) it fsyncs it itself, under its lock, so data
+/// handed to the OS before a rotation is on disk either way. An fsync through any handle of
+/// a file flushes all of that file's written data.
+struct JournalFile {
+    dir: PathBuf,
+    open: Mutex<Option<(u64, File)>>,
+}
+
+impl JournalFile {
+    fn new(dir: &Path) -> JournalFile {
+        JournalFile {
+            dir: dir.to_path_buf(),
+            open: Mutex::new(None),
+        }
+    }
+
+    /// fsyncs (data only) the newest journal file.
+    fn sync_data(&self) -> std::io::Result<()> {
+        let newest = self.newest_id()?;
+        let mut open = self.open.lock();
+        if open.as_ref().is_none_or(|(id, _)| *id != newest) {
+            let file = File::open(self.dir.join(format!("{newest}.jnl")))?;
+            *open = Some((newest, file));
+        }
+        let (_, file) = open.as_ref().expect("opened above");
+        file.sync_data()
+    }
+
+    fn newest_id(&self) -> std::io::Result<u64> {
+        std::fs::read_dir(&self.dir)?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
+            })
+            .max()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no journal file"))
     }
 }

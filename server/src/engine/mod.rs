@@ -55,7 +55,7 @@ pub use locks::{LockGuard, LockSet, Locks};
 pub use meta::{Kind, Meta};
 pub use shards::ShardMap;
 pub use stream_id::StreamId;
-pub use txn::{KeyEvent, Txn};
+pub use txn::{Batch, KeyEvent, Txn};
 
 /// Engine failures. Storage errors are reported to the client as `ERR` replies; they never
 /// take down the server.
@@ -277,7 +277,7 @@ impl Engine {
             changelog: open_keyspace(&db, "changelog")?,
             system,
             shards,
-            durability: durability::Durability::new(options.appendfsync),
+            durability: durability::Durability::new(options.appendfsync, dir),
             next_version: AtomicU64::new(0),
             version_ceiling: Mutex::new(0),
             key_counts: DashMap::new(),

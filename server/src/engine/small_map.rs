@@ -53,6 +53,10 @@ impl<V> SmallMap<V> {
         at
     }
 
+    pub(crate) fn at(&self, at: usize) -> &V {
+        &self.entries[at].1
+    }
+
     pub(crate) fn at_mut(&mut self, at: usize) -> &mut V {
         &mut self.entries[at].1
     }

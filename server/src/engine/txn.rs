@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
+use parking_lot::Mutex;
 
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
@@ -62,11 +63,10 @@ struct RowWrite {
     value: Option<Vec<u8>>,
 }
 
-pub struct Txn<'e> {
-    engine: &'e Engine,
-    space: u32,
-    now: u64,
-    locks: LockGuard<'e>,
+/// What a transaction will write, and what its commit must announce. A pipelined batch
+/// keeps one for several commands (see [`Batch`]).
+#[derive(Default)]
+struct Pending {
     metas: SmallMap<MetaEntry>,
     subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     rows: BTreeMap<(Family, Vec<u8>), RowWrite>,
@@ -82,6 +82,83 @@ pub struct Txn<'e> {
     /// Sub-row prefixes of versions created and dropped within this transaction (MSET of
     /// one long string twice): no stored row names them, so the commit queues their reclaim.
     dropped_versions: Vec<Vec<u8>>,
+    /// See [`Txn::cache_written_subs`].
+    cache_written_subs: bool,
+}
+
+impl Pending {
+    /// Takes over a later command's writes (a command of a [`Batch`] committing): its rows
+    /// replace ours, its metadata entries keep our stored ("physical") rows, which it read
+    /// through us, and its events follow ours.
+    fn absorb(&mut self, mut later: Pending) {
+        for (raw_key, entry) in later.metas.drain() {
+            match self.metas.position(&raw_key) {
+                Some(at) => {
+                    let ours = self.metas.at_mut(at);
+                    ours.current = entry.current;
+                    ours.dirty |= entry.dirty;
+                    ours.emptied_version = entry.emptied_version;
+                }
+                None => {
+                    self.metas.push(raw_key, entry);
+                }
+            }
+        }
+        // Inserted one by one: `BTreeMap::append` rebuilds the whole tree, once per command.
+        self.subs.extend(later.subs);
+        self.rows.extend(later.rows);
+        for (row, existed) in later.rows_existed {
+            self.rows_existed.entry(row).or_insert(existed);
+        }
+        self.events.append(&mut later.events);
+        self.touched.append(&mut later.touched);
+        self.modified.append(&mut later.modified);
+        self.dropped_versions.append(&mut later.dropped_versions);
+        self.untracked |= later.untracked;
+        self.cache_written_subs |= later.cache_written_subs;
+    }
+}
+
+/// The writes of consecutive commands of one pipelined request batch, committed together:
+/// one fjall batch, one journal append and one metadata row per key however many commands
+/// wrote it (16 pipelined LPUSHes to one list write its metadata row once, not 16 times).
+///
+/// The batch's lock scope covers every command's keys for the whole batch, so no other
+/// client sees its writes before they are committed. Each command still runs in a
+/// transaction of its own that reads through the batch's pending writes (see
+/// [`Txn::in_batch`]) and joins them only when it commits: a command that fails leaves
+/// nothing behind, as on its own.
+pub struct Batch {
+    space: u32,
+    pending: Mutex<Pending>,
+}
+
+impl Batch {
+    pub fn new(space: u32) -> Batch {
+        Batch {
+            space,
+            pending: Mutex::new(Pending::default()),
+        }
+    }
+
+    /// Commits everything the batch's commands committed, under `locks` (the batch's lock
+    /// scope), with the bookkeeping of [`Txn::commit`].
+    pub fn commit<'e>(self, engine: &'e Engine, locks: LockGuard<'e>) -> Result<()> {
+        let mut txn = Txn::new(engine, self.space, locks);
+        txn.pending = self.pending.into_inner();
+        txn.commit()
+    }
+}
+
+pub struct Txn<'e> {
+    engine: &'e Engine,
+    space: u32,
+    now: u64,
+    locks: LockGuard<'e>,
+    pending: Pending,
+    /// The pipelined batch this transaction belongs to: reads see its pending writes, and
+    /// committing hands the writes to it.
+    batch: Option<&'e Batch>,
     /// The last key's metadata row key: a command reads and writes one key's rows many
     /// times (metadata, each sub-row), and encoding it hashes the key for its slot. The
     /// encoded row holds the space and the key, so it is its own memo key.
@@ -107,17 +184,17 @@ impl<'e> Txn<'e> {
             space,
             now: super::now_ms(),
             locks,
-            metas: SmallMap::default(),
-            subs: BTreeMap::new(),
-            rows: BTreeMap::new(),
-            rows_existed: HashMap::new(),
-            events: Vec::new(),
-            touched: Vec::new(),
-            modified: Vec::new(),
-            untracked: false,
-            dropped_versions: Vec::new(),
+            pending: Pending::default(),
+            batch: None,
             last_meta_key: RefCell::new(first_meta_key),
         }
+    }
+
+    /// Makes this transaction one command of `batch` (see [`Batch`]): it reads through the
+    /// batch's pending writes and its commit hands its writes to the batch.
+    pub fn in_batch(mut self, batch: Option<&'e Batch>) -> Self {
+        self.batch = batch;
+        self
     }
 
     /// The metadata row key of `key` in the current space (remembered for the last key).
@@ -165,17 +242,30 @@ impl<'e> Txn<'e> {
     /// on first use.
     fn entry(&mut self, key: &[u8]) -> Result<&mut MetaEntry> {
         let raw = self.take_meta_key(key);
-        let at = match self.metas.position(&raw) {
+        let at = match self.pending.metas.position(&raw) {
             Some(at) => Ok(at),
             None => self
                 .load_entry(&raw)
-                .map(|e| self.metas.push(raw.clone(), e)),
+                .map(|e| self.pending.metas.push(raw.clone(), e)),
         };
         *self.last_meta_key.borrow_mut() = Some(raw);
-        Ok(self.metas.at_mut(at?))
+        Ok(self.pending.metas.at_mut(at?))
     }
 
     fn load_entry(&self, raw_key: &[u8]) -> Result<MetaEntry> {
+        if let Some(batch) = self.batch {
+            let pending = batch.pending.lock();
+            if let Some(at) = pending.metas.position(raw_key) {
+                // As the batch left it; the stored row stays the batch's "physical" one.
+                let ours = pending.metas.at(at);
+                return Ok(MetaEntry {
+                    physical: ours.physical.clone(),
+                    current: ours.current.clone(),
+                    dirty: false,
+                    emptied_version: ours.emptied_version,
+                });
+            }
+        }
         let physical = match self.engine.meta_cache.get(raw_key) {
             Some(cached) => cached,
             None => {
@@ -227,19 +317,19 @@ impl<'e> Txn<'e> {
 
     fn touch(&mut self, key: &[u8]) {
         if self.engine.signals.active() {
-            self.touched.push(self.meta_key(key));
+            self.pending.touched.push(self.meta_key(key));
         }
-        if !self.untracked
+        if !self.pending.untracked
             && self.engine.tracking_active()
-            && self.modified.last().is_none_or(|last| last != key)
+            && self.pending.modified.last().is_none_or(|last| last != key)
         {
-            self.modified.push(key.to_vec());
+            self.pending.modified.push(key.to_vec());
         }
     }
 
     /// Modified keys are not reported to client-side caching (FLUSHDB reports the flush).
     pub fn untracked(&mut self) {
-        self.untracked = true;
+        self.pending.untracked = true;
     }
 
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
@@ -296,7 +386,7 @@ impl<'e> Txn<'e> {
             .filter(|&v| Some(v) != stored && Some(v) != new_version);
         if let Some(version) = pending {
             let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-            self.dropped_versions.push(prefix);
+            self.pending.dropped_versions.push(prefix);
         }
         Ok(())
     }
@@ -318,11 +408,21 @@ impl<'e> Txn<'e> {
         row
     }
 
+    /// A sub-row as this transaction or its batch is about to write it (`Some(None)`: about
+    /// to be deleted), if either is.
+    fn pending_sub(&self, row: &[u8]) -> Option<Option<Vec<u8>>> {
+        if let Some(pending) = self.pending.subs.get(row) {
+            return Some(pending.clone());
+        }
+        let batch = self.batch?;
+        batch.pending.lock().subs.get(row).cloned()
+    }
+
     /// Reads one sub-row of `key` at `version`.
     pub fn sub_get(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Result<Option<Vec<u8>>> {
         let row = self.sub_row(key, version, sub_key);
-        if let Some(pending) = self.subs.get(&row) {
-            return Ok(pending.clone());
+        if let Some(pending) = self.pending_sub(&row) {
+            return Ok(pending);
         }
         if let Some(cached) = self.engine.sub_cache.get(&row) {
             return Ok(cached.map(|v| v.to_vec()));
@@ -332,6 +432,35 @@ impl<'e> Txn<'e> {
             .sub_cache
             .put(row, stored.clone().map(bytes::Bytes::from));
         Ok(stored)
+    }
+
+    /// Values of the sub-rows of `key` at `version` named by `sort_keys`, in order, for as
+    /// long as each is pending in this transaction or in the sub-row cache: the run stops at
+    /// the first row found in neither (the caller reads the rest with one scan). A hot
+    /// list's LRANGE costs a cache lookup per element instead of a step of fjall's merging
+    /// iterator.
+    pub fn sub_get_cached_run<S: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        version: u64,
+        sort_keys: impl IntoIterator<Item = S>,
+    ) -> Vec<bytes::Bytes> {
+        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
+        let prefix_len = row.len();
+        let mut found = Vec::new();
+        for sort_key in sort_keys {
+            row.truncate(prefix_len);
+            row.extend_from_slice(sort_key.as_ref());
+            let value = match self.pending_sub(&row) {
+                Some(pending) => pending.map(bytes::Bytes::from),
+                None => self.engine.sub_cache.get(&row).flatten(),
+            };
+            match value {
+                Some(value) => found.push(value),
+                None => break,
+            }
+        }
+        found
     }
 
     /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
@@ -344,34 +473,41 @@ impl<'e> Txn<'e> {
     ) -> Result<Option<Vec<u8>>> {
         self.touch(key);
         let row = self.sub_row(key, version, sub_key);
-        let value = match self.subs.get(&row) {
-            Some(pending) => pending.clone(),
+        let value = match self.pending_sub(&row) {
+            Some(pending) => pending,
             None => match self.engine.sub_cache.get(&row) {
                 Some(cached) => cached.map(|v| v.to_vec()),
                 None => stored_get(&self.engine.sub, &row)?.map(|v| v.to_vec()),
             },
         };
-        self.subs.insert(row, None);
+        self.pending.subs.insert(row, None);
         Ok(value)
+    }
+
+    /// Makes the commit put this transaction's written sub-rows into the sub-row cache, not
+    /// only refresh the ones already there: for rows that are about to be read back (list
+    /// elements: a queue's consumer pops what producers pushed, LRANGE reads the newest).
+    pub fn cache_written_subs(&mut self) {
+        self.pending.cache_written_subs = true;
     }
 
     /// Writes one sub-row of `key` at `version`.
     pub fn sub_put(&mut self, key: &[u8], version: u64, sub_key: &[u8], value: Vec<u8>) {
         self.touch(key);
         let row = self.sub_row(key, version, sub_key);
-        self.subs.insert(row, Some(value));
+        self.pending.subs.insert(row, Some(value));
     }
 
     /// Deletes one sub-row of `key` at `version`.
     pub fn sub_delete(&mut self, key: &[u8], version: u64, sub_key: &[u8]) {
         self.touch(key);
         let row = self.sub_row(key, version, sub_key);
-        self.subs.insert(row, None);
+        self.pending.subs.insert(row, None);
     }
 
     /// Iterates stored sub-rows of `key` at `version` whose sort key is within the bounds,
-    /// yielding `(sort key, value)`. Pending writes of this transaction are not visible:
-    /// commands scan before they write.
+    /// yielding `(sort key, value)`. Pending writes of this transaction are not visible
+    /// (commands scan before they write); those of earlier commands of its batch are.
     pub fn sub_scan(
         &self,
         key: &[u8],
@@ -403,13 +539,29 @@ impl<'e> Txn<'e> {
             keys::storable_bound(lo, true),
             keys::storable_bound(hi, false),
         );
+        let batch_rows: Vec<(Vec<u8>, Option<Vec<u8>>)> = match self.batch {
+            Some(batch) => batch
+                .pending
+                .lock()
+                .subs
+                .range::<Vec<u8>, _>((lo.clone(), hi.clone()))
+                .map(|(row, value)| (row.clone(), value.clone()))
+                .collect(),
+            None => Vec::new(),
+        };
         let iter = self.engine.sub.range::<Vec<u8>, _>((lo, hi));
+        let stored: Box<dyn Iterator<Item = fjall::Guard>> = if reverse {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let inner = if batch_rows.is_empty() {
+            ScanRows::Stored(stored)
+        } else {
+            ScanRows::Merged(MergedRows::new(stored, batch_rows, reverse))
+        };
         SubScan {
-            inner: if reverse {
-                Box::new(iter.rev())
-            } else {
-                Box::new(iter)
-            },
+            inner,
             prefix_len: prefix.len(),
         }
     }
@@ -418,11 +570,19 @@ impl<'e> Txn<'e> {
     /// transaction's pending writes.
     pub fn row_get(&mut self, family: Family, row: &[u8]) -> Result<Option<Vec<u8>>> {
         let entry = (family, row.to_vec());
-        if let Some(pending) = self.rows.get(&entry) {
+        if let Some(pending) = self.pending.rows.get(&entry) {
             return Ok(pending.value.clone());
         }
+        if let Some(batch) = self.batch {
+            if let Some(pending) = batch.pending.lock().rows.get(&entry) {
+                return Ok(pending.value.clone());
+            }
+        }
         let stored = stored_get(self.engine.keyspace(family), row)?.map(|v| v.to_vec());
-        self.rows_existed.entry(entry).or_insert(stored.is_some());
+        self.pending
+            .rows_existed
+            .entry(entry)
+            .or_insert(stored.is_some());
         Ok(stored)
     }
 
@@ -443,13 +603,15 @@ impl<'e> Txn<'e> {
         );
         let entry = (family, row);
         if family == Family::Items
-            && !self.rows.contains_key(&entry)
-            && !self.rows_existed.contains_key(&entry)
+            && !self.pending.rows.contains_key(&entry)
+            && !self.pending.rows_existed.contains_key(&entry)
         {
             let existed = stored_get(self.engine.keyspace(family), &entry.1)?.is_some();
-            self.rows_existed.insert(entry.clone(), existed);
+            self.pending.rows_existed.insert(entry.clone(), existed);
         }
-        self.rows.insert(entry, RowWrite { slot, space, value });
+        self.pending
+            .rows
+            .insert(entry, RowWrite { slot, space, value });
         Ok(())
     }
 
@@ -460,7 +622,7 @@ impl<'e> Txn<'e> {
             .notify_enabled
             .load(std::sync::atomic::Ordering::Relaxed)
         {
-            self.events.push(KeyEvent {
+            self.pending.events.push(KeyEvent {
                 space: self.space,
                 class,
                 event,
@@ -471,15 +633,18 @@ impl<'e> Txn<'e> {
 
     /// Whether the transaction has anything to write.
     pub fn is_dirty(&self) -> bool {
-        !self.subs.is_empty()
-            || !self.rows.is_empty()
-            || !self.dropped_versions.is_empty()
-            || self.metas.values().any(|e| e.dirty)
+        !self.pending.subs.is_empty()
+            || !self.pending.rows.is_empty()
+            || !self.pending.dropped_versions.is_empty()
+            || self.pending.metas.values().any(|e| e.dirty)
     }
 
     /// Commits all pending writes atomically, then does the bookkeeping every write needs:
     /// caches, key and item counts, shard accounting, WATCH/blocking signals, keyspace events.
     pub fn commit(mut self) -> Result<()> {
+        if let Some(batch) = self.batch {
+            return self.join(batch);
+        }
         if !self.is_dirty() {
             // A write that left the rows as they were (SET of the same value) still
             // invalidates and disturbs WATCH, as in Redis.
@@ -498,11 +663,27 @@ impl<'e> Txn<'e> {
         self.stage_subs(&mut staged);
         self.stage_rows(&mut staged);
         self.engine.commit_batch(staged.batch)?;
-        let changed = self.metas.values().filter(|e| e.dirty).count() + self.rows.len();
+        let changed =
+            self.pending.metas.values().filter(|e| e.dirty).count() + self.pending.rows.len();
         self.engine
             .changes
             .fetch_add(changed.max(1) as u64, std::sync::atomic::Ordering::Relaxed);
         self.after_commit(&staged.written, &staged.count_deltas);
+        Ok(())
+    }
+
+    /// A command of a batch committing: its writes join the batch's (see [`Batch`]). What
+    /// would refuse it on its own (a full disk, a row key too long) refuses it here, so each
+    /// command still gets its own error.
+    fn join(mut self, batch: &Batch) -> Result<()> {
+        if self.is_dirty() {
+            if self.engine.disk.refuses_writes() {
+                return Err(EngineError::WritesRefused(self.engine.disk.refusal()));
+            }
+            self.check_row_sizes()?;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        batch.pending.lock().absorb(pending);
         Ok(())
     }
 
@@ -511,11 +692,20 @@ impl<'e> Txn<'e> {
     fn check_row_sizes(&self) -> Result<()> {
         let derived_overhead = 8;
         let too_long = self
+            .pending
             .metas
             .keys()
             .any(|k| k.len() + derived_overhead > keys::MAX_ROW_KEY)
-            || self.subs.keys().any(|k| k.len() > keys::MAX_ROW_KEY)
-            || self.rows.keys().any(|(_, k)| k.len() > keys::MAX_ROW_KEY);
+            || self
+                .pending
+                .subs
+                .keys()
+                .any(|k| k.len() > keys::MAX_ROW_KEY)
+            || self
+                .pending
+                .rows
+                .keys()
+                .any(|(_, k)| k.len() > keys::MAX_ROW_KEY);
         if too_long {
             return Err(EngineError::RowTooLong);
         }
@@ -525,7 +715,7 @@ impl<'e> Txn<'e> {
     /// Metadata rows, with the expiry index, reclaim queue and key counts they imply.
     fn stage_metas(&self, staged: &mut Staged) {
         let engine = self.engine;
-        for (raw_key, entry) in self.metas.iter().filter(|(_, e)| e.dirty) {
+        for (raw_key, entry) in self.pending.metas.iter().filter(|(_, e)| e.dirty) {
             let space = keys::decode_meta_key(raw_key).map_or(self.space, |p| p.space);
             let (old, new) = (entry.physical.as_deref(), entry.current.as_deref());
             match new {
@@ -563,13 +753,13 @@ impl<'e> Txn<'e> {
             }
             staged.count(space, new.is_some(), old.is_some());
         }
-        for prefix in &self.dropped_versions {
+        for prefix in &self.pending.dropped_versions {
             staged.batch.insert(&engine.gc, prefix.clone(), []);
         }
     }
 
     fn stage_subs(&self, staged: &mut Staged) {
-        for (row, value) in &self.subs {
+        for (row, value) in &self.pending.subs {
             staged.write(
                 &self.engine.sub,
                 keys::slot_of_row(row),
@@ -581,12 +771,17 @@ impl<'e> Txn<'e> {
 
     /// Rows of the other families (items, catalog, change logs), with item counts.
     fn stage_rows(&self, staged: &mut Staged) {
-        for (entry, write) in &self.rows {
+        for (entry, write) in &self.pending.rows {
             let (family, row) = entry;
             let keyspace = self.engine.keyspace(*family);
             staged.write(keyspace, write.slot, row, write.value.as_deref());
             if *family == Family::Items {
-                let existed = self.rows_existed.get(entry).copied().unwrap_or(false);
+                let existed = self
+                    .pending
+                    .rows_existed
+                    .get(entry)
+                    .copied()
+                    .unwrap_or(false);
                 staged.count(write.space, write.value.is_some(), existed);
             }
         }
@@ -596,10 +791,15 @@ impl<'e> Txn<'e> {
     /// signals, events.
     fn after_commit(&mut self, written: &SlotBytes, count_deltas: &[(u32, i64)]) {
         let engine = self.engine;
-        for (row, value) in std::mem::take(&mut self.subs) {
-            engine.sub_cache.refresh(row, value.map(bytes::Bytes::from));
+        for (row, value) in std::mem::take(&mut self.pending.subs) {
+            match value {
+                Some(value) if self.pending.cache_written_subs => {
+                    engine.sub_cache.put(row, Some(bytes::Bytes::from(value)))
+                }
+                value => engine.sub_cache.refresh(row, value.map(bytes::Bytes::from)),
+            }
         }
-        for (raw_key, entry) in self.metas.drain().filter(|(_, e)| e.dirty) {
+        for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
             engine.meta_cache.put(raw_key, entry.current);
         }
         self.locks.account_bytes(engine, &written.0);
@@ -612,27 +812,27 @@ impl<'e> Txn<'e> {
     }
 
     fn signal_touched(&mut self) {
-        for key in self.touched.drain(..) {
+        for key in self.pending.touched.drain(..) {
             self.engine.signals.touch(&key);
         }
     }
 
     fn report_modified(&mut self) {
-        if self.modified.is_empty() {
+        if self.pending.modified.is_empty() {
             return;
         }
         if let Some(tracker) = self.engine.tracker.get() {
-            tracker.modified(&self.modified);
+            tracker.modified(&self.pending.modified);
         }
-        self.modified.clear();
+        self.pending.modified.clear();
     }
 
     fn publish_events(&mut self) {
-        if self.events.is_empty() {
+        if self.pending.events.is_empty() {
             return;
         }
         if let Some(notifier) = self.engine.notifier.get() {
-            for event in self.events.drain(..) {
+            for event in self.pending.events.drain(..) {
                 notifier(&event);
             }
         }
@@ -687,21 +887,132 @@ pub(crate) fn expiry_row(expire_at: u64, meta_key: &[u8]) -> Vec<u8> {
 
 /// Iterator over `(sort key, value)` sub-rows of one key version.
 pub struct SubScan {
-    inner: Box<dyn Iterator<Item = fjall::Guard>>,
+    inner: ScanRows,
     prefix_len: usize,
+}
+
+/// Where a scan's rows come from: the store alone, or the store overlaid with the pending
+/// writes of earlier commands of the scanning transaction's batch.
+enum ScanRows {
+    Stored(Box<dyn Iterator<Item = fjall::Guard>>),
+    Merged(MergedRows),
+}
+
+impl ScanRows {
+    /// The next row as `(row key, value)`.
+    fn next_row(&mut self) -> Option<Result<(RowBytes, RowBytes)>> {
+        match self {
+            ScanRows::Stored(rows) => {
+                let guard = rows.next()?;
+                Some(
+                    guard
+                        .into_inner()
+                        .map(|(k, v)| (RowBytes::Stored(k), RowBytes::Stored(v)))
+                        .map_err(Into::into),
+                )
+            }
+            ScanRows::Merged(rows) => rows.next(),
+        }
+    }
+}
+
+/// A row key or value, from the store or from pending writes.
+enum RowBytes {
+    Stored(fjall::Slice),
+    Pending(Vec<u8>),
+}
+
+impl std::ops::Deref for RowBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            RowBytes::Stored(slice) => slice,
+            RowBytes::Pending(bytes) => bytes,
+        }
+    }
+}
+
+impl RowBytes {
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            RowBytes::Stored(slice) => slice.to_vec(),
+            RowBytes::Pending(bytes) => bytes,
+        }
+    }
+}
+
+/// Stored rows merged with pending writes (in the scan's direction): a pending row replaces
+/// the stored row of the same key, a pending deletion hides it.
+struct MergedRows {
+    stored: Box<dyn Iterator<Item = fjall::Guard>>,
+    /// The next stored row, read from `stored` and not yet returned.
+    stored_head: Option<(fjall::Slice, fjall::Slice)>,
+    pending: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    reverse: bool,
+}
+
+impl MergedRows {
+    fn new(
+        stored: Box<dyn Iterator<Item = fjall::Guard>>,
+        mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        reverse: bool,
+    ) -> MergedRows {
+        if reverse {
+            pending.reverse();
+        }
+        MergedRows {
+            stored,
+            stored_head: None,
+            pending: pending.into(),
+            reverse,
+        }
+    }
+
+    fn next(&mut self) -> Option<Result<(RowBytes, RowBytes)>> {
+        loop {
+            if self.stored_head.is_none() {
+                if let Some(guard) = self.stored.next() {
+                    match guard.into_inner() {
+                        Ok(row) => self.stored_head = Some(row),
+                        Err(e) => return Some(Err(e.into())),
+                    }
+                }
+            }
+            let order = match (&self.stored_head, self.pending.front()) {
+                (None, None) => return None,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((stored, _)), Some((pending, _))) => {
+                    let order = stored.as_ref().cmp(pending.as_slice());
+                    if self.reverse {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                }
+            };
+            if order == std::cmp::Ordering::Less {
+                let (k, v) = self.stored_head.take().expect("compared above");
+                return Some(Ok((RowBytes::Stored(k), RowBytes::Stored(v))));
+            }
+            if order == std::cmp::Ordering::Equal {
+                self.stored_head = None;
+            }
+            let (k, v) = self.pending.pop_front().expect("compared above");
+            if let Some(v) = v {
+                return Some(Ok((RowBytes::Pending(k), RowBytes::Pending(v))));
+            }
+        }
+    }
 }
 
 impl Iterator for SubScan {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let guard = self.inner.next()?;
-        Some(
-            guard
-                .into_inner()
-                .map(|(k, v)| (k[self.prefix_len..].to_vec(), v.to_vec()))
-                .map_err(Into::into),
-        )
+        let row = self.inner.next_row()?;
+        Some(row.map(|(k, v)| (k[self.prefix_len..].to_vec(), v.into_vec())))
     }
 }
 
@@ -713,13 +1024,21 @@ impl SubScan {
 }
 
 /// Iterator over the values of [`SubScan`]'s rows.
-pub struct SubValues(Box<dyn Iterator<Item = fjall::Guard>>);
+pub struct SubValues(ScanRows);
 
 impl Iterator for SubValues {
     type Item = Result<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let guard = self.0.next()?;
-        Some(guard.value().map(|v| v.to_vec()).map_err(Into::into))
+        match &mut self.0 {
+            ScanRows::Stored(rows) => {
+                let guard = rows.next()?;
+                Some(guard.value().map(|v| v.to_vec()).map_err(Into::into))
+            }
+            merged => {
+                let row = merged.next_row()?;
+                Some(row.map(|(_, v)| v.into_vec()))
+            }
+        }
     }
 }

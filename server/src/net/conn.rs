@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::runtime::RuntimeFlavor;
 
 use crate::cmd::client::{ClientInfo, ClientState, UnblockMode};
-use crate::cmd::dispatch;
 use crate::cmd::shared::Server;
+use crate::cmd::{dispatch, pipeline};
 
 /// Output is flushed mid-pipeline once this much is pending, to bound memory.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -65,6 +65,8 @@ async fn run<S: Transport>(
     let mut settled_capacity = rbuf.capacity();
     // Remembers a partly received request between reads, so it is never re-parsed.
     let mut parser = RequestParser::default();
+    // A request parsed ahead while gathering a pipelined batch that could not join it.
+    let mut parsed_ahead = None;
     loop {
         let limits = ParserLimits {
             max_bulk_len: server.config.read().proto_max_bulk_len,
@@ -73,7 +75,11 @@ async fn run<S: Transport>(
         loop {
             let buffered = rbuf.len();
             let capacity = rbuf.capacity();
-            match parser.next(rbuf, limits) {
+            let next = match parsed_ahead.take() {
+                Some(request) => request,
+                None => parser.next(rbuf, limits),
+            };
+            match next {
                 Ok(Some(args)) if args.is_empty() => continue,
                 Ok(Some(args)) => {
                     // Like Redis, the query buffer still holds the running command.
@@ -84,6 +90,28 @@ async fn run<S: Transport>(
                     if let Some(msg) = client.push_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
                         write_pushes(client, msg, wbuf);
                     }
+                    let (mut requests, ahead) =
+                        gather_batch(server, client, &mut parser, rbuf, limits, args);
+                    parsed_ahead = ahead;
+                    let args = match requests.len() {
+                        1 => requests.pop().expect("one request"),
+                        _ => {
+                            for reply in pipeline::run_batch(server, client, &requests) {
+                                let mode = client.reply_mode;
+                                client.reply_mode = mode.after_command();
+                                if !client.no_reply {
+                                    encode_reply(reply, mode.drops_reply(), client, wbuf);
+                                }
+                            }
+                            if client.closing {
+                                break;
+                            }
+                            if wbuf.len() >= FLUSH_THRESHOLD {
+                                flush(server, stream, client, wbuf).await?;
+                            }
+                            continue;
+                        }
+                    };
                     let reply =
                         match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
                             .await?
@@ -135,6 +163,39 @@ async fn run<S: Transport>(
             .net_input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
     }
+}
+
+/// A request as the parser returns it.
+type ParsedRequest = Result<Option<Vec<Bytes>>, redyn_protocol::ProtocolError>;
+
+/// Starting from `first`, takes the complete requests already buffered that may run with
+/// it as one pipelined batch (see [`pipeline`]); also returns the request parsed after
+/// them if it could not join.
+fn gather_batch(
+    server: &Server,
+    client: &ClientState,
+    parser: &mut RequestParser,
+    rbuf: &mut BytesMut,
+    limits: ParserLimits,
+    first: Vec<Bytes>,
+) -> (Vec<Vec<Bytes>>, Option<ParsedRequest>) {
+    if rbuf.is_empty() || !pipeline::batchable(server, client, &first) {
+        return (vec![first], None);
+    }
+    let mut requests = vec![first];
+    let mut ahead = None;
+    while requests.len() < pipeline::MAX_BATCH {
+        match parser.next(rbuf, limits) {
+            Ok(Some(args)) if args.is_empty() => continue,
+            Ok(Some(args)) if pipeline::batchable(server, client, &args) => requests.push(args),
+            Ok(None) => break,
+            other => {
+                ahead = Some(other);
+                break;
+            }
+        }
+    }
+    (requests, ahead)
 }
 
 /// Runs one request to its reply, waiting meanwhile if it blocks; `None` when the client

@@ -9,6 +9,8 @@
 
 use std::ops::Bound::{Included, Unbounded};
 
+use bytes::Bytes;
+
 use super::error::{Result, TypeError};
 use crate::engine::{Kind, Meta, Txn};
 
@@ -113,6 +115,8 @@ pub fn push(txn: &mut Txn, key: &[u8], meta: &mut Meta, end: End, value: Vec<u8>
         }
     };
     txn.sub_put(key, meta.version, &seq_key(seq), value);
+    // Pushed elements are what pops and LRANGE read next.
+    txn.cache_written_subs();
     ends.write(meta);
     Ok(())
 }
@@ -159,16 +163,35 @@ pub fn set(txn: &mut Txn, key: &[u8], meta: &Meta, index: u64, value: Vec<u8>) -
     Ok(())
 }
 
-/// Elements `start..=stop` (normalized, `start <= stop < len`): one range scan.
+/// Elements `start..=stop` (normalized, `start <= stop < len`).
 pub fn range(txn: &Txn, key: &[u8], meta: &Meta, start: u64, stop: u64) -> Result<Vec<Vec<u8>>> {
+    let elements = range_shared(txn, key, meta, start, stop)?;
+    Ok(elements.into_iter().map(|e| e.to_vec()).collect())
+}
+
+/// Elements `start..=stop` (normalized, `start <= stop < len`) as shared buffers (LRANGE's
+/// reply holds them without a copy): the leading run found in the sub-row cache, the rest
+/// with one range scan.
+pub fn range_shared(
+    txn: &Txn,
+    key: &[u8],
+    meta: &Meta,
+    start: u64,
+    stop: u64,
+) -> Result<Vec<Bytes>> {
     let ends = Ends::read(meta)?;
-    let (lo, hi) = (seq_key(ends.head + start), seq_key(ends.head + stop));
-    let mut elements = Vec::with_capacity((stop - start + 1).min(1 << 16) as usize);
-    for element in txn
-        .sub_scan(key, meta.version, Included(&lo), Included(&hi), false)
-        .values()
-    {
-        elements.push(element?);
+    let (first, last) = (ends.head + start, ends.head + stop);
+    let mut elements = txn.sub_get_cached_run(key, meta.version, (first..=last).map(seq_key));
+    let next = first + elements.len() as u64;
+    if next <= last {
+        let (lo, hi) = (seq_key(next), seq_key(last));
+        elements.reserve((last - next + 1).min(1 << 16) as usize);
+        for element in txn
+            .sub_scan(key, meta.version, Included(&lo), Included(&hi), false)
+            .values()
+        {
+            elements.push(Bytes::from(element?));
+        }
     }
     Ok(elements)
 }

@@ -1,0 +1,84 @@
+//! Pipelined batches: consecutive simple commands among one connection's buffered requests
+//! run under one lock scope and commit as one engine batch — one fjall batch, one journal
+//! append, one metadata row per key however many of the commands wrote it.
+//!
+//! Which commands qualify is the command table's [`Flag::Batch`]; a batch never spans
+//! anything else (the connection runs other commands on their own, as before), and not
+//! while anything that watches commands one by one is on (client-side caching, a running
+//! script, a CLIENT PAUSE, MULTI). The batch holds its keys' shard locks from its first
+//! command to its commit, so no other client sees its writes before they are committed,
+//! and its replies are sent only after the commit, so nothing is acknowledged before it is
+//! in the journal. Each command runs in a transaction of its own that reads through the
+//! batch's pending writes (see [`Batch`]): a command that fails leaves nothing behind.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redyn_protocol::Reply;
+
+use super::client::ClientState;
+use super::shared::Server;
+use super::{dispatch, CmdError, Flag};
+use crate::engine::{keys, Batch, Locks};
+
+/// Most requests one batch runs: bounds how long its locks are held.
+pub const MAX_BATCH: usize = 256;
+
+/// Whether `args` may run in a batch for `client` now.
+pub fn batchable(server: &Server, client: &ClientState, args: &[Bytes]) -> bool {
+    args.len() >= 2
+        && client.multi.is_none()
+        && client.push_rx.is_none()
+        && !server.tracking.is_active()
+        && !server.scripting.state.is_running()
+        && server.clients.pause.current().is_none()
+        && server
+            .commands
+            .get(&args[0])
+            .is_some_and(|e| e.spec.has(Flag::Batch))
+}
+
+/// Runs `requests` (each [`batchable`]) as one batch and returns their replies in order.
+/// If the commit fails, every reply is its error: nothing of the batch was acknowledged.
+pub fn run_batch(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    requests: &[Vec<Bytes>],
+) -> Vec<Reply> {
+    let engine = &server.engine;
+    let locks = Locks::Take.acquire(engine, requests.iter().map(|args| keys::key_slot(&args[1])));
+    let batch = Batch::new(client.db);
+    let mut replies = Vec::with_capacity(requests.len());
+    for args in requests {
+        let Some(entry) = dispatch::lookup(server, args) else {
+            // Cannot happen (batchable requests name known commands); answered as Redis would.
+            replies.push(Reply::Error(super::errors::unknown_command(args).0));
+            continue;
+        };
+        replies.push(dispatch::execute_in_batch(
+            server,
+            client,
+            entry,
+            args,
+            locks.held(),
+            &batch,
+        ));
+        if client.closing {
+            break;
+        }
+    }
+    let written_before = engine.durability.written();
+    match batch.commit(engine, locks) {
+        Ok(()) => {
+            let written_after = engine.durability.written();
+            if written_after != written_before {
+                client.last_write_seq = client.last_write_seq.max(written_after);
+            }
+        }
+        Err(e) => {
+            let text = CmdError::from(e).0;
+            replies.fill(Reply::Error(text));
+        }
+    }
+    replies
+}
