@@ -7,7 +7,8 @@
 # (budget + 256 MB), and the GET latency percentiles (the goal: p99 under 2 ms).
 #
 # Usage: bench/memory.sh [budget] [keys]   (REDYN_BIN, REDYN_PORT as for the other scripts;
-# takes several minutes and needs ~4 GB of disk in /tmp)
+# SETTLE=seconds waits that long between the load and the GETs; takes several minutes and
+# needs ~4 GB of disk in /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +66,12 @@ echo "loaded in $(($(date +%s) - start)) s; dbsize $(redis-cli -p "$REDYN_PORT" 
 touch "$TMP/STOP"
 wait "$sampler"
 rm -f "$TMP/STOP"
+if [ "${SETTLE:-0}" -gt 0 ]; then
+  # Reads measured once the store has settled: right after a bulk load, compaction of the
+  # loaded data competes with the reads for the CPU for a minute or more.
+  echo "== waiting ${SETTLE} s for compactions to settle"
+  sleep "$SETTLE"
+fi
 
 echo "== GET of random keys: redis-benchmark -t get -r $KEYS -n $GETS"
 sample_rss "$TMP/get.rss" &
