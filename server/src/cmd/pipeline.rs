@@ -18,43 +18,44 @@ use redyn_protocol::Reply;
 
 use super::client::ClientState;
 use super::shared::Server;
+use super::table::Entry;
 use super::{dispatch, CmdError, Flag};
 use crate::engine::{keys, Batch, Locks};
 
 /// Most requests one batch runs: bounds how long its locks are held.
 pub const MAX_BATCH: usize = 256;
 
-/// Whether `args` may run in a batch for `client` now.
-pub fn batchable(server: &Server, client: &ClientState, args: &[Bytes]) -> bool {
-    args.len() >= 2
-        && client.multi.is_none()
+/// Whether `client`'s requests may run in batches now.
+pub fn may_batch(server: &Server, client: &ClientState) -> bool {
+    client.multi.is_none()
         && client.push_rx.is_none()
         && !server.tracking.is_active()
         && !server.scripting.state.is_running()
         && server.clients.pause.current().is_none()
-        && server
-            .commands
-            .get(&args[0])
-            .is_some_and(|e| e.spec.has(Flag::Batch))
 }
 
-/// Runs `requests` (each [`batchable`]) as one batch and returns their replies in order.
-/// If the commit fails, every reply is its error: nothing of the batch was acknowledged.
+/// The command table's entry for `args` if the request may join a batch.
+pub fn batch_entry<'s>(server: &'s Server, args: &[Bytes]) -> Option<&'s Entry> {
+    if args.len() < 2 {
+        return None;
+    }
+    dispatch::lookup(server, args).filter(|e| e.spec.has(Flag::Batch))
+}
+
+/// Runs `requests` (each with its [`batch_entry`]) as one batch and returns their replies in
+/// order. If the commit fails, every reply is its error: nothing of the batch was
+/// acknowledged.
 pub fn run_batch(
     server: &Arc<Server>,
     client: &mut ClientState,
-    requests: &[Vec<Bytes>],
+    requests: &[(&Entry, Vec<Bytes>)],
 ) -> Vec<Reply> {
     let engine = &server.engine;
-    let locks = Locks::Take.acquire(engine, requests.iter().map(|args| keys::key_slot(&args[1])));
+    let slots = requests.iter().map(|(_, args)| keys::key_slot(&args[1]));
+    let locks = Locks::Take.acquire(engine, slots);
     let batch = Batch::new(client.db);
     let mut replies = Vec::with_capacity(requests.len());
-    for args in requests {
-        let Some(entry) = dispatch::lookup(server, args) else {
-            // Cannot happen (batchable requests name known commands); answered as Redis would.
-            replies.push(Reply::Error(super::errors::unknown_command(args).0));
-            continue;
-        };
+    for (entry, args) in requests {
         replies.push(dispatch::execute_in_batch(
             server,
             client,

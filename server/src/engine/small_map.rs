@@ -5,6 +5,9 @@
 //! first entries inline and searches them linearly; only a transaction over many keys
 //! (MSET, DEL of a hundred keys, EXEC) builds a hashed index.
 
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 use smallvec::SmallVec;
 
 /// Entries searched linearly before an index is built.
@@ -12,8 +15,14 @@ const LINEAR_MAX: usize = 8;
 
 pub(crate) struct SmallMap<V> {
     entries: SmallVec<[(Vec<u8>, V); 2]>,
-    /// Row key → position in `entries`, once there are more than [`LINEAR_MAX`].
-    index: Option<foldhash::HashMap<Vec<u8>, usize>>,
+    /// Positions in `entries` hashed by their keys, once there are more than
+    /// [`LINEAR_MAX`] (the keys are not copied into the index).
+    index: Option<Index>,
+}
+
+struct Index {
+    positions: HashTable<usize>,
+    hasher: foldhash::fast::FixedState,
 }
 
 impl<V> Default for SmallMap<V> {
@@ -29,7 +38,10 @@ impl<V> SmallMap<V> {
     /// Position of `key`, if present.
     pub(crate) fn position(&self, key: &[u8]) -> Option<usize> {
         match &self.index {
-            Some(index) => index.get(key).copied(),
+            Some(index) => index
+                .positions
+                .find(index.hasher.hash_one(key), |&at| self.entries[at].0 == key)
+                .copied(),
             None => self.entries.iter().position(|(k, _)| k.as_slice() == key),
         }
     }
@@ -37,17 +49,27 @@ impl<V> SmallMap<V> {
     /// Appends an entry for a key not present yet; returns its position.
     pub(crate) fn push(&mut self, key: Vec<u8>, value: V) -> usize {
         let at = self.entries.len();
-        if let Some(index) = &mut self.index {
-            index.insert(key.clone(), at);
-        } else if at == LINEAR_MAX {
-            let mut index: foldhash::HashMap<Vec<u8>, usize> = self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (k.clone(), i))
-                .collect();
-            index.insert(key.clone(), at);
+        if self.index.is_none() && at == LINEAR_MAX {
+            let mut index = Index {
+                positions: HashTable::with_capacity(2 * LINEAR_MAX),
+                hasher: foldhash::fast::FixedState::default(),
+            };
+            let entries = &self.entries;
+            for (i, (k, _)) in entries.iter().enumerate() {
+                let hasher = &index.hasher;
+                index
+                    .positions
+                    .insert_unique(hasher.hash_one(k), i, |&j| hasher.hash_one(&entries[j].0));
+            }
             self.index = Some(index);
+        }
+        if let Some(index) = &mut self.index {
+            let (entries, hasher) = (&self.entries, &index.hasher);
+            let hash = hasher.hash_one(&key);
+            index.positions.insert_unique(hash, at, |&i| {
+                // Only for entries already there: `at` is not in `entries` yet.
+                hasher.hash_one(&entries[i].0)
+            });
         }
         self.entries.push((key, value));
         at

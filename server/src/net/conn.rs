@@ -90,12 +90,10 @@ async fn run<S: Transport>(
                     if let Some(msg) = client.push_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
                         write_pushes(client, msg, wbuf);
                     }
-                    let (mut requests, ahead) =
-                        gather_batch(server, client, &mut parser, rbuf, limits, args);
-                    parsed_ahead = ahead;
-                    let args = match requests.len() {
-                        1 => requests.pop().expect("one request"),
-                        _ => {
+                    let args = match gather_batch(server, client, &mut parser, rbuf, limits, args) {
+                        Err(alone) => alone,
+                        Ok((requests, ahead)) => {
+                            parsed_ahead = ahead;
                             for reply in pipeline::run_batch(server, client, &requests) {
                                 let mode = client.reply_mode;
                                 client.reply_mode = mode.after_command();
@@ -170,33 +168,51 @@ type ParsedRequest = Result<Option<Vec<Bytes>>, redyn_protocol::ProtocolError>;
 
 /// Starting from `first`, takes the complete requests already buffered that may run with
 /// it as one pipelined batch (see [`pipeline`]); also returns the request parsed after
-/// them if it could not join.
-fn gather_batch(
-    server: &Server,
+/// them if it could not join. `None` (nothing parsed ahead) when `first` runs on its own.
+fn gather_batch<'s>(
+    server: &'s Server,
     client: &ClientState,
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     limits: ParserLimits,
     first: Vec<Bytes>,
-) -> (Vec<Vec<Bytes>>, Option<ParsedRequest>) {
-    if rbuf.is_empty() || !pipeline::batchable(server, client, &first) {
-        return (vec![first], None);
+) -> Result<Batched<'s>, Vec<Bytes>> {
+    if rbuf.is_empty() || !pipeline::may_batch(server, client) {
+        return Err(first);
     }
-    let mut requests = vec![first];
+    let Some(entry) = pipeline::batch_entry(server, &first) else {
+        return Err(first);
+    };
+    let mut requests = vec![(entry, first)];
     let mut ahead = None;
     while requests.len() < pipeline::MAX_BATCH {
         match parser.next(rbuf, limits) {
             Ok(Some(args)) if args.is_empty() => continue,
-            Ok(Some(args)) if pipeline::batchable(server, client, &args) => requests.push(args),
+            Ok(Some(args)) => match pipeline::batch_entry(server, &args) {
+                Some(entry) => requests.push((entry, args)),
+                None => {
+                    ahead = Some(Ok(Some(args)));
+                    break;
+                }
+            },
             Ok(None) => break,
-            other => {
-                ahead = Some(other);
+            Err(e) => {
+                ahead = Some(Err(e));
                 break;
             }
         }
     }
-    (requests, ahead)
+    if requests.len() == 1 && ahead.is_none() {
+        return Err(requests.pop().expect("one request").1);
+    }
+    Ok((requests, ahead))
 }
+
+/// Requests gathered into one batch, and the request parsed after them if it could not join.
+type Batched<'s> = (
+    Vec<(&'s crate::cmd::table::Entry, Vec<Bytes>)>,
+    Option<ParsedRequest>,
+);
 
 /// Runs one request to its reply, waiting meanwhile if it blocks; `None` when the client
 /// went away while blocked.
