@@ -6,7 +6,8 @@
 # Not run in CI.
 #
 # Usage: bench/cpu_per_command.sh [requests] [pipeline]    (default 200000 16)
-# Environment: REDYN_BIN (default target/release/redyn), REDYN_PORT, REDIS_PORT.
+# Environment: REDYN_BIN (default target/release/redyn), REDYN_PORT, REDIS_PORT, CPU_TESTS
+# (default GET SET HSET INCR ZADD LPUSH RPOP SADD; RPOP pops what LPUSH pushed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
@@ -34,13 +35,16 @@ usec_per_command() {
 
 echo "| command | pipeline | redyn CPU µs/cmd | redis-server CPU µs/cmd | ratio |"
 echo "|---|---|---|---|---|"
-for test in GET SET HSET INCR ZADD; do
+for test in ${CPU_TESTS:-GET SET HSET INCR ZADD LPUSH RPOP SADD}; do
   case $test in
     GET) args=(GET key:__rand_int__) ;;
     SET) args=(SET key:__rand_int__ value:__rand_int__) ;;
     HSET) args=(HSET bench:hash field:__rand_int__ value:__rand_int__) ;;
     INCR) args=(INCR counter:__rand_int__) ;;
     ZADD) args=(ZADD bench:zset __rand_int__ member:__rand_int__) ;;
+    LPUSH) args=(LPUSH bench:list element:__rand_int__) ;;
+    RPOP) args=(RPOP bench:list) ;;
+    SADD) args=(SADD bench:set member:__rand_int__) ;;
   esac
   if [ "$test" == GET ]; then
     # Every key of the range exists, as in bench.sh where GET follows SET.
