@@ -46,9 +46,9 @@ for pipe in 1 16; do
       SADD) args=(SADD bench:set member:__rand_int__) ;;
       SPOP)
         # Pops from a set of 2 x SPOP_N distinct members (SPOP_N = min(requests, 10000)),
-        # so no pop misses. redyn samples a set this large approximately, by a seek to a
-        # random point and a short random skip (see types/set.rs), as Redis samples a random
-        # hash bucket.
+        # so no pop misses. redyn picks from a set this large approximately, by a seek to a
+        # random point between its first and last member (see types/set.rs), as Redis picks
+        # a random hash bucket.
         for port in "$REDYN_PORT" "$REDIS_PORT"; do
           redis-cli -p "$port" del bench:set >/dev/null
           seq 1 "$((2 * SPOP_N))" | awk '{print "SADD bench:set member:" $1}' |

@@ -486,3 +486,16 @@ impl Drop for RealRedis {
         let _ = self.child.wait();
     }
 }
+
+/// A small deterministic generator (xorshift), so randomized tests reproduce.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::harness::{error, q, value, wait_for_blocked_clients, TestServer};
+use crate::harness::{error, q, value, wait_for_blocked_clients, Rng, TestServer};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -615,18 +615,6 @@ fn blocked_clients_are_served_first_come_first_served() {
         late.join().unwrap(),
         Value::Array(vec![bulk("s"), bulk("x")])
     );
-}
-
-/// A tiny deterministic PRNG (xorshift) so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// Applies one random command to the server and to a `VecDeque` model.

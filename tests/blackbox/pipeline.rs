@@ -8,19 +8,7 @@ use std::collections::{HashMap, VecDeque};
 
 use redis::Value;
 
-use crate::harness::{q, RealRedis, TestServer};
-
-/// A tiny deterministic PRNG (xorshift) so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use crate::harness::{q, RealRedis, Rng, TestServer};
 
 const KEYS: &[&str] = &["k1", "k2", "l1", "l2", "s1", "h1", "c1"];
 

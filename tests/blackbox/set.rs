@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::harness::{error, q, value, TestServer};
+use crate::harness::{error, q, value, Rng, TestServer};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 
@@ -657,18 +657,6 @@ fn keyspace_events_of_set_commands() {
         .map(|(e, k)| (e.to_string(), k.to_string()))
         .collect();
     assert_eq!(got, expected);
-}
-
-/// A small deterministic generator (xorshift), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[test]

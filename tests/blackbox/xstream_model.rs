@@ -5,19 +5,8 @@ use std::collections::BTreeMap;
 
 use redis::Value;
 
-use crate::harness::{q, value, TestServer};
+use crate::harness::{q, value, Rng, TestServer};
 use crate::xstream::{entries, xread_reply};
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 type Id = (u64, u64);
 

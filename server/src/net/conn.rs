@@ -95,11 +95,7 @@ async fn run<S: Transport>(
                         Ok((requests, ahead)) => {
                             parsed_ahead = ahead;
                             for reply in pipeline::run_batch(server, client, &requests) {
-                                let mode = client.reply_mode;
-                                client.reply_mode = mode.after_command();
-                                if !client.no_reply {
-                                    encode_reply(reply, mode.drops_reply(), client, wbuf);
-                                }
+                                answer(client, reply, wbuf);
                             }
                             if client.closing {
                                 break;
@@ -117,11 +113,7 @@ async fn run<S: Transport>(
                             Some(reply) => reply,
                             None => return Ok(()),
                         };
-                    let mode = client.reply_mode;
-                    client.reply_mode = mode.after_command();
-                    if !client.no_reply {
-                        encode_reply(reply, mode.drops_reply(), client, wbuf);
-                    }
+                    answer(client, reply, wbuf);
                     if client.closing {
                         break;
                     }
@@ -254,6 +246,16 @@ async fn run_command<S: Transport>(
 
 /// The error a command ended by `CLIENT UNBLOCK id ERROR` answers.
 const UNBLOCKED_ERROR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+
+/// Appends a command's reply to the output as the client's CLIENT REPLY mode says, and
+/// moves the mode on (SKIP covers one command).
+fn answer(client: &mut ClientState, reply: Reply, wbuf: &mut BytesMut) {
+    let mode = client.reply_mode;
+    client.reply_mode = mode.after_command();
+    if !client.no_reply {
+        encode_reply(reply, mode.drops_reply(), client, wbuf);
+    }
+}
 
 /// Encodes `reply`, or under CLIENT REPLY OFF/SKIP only the pushes it carries (Redis sends
 /// subscription confirmations whatever the reply mode).
