@@ -4,7 +4,7 @@
 
 use redis::Value;
 
-use crate::harness::{error, q, value, RealRedis, TestServer};
+use crate::harness::{error, q, value, RealRedis, Rng, TestServer};
 
 fn bulk(s: &str) -> Value {
     Value::BulkString(s.as_bytes().to_vec())
@@ -631,22 +631,6 @@ fn resp3_coordinates_are_doubles() {
         value(&mut c, &["GEODIST", "Sicily", "Palermo", "Catania"]),
         bulk("166274.1516")
     );
-}
-
-/// Deterministic pseudo-random numbers in [0, 1) (xorshift), so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn between(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.next()
-    }
 }
 
 #[test]

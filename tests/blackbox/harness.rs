@@ -491,11 +491,21 @@ impl Drop for RealRedis {
 pub struct Rng(pub u64);
 
 impl Rng {
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: u64) -> u64 {
+    fn step(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        self.0 % n
+        self.0
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.step() % n
+    }
+
+    /// A number in `[lo, hi)`.
+    pub fn between(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.step() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
     }
 }

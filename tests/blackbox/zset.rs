@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::harness::{error, q, value, TestServer};
+use crate::harness::{error, q, value, Rng, TestServer};
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
@@ -517,13 +517,8 @@ fn randomized_operations_match_a_reference_model() {
     let mut server = TestServer::start();
     let mut c = server.client();
     let mut model: BTreeMap<String, f64> = BTreeMap::new();
-    let mut seed = 0x1234_5678_9abc_def0u64;
-    let mut rand = move |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = Rng(0x1234_5678_9abc_def0);
+    let mut rand = move |n: u64| rng.below(n);
     let sorted = |model: &BTreeMap<String, f64>| {
         let mut v: Vec<(f64, String)> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
         v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then_with(|| a.1.cmp(&b.1)));

@@ -55,36 +55,9 @@ fn execute_request(
     entry: Option<&Entry>,
     args: &[Bytes],
 ) -> Reply {
-    let checked = match entry {
-        Some(entry) => check(server, client, entry, args).map(|()| entry),
-        None => Err(errors::unknown_command(args)),
-    };
-    let entry = match checked {
+    let entry = match admit(server, client, entry, args) {
         Ok(entry) => entry,
-        Err(mut e) => {
-            if client.multi.is_some() {
-                client.multi_error = true;
-            }
-            // A rejected EXEC (wrong arity, NOPERM, BUSY while a script runs…) ends the
-            // transaction and forgets WATCHed keys, inside MULTI or not, as Redis's
-            // execCommandAbort; its reason loses the generic `ERR ` code.
-            if entry.is_some_and(|e| e.spec.name == "exec") {
-                super::transaction::discard_transaction(&server.engine, client);
-                e = CmdError::new(format!(
-                    "EXECABORT Transaction discarded because of: {}",
-                    e.0.strip_prefix("ERR ").unwrap_or(&e.0)
-                ));
-            }
-            if let Some(entry) = entry {
-                if let Some(sub) = super::introspection::subcommand(entry.spec.name, args) {
-                    let full = format!("{}|{sub}", entry.spec.name);
-                    server.introspection.record_rejected(&full);
-                }
-            }
-            let reply = Reply::Error(e.0);
-            note_error_reply(server, &reply);
-            return reply;
-        }
+        Err(reply) => return reply,
     };
     if let Some(queue) = client.multi.as_mut() {
         if !MULTI_CONTROL.contains(&entry.spec.name) {
@@ -93,6 +66,55 @@ fn execute_request(
         }
     }
     run(server, client, entry, args, Locks::Take)
+}
+
+/// The entry of a request that passes [`check`], or the error reply of one that does not,
+/// with what a rejection does besides (a MULTI marked failed, an EXEC aborted, statistics).
+fn admit<'e>(
+    server: &Arc<Server>,
+    client: &mut ClientState,
+    entry: Option<&'e Entry>,
+    args: &[Bytes],
+) -> Result<&'e Entry, Reply> {
+    let checked = match entry {
+        Some(entry) => check(server, client, entry, args).map(|()| entry),
+        None => Err(errors::unknown_command(args)),
+    };
+    let mut e = match checked {
+        Ok(entry) => return Ok(entry),
+        Err(e) => e,
+    };
+    if client.multi.is_some() {
+        client.multi_error = true;
+    }
+    // A rejected EXEC (wrong arity, NOPERM, BUSY while a script runs…) ends the
+    // transaction and forgets WATCHed keys, inside MULTI or not, as Redis's
+    // execCommandAbort; its reason loses the generic `ERR ` code.
+    if entry.is_some_and(|e| e.spec.name == "exec") {
+        super::transaction::discard_transaction(&server.engine, client);
+        e = CmdError::new(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            e.0.strip_prefix("ERR ").unwrap_or(&e.0)
+        ));
+    }
+    if let Some(entry) = entry {
+        if let Some(sub) = super::introspection::subcommand(entry.spec.name, args) {
+            let full = format!("{}|{sub}", entry.spec.name);
+            server.introspection.record_rejected(&full);
+        }
+    }
+    let reply = Reply::Error(e.0);
+    note_error_reply(server, &reply);
+    Err(reply)
+}
+
+/// Makes the client's next reply wait for the writes committed since the durability
+/// sequence was `written_before` (whoever made them: one sync covers them all anyway).
+pub fn note_writes_since(server: &Server, client: &mut ClientState, written_before: u64) {
+    let written_after = server.engine.durability.written();
+    if written_after != written_before {
+        client.last_write_seq = client.last_write_seq.max(written_after);
+    }
 }
 
 /// Counts an error reply sent without running a command's handler (INFO stats and
@@ -244,9 +266,7 @@ pub fn execute_in_batch(
     locks: Locks<'_>,
     batch: &Batch,
 ) -> Reply {
-    if let Err(e) = check(server, client, entry, args) {
-        let reply = Reply::Error(e.0);
-        note_error_reply(server, &reply);
+    if let Err(reply) = admit(server, client, Some(entry), args) {
         return reply;
     }
     run_in(server, client, entry, args, locks, Some(batch))
@@ -300,10 +320,7 @@ fn run_in(
     // Whatever the command wrote (Redis keys, table items, change records) must be synced
     // before its reply under `appendfsync always`. Waiting for the latest sequence number
     // also covers other clients' writes in between, which one group fsync handles anyway.
-    let written_after = server.engine.durability.written();
-    if written_after != written_before {
-        client.last_write_seq = client.last_write_seq.max(written_after);
-    }
+    note_writes_since(server, client, written_before);
     let reply = result.unwrap_or_else(|e| Reply::Error(e.0));
     super::tracking::note_command_ran(server, client, entry, args, locks_held);
     if !fed_early {

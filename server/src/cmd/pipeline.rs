@@ -70,12 +70,7 @@ pub fn run_batch(
     }
     let written_before = engine.durability.written();
     match batch.commit(engine, locks) {
-        Ok(()) => {
-            let written_after = engine.durability.written();
-            if written_after != written_before {
-                client.last_write_seq = client.last_write_seq.max(written_after);
-            }
-        }
+        Ok(()) => dispatch::note_writes_since(server, client, written_before),
         Err(e) => {
             let text = CmdError::from(e).0;
             replies.fill(Reply::Error(text));
