@@ -50,6 +50,9 @@ fn main() {
     let rows: u64 = std::env::args()
         .nth(1)
         .map_or(1_000_000, |s| s.parse().expect("a number of rows"));
+    let memtable: u64 = std::env::var("MEMTABLE_MB")
+        .map_or(64, |s| s.parse().expect("MEMTABLE_MB: a number"))
+        << 20;
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = Database::builder(dir.path())
         .manual_journal_persist(true)
@@ -60,7 +63,9 @@ fn main() {
     for batch_rows in [1u64, 16] {
         // A fresh keyspace per phase: each starts from an empty memtable.
         let fresh = db
-            .keyspace(&format!("meta{batch_rows}"), KeyspaceCreateOptions::default)
+            .keyspace(&format!("meta{batch_rows}"), || {
+                KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            })
             .expect("keyspace");
         let keyspace = keyspace.insert(fresh);
         let started = cpu_time();
@@ -82,6 +87,9 @@ fn main() {
             spent.as_secs_f64() * 1e6 / rows as f64
         );
     }
+    if std::env::var_os("BTREE").is_some() {
+        btree_phase(rows);
+    }
     let keyspace = keyspace.expect("written above");
     let started = cpu_time();
     let mut found = 0u64;
@@ -92,6 +100,45 @@ fn main() {
     let spent = cpu_time() - started;
     println!(
         "point read: {:.2} CPU µs per row ({rows} reads, {found} found)",
+        spent.as_secs_f64() * 1e6 / rows as f64
+    );
+}
+
+/// The same writes into a plain `BTreeMap` plus a journal buffer: what a write path of our
+/// own (an ordered in-memory buffer flushed to fjall in sorted runs) would cost per row.
+#[allow(dead_code)]
+fn btree_phase(rows: u64) {
+    let mut rng = 0x1234_5678_9abc_def1u64;
+    let mut map = std::collections::BTreeMap::<Vec<u8>, Vec<u8>>::new();
+    let mut journal = Vec::<u8>::with_capacity(1 << 20);
+    let started = cpu_time();
+    for _ in 0..rows {
+        let n = next(&mut rng) % 100_000;
+        let key = row_key(n);
+        let value = b"\x01\x00\x00\x00\x0512345".to_vec();
+        journal.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        journal.extend_from_slice(&key);
+        journal.extend_from_slice(&value);
+        if journal.len() > 1 << 20 {
+            journal.clear();
+        }
+        map.insert(key, value);
+    }
+    let spent = cpu_time() - started;
+    println!(
+        "btree write: {:.2} CPU µs per row ({rows} rows, {} keys)",
+        spent.as_secs_f64() * 1e6 / rows as f64,
+        map.len()
+    );
+    let started = cpu_time();
+    let mut found = 0u64;
+    for _ in 0..rows {
+        let n = next(&mut rng) % 100_000;
+        found += u64::from(map.get(&row_key(n)).is_some());
+    }
+    let spent = cpu_time() - started;
+    println!(
+        "btree point read: {:.2} CPU µs per row ({found} found)",
         spent.as_secs_f64() * 1e6 / rows as f64
     );
 }

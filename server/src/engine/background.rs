@@ -3,7 +3,8 @@
 //!   whose time has come, so expired keys do not linger until someone reads them;
 //! - **reclaim**: deletes the sub-rows of dropped key versions (DEL, overwrite, expiry) in
 //!   bounded chunks, which is what makes DEL of a huge hash O(1) for the client;
-//! - **everysec fsync** of the journal.
+//! - **everysec fsync** of the journal;
+//! - **flush** of the write buffer's frozen layers into fjall.
 //!
 //! They are plain threads because fjall calls block; each round is short and bounded.
 
@@ -54,6 +55,7 @@ impl Background {
             spawn("redyn-expire", expire_cycle),
             spawn("redyn-reclaim", reclaim_cycle),
             spawn("redyn-fsync", fsync_tick),
+            spawn("redyn-flush", flush_cycle),
         ];
         threads.push(spawn_autoscaler(engine.clone(), stop.clone(), autoscale));
         Background { stop, threads }
@@ -104,7 +106,11 @@ pub fn expire_cycle(engine: &Engine) -> Result<bool> {
     let now = now_ms();
     let due: Vec<(u64, Vec<u8>)> = engine
         .expiry
-        .range(..=(now.to_be_bytes().to_vec()))
+        .range(
+            Bound::Unbounded,
+            Bound::Included(now.to_be_bytes().to_vec()),
+            false,
+        )
         .take(EXPIRE_BATCH)
         .map(|g| {
             g.key().map(|k| {
@@ -129,9 +135,8 @@ pub fn expire_cycle(engine: &Engine) -> Result<bool> {
             _ => {
                 // Stale index entry (should not happen; tolerate it).
                 drop(txn);
-                let mut row = expire_at.to_be_bytes().to_vec();
-                row.extend_from_slice(raw_meta_key);
-                engine.expiry.remove(row)?;
+                let row = super::txn::expiry_row(*expire_at, raw_meta_key);
+                engine.commit_batch(vec![(engine.expiry.id, row.into(), None)])?;
             }
         }
     }
@@ -145,10 +150,9 @@ pub fn expire_cycle(engine: &Engine) -> Result<bool> {
 /// next batch starts after it: a batch never re-walks the tombstones of the batches before
 /// it, so reclaiming a version costs O(its rows) in total, not O(rows² / batch).
 pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
-    let Some(first) = engine.gc.first_key_value() else {
+    let Some((prefix, resume_after)) = engine.gc.first()? else {
         return Ok(false);
     };
-    let (prefix, resume_after) = first.into_inner()?;
     let lower = if resume_after.is_empty() {
         Bound::Included(prefix.to_vec())
     } else {
@@ -157,33 +161,47 @@ pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
     let upper = prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
     let rows: Vec<_> = engine
         .sub
-        .range::<Vec<u8>, _>((lower, upper))
+        .range(lower, upper, false)
         .take(RECLAIM_BATCH)
         .map(|g| g.key())
         .collect::<std::result::Result<_, _>>()?;
-    let mut batch = engine.db.batch();
-    for row in &rows {
-        batch.remove(&engine.sub, row.clone());
-    }
-    match rows.last() {
-        Some(last) if rows.len() == RECLAIM_BATCH => {
-            batch.insert(&engine.gc, prefix.clone(), last.clone())
-        }
-        _ => batch.remove(&engine.gc, prefix.clone()),
-    }
-    engine.commit_batch(batch)?;
+    let resume = match rows.last() {
+        Some(last) if rows.len() == RECLAIM_BATCH => Some(last.clone()),
+        _ => None,
+    };
+    let mut ops: Vec<_> = rows
+        .into_iter()
+        .map(|row| (engine.sub.id, row, None))
+        .collect();
+    ops.push((engine.gc.id, prefix, resume));
+    engine.commit_batch(ops)?;
     Ok(true)
+}
+
+/// Ingests the oldest frozen layer of the write buffer into fjall, waiting a tick for one;
+/// returns whether one was ingested.
+fn flush_cycle(engine: &Engine) -> Result<bool> {
+    match engine.buffer.oldest_frozen(TICK) {
+        Some(layer) => engine.ingest_frozen(&layer).map(|()| true),
+        None => Ok(false),
+    }
 }
 
 fn fsync_tick(engine: &Engine) -> Result<bool> {
     engine.reserve_versions()?;
     if engine.durability.mode() == AppendFsync::EverySec {
-        engine.durability.sync_all(&engine.db)?;
+        engine
+            .durability
+            .sync_all(&engine.buffer)
+            .map_err(fjall::Error::from)?;
     }
     // Between fsyncs, hand buffered journal bytes to the OS every tick, so a crash of the
     // process (not of the machine) loses at most a tick of writes in every mode.
     for _ in 0..9 {
-        engine.durability.write_out(&engine.db)?;
+        engine
+            .durability
+            .write_out(&engine.buffer)
+            .map_err(fjall::Error::from)?;
         engine.tend_write_buffers()?;
         std::thread::sleep(TICK);
     }

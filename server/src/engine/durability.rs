@@ -1,6 +1,6 @@
-//! `appendfsync` for the fjall journal.
+//! `appendfsync` for the journal.
 //!
-//! fjall appends every batch to its journal buffer (8 KiB, written out when full). Rather than
+//! Every commit appends a record to the journal buffer. Rather than
 //! a `write()` per batch, the buffer is handed to the OS by whoever needs it there, like
 //! Redis's AOF buffer, and modes differ in when the journal is fsynced:
 //! - `always`: before the reply is sent. Connections that wrote wait for a sync covering
@@ -19,16 +19,14 @@
 //! Every committed batch takes a sequence number ([`Durability::note_write`], through
 //! `Engine::commit`), which is how `always` knows what a reply must wait for.
 //!
-//! The fsync itself runs outside fjall's journal lock: fjall's `persist(SyncData)` fsyncs
-//! while holding it, so every commit on every connection waited for the disk once a second
-//! (the write stalls of issue 15). Here the lock is held only to hand the buffer to the OS;
-//! the journal file is then fsynced through a handle of our own (see [`JournalFile`]).
+//! The journal is the write buffer's (see [`super::write_buffer`]); the fsync runs outside
+//! its lock, so commits on other connections go on while the disk works.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use parking_lot::Mutex;
+
+use super::write_buffer::WriteBuffer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendFsync {
@@ -78,12 +76,10 @@ pub struct Durability {
     handed_to_os: AtomicU64,
     sync_lock: Mutex<()>,
     write_lock: Mutex<()>,
-    journal: JournalFile,
 }
 
 impl Durability {
-    /// Durability for the database whose journal files live in `dir`.
-    pub fn new(mode: AppendFsync, dir: &Path) -> Durability {
+    pub fn new(mode: AppendFsync) -> Durability {
         Durability {
             mode: AtomicU8::new(mode.to_u8()),
             written: AtomicU64::new(0),
@@ -91,7 +87,6 @@ impl Durability {
             handed_to_os: AtomicU64::new(0),
             sync_lock: Mutex::new(()),
             write_lock: Mutex::new(()),
-            journal: JournalFile::new(dir),
         }
     }
 
@@ -121,19 +116,15 @@ impl Durability {
     /// Blocks until every write up to `seq` is on disk. Concurrent callers share fsyncs: the
     /// one holding the lock syncs everything written so far, the others find their write
     /// already covered.
-    pub fn sync_through(&self, db: &fjall::Database, seq: u64) -> fjall::Result<()> {
+    pub(crate) fn sync_through(&self, journal: &WriteBuffer, seq: u64) -> std::io::Result<()> {
         let _guard = self.sync_lock.lock();
         if self.synced.load(Ordering::SeqCst) >= seq {
             return Ok(());
         }
         let upto = self.written.load(Ordering::SeqCst);
-        db.persist(fjall::PersistMode::Buffer)?;
+        journal.write_out()?;
         self.handed_to_os.fetch_max(upto, Ordering::SeqCst);
-        if self.journal.sync_data().is_err() {
-            // Our own handle failed (the file vanished in a rotation, an odd filesystem):
-            // fjall's own fsync under its lock is still correct, only slower.
-            db.persist(fjall::PersistMode::SyncData)?;
-        }
+        journal.sync()?;
         self.synced.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
@@ -147,72 +138,31 @@ impl Durability {
     /// Hands the journal buffer to the OS unless a concurrent caller already covered `seq`:
     /// the one holding the lock writes out everything committed so far, the others find
     /// their write covered (one `write()` per batch of replies, not per connection).
-    pub fn write_through(&self, db: &fjall::Database, seq: u64) -> fjall::Result<()> {
+    pub(crate) fn write_through(&self, journal: &WriteBuffer, seq: u64) -> std::io::Result<()> {
         let _guard = self.write_lock.lock();
         if self.handed_to_os.load(Ordering::SeqCst) >= seq {
             return Ok(());
         }
-        self.write_out(db)
+        self.write_out(journal)
     }
 
     /// Hands buffered journal bytes to the OS without fsyncing (also the periodic flush of
     /// the `no` and `everysec` policies).
-    pub fn write_out(&self, db: &fjall::Database) -> fjall::Result<()> {
+    pub(crate) fn write_out(&self, journal: &WriteBuffer) -> std::io::Result<()> {
         // Commits bump `written` after appending to the journal buffer, so everything up to
         // the value read here is in the buffer this call writes out.
         let upto = self.written.load(Ordering::SeqCst);
-        db.persist(fjall::PersistMode::Buffer)?;
+        journal.write_out()?;
         self.handed_to_os.fetch_max(upto, Ordering::SeqCst);
         Ok(())
     }
 
     /// Syncs everything written so far (the `everysec` tick, shutdown).
-    pub fn sync_all(&self, db: &fjall::Database) -> fjall::Result<()> {
+    pub(crate) fn sync_all(&self, journal: &WriteBuffer) -> std::io::Result<()> {
         let upto = self.written();
         if self.synced.load(Ordering::SeqCst) >= upto {
             return Ok(());
         }
-        self.sync_through(db, upto)
-    }
-}
-
-/// The active journal file, opened once more so it can be fsynced without fjall's journal
-/// lock. fjall names journals `<n>.jnl` in the database folder and writes only the newest;
-/// when it seals one (memtable rotation) it fsyncs it itself, under its lock, so data
-/// handed to the OS before a rotation is on disk either way. An fsync through any handle of
-/// a file flushes all of that file's written data.
-struct JournalFile {
-    dir: PathBuf,
-    open: Mutex<Option<(u64, File)>>,
-}
-
-impl JournalFile {
-    fn new(dir: &Path) -> JournalFile {
-        JournalFile {
-            dir: dir.to_path_buf(),
-            open: Mutex::new(None),
-        }
-    }
-
-    /// fsyncs (data only) the newest journal file.
-    fn sync_data(&self) -> std::io::Result<()> {
-        let newest = self.newest_id()?;
-        let mut open = self.open.lock();
-        if open.as_ref().is_none_or(|(id, _)| *id != newest) {
-            let file = File::open(self.dir.join(format!("{newest}.jnl")))?;
-            *open = Some((newest, file));
-        }
-        let (_, file) = open.as_ref().expect("opened above");
-        file.sync_data()
-    }
-
-    fn newest_id(&self) -> std::io::Result<u64> {
-        std::fs::read_dir(&self.dir)?
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name();
-                name.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok()
-            })
-            .max()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no journal file"))
+        self.sync_through(journal, upto)
     }
 }

@@ -35,11 +35,14 @@ pub mod meta;
 pub mod shards;
 pub mod signals;
 mod small_map;
+mod store;
 pub mod stream_id;
 pub mod throttle;
 pub mod txn;
+mod write_buffer;
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -49,11 +52,15 @@ use dashmap::DashMap;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use parking_lot::Mutex;
 
+use store::Store;
+use write_buffer::{RowOp, WriteBuffer};
+
 pub use budget::MemoryBudget;
 pub use durability::AppendFsync;
 pub use locks::{LockGuard, LockSet, Locks};
 pub use meta::{Kind, Meta};
 pub use shards::ShardMap;
+pub use store::{Row, StoreIter};
 pub use stream_id::StreamId;
 pub use txn::{Batch, KeyEvent, Txn};
 
@@ -118,43 +125,35 @@ pub enum Family {
     ChangeLog,
 }
 
-/// A point read that answers "absent" for a key longer than any stored row (fjall panics
-/// on such keys instead).
-fn stored_get(keyspace: &Keyspace, key: &[u8]) -> Result<Option<fjall::Slice>> {
-    if key.len() > keys::MAX_ROW_KEY {
-        return Ok(None);
-    }
-    Ok(keyspace.get(key)?)
-}
-
 /// Read access to one row family (writes go through [`Txn::row_write`]).
 #[derive(Clone)]
-pub struct Rows(Keyspace);
+pub struct Rows(Store);
 
 impl Rows {
     pub fn get(&self, key: &[u8]) -> Result<Option<fjall::Slice>> {
-        stored_get(&self.0, key)
+        Ok(self.0.get(key)?)
     }
 
-    pub fn iter(&self) -> fjall::Iter {
+    pub fn iter(&self) -> StoreIter {
         self.0.iter()
     }
 
-    pub fn prefix(&self, prefix: &[u8]) -> fjall::Iter {
-        if prefix.len() > keys::MAX_ROW_KEY {
-            // No stored row is that long: an empty range (fjall panics on such bounds).
-            let t = prefix[..keys::MAX_ROW_KEY].to_vec();
-            return self.0.range(t.clone()..t);
-        }
+    pub fn prefix(&self, prefix: &[u8]) -> StoreIter {
         self.0.prefix(prefix)
     }
 
-    pub fn range<K: AsRef<[u8]>, R: std::ops::RangeBounds<K>>(&self, range: R) -> fjall::Iter {
-        let owned = |b: std::ops::Bound<&K>| b.map(|k| k.as_ref().to_vec());
-        self.0.range::<Vec<u8>, _>((
+    /// Rows within `range`, in key order or (`reverse`) against it.
+    pub fn range<K: AsRef<[u8]>, R: std::ops::RangeBounds<K>>(
+        &self,
+        range: R,
+        reverse: bool,
+    ) -> StoreIter {
+        let owned = |b: Bound<&K>| b.map(|k| k.as_ref().to_vec());
+        self.0.range(
             keys::storable_bound(owned(range.start_bound()), true),
             keys::storable_bound(owned(range.end_bound()), false),
-        ))
+            reverse,
+        )
     }
 }
 
@@ -196,14 +195,17 @@ impl Default for EngineOptions {
 
 pub struct Engine {
     db: Database,
-    meta: Keyspace,
-    sub: Keyspace,
-    expiry: Keyspace,
-    gc: Keyspace,
+    /// Recent writes of every row family below, in front of fjall (see [`write_buffer`]).
+    buffer: Arc<WriteBuffer>,
+    meta: Store,
+    sub: Store,
+    expiry: Store,
+    gc: Store,
+    items: Store,
+    catalog: Store,
+    changelog: Store,
+    /// Engine settings (version ceiling, shard layout), written to fjall directly.
     system: Keyspace,
-    items: Keyspace,
-    catalog: Keyspace,
-    changelog: Keyspace,
     pub shards: ShardMap,
     pub durability: durability::Durability,
     next_version: AtomicU64,
@@ -263,21 +265,30 @@ impl Engine {
             .manual_journal_persist(true)
             .open()?;
         let system = open_keyspace(&db, "system")?;
+        let buffer = Arc::new(WriteBuffer::open(dir).map_err(fjall::Error::from)?);
+        let store = |id, name| -> Result<Store> {
+            Ok(Store {
+                id,
+                keyspace: open_keyspace(&db, name)?,
+                buffer: buffer.clone(),
+            })
+        };
         let shards = match Self::load_layout(&system)? {
             Some(layout) => ShardMap::from_ranges(&layout.ranges),
             None => ShardMap::new(options.shards),
         };
         let engine = Engine {
-            meta: open_keyspace(&db, "meta")?,
-            sub: open_keyspace(&db, "sub")?,
-            expiry: open_keyspace(&db, "expiry")?,
-            gc: open_keyspace(&db, "gc")?,
-            items: open_keyspace(&db, "items")?,
-            catalog: open_keyspace(&db, "tables")?,
-            changelog: open_keyspace(&db, "changelog")?,
+            meta: store(write_buffer::META, "meta")?,
+            sub: store(write_buffer::SUB, "sub")?,
+            expiry: store(write_buffer::EXPIRY, "expiry")?,
+            gc: store(write_buffer::GC, "gc")?,
+            items: store(write_buffer::ITEMS, "items")?,
+            catalog: store(write_buffer::CATALOG, "tables")?,
+            changelog: store(write_buffer::CHANGELOG, "changelog")?,
+            buffer: buffer.clone(),
             system,
             shards,
-            durability: durability::Durability::new(options.appendfsync, dir),
+            durability: durability::Durability::new(options.appendfsync),
             next_version: AtomicU64::new(0),
             version_ceiling: Mutex::new(0),
             key_counts: DashMap::new(),
@@ -460,10 +471,10 @@ impl Engine {
 
     /// Read access to a row family.
     pub fn rows(&self, family: Family) -> Rows {
-        Rows(self.keyspace(family).clone())
+        Rows(self.store(family).clone())
     }
 
-    fn keyspace(&self, family: Family) -> &Keyspace {
+    fn store(&self, family: Family) -> &Store {
         match family {
             Family::Items => &self.items,
             Family::Catalog => &self.catalog,
@@ -477,13 +488,18 @@ impl Engine {
         // As in Redis, only watched keys that existed are changed by the flush.
         let mut existed = Vec::new();
         for raw in self.signals.watched() {
-            if stored_get(&self.meta, &raw)?.is_some() {
+            if self.meta.get(&raw)?.is_some() {
                 existed.push(raw);
             }
         }
-        for ks in [&self.meta, &self.sub, &self.expiry, &self.gc] {
-            ks.clear()?;
+        // The buffered rows go to fjall first, so clearing fjall's keyspaces removes them
+        // all (and no later ingestion brings old rows back).
+        self.flush_write_buffer()?;
+        let stores = [&self.meta, &self.sub, &self.expiry, &self.gc];
+        for store in stores {
+            store.keyspace.clear()?;
         }
+        self.buffer.forget(&stores.map(|s| s.id));
         self.key_counts
             .retain(|space, _| *space >= FIRST_TABLE_SPACE);
         self.meta_cache.clear();
@@ -513,14 +529,63 @@ impl Engine {
     /// Commits a batch. Every write to the database goes through here ([`Txn::commit`], and
     /// the engine's own background reclaim), so the durability sequence counts them all: the
     /// `everysec` tick and `appendfsync always` waits rely on that.
-    fn commit_batch(&self, batch: fjall::OwnedWriteBatch) -> Result<()> {
+    fn commit_batch(&self, ops: Vec<RowOp>) -> Result<()> {
         if self.disk.refuses_writes() {
             return Err(EngineError::WritesRefused(self.disk.refusal()));
         }
         self.throttle.before_commit();
-        batch.commit().map_err(|e| self.storage_error(e))?;
+        self.buffer
+            .commit(ops)
+            .map_err(|e| self.storage_error(e.into()))?;
         self.durability.note_write();
         Ok(())
+    }
+
+    /// Ingests one frozen layer of the write buffer into fjall and drops it from the
+    /// buffer (the flush thread's work; also FLUSHALL's). Layers go in freezing order.
+    pub(crate) fn ingest_frozen(&self, layer: &Arc<write_buffer::Layer>) -> Result<()> {
+        let _one_at_a_time = self.buffer.flushing.lock();
+        if !self.buffer.is_frozen(layer) {
+            return Ok(()); // Someone else ingested it while we waited.
+        }
+        for store in self.stores() {
+            let rows = &layer.maps[store.id];
+            if rows.is_empty() {
+                continue;
+            }
+            let mut ingestion = store.keyspace.start_ingestion()?;
+            for (key, value) in rows {
+                match value {
+                    Some(value) => ingestion.write(key.clone(), value.clone())?,
+                    None => ingestion.write_tombstone(key.clone())?,
+                }
+            }
+            ingestion.finish()?;
+        }
+        self.buffer
+            .retire(layer)
+            .map_err(|e| self.storage_error(e.into()))
+    }
+
+    /// Moves everything buffered into fjall now.
+    fn flush_write_buffer(&self) -> Result<()> {
+        self.buffer.freeze().map_err(fjall::Error::from)?;
+        while let Some(layer) = self.buffer.oldest_frozen(std::time::Duration::ZERO) {
+            self.ingest_frozen(&layer)?;
+        }
+        Ok(())
+    }
+
+    fn stores(&self) -> [&Store; 7] {
+        [
+            &self.meta,
+            &self.sub,
+            &self.expiry,
+            &self.gc,
+            &self.items,
+            &self.catalog,
+            &self.changelog,
+        ]
     }
 
     /// An error from fjall; one after which it takes no more writes also makes the disk
@@ -537,20 +602,23 @@ impl Engine {
     /// Blocks until the write with durability sequence `seq` is on disk (`appendfsync always`).
     pub fn sync_through(&self, seq: u64) -> Result<()> {
         self.durability
-            .sync_through(&self.db, seq)
-            .map_err(|e| self.storage_error(e))
+            .sync_through(&self.buffer, seq)
+            .map_err(|e| self.storage_error(e.into()))
     }
 
     /// Hands the journal buffer to the OS if the write with durability sequence `seq` has not
     /// reached it yet (before a reply acknowledging it is sent, in every mode).
     pub fn write_through(&self, seq: u64) -> Result<()> {
         self.durability
-            .write_through(&self.db, seq)
-            .map_err(|e| self.storage_error(e))
+            .write_through(&self.buffer, seq)
+            .map_err(|e| self.storage_error(e.into()))
     }
 
     /// Flushes the journal to disk (SHUTDOWN, SAVE).
     pub fn persist(&self) -> Result<()> {
+        self.durability
+            .sync_all(&self.buffer)
+            .map_err(fjall::Error::from)?;
         self.db.persist(fjall::PersistMode::SyncAll)?;
         Ok(())
     }
@@ -583,7 +651,10 @@ impl Engine {
     pub(crate) fn tend_write_buffers(&self) -> Result<()> {
         use fjall::AbstractTree;
         let limit = self.memtable_limit.load(Ordering::Relaxed);
-        let (mut l0_runs, mut sealed) = (0, 0);
+        if self.buffer.active_bytes() > limit {
+            self.buffer.freeze().map_err(fjall::Error::from)?;
+        }
+        let (mut l0_runs, mut sealed) = (0, self.buffer.usage().1);
         for ks in self.all_keyspaces() {
             if ks.tree.active_memtable().size() > limit {
                 ks.rotate_memtable()?;
@@ -596,27 +667,22 @@ impl Engine {
         Ok(())
     }
 
-    fn all_keyspaces(&self) -> [&Keyspace; 8] {
-        [
-            &self.meta,
-            &self.sub,
-            &self.expiry,
-            &self.gc,
-            &self.system,
-            &self.items,
-            &self.catalog,
-            &self.changelog,
-        ]
+    fn all_keyspaces(&self) -> impl Iterator<Item = &Keyspace> {
+        self.stores()
+            .into_iter()
+            .map(|s| &s.keyspace)
+            .chain([&self.system])
     }
 
     /// Storage figures for INFO and metrics.
     pub fn storage_stats(&self) -> StorageStats {
+        let buffered = self.buffer.usage();
         StorageStats {
-            journal_bytes: self.db.journal_disk_space().unwrap_or(0),
-            journal_files: self.db.journal_count() as u64,
+            journal_bytes: self.journal_bytes(),
+            journal_files: self.db.journal_count() as u64 + self.buffer.journal_size().0,
             disk_bytes: self.db.disk_space().unwrap_or(0),
-            write_buffer_bytes: self.db.write_buffer_size(),
-            outstanding_flushes: self.db.outstanding_flushes() as u64,
+            write_buffer_bytes: self.db.write_buffer_size() + buffered.0,
+            outstanding_flushes: (self.db.outstanding_flushes() + buffered.1) as u64,
             active_compactions: self.db.active_compactions() as u64,
             compactions_completed: self.db.compactions_completed() as u64,
         }
@@ -629,7 +695,7 @@ impl Engine {
 
     /// Size of the write-ahead journal in bytes.
     pub fn journal_bytes(&self) -> u64 {
-        self.db.journal_disk_space().unwrap_or(0)
+        self.db.journal_disk_space().unwrap_or(0) + self.buffer.journal_size().1
     }
 
     /// Visits the keys of `space` in slot order starting at `from_slot` (expired keys
@@ -640,7 +706,8 @@ impl Engine {
         from_slot: u16,
         mut visit: impl FnMut(u16, &[u8], &Meta) -> bool,
     ) -> Result<()> {
-        for guard in self.meta.range(keys::slot_start(from_slot).to_vec()..) {
+        let from = Bound::Included(keys::slot_start(from_slot).to_vec());
+        for guard in self.meta.range(from, Bound::Unbounded, false) {
             let (raw_key, raw_value) = guard.into_inner()?;
             let Some(parts) = keys::decode_meta_key(&raw_key) else {
                 continue;
@@ -657,11 +724,10 @@ impl Engine {
     }
 
     /// Iterates metadata rows with keys in `[from, to)`.
-    pub fn meta_range(&self, from: &[u8], to: Option<&[u8]>) -> fjall::Iter {
-        match to {
-            Some(to) => self.meta.range(from.to_vec()..to.to_vec()),
-            None => self.meta.range(from.to_vec()..),
-        }
+    pub fn meta_range(&self, from: &[u8], to: Option<&[u8]>) -> StoreIter {
+        let upper = to.map_or(Bound::Unbounded, |to| Bound::Excluded(to.to_vec()));
+        self.meta
+            .range(Bound::Included(from.to_vec()), upper, false)
     }
 }
 

@@ -27,7 +27,10 @@ use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
 use super::small_map::SmallMap;
-use super::{stored_get, Engine, EngineError, Family, Result};
+use super::store::{Row, StoreIter};
+use super::write_buffer::{RowOp, StoreId};
+use super::{Engine, EngineError, Family, Result};
+use fjall::Slice;
 use smallvec::SmallVec;
 
 /// A keyspace event raised by a command (published after commit, if anyone listens).
@@ -269,7 +272,7 @@ impl<'e> Txn<'e> {
         let physical = match self.engine.meta_cache.get(raw_key) {
             Some(cached) => cached,
             None => {
-                let stored = match stored_get(&self.engine.meta, raw_key)? {
+                let stored = match self.engine.meta.get(raw_key)? {
                     Some(raw) => Some(Arc::new(Meta::decode(&raw)?)),
                     None => None,
                 };
@@ -427,7 +430,7 @@ impl<'e> Txn<'e> {
         if let Some(cached) = self.engine.sub_cache.get(&row) {
             return Ok(cached.map(|v| v.to_vec()));
         }
-        let stored = stored_get(&self.engine.sub, &row)?.map(|v| v.to_vec());
+        let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
         self.engine
             .sub_cache
             .put(row, stored.clone().map(bytes::Bytes::from));
@@ -477,7 +480,7 @@ impl<'e> Txn<'e> {
             Some(pending) => pending,
             None => match self.engine.sub_cache.get(&row) {
                 Some(cached) => cached.map(|v| v.to_vec()),
-                None => stored_get(&self.engine.sub, &row)?.map(|v| v.to_vec()),
+                None => self.engine.sub.get(&row)?.map(|v| v.to_vec()),
             },
         };
         self.pending.subs.insert(row, None);
@@ -549,12 +552,7 @@ impl<'e> Txn<'e> {
                 .collect(),
             None => Vec::new(),
         };
-        let iter = self.engine.sub.range::<Vec<u8>, _>((lo, hi));
-        let stored: Box<dyn Iterator<Item = fjall::Guard>> = if reverse {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
+        let stored = self.engine.sub.range(lo, hi, reverse);
         let inner = if batch_rows.is_empty() {
             ScanRows::Stored(stored)
         } else {
@@ -578,7 +576,7 @@ impl<'e> Txn<'e> {
                 return Ok(pending.value.clone());
             }
         }
-        let stored = stored_get(self.engine.keyspace(family), row)?.map(|v| v.to_vec());
+        let stored = self.engine.store(family).get(row)?.map(|v| v.to_vec());
         self.pending
             .rows_existed
             .entry(entry)
@@ -606,7 +604,7 @@ impl<'e> Txn<'e> {
             && !self.pending.rows.contains_key(&entry)
             && !self.pending.rows_existed.contains_key(&entry)
         {
-            let existed = stored_get(self.engine.keyspace(family), &entry.1)?.is_some();
+            let existed = self.engine.store(family).get(&entry.1)?.is_some();
             self.pending.rows_existed.insert(entry.clone(), existed);
         }
         self.pending
@@ -655,14 +653,14 @@ impl<'e> Txn<'e> {
         }
         self.check_row_sizes()?;
         let mut staged = Staged {
-            batch: self.engine.db.batch(),
+            ops: Vec::new(),
             written: SlotBytes::default(),
             count_deltas: SmallVec::new(),
         };
         self.stage_metas(&mut staged);
         self.stage_subs(&mut staged);
         self.stage_rows(&mut staged);
-        self.engine.commit_batch(staged.batch)?;
+        self.engine.commit_batch(staged.ops)?;
         let changed =
             self.pending.metas.values().filter(|e| e.dirty).count() + self.pending.rows.len();
         self.engine
@@ -723,45 +721,42 @@ impl<'e> Txn<'e> {
                     let encoded = meta.encode();
                     let slot = keys::slot_of_row(raw_key);
                     staged.written.add(slot, raw_key.len() + encoded.len());
-                    staged.batch.insert(&engine.meta, raw_key.clone(), encoded)
+                    staged.put(engine.meta.id, raw_key, Some(encoded.into()))
                 }
-                None if old.is_some() => staged.batch.remove(&engine.meta, raw_key.clone()),
+                None if old.is_some() => staged.put(engine.meta.id, raw_key, None),
                 None => {}
             }
             let old_expire = old.map_or(0, |m| m.expire_at);
             let new_expire = new.map_or(0, |m| m.expire_at);
             if old_expire != new_expire {
                 if old_expire != 0 {
-                    staged
-                        .batch
-                        .remove(&engine.expiry, expiry_row(old_expire, raw_key));
+                    let row = expiry_row(old_expire, raw_key);
+                    staged.put(engine.expiry.id, &row, None);
                 }
                 if new_expire != 0 {
-                    staged
-                        .batch
-                        .insert(&engine.expiry, expiry_row(new_expire, raw_key), []);
+                    let row = expiry_row(new_expire, raw_key);
+                    staged.put(engine.expiry.id, &row, Some(Slice::empty()));
                 }
             }
             if let Some(old) = old {
                 let version_dropped = new.is_none_or(|n| n.version != old.version);
                 let rows_left = entry.emptied_version != Some(old.version);
                 if old.has_sub_rows() && version_dropped && rows_left {
-                    staged
-                        .batch
-                        .insert(&engine.gc, sub_prefix(raw_key, old.version), []);
+                    let prefix = sub_prefix(raw_key, old.version);
+                    staged.put(engine.gc.id, &prefix, Some(Slice::empty()));
                 }
             }
             staged.count(space, new.is_some(), old.is_some());
         }
         for prefix in &self.pending.dropped_versions {
-            staged.batch.insert(&engine.gc, prefix.clone(), []);
+            staged.put(engine.gc.id, prefix, Some(Slice::empty()));
         }
     }
 
     fn stage_subs(&self, staged: &mut Staged) {
         for (row, value) in &self.pending.subs {
             staged.write(
-                &self.engine.sub,
+                self.engine.sub.id,
                 keys::slot_of_row(row),
                 row,
                 value.as_deref(),
@@ -773,8 +768,8 @@ impl<'e> Txn<'e> {
     fn stage_rows(&self, staged: &mut Staged) {
         for (entry, write) in &self.pending.rows {
             let (family, row) = entry;
-            let keyspace = self.engine.keyspace(*family);
-            staged.write(keyspace, write.slot, row, write.value.as_deref());
+            let store = self.engine.store(*family).id;
+            staged.write(store, write.slot, row, write.value.as_deref());
             if *family == Family::Items {
                 let existed = self
                     .pending
@@ -841,19 +836,22 @@ impl<'e> Txn<'e> {
 
 /// A batch being assembled, with what its commit must account for.
 struct Staged {
-    batch: fjall::OwnedWriteBatch,
+    ops: Vec<RowOp>,
     written: SlotBytes,
     count_deltas: SmallVec<[(u32, i64); 2]>,
 }
 
 impl Staged {
-    fn write(&mut self, keyspace: &fjall::Keyspace, slot: u16, row: &[u8], value: Option<&[u8]>) {
+    /// A row write, credited to `slot`'s shard.
+    fn write(&mut self, store: StoreId, slot: u16, row: &[u8], value: Option<&[u8]>) {
         self.written
             .add(slot, row.len() + value.map_or(0, <[u8]>::len));
-        match value {
-            Some(v) => self.batch.insert(keyspace, row, v),
-            None => self.batch.remove(keyspace, row),
-        }
+        self.put(store, row, value.map(Slice::from));
+    }
+
+    /// A row write credited to no shard (metadata rows are credited by the caller).
+    fn put(&mut self, store: StoreId, row: &[u8], value: Option<Slice>) {
+        self.ops.push((store, Slice::from(row), value));
     }
 
     fn count(&mut self, space: u32, exists_now: bool, existed: bool) {
@@ -894,7 +892,7 @@ pub struct SubScan {
 /// Where a scan's rows come from: the store alone, or the store overlaid with the pending
 /// writes of earlier commands of the scanning transaction's batch.
 enum ScanRows {
-    Stored(Box<dyn Iterator<Item = fjall::Guard>>),
+    Stored(StoreIter),
     Merged(MergedRows),
 }
 
@@ -945,7 +943,7 @@ impl RowBytes {
 /// Stored rows merged with pending writes (in the scan's direction): a pending row replaces
 /// the stored row of the same key, a pending deletion hides it.
 struct MergedRows {
-    stored: Box<dyn Iterator<Item = fjall::Guard>>,
+    stored: StoreIter,
     /// The next stored row, read from `stored` and not yet returned.
     stored_head: Option<(fjall::Slice, fjall::Slice)>,
     pending: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
@@ -954,7 +952,7 @@ struct MergedRows {
 
 impl MergedRows {
     fn new(
-        stored: Box<dyn Iterator<Item = fjall::Guard>>,
+        stored: StoreIter,
         mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         reverse: bool,
     ) -> MergedRows {
@@ -1032,8 +1030,8 @@ impl Iterator for SubValues {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
             ScanRows::Stored(rows) => {
-                let guard = rows.next()?;
-                Some(guard.value().map(|v| v.to_vec()).map_err(Into::into))
+                let row: Row = rows.next()?;
+                Some(row.value().map(|v| v.to_vec()).map_err(Into::into))
             }
             merged => {
                 let row = merged.next_row()?;

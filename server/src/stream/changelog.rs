@@ -200,13 +200,15 @@ impl ChangeLog {
             if !st.loaded {
                 // First use since start: recover length, last ID and count from disk.
                 let prefix = row_prefix(name);
-                let records = || {
-                    self.ks
-                        .range(row_key(name, StreamId::MIN)..=row_key(name, StreamId::MAX))
+                let records = |reverse| {
+                    self.ks.range(
+                        row_key(name, StreamId::MIN)..=row_key(name, StreamId::MAX),
+                        reverse,
+                    )
                 };
-                st.len = records().count() as u64;
+                st.len = records(false).count() as u64;
                 st.last = StreamId::MIN;
-                if let Some(last) = records().next_back() {
+                if let Some(last) = records(true).next() {
                     let (k, v) = last.into_inner()?;
                     st.last = decode_row(prefix.len(), &k, &v)?.0;
                 }
@@ -339,13 +341,10 @@ impl ChangeLog {
             return Ok(Vec::new());
         }
         let prefix_len = row_prefix(name).len();
-        let iter = self.ks.range(row_key(name, start)..=row_key(name, end));
+        let rows = self
+            .ks
+            .range(row_key(name, start)..=row_key(name, end), rev);
         let limit = count.unwrap_or(usize::MAX);
-        let rows: Box<dyn Iterator<Item = fjall::Guard>> = if rev {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
         rows.take(limit)
             .map(|g| {
                 let (k, v) = g.into_inner()?;
@@ -360,7 +359,10 @@ impl ChangeLog {
             return Ok(0);
         }
         let mut n = 0;
-        for guard in self.ks.range(row_key(name, start)..=row_key(name, end)) {
+        for guard in self
+            .ks
+            .range(row_key(name, start)..=row_key(name, end), false)
+        {
             guard.key()?;
             n += 1;
         }
@@ -459,7 +461,7 @@ impl ChangeLog {
             let slot = stream_slot(&name);
             let mut n = 0;
             let mut newest = None;
-            for guard in self.ks.range(lower..upper) {
+            for guard in self.ks.range(lower..upper, false) {
                 let key = guard.key()?;
                 newest = Some(key.to_vec());
                 txn.row_write(Family::ChangeLog, 0, slot, key.to_vec(), None)?;
@@ -487,7 +489,7 @@ impl ChangeLog {
     pub fn load_all_names(&self) -> Result<Vec<Bytes>> {
         let mut names = Vec::new();
         let mut from: Vec<u8> = Vec::new();
-        while let Some(guard) = self.ks.range(from.clone()..).next() {
+        while let Some(guard) = self.ks.range(from.clone().., false).next() {
             let key = guard.key()?;
             let len = u32::from_be_bytes(key[..4].try_into().expect("4 bytes")) as usize;
             let name = &key[4..4 + len];

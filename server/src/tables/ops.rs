@@ -18,7 +18,7 @@ use super::value::{
 };
 use super::{DdbError, Tables};
 use crate::engine::keys::{key_slot, prefix_successor, SLOTS};
-use crate::engine::{Family, Locks};
+use crate::engine::{Family, Locks, Row};
 
 type Req = Map<String, Json>;
 
@@ -654,13 +654,8 @@ impl Tables {
                 upper = Bound::Excluded(start_row);
             }
         }
-        let iter = self.items.range::<Vec<u8>, _>((lower, upper));
-        let rows: Box<dyn Iterator<Item = fjall::Guard>> = if forward {
-            Box::new(iter)
-        } else {
-            Box::new(iter.rev())
-        };
-        self.page(&table, req, &ph, rows)
+        let rows = self.items.range::<Vec<u8>, _>((lower, upper), !forward);
+        self.page(&table, req, &ph, Box::new(rows))
     }
 
     pub fn scan(&self, _locks: Locks, req: &Req) -> Result<Json, DdbError> {
@@ -695,7 +690,7 @@ impl Tables {
                 Some(row) if row.starts_with(&prefix) => Bound::Excluded(row.clone()),
                 _ => Bound::Included(prefix),
             };
-            items.range::<Vec<u8>, _>((lower, Bound::Excluded(upper)))
+            items.range::<Vec<u8>, _>((lower, Bound::Excluded(upper)), false)
         });
         self.page(&table, req, &ph, Box::new(rows))
     }
@@ -707,7 +702,7 @@ impl Tables {
         table: &TableDesc,
         req: &Req,
         ph: &Placeholders,
-        rows: Box<dyn Iterator<Item = fjall::Guard> + '_>,
+        rows: Box<dyn Iterator<Item = Row> + '_>,
     ) -> Result<Json, DdbError> {
         let limit = match req.get("Limit") {
             None => usize::MAX,

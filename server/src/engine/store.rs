@@ -1,0 +1,213 @@
+//! Reading a row family: the write buffer's rows over fjall's (see [`super::write_buffer`]).
+//!
+//! A point read looks in the buffer, then in fjall. A scan reads the buffer in chunks and
+//! merges each with a fjall range opened after the chunk was taken: a row the flush thread
+//! moves from the buffer to fjall in the meantime is in the chunk or, if it had left the
+//! buffer already, in that fjall range, so no row is missed and none seen twice.
+
+use std::collections::VecDeque;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use fjall::{Keyspace, Slice};
+
+use super::keys;
+use super::write_buffer::{StoreId, WriteBuffer};
+
+/// Buffered rows taken per chunk of a scan.
+const CHUNK: usize = 256;
+
+/// One row family: its keyspace in fjall and its rows in the write buffer.
+#[derive(Clone)]
+pub(crate) struct Store {
+    pub(crate) id: StoreId,
+    pub(crate) keyspace: Keyspace,
+    pub(crate) buffer: Arc<WriteBuffer>,
+}
+
+impl Store {
+    /// A point read; a key longer than any stored row is absent (fjall panics on those).
+    pub(crate) fn get(&self, key: &[u8]) -> fjall::Result<Option<Slice>> {
+        if key.len() > keys::MAX_ROW_KEY {
+            return Ok(None);
+        }
+        match self.buffer.get(self.id, key) {
+            Some(buffered) => Ok(buffered),
+            None => self.keyspace.get(key),
+        }
+    }
+
+    /// Rows within the bounds, in key order or (`reverse`) against it. Bounds must be
+    /// storable (see [`keys::storable_bound`]).
+    pub(crate) fn range(
+        &self,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> StoreIter {
+        StoreIter {
+            store: self.clone(),
+            lower,
+            upper,
+            reverse,
+            chunk: None,
+            last_chunk: false,
+        }
+    }
+
+    /// Every row, in key order.
+    pub(crate) fn iter(&self) -> StoreIter {
+        self.range(Bound::Unbounded, Bound::Unbounded, false)
+    }
+
+    /// Rows whose key starts with `prefix`, in key order.
+    pub(crate) fn prefix(&self, prefix: &[u8]) -> StoreIter {
+        let upper = keys::prefix_successor(prefix).map_or(Bound::Unbounded, Bound::Excluded);
+        self.range(
+            keys::storable_bound(Bound::Included(prefix.to_vec()), true),
+            keys::storable_bound(upper, false),
+            false,
+        )
+    }
+
+    /// The first row in key order.
+    pub(crate) fn first(&self) -> fjall::Result<Option<(Slice, Slice)>> {
+        self.iter().next().map(Row::into_inner).transpose()
+    }
+}
+
+/// A row of a scan, with the accessors of fjall's own iterator guards.
+pub struct Row(fjall::Result<(Slice, Slice)>);
+
+impl Row {
+    pub fn into_inner(self) -> fjall::Result<(Slice, Slice)> {
+        self.0
+    }
+
+    pub fn key(self) -> fjall::Result<Slice> {
+        self.0.map(|(k, _)| k)
+    }
+
+    pub fn value(self) -> fjall::Result<Slice> {
+        self.0.map(|(_, v)| v)
+    }
+}
+
+/// A scan over a [`Store`]: buffered rows (deletions hiding stored rows) merged with fjall's.
+pub struct StoreIter {
+    store: Store,
+    /// The part of the range no chunk has covered yet.
+    lower: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    reverse: bool,
+    chunk: Option<Chunk>,
+    /// The current chunk reaches the end of the range.
+    last_chunk: bool,
+}
+
+/// Buffered rows of one stretch of the range, and fjall's rows of the same stretch.
+struct Chunk {
+    buffered: VecDeque<(Slice, Option<Slice>)>,
+    stored: Box<dyn Iterator<Item = fjall::Guard>>,
+    stored_head: Option<(Slice, Slice)>,
+}
+
+impl StoreIter {
+    /// Takes the next chunk of buffered rows and opens fjall's range over the same stretch.
+    fn next_chunk(&mut self) -> Chunk {
+        let bounds = (as_slice(&self.lower), as_slice(&self.upper));
+        let (buffered, cut) =
+            self.store
+                .buffer
+                .collect_range(self.store.id, bounds, self.reverse, CHUNK);
+        // This chunk's stretch ends at the cut (inclusive); the next starts after it.
+        let (lower, upper) = match &cut {
+            None => (self.lower.clone(), self.upper.clone()),
+            Some(cut) if self.reverse => (Bound::Included(cut.to_vec()), self.upper.clone()),
+            Some(cut) => (self.lower.clone(), Bound::Included(cut.to_vec())),
+        };
+        match cut {
+            None => self.last_chunk = true,
+            Some(cut) if self.reverse => self.upper = Bound::Excluded(cut.to_vec()),
+            Some(cut) => self.lower = Bound::Excluded(cut.to_vec()),
+        }
+        let range = self.store.keyspace.range::<Vec<u8>, _>((lower, upper));
+        let stored: Box<dyn Iterator<Item = fjall::Guard>> = if self.reverse {
+            Box::new(range.rev())
+        } else {
+            Box::new(range)
+        };
+        Chunk {
+            buffered: buffered.into(),
+            stored,
+            stored_head: None,
+        }
+    }
+}
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(b) => Bound::Included(b.as_slice()),
+        Bound::Excluded(b) => Bound::Excluded(b.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Chunk {
+    /// The next row of the chunk's stretch, `None` when both sides are exhausted.
+    fn next(&mut self, reverse: bool) -> Option<fjall::Result<(Slice, Slice)>> {
+        loop {
+            if self.stored_head.is_none() {
+                if let Some(guard) = self.stored.next() {
+                    match guard.into_inner() {
+                        Ok(row) => self.stored_head = Some(row),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            }
+            let order = match (&self.stored_head, self.buffered.front()) {
+                (None, None) => return None,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((stored, _)), Some((buffered, _))) => {
+                    let order = stored.cmp(buffered);
+                    if reverse {
+                        order.reverse()
+                    } else {
+                        order
+                    }
+                }
+            };
+            if order == std::cmp::Ordering::Less {
+                return self.stored_head.take().map(Ok);
+            }
+            if order == std::cmp::Ordering::Equal {
+                self.stored_head = None;
+            }
+            let (key, value) = self.buffered.pop_front().expect("compared above");
+            if let Some(value) = value {
+                return Some(Ok((key, value)));
+            }
+        }
+    }
+}
+
+impl Iterator for StoreIter {
+    type Item = Row;
+
+    fn next(&mut self) -> Option<Row> {
+        loop {
+            if self.chunk.is_none() {
+                if self.last_chunk {
+                    return None;
+                }
+                self.chunk = Some(self.next_chunk());
+            }
+            let chunk = self.chunk.as_mut().expect("set above");
+            match chunk.next(self.reverse) {
+                Some(row) => return Some(Row(row)),
+                None => self.chunk = None,
+            }
+        }
+    }
+}
