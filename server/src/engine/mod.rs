@@ -554,7 +554,7 @@ impl Engine {
                 continue;
             }
             let mut ingestion = store.keyspace.start_ingestion()?;
-            for (key, value) in rows {
+            for (key, value) in rows.iter() {
                 match value {
                     Some(value) => ingestion.write(key.clone(), value.clone())?,
                     None => ingestion.write_tombstone(key.clone())?,

@@ -14,8 +14,11 @@ use fjall::{Keyspace, Slice};
 use super::keys;
 use super::write_buffer::{StoreId, WriteBuffer};
 
-/// Buffered rows taken per chunk of a scan.
-const CHUNK: usize = 256;
+/// Buffered rows taken by a scan's first chunk; each further chunk takes twice as many, up
+/// to [`MAX_CHUNK`]. Most scans want a few rows (SPOP's random seek, ZRANGE 0 9), a few want
+/// them all.
+const FIRST_CHUNK: usize = 8;
+const MAX_CHUNK: usize = 1024;
 
 /// One row family: its keyspace in fjall and its rows in the write buffer.
 #[derive(Clone)]
@@ -51,6 +54,7 @@ impl Store {
             upper,
             reverse,
             chunk: None,
+            chunk_size: FIRST_CHUNK,
             last_chunk: false,
         }
     }
@@ -101,6 +105,8 @@ pub struct StoreIter {
     upper: Bound<Vec<u8>>,
     reverse: bool,
     chunk: Option<Chunk>,
+    /// Buffered rows the next chunk takes.
+    chunk_size: usize,
     /// The current chunk reaches the end of the range.
     last_chunk: bool,
 }
@@ -119,7 +125,8 @@ impl StoreIter {
         let (buffered, cut) =
             self.store
                 .buffer
-                .collect_range(self.store.id, bounds, self.reverse, CHUNK);
+                .collect_range(self.store.id, bounds, self.reverse, self.chunk_size);
+        self.chunk_size = (self.chunk_size * 2).min(MAX_CHUNK);
         // This chunk's stretch ends at the cut (inclusive); the next starts after it.
         let (lower, upper) = match &cut {
             None => (self.lower.clone(), self.upper.clone()),
