@@ -137,6 +137,93 @@ fn kill9_under_appendfsync_everysec_loses_no_acknowledged_write() {
     }
 }
 
+/// The smallest memory budget makes the write buffer freeze every 4 MB, so rows are spread
+/// over fjall (ingested layers), frozen layers and the active one, with deletions and
+/// overwrites in each; kill -9 in the middle, restart, and every acknowledged write reads
+/// back as written (and again after a second, clean restart).
+#[test]
+fn kill9_while_the_write_buffer_moves_rows_to_fjall_loses_nothing() {
+    let mut server = TestServer::start_with(&["--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let value = |i: usize, round: usize| format!("{round}:{i}:{}", "x".repeat(200));
+    let mut lists: Vec<Vec<String>> = vec![Vec::new(); 10];
+    for round in 0..4 {
+        let mut pipe = redis::pipe();
+        for i in 0..20_000 {
+            if (i + round) % 7 == 0 {
+                pipe.cmd("DEL").arg(format!("k{i}")).ignore();
+            } else {
+                pipe.cmd("SET")
+                    .arg(format!("k{i}"))
+                    .arg(value(i, round))
+                    .ignore();
+            }
+            let field = format!("f{}", i % 500);
+            pipe.cmd("HSET")
+                .arg(format!("h{}", i % 5))
+                .arg(field)
+                .arg(round)
+                .ignore();
+            let list = i % lists.len();
+            let element = format!("{round}-{i}");
+            pipe.cmd("RPUSH")
+                .arg(format!("l{list}"))
+                .arg(&element)
+                .ignore();
+            lists[list].push(element);
+            if i % 3 == 0 {
+                pipe.cmd("LPOP").arg(format!("l{list}")).ignore();
+                lists[list].remove(0);
+            }
+        }
+        let () = pipe.query(&mut c).unwrap();
+    }
+    let journal = server.data_dir().join("journal");
+    let segments = std::fs::read_dir(&journal).unwrap().count();
+    let newest: u64 = std::fs::read_dir(&journal)
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        newest > 3,
+        "the buffer froze several times ({segments} segments, newest {newest})"
+    );
+    server.kill9();
+    for restart in ["after kill -9", "after a clean restart"] {
+        server.restart();
+        let mut c = server.client();
+        for i in 0..20_000 {
+            let got: Option<String> = q(&mut c, &["GET", &format!("k{i}")]);
+            let expected = ((i + 3) % 7 != 0).then(|| value(i, 3));
+            assert_eq!(got, expected, "k{i} {restart}");
+        }
+        for h in 0..5 {
+            let fields: std::collections::HashMap<String, String> =
+                q(&mut c, &["HGETALL", &format!("h{h}")]);
+            assert_eq!(fields.len(), 100, "h{h} {restart}");
+            assert!(fields.values().all(|v| v == "3"), "h{h} {restart}");
+        }
+        for (n, model) in lists.iter().enumerate() {
+            let got: Vec<String> = q(&mut c, &["LRANGE", &format!("l{n}"), "0", "-1"]);
+            assert_eq!(&got, model, "l{n} {restart}");
+        }
+        assert_eq!(
+            q::<i64>(&mut c, &["DBSIZE"]),
+            20_000 - 20_000 / 7 + 5 + 10,
+            "{restart}"
+        );
+        assert_eq!(server.stop(), Some(0));
+    }
+}
+
 #[test]
 fn config_file_is_read_and_flags_override_it() {
     let dir = tempfile::tempdir().unwrap();
