@@ -7,9 +7,10 @@
 //! - fjall's **block cache** (decoded table blocks): 40 %;
 //! - the **metadata-row cache** (every command reads its keys' metadata): 20 %;
 //! - the **sub-row cache** (hash fields, zset members): 10 %;
-//! - **write buffers** (fjall memtables): 30 %. A keyspace's memtable is sealed and flushed
-//!   once it reaches a third of that, so the memtable being filled and two being flushed fit
-//!   in it.
+//! - **write buffers**: 30 %. The write buffer's active layer (see `write_buffer`) is frozen
+//!   and ingested into fjall once it reaches a third of that ("memtable" below), so the layer
+//!   being filled and two being ingested fit in it (fjall's own memtables only hold the
+//!   `system` keyspace's few rows).
 //!
 //! The rest of the process (connections, the sorted-set indexes, Lua, allocator slack) is
 //! outside the budget: RSS is the budget plus that.

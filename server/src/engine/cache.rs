@@ -2,11 +2,11 @@
 //! rows).
 //!
 //! Every command starts by reading its keys' metadata rows, and hash commands read the field
-//! rows they touch. A point read in fjall's memtable (a large concurrent skiplist) costs a
-//! chain of cache misses; these caches keep recently used rows in memory, including "absent"
-//! answers. They are coherent because both kinds of rows change only through `Txn::commit`,
-//! which runs under the shard locks of the keys it touches and refreshes the caches right
-//! after its batch is committed to fjall; FLUSHALL clears them together with the keyspaces.
+//! rows they touch. A point read in the write buffer or in fjall costs a chain of cache
+//! misses (and a decode); these caches keep recently used rows in memory, decoded, including
+//! "absent" answers. They are coherent because both kinds of rows change only through
+//! `Txn::commit`, which runs under the shard locks of the keys it touches and refreshes the
+//! caches right after its batch is committed; FLUSHALL clears them together with the keyspaces.
 //! (Background reclaim deletes sub-rows only of dropped versions, which no reader asks for
 //! again: versions are never reused.)
 

@@ -18,7 +18,9 @@
 //!
 //! Every write goes through a [`Txn`] (the one write path): it runs under a lock scope
 //! ([`Locks`]: take the shards' locks, or use those an enclosing EXEC holds), buffers rows,
-//! commits them as one atomic fjall batch, and does the bookkeeping (durability sequence,
+//! commits them as one atomic record of the write buffer's journal (the rows then live in
+//! the buffer's in-memory layers until they are ingested into fjall, see
+//! [`write_buffer`]; `system` alone is written to fjall directly), and does the bookkeeping (durability sequence,
 //! caches, key and item counts, per-shard byte accounting, signals, keyspace events). The
 //! keyspaces themselves are private to this module; other layers read rows through
 //! [`Rows`] and write them through [`Txn`].

@@ -4,7 +4,7 @@
 //! A [`Txn`] runs under a lock scope (its own shard locks, those of an enclosing EXEC, or
 //! none for rows no shard owns; see [`super::locks`]), so a command's read-modify-write is
 //! atomic as in single-threaded Redis. It reads through an overlay of its own pending
-//! writes and commits everything as one atomic fjall batch. It also does the bookkeeping
+//! writes and commits everything as one atomic journal record of the write buffer. It also does the bookkeeping
 //! every write needs, so no caller can forget it:
 //! - the durability sequence counts the batch (`appendfsync always` waits for it);
 //! - the expiry index follows each key's `expire_at`;
@@ -123,7 +123,7 @@ impl Pending {
 }
 
 /// The writes of consecutive commands of one pipelined request batch, committed together:
-/// one fjall batch, one journal append and one metadata row per key however many commands
+/// one journal record and one metadata row per key however many commands
 /// wrote it (16 pipelined LPUSHes to one list write its metadata row once, not 16 times).
 ///
 /// The batch's lock scope covers every command's keys for the whole batch, so no other

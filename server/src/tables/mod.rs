@@ -5,7 +5,7 @@
 //! keyspace `items` under `slot(2) ‖ table id(4) ‖ len(4) ‖ partition key ‖ sort key` (key
 //! attributes in order-preserving encodings), so one partition's items are one contiguous,
 //! sort-key-ordered range: Query is a range scan. Writes lock the item's shard, like Redis
-//! commands, and commit one fjall batch.
+//! commands, and commit through the engine's one write path (`Txn`).
 
 pub mod batch;
 pub mod catalog;
