@@ -165,16 +165,26 @@ struct Layers {
 struct Journal {
     segment: u64,
     file: File,
+    /// Bytes of whole records in the file.
+    file_len: u64,
     /// Records not yet handed to the OS.
     buffer: Vec<u8>,
 }
 
 impl Journal {
     fn write_out(&mut self) -> std::io::Result<()> {
-        if !self.buffer.is_empty() {
-            self.file.write_all(&self.buffer)?;
-            self.buffer.clear();
+        if self.buffer.is_empty() {
+            return Ok(());
         }
+        if let Err(e) = self.file.write_all(&self.buffer) {
+            // A short write (a full disk) must not leave half a record for the next write to
+            // follow: replay would stop there and drop every record after it. The buffer is
+            // kept and written again later.
+            let _ = self.file.set_len(self.file_len);
+            return Err(e);
+        }
+        self.file_len += self.buffer.len() as u64;
+        self.buffer.clear();
         Ok(())
     }
 }
@@ -218,6 +228,7 @@ impl WriteBuffer {
             journal: Mutex::new(Journal {
                 segment,
                 file,
+                file_len: 0,
                 buffer: Vec::with_capacity(1 << 16),
             }),
             sync_file: Mutex::new(sync_file),
@@ -352,6 +363,7 @@ impl WriteBuffer {
         *self.sync_file.lock() = Arc::new(file.try_clone()?);
         let left = std::mem::replace(&mut journal.file, file);
         drop(left);
+        journal.file_len = 0;
         let through = std::mem::replace(&mut journal.segment, next);
         let mut layers = self.layers.write();
         let mut layer = std::mem::take(&mut layers.active);
