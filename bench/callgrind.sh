@@ -10,7 +10,8 @@
 #   INCR HSET ZADD)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
-#   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate).
+#   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
+#   REDIS=1 measures redis-server (AOF everysec) instead, the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}
@@ -65,8 +66,13 @@ echo "| command | requests | pipeline | instructions/command |"
 echo "|---|---|---|---|"
 for test in $TESTS; do
   dir=$(mktemp -d)
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$test" \
-    "$BIN" --port "$PORT" --dir "$dir" --appendfsync everysec --metrics-addr off \
+  if [ -n "${REDIS:-}" ]; then
+    server=(redis-server --port "$PORT" --dir "$dir" --appendonly yes --appendfsync everysec
+      --save '')
+  else
+    server=("$BIN" --port "$PORT" --dir "$dir" --appendfsync everysec --metrics-addr off)
+  fi
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$test" "${server[@]}" \
     >"$TMP/valgrind.$test.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
