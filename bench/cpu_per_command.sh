@@ -20,8 +20,8 @@ start_both
 REDIS_PID=$(redis-cli -p "$REDIS_PORT" info server | awk -F: '/^process_id/ {print $2+0}')
 TICKS=$(getconf CLK_TCK)
 
-# cpu_ticks <pid>: utime + stime of the whole process.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_ticks <pid>: "utime stime" of the whole process.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 # usec_per_command <port> <pid> <redis-benchmark args...>
 usec_per_command() {
@@ -30,10 +30,15 @@ usec_per_command() {
   before=$(cpu_ticks "$pid")
   redis-benchmark -p "$port" -c 50 -n "$N" -P "$PIPE" -r 100000 -q "$@" >/dev/null 2>&1
   after=$(cpu_ticks "$pid")
-  awk -v t=$((after - before)) -v hz="$TICKS" -v n="$N" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}'
+  # "total (user + system)" µs per command.
+  awk -v b="$before" -v a="$after" -v hz="$TICKS" -v n="$N" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    u = (y[1] - x[1]) / hz * 1e6 / n; s = (y[2] - x[2]) / hz * 1e6 / n
+    printf "%.2f (%.2f + %.2f)", u + s, u, s
+  }'
 }
 
-echo "| command | pipeline | redyn CPU µs/cmd | redis-server CPU µs/cmd | ratio |"
+echo "| command | pipeline | redyn CPU µs/cmd (user + system) | redis-server CPU µs/cmd (user + system) | ratio |"
 echo "|---|---|---|---|---|"
 for test in ${CPU_TESTS:-GET SET HSET INCR ZADD LPUSH RPOP SADD}; do
   case $test in
@@ -54,5 +59,5 @@ for test in ${CPU_TESTS:-GET SET HSET INCR ZADD LPUSH RPOP SADD}; do
   fi
   a=$(usec_per_command "$REDYN_PORT" "$REDYN_PID" "${args[@]}")
   b=$(usec_per_command "$REDIS_PORT" "$REDIS_PID" "${args[@]}")
-  echo "| $test | $PIPE | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}')x |"
+  echo "| $test | $PIPE | $a | $b | $(awk -v a="${a%% *}" -v b="${b%% *}" 'BEGIN {printf "%.2f", a / b}')x |"
 done

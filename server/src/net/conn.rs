@@ -520,16 +520,22 @@ async fn flush<S: Transport>(
             tracing::error!("fsync failed: {e}");
             return Err(std::io::Error::other(e));
         }
-    } else if server.engine.durability.must_write_out(seq) {
-        // A write() to the page cache, shared with every connection flushing meanwhile: after
-        // it, only a machine crash (not a process crash) can lose what this reply acknowledges.
+    } else {
         // Yielding first lets the other connections ready on this worker run their commands
-        // (tokio polls a yielded task after the I/O driver), so one write() covers all their
-        // replies, as Redis writes its AOF buffer once per event-loop turn, not per client.
+        // (tokio polls a yielded task after the I/O driver), so replies go out in a burst
+        // after the turn's requests were read, as Redis writes replies once per event-loop
+        // turn: a client woken by the first reply finds the others already there, instead of
+        // being woken again for each (a wake-up was a fifth of a pipelined GET's CPU time).
         tokio::task::yield_now().await;
-        if let Err(e) = server.engine.write_through(seq) {
-            tracing::error!("journal write failed: {e}");
-            return Err(std::io::Error::other(e));
+        if server.engine.durability.must_write_out(seq) {
+            // A write() to the page cache, shared with every connection flushing meanwhile:
+            // after it, only a machine crash (not a process crash) can lose what this reply
+            // acknowledges; one write() covers every reply of the turn, as Redis writes its
+            // AOF buffer once per event-loop turn, not per client.
+            if let Err(e) = server.engine.write_through(seq) {
+                tracing::error!("journal write failed: {e}");
+                return Err(std::io::Error::other(e));
+            }
         }
     }
     // A client that stops reading must not pin its connection forever: CLIENT KILL and
