@@ -440,6 +440,8 @@ pub struct ClientState {
     pub no_reply: bool,
     /// Highest durability sequence number this client wrote (for `appendfsync always`).
     pub last_write_seq: u64,
+    /// Replies encoded since the connection last wrote to its socket.
+    pub replies_unsent: usize,
     /// MULTI state: queued commands, or `None` outside MULTI.
     pub multi: Option<Vec<QueuedCommand>>,
     /// A command inside MULTI failed to queue (EXEC will answer EXECABORT).
@@ -473,6 +475,7 @@ impl ClientState {
             reply_mode: ReplyMode::On,
             no_reply: false,
             last_write_seq: 0,
+            replies_unsent: 0,
             multi: None,
             multi_error: false,
             watched: Vec::new(),

@@ -252,6 +252,7 @@ const UNBLOCKED_ERROR: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 fn answer(client: &mut ClientState, reply: Reply, wbuf: &mut BytesMut) {
     let mode = client.reply_mode;
     client.reply_mode = mode.after_command();
+    client.replies_unsent += 1;
     if !client.no_reply {
         encode_reply(reply, mode.drops_reply(), client, wbuf);
     }
@@ -521,13 +522,20 @@ async fn flush<S: Transport>(
             return Err(std::io::Error::other(e));
         }
     } else {
-        // Yielding first lets the other connections ready on this worker run their commands
-        // (tokio polls a yielded task after the I/O driver), so replies go out in a burst
-        // after the turn's requests were read, as Redis writes replies once per event-loop
-        // turn: a client woken by the first reply finds the others already there, instead of
-        // being woken again for each (a wake-up was a fifth of a pipelined GET's CPU time).
-        tokio::task::yield_now().await;
-        if server.engine.durability.must_write_out(seq) {
+        let pipelined = std::mem::take(&mut client.replies_unsent) > 1;
+        let write_out = server.engine.durability.must_write_out(seq);
+        if pipelined || write_out {
+            // Yielding first lets the other connections ready on this worker run their
+            // commands (tokio polls a yielded task after the I/O driver), so their replies go
+            // out in a burst, as Redis writes replies once per event-loop turn: a pipelining
+            // client woken by the first reply finds the others there instead of being woken
+            // again for each (a wake-up was a fifth of a pipelined GET's CPU time). A lone
+            // reply that acknowledges no write goes at once, as before: it gains nothing from
+            // the yield, and Redis's pub/sub suite (UNSUBSCRIBE on one connection, then PUBLISH
+            // on another without reading the first's replies) failed with it.
+            tokio::task::yield_now().await;
+        }
+        if write_out {
             // A write() to the page cache, shared with every connection flushing meanwhile:
             // after it, only a machine crash (not a process crash) can lose what this reply
             // acknowledges; one write() covers every reply of the turn, as Redis writes its
