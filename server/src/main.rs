@@ -16,10 +16,15 @@ fn main() -> anyhow::Result<()> {
     }
     let config = Config::from_cli(Cli::parse()).map_err(|e| anyhow::anyhow!(e))?;
     logging::init(&config.loglevel);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.io_threads)
-        .enable_all()
-        .build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(config.io_threads).enable_all();
+    // Serve connections woken by one poll of the I/O driver in the order their requests
+    // arrived, as Redis does: tokio's LIFO slot runs the last one woken first, so a command
+    // sent after another client's (BLOCK after XREADGROUP, DEL after it) could run before it.
+    // The option needs `--cfg tokio_unstable` (set in .cargo/config.toml).
+    #[cfg(tokio_unstable)]
+    runtime.disable_lifo_slot();
+    let runtime = runtime.build()?;
     runtime.block_on(async move {
         let running = redyn_server::start(config).await?;
         let server = running.server.clone();
