@@ -411,10 +411,11 @@ impl WriteBuffer {
         Ok(())
     }
 
-    /// Forgets every buffered row of `stores` (FLUSHALL, after fjall's keyspaces were
-    /// cleared; the caller ingested the frozen layers first). Their journal records stay
-    /// until the active layer is ingested, which rewrites what the flush removed only if it
-    /// was written after the flush began: the caller holds every shard lock.
+    /// Forgets every buffered row of `stores` (FLUSHALL, after it ingested every layer and
+    /// cleared fjall's keyspaces). What the active layer holds then was written during the
+    /// flush, by background reclaim only (the caller holds every shard lock); its journal
+    /// records stay, so a replay after a crash may bring back those reclaim rows, which name
+    /// versions that no longer exist and are dropped by the next reclaim pass.
     pub(crate) fn forget(&self, stores: &[StoreId]) {
         let mut layers = self.layers.write();
         for &store in stores {
