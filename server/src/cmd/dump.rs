@@ -283,6 +283,9 @@ pub fn import_rdb(engine: &Engine, path: &Path) -> Result<ImportReport, ImportEr
     rdb::for_each_entry(&data, |entry| {
         if batch.len() == IMPORT_BATCH || batch.first().is_some_and(|b| b.db != entry.db) {
             store_batch(engine, &mut batch, &mut report)?;
+            engine
+                .settle_write_buffer()
+                .map_err(|e| ImportError::Store(e.to_string()))?;
         }
         batch.push(entry);
         Ok::<(), ImportError>(())

@@ -569,6 +569,16 @@ impl Engine {
             .map_err(|e| self.storage_error(e.into()))
     }
 
+    /// For a writer without the background threads (the offline RDB import): moves the
+    /// write buffer into fjall whenever it outgrows the memtable size, so memory stays
+    /// bounded (the flush thread does this for the server).
+    pub fn settle_write_buffer(&self) -> Result<()> {
+        if self.buffer.active_bytes() > self.memtable_limit.load(Ordering::Relaxed) {
+            self.flush_write_buffer()?;
+        }
+        Ok(())
+    }
+
     /// Moves everything buffered into fjall now.
     fn flush_write_buffer(&self) -> Result<()> {
         self.buffer.freeze().map_err(fjall::Error::from)?;
