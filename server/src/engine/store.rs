@@ -111,17 +111,16 @@ pub struct StoreIter {
     last_chunk: bool,
 }
 
-/// Buffered rows of one stretch of the range, and fjall's rows of the same stretch.
-struct Chunk {
-    buffered: VecDeque<(Slice, Option<Slice>)>,
-    stored: Box<dyn Iterator<Item = fjall::Guard>>,
-    stored_head: Option<(Slice, Slice)>,
-}
+/// Buffered rows of one stretch of the range over fjall's rows of the same stretch.
+type Chunk = Overlaid<Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>>, Slice>;
 
 impl StoreIter {
     /// Takes the next chunk of buffered rows and opens fjall's range over the same stretch.
     fn next_chunk(&mut self) -> Chunk {
-        let bounds = (as_slice(&self.lower), as_slice(&self.upper));
+        let bounds = (
+            self.lower.as_ref().map(Vec::as_slice),
+            self.upper.as_ref().map(Vec::as_slice),
+        );
         let (buffered, cut) =
             self.store
                 .buffer
@@ -139,46 +138,63 @@ impl StoreIter {
             Some(cut) => self.lower = Bound::Excluded(cut.to_vec()),
         }
         let range = self.store.keyspace.range::<Vec<u8>, _>((lower, upper));
-        let stored: Box<dyn Iterator<Item = fjall::Guard>> = if self.reverse {
-            Box::new(range.rev())
+        let stored: Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>> = if self.reverse {
+            Box::new(range.rev().map(fjall::Guard::into_inner))
         } else {
-            Box::new(range)
+            Box::new(range.map(fjall::Guard::into_inner))
         };
-        Chunk {
-            buffered: buffered.into(),
+        Overlaid::new(stored, buffered.into(), self.reverse)
+    }
+}
+
+/// Stored rows overlaid with newer ones, both in scan order: a newer row replaces the stored
+/// row of the same key, a newer deletion hides it. The write buffer's rows over fjall's (a
+/// scan chunk), and a pipelined batch's pending rows over the store (`Txn::sub_scan`).
+pub(crate) struct Overlaid<S, K> {
+    stored: S,
+    /// The next stored row, read from `stored` and not yet returned.
+    stored_head: Option<(Slice, Slice)>,
+    newer: VecDeque<(K, Option<K>)>,
+    reverse: bool,
+}
+
+/// A row of an [`Overlaid`] scan: a stored one, or a newer one.
+pub(crate) enum MergedRow<K> {
+    Stored(Slice, Slice),
+    Newer(K, K),
+}
+
+impl<S, K> Overlaid<S, K>
+where
+    S: Iterator<Item = fjall::Result<(Slice, Slice)>>,
+    K: AsRef<[u8]>,
+{
+    pub(crate) fn new(stored: S, newer: VecDeque<(K, Option<K>)>, reverse: bool) -> Self {
+        Overlaid {
             stored,
             stored_head: None,
+            newer,
+            reverse,
         }
     }
-}
 
-fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match bound {
-        Bound::Included(b) => Bound::Included(b.as_slice()),
-        Bound::Excluded(b) => Bound::Excluded(b.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-impl Chunk {
-    /// The next row of the chunk's stretch, `None` when both sides are exhausted.
-    fn next(&mut self, reverse: bool) -> Option<fjall::Result<(Slice, Slice)>> {
+    /// The next row, `None` when both sides are exhausted.
+    pub(crate) fn next_row(&mut self) -> Option<fjall::Result<MergedRow<K>>> {
         loop {
             if self.stored_head.is_none() {
-                if let Some(guard) = self.stored.next() {
-                    match guard.into_inner() {
-                        Ok(row) => self.stored_head = Some(row),
-                        Err(e) => return Some(Err(e)),
-                    }
+                match self.stored.next() {
+                    Some(Ok(row)) => self.stored_head = Some(row),
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => {}
                 }
             }
-            let order = match (&self.stored_head, self.buffered.front()) {
+            let order = match (&self.stored_head, self.newer.front()) {
                 (None, None) => return None,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some((stored, _)), Some((buffered, _))) => {
-                    let order = stored.cmp(buffered);
-                    if reverse {
+                (Some((stored, _)), Some((newer, _))) => {
+                    let order = stored.as_ref().cmp(newer.as_ref());
+                    if self.reverse {
                         order.reverse()
                     } else {
                         order
@@ -186,14 +202,15 @@ impl Chunk {
                 }
             };
             if order == std::cmp::Ordering::Less {
-                return self.stored_head.take().map(Ok);
+                let (key, value) = self.stored_head.take().expect("compared above");
+                return Some(Ok(MergedRow::Stored(key, value)));
             }
             if order == std::cmp::Ordering::Equal {
                 self.stored_head = None;
             }
-            let (key, value) = self.buffered.pop_front().expect("compared above");
+            let (key, value) = self.newer.pop_front().expect("compared above");
             if let Some(value) = value {
-                return Some(Ok((key, value)));
+                return Some(Ok(MergedRow::Newer(key, value)));
             }
         }
     }
@@ -211,8 +228,12 @@ impl Iterator for StoreIter {
                 self.chunk = Some(self.next_chunk());
             }
             let chunk = self.chunk.as_mut().expect("set above");
-            match chunk.next(self.reverse) {
-                Some(row) => return Some(Row(row)),
+            match chunk.next_row() {
+                Some(row) => {
+                    return Some(Row(row.map(|row| match row {
+                        MergedRow::Stored(k, v) | MergedRow::Newer(k, v) => (k, v),
+                    })))
+                }
                 None => self.chunk = None,
             }
         }

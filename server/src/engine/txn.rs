@@ -27,7 +27,7 @@ use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
 use super::small_map::SmallMap;
-use super::store::{Row, StoreIter};
+use super::store::{MergedRow, Overlaid, Row, StoreIter};
 use super::write_buffer::{RowOp, StoreId};
 use super::{Engine, EngineError, Family, Result};
 use fjall::Slice;
@@ -556,7 +556,7 @@ impl<'e> Txn<'e> {
         let inner = if batch_rows.is_empty() {
             ScanRows::Stored(stored)
         } else {
-            ScanRows::Merged(MergedRows::new(stored, batch_rows, reverse))
+            ScanRows::Merged(merged_rows(stored, batch_rows, reverse))
         };
         SubScan {
             inner,
@@ -909,7 +909,12 @@ impl ScanRows {
                         .map_err(Into::into),
                 )
             }
-            ScanRows::Merged(rows) => rows.next(),
+            ScanRows::Merged(rows) => {
+                Some(rows.next_row()?.map_err(Into::into).map(|row| match row {
+                    MergedRow::Stored(k, v) => (RowBytes::Stored(k), RowBytes::Stored(v)),
+                    MergedRow::Newer(k, v) => (RowBytes::Pending(k), RowBytes::Pending(v)),
+                }))
+            }
         }
     }
 }
@@ -940,69 +945,23 @@ impl RowBytes {
     }
 }
 
-/// Stored rows merged with pending writes (in the scan's direction): a pending row replaces
-/// the stored row of the same key, a pending deletion hides it.
-struct MergedRows {
+/// The store's rows of a scan, as [`Overlaid`] reads them.
+type StoredRows = std::iter::Map<StoreIter, fn(Row) -> fjall::Result<(Slice, Slice)>>;
+
+/// Stored rows merged with the pending writes of earlier commands of the batch.
+type MergedRows = Overlaid<StoredRows, Vec<u8>>;
+
+/// Merges `pending` (in key order) over `stored` (in the scan's direction).
+fn merged_rows(
     stored: StoreIter,
-    /// The next stored row, read from `stored` and not yet returned.
-    stored_head: Option<(fjall::Slice, fjall::Slice)>,
-    pending: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     reverse: bool,
-}
-
-impl MergedRows {
-    fn new(
-        stored: StoreIter,
-        mut pending: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-        reverse: bool,
-    ) -> MergedRows {
-        if reverse {
-            pending.reverse();
-        }
-        MergedRows {
-            stored,
-            stored_head: None,
-            pending: pending.into(),
-            reverse,
-        }
+) -> MergedRows {
+    if reverse {
+        pending.reverse();
     }
-
-    fn next(&mut self) -> Option<Result<(RowBytes, RowBytes)>> {
-        loop {
-            if self.stored_head.is_none() {
-                if let Some(guard) = self.stored.next() {
-                    match guard.into_inner() {
-                        Ok(row) => self.stored_head = Some(row),
-                        Err(e) => return Some(Err(e.into())),
-                    }
-                }
-            }
-            let order = match (&self.stored_head, self.pending.front()) {
-                (None, None) => return None,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some((stored, _)), Some((pending, _))) => {
-                    let order = stored.as_ref().cmp(pending.as_slice());
-                    if self.reverse {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                }
-            };
-            if order == std::cmp::Ordering::Less {
-                let (k, v) = self.stored_head.take().expect("compared above");
-                return Some(Ok((RowBytes::Stored(k), RowBytes::Stored(v))));
-            }
-            if order == std::cmp::Ordering::Equal {
-                self.stored_head = None;
-            }
-            let (k, v) = self.pending.pop_front().expect("compared above");
-            if let Some(v) = v {
-                return Some(Ok((RowBytes::Pending(k), RowBytes::Pending(v))));
-            }
-        }
-    }
+    let stored: StoredRows = stored.map(Row::into_inner);
+    Overlaid::new(stored, pending.into(), reverse)
 }
 
 impl Iterator for SubScan {
