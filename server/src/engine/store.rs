@@ -1,9 +1,10 @@
 //! Reading a row family: the write buffer's rows over fjall's (see [`super::write_buffer`]).
 //!
 //! A point read looks in the buffer, then in fjall. A scan reads the buffer in chunks and
-//! merges each with a fjall range opened after the chunk was taken: a row the flush thread
-//! moves from the buffer to fjall in the meantime is in the chunk or, if it had left the
-//! buffer already, in that fjall range, so no row is missed and none seen twice.
+//! merges them with a fjall range opened after the first chunk was taken, and opened again
+//! after any later chunk if rows left the buffer in between: a row the flush thread moves
+//! from the buffer to fjall is in a chunk or, if it had left the buffer already, in the
+//! fjall range, so no row is missed and none seen twice.
 
 use std::collections::VecDeque;
 use std::ops::Bound;
@@ -53,7 +54,8 @@ impl Store {
             lower,
             upper,
             reverse,
-            chunk: None,
+            merged: None,
+            opened_at: 0,
             chunk_size: FIRST_CHUNK,
             last_chunk: false,
         }
@@ -104,46 +106,81 @@ pub struct StoreIter {
     lower: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     reverse: bool,
-    chunk: Option<Chunk>,
+    /// The chunks taken so far over fjall's range; `None` until the first chunk.
+    merged: Option<Overlaid<StoredRows, Slice>>,
+    /// The write buffer's departure count when fjall's range was opened.
+    opened_at: u64,
     /// Buffered rows the next chunk takes.
     chunk_size: usize,
-    /// The current chunk reaches the end of the range.
+    /// The chunks taken reach the end of the range.
     last_chunk: bool,
 }
 
-/// Buffered rows of one stretch of the range over fjall's rows of the same stretch.
-type Chunk = Overlaid<Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>>, Slice>;
+/// fjall's rows of a scan.
+type StoredRows = Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>>;
 
 impl StoreIter {
-    /// Takes the next chunk of buffered rows and opens fjall's range over the same stretch.
-    fn next_chunk(&mut self) -> Chunk {
+    /// Sizes the first chunk for a caller that will read about `rows` rows.
+    pub(crate) fn expecting(mut self, rows: usize) -> StoreIter {
+        self.chunk_size = rows.clamp(FIRST_CHUNK, MAX_CHUNK);
+        self
+    }
+
+    /// Takes the next chunk of buffered rows. fjall's range stays open from one chunk to the
+    /// next unless rows left the buffer in between (a retired layer): such a row is in
+    /// fjall, but perhaps not in a range opened before it got there, so the range is opened
+    /// again from where the chunks reached. (Opening a range costs more than taking a chunk:
+    /// a scan through a run of deleted rows takes many chunks.)
+    fn next_chunk(&mut self) {
         let bounds = (
             self.lower.as_ref().map(Vec::as_slice),
             self.upper.as_ref().map(Vec::as_slice),
         );
-        let (buffered, cut) =
+        let chunk =
             self.store
                 .buffer
                 .collect_range(self.store.id, bounds, self.reverse, self.chunk_size);
         self.chunk_size = (self.chunk_size * 2).min(MAX_CHUNK);
-        // This chunk's stretch ends at the cut (inclusive); the next starts after it.
-        let (lower, upper) = match &cut {
-            None => (self.lower.clone(), self.upper.clone()),
-            Some(cut) if self.reverse => (Bound::Included(cut.to_vec()), self.upper.clone()),
-            Some(cut) => (self.lower.clone(), Bound::Included(cut.to_vec())),
-        };
-        match cut {
+        let reopen = self
+            .merged
+            .as_ref()
+            .is_none_or(|_| chunk.departures != self.opened_at);
+        // Every row before `lower` (in scan order) has been returned: fjall's range, if
+        // opened again, starts there.
+        let stored = reopen.then(|| self.open_stored());
+        self.opened_at = chunk.departures;
+        match chunk.cut {
             None => self.last_chunk = true,
             Some(cut) if self.reverse => self.upper = Bound::Excluded(cut.to_vec()),
             Some(cut) => self.lower = Bound::Excluded(cut.to_vec()),
         }
-        let range = self.store.keyspace.range::<Vec<u8>, _>((lower, upper));
-        let stored: Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>> = if self.reverse {
+        let more_newer = !self.last_chunk;
+        match (&mut self.merged, stored) {
+            (Some(merged), stored) => {
+                if let Some(stored) = stored {
+                    merged.replace_stored(stored);
+                }
+                merged.refill(chunk.rows, more_newer);
+            }
+            (None, stored) => {
+                let stored = stored.expect("opened for the first chunk");
+                self.merged = Some(Overlaid::new(stored, chunk.rows.into(), self.reverse));
+                self.merged.as_mut().expect("set above").more_newer = more_newer;
+            }
+        }
+    }
+
+    /// fjall's rows from where the chunks reached to the end of the range.
+    fn open_stored(&self) -> StoredRows {
+        let range = self
+            .store
+            .keyspace
+            .range::<Vec<u8>, _>((self.lower.clone(), self.upper.clone()));
+        if self.reverse {
             Box::new(range.rev().map(fjall::Guard::into_inner))
         } else {
             Box::new(range.map(fjall::Guard::into_inner))
-        };
-        Overlaid::new(stored, buffered.into(), self.reverse)
+        }
     }
 }
 
@@ -155,7 +192,18 @@ pub(crate) struct Overlaid<S, K> {
     /// The next stored row, read from `stored` and not yet returned.
     stored_head: Option<(Slice, Slice)>,
     newer: VecDeque<(K, Option<K>)>,
+    /// More newer rows follow the ones in `newer` (a scan's next chunk): no stored row past
+    /// the last of them may be returned before they arrive.
+    more_newer: bool,
     reverse: bool,
+}
+
+/// What [`Overlaid::step`] found next.
+pub(crate) enum Step<K> {
+    Row(fjall::Result<MergedRow<K>>),
+    /// The newer rows given so far are used up, and more follow ([`Overlaid::refill`]).
+    NeedNewer,
+    End,
 }
 
 /// A row of an [`Overlaid`] scan: a stored one, or a newer one.
@@ -174,22 +222,47 @@ where
             stored,
             stored_head: None,
             newer,
+            more_newer: false,
             reverse,
         }
     }
 
     /// The next row, `None` when both sides are exhausted.
     pub(crate) fn next_row(&mut self) -> Option<fjall::Result<MergedRow<K>>> {
+        match self.step() {
+            Step::Row(row) => Some(row),
+            Step::NeedNewer | Step::End => None,
+        }
+    }
+
+    /// Appends the next newer rows (they follow the earlier ones in scan order).
+    pub(crate) fn refill(&mut self, rows: impl IntoIterator<Item = (K, Option<K>)>, more: bool) {
+        self.newer.extend(rows);
+        self.more_newer = more;
+    }
+
+    /// Reads stored rows from `stored` from now on (it starts after the rows returned so
+    /// far).
+    pub(crate) fn replace_stored(&mut self, stored: S) {
+        self.stored = stored;
+        self.stored_head = None;
+    }
+
+    /// The next row, or why there is none.
+    pub(crate) fn step(&mut self) -> Step<K> {
         loop {
+            if self.newer.is_empty() && self.more_newer {
+                return Step::NeedNewer;
+            }
             if self.stored_head.is_none() {
                 match self.stored.next() {
                     Some(Ok(row)) => self.stored_head = Some(row),
-                    Some(Err(e)) => return Some(Err(e)),
+                    Some(Err(e)) => return Step::Row(Err(e)),
                     None => {}
                 }
             }
             let order = match (&self.stored_head, self.newer.front()) {
-                (None, None) => return None,
+                (None, None) => return Step::End,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (Some((stored, _)), Some((newer, _))) => {
@@ -203,14 +276,14 @@ where
             };
             if order == std::cmp::Ordering::Less {
                 let (key, value) = self.stored_head.take().expect("compared above");
-                return Some(Ok(MergedRow::Stored(key, value)));
+                return Step::Row(Ok(MergedRow::Stored(key, value)));
             }
             if order == std::cmp::Ordering::Equal {
                 self.stored_head = None;
             }
             let (key, value) = self.newer.pop_front().expect("compared above");
             if let Some(value) = value {
-                return Some(Ok(MergedRow::Newer(key, value)));
+                return Step::Row(Ok(MergedRow::Newer(key, value)));
             }
         }
     }
@@ -221,20 +294,18 @@ impl Iterator for StoreIter {
 
     fn next(&mut self) -> Option<Row> {
         loop {
-            if self.chunk.is_none() {
-                if self.last_chunk {
-                    return None;
-                }
-                self.chunk = Some(self.next_chunk());
-            }
-            let chunk = self.chunk.as_mut().expect("set above");
-            match chunk.next_row() {
-                Some(row) => {
+            let step = match &mut self.merged {
+                None => Step::NeedNewer,
+                Some(merged) => merged.step(),
+            };
+            match step {
+                Step::Row(row) => {
                     return Some(Row(row.map(|row| match row {
                         MergedRow::Stored(k, v) | MergedRow::Newer(k, v) => (k, v),
                     })))
                 }
-                None => self.chunk = None,
+                Step::NeedNewer => self.next_chunk(),
+                Step::End => return None,
             }
         }
     }

@@ -412,3 +412,63 @@ fn rows_read_the_same_wherever_the_write_buffer_left_them() {
     assert_eq!(engine.buffer.usage(), (0, 0));
     check(&engine);
 }
+
+/// A scan keeps fjall's range open from one chunk of buffered rows to the next: rows the
+/// flush thread moves from the buffer into fjall while a scan is half-way must still be
+/// seen, once, and deleted rows (a run of them spans many chunks) must stay hidden.
+#[test]
+fn a_scan_sees_every_row_once_while_the_write_buffer_moves_rows_under_it() {
+    use std::collections::BTreeMap;
+    use std::ops::Bound;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = EngineOptions {
+        budget: MemoryBudget::split(budget::MIN_BUDGET),
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(dir.path(), options).unwrap();
+    let version = engine.new_version().unwrap();
+    let field = |i: usize| format!("f{i:04}").into_bytes();
+    let mut round = 0;
+    for reverse in [false, true] {
+        for read_first in [0, 1, 5, 30, 120, 200] {
+            round += 1;
+            // Every field in fjall with this round's value; then, in the buffer, a long run
+            // of deletions with a few rewrites among them.
+            let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            let mut txn = engine.txn(Locks::Take, 0, &[b"h"]);
+            for i in 0..2000 {
+                let value = format!("old{round}").into_bytes();
+                txn.sub_put(b"h", version, &field(i), value.clone());
+                model.insert(field(i), value);
+            }
+            txn.commit().unwrap();
+            engine.flush_write_buffer().unwrap();
+            let mut txn = engine.txn(Locks::Take, 0, &[b"h"]);
+            for i in 100..1900 {
+                if i % 7 == 0 {
+                    let value = format!("new{round}").into_bytes();
+                    txn.sub_put(b"h", version, &field(i), value.clone());
+                    model.insert(field(i), value);
+                } else {
+                    txn.sub_delete(b"h", version, &field(i));
+                    model.remove(&field(i));
+                }
+            }
+            txn.commit().unwrap();
+            let txn = engine.txn(Locks::Take, 0, &[b"h"]);
+            let mut scan = txn.sub_scan(b"h", version, Bound::Unbounded, Bound::Unbounded, reverse);
+            let mut seen: Vec<_> = scan.by_ref().take(read_first).map(|r| r.unwrap()).collect();
+            engine.flush_write_buffer().unwrap();
+            seen.extend(scan.map(|r| r.unwrap()));
+            let mut want: Vec<_> = model.into_iter().collect();
+            if reverse {
+                want.reverse();
+            }
+            assert_eq!(
+                seen, want,
+                "reverse {reverse}, {read_first} rows before the flush"
+            );
+        }
+    }
+}

@@ -437,37 +437,9 @@ impl<'e> Txn<'e> {
         Ok(stored)
     }
 
-    /// Values of the sub-rows of `key` at `version` named by `sort_keys`, in order, for as
-    /// long as each is pending in this transaction or in the sub-row cache: the run stops at
-    /// the first row found in neither (the caller reads the rest with one scan). A hot
-    /// list's LRANGE costs a cache lookup per element instead of a step of fjall's merging
-    /// iterator.
-    pub fn sub_get_cached_run<S: AsRef<[u8]>>(
-        &self,
-        key: &[u8],
-        version: u64,
-        sort_keys: impl IntoIterator<Item = S>,
-    ) -> Vec<bytes::Bytes> {
-        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-        let prefix_len = row.len();
-        let mut found = Vec::new();
-        for sort_key in sort_keys {
-            row.truncate(prefix_len);
-            row.extend_from_slice(sort_key.as_ref());
-            let value = match self.pending_sub(&row) {
-                Some(pending) => pending.map(bytes::Bytes::from),
-                None => self.engine.sub_cache.get(&row).flatten(),
-            };
-            match value {
-                Some(value) => found.push(value),
-                None => break,
-            }
-        }
-        found
-    }
-
     /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
-    /// [`Txn::sub_get`] it does not put the row in the sub-row cache: it is gone at commit.
+    /// [`Txn::sub_get`] it neither asks nor fills the sub-row cache: popped rows are mostly
+    /// ones nobody read before (a queue's jobs), and the commit drops a cached copy anyway.
     pub fn sub_take(
         &mut self,
         key: &[u8],
@@ -478,10 +450,7 @@ impl<'e> Txn<'e> {
         let row = self.sub_row(key, version, sub_key);
         let value = match self.pending_sub(&row) {
             Some(pending) => pending,
-            None => match self.engine.sub_cache.get(&row) {
-                Some(cached) => cached.map(|v| v.to_vec()),
-                None => self.engine.sub.get(&row)?.map(|v| v.to_vec()),
-            },
+            None => self.engine.sub.get(&row)?.map(|v| v.to_vec()),
         };
         self.pending.subs.insert(row, None);
         Ok(value)
@@ -519,6 +488,19 @@ impl<'e> Txn<'e> {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> SubScan {
+        self.sub_scan_expecting(key, version, (lower, upper), reverse, 0)
+    }
+
+    /// [`Txn::sub_scan`] for a caller that will read about `rows` rows (LRANGE knows how
+    /// many it wants): the scan takes that many buffered rows at once.
+    pub fn sub_scan_expecting(
+        &self,
+        key: &[u8],
+        version: u64,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        reverse: bool,
+        rows: usize,
+    ) -> SubScan {
         let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
         let with_prefix = |b: &[u8]| {
             let mut v = prefix.clone();
@@ -552,7 +534,7 @@ impl<'e> Txn<'e> {
                 .collect(),
             None => Vec::new(),
         };
-        let stored = self.engine.sub.range(lo, hi, reverse);
+        let stored = self.engine.sub.range(lo, hi, reverse).expecting(rows);
         let inner = if batch_rows.is_empty() {
             ScanRows::Stored(stored)
         } else {

@@ -24,6 +24,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use fjall::Slice;
@@ -200,6 +201,10 @@ pub(crate) struct WriteBuffer {
     frozen_wait: Mutex<()>,
     /// Held while a frozen layer is being ingested (one ingestion at a time, in order).
     pub(crate) flushing: Mutex<()>,
+    /// Bumped whenever rows leave the buffer without a new write (a retired layer, FLUSHALL's
+    /// forget), under the layers lock: a scan keeps one fjall range open across its chunks
+    /// only while this stays the same (see [`super::store::StoreIter`]).
+    departures: AtomicU64,
 }
 
 impl WriteBuffer {
@@ -235,6 +240,7 @@ impl WriteBuffer {
             frozen_signal: Condvar::new(),
             frozen_wait: Mutex::new(()),
             flushing: Mutex::new(()),
+            departures: AtomicU64::new(0),
         })
     }
 
@@ -278,12 +284,17 @@ impl WriteBuffer {
         bounds: (Bound<&[u8]>, Bound<&[u8]>),
         reverse: bool,
         limit: usize,
-    ) -> (Vec<(Slice, Option<Slice>)>, Option<Slice>) {
+    ) -> CollectedRange {
         if is_empty_range(bounds) {
             // `BTreeMap::range` panics on these; fjall's ranges are merely empty.
-            return (Vec::new(), None);
+            return CollectedRange {
+                rows: Vec::new(),
+                cut: None,
+                departures: self.departures.load(Ordering::Acquire),
+            };
         }
         let layers = self.layers.read();
+        let departures = self.departures.load(Ordering::Acquire);
         let mut merged: Vec<(Slice, Option<Slice>)> = Vec::new();
         let mut cut: Option<Slice> = None;
         let newest_first =
@@ -311,7 +322,11 @@ impl WriteBuffer {
             let beyond = merged.partition_point(|(k, _)| !before(c, k, reverse));
             merged.truncate(beyond);
         }
-        (merged, cut)
+        CollectedRange {
+            rows: merged,
+            cut,
+            departures,
+        }
     }
 
     /// Bytes held by the active layer.
@@ -401,6 +416,7 @@ impl WriteBuffer {
             let at = layers.frozen.iter().position(|l| Arc::ptr_eq(l, layer));
             if let Some(at) = at {
                 layers.frozen.remove(at);
+                self.departures.fetch_add(1, Ordering::Release);
             }
         }
         for segment in list_segments(&self.dir)? {
@@ -418,6 +434,7 @@ impl WriteBuffer {
     /// versions that no longer exist and are dropped by the next reclaim pass.
     pub(crate) fn forget(&self, stores: &[StoreId]) {
         let mut layers = self.layers.write();
+        self.departures.fetch_add(1, Ordering::Release);
         for &store in stores {
             let map = std::mem::take(&mut layers.active.maps[store]);
             let freed: u64 = map
@@ -428,6 +445,17 @@ impl WriteBuffer {
             layers.active.bytes = layers.active.bytes.saturating_sub(freed);
         }
     }
+}
+
+/// A run of buffered rows taken by [`WriteBuffer::collect_range`].
+pub(crate) struct CollectedRange {
+    /// The rows, in scan order (`None`: deleted).
+    pub(crate) rows: Vec<(Slice, Option<Slice>)>,
+    /// `Some(key)`: rows past `key` (in scan order) were left out; `None`: every buffered
+    /// row within the bounds is in `rows`.
+    pub(crate) cut: Option<Slice>,
+    /// [`WriteBuffer`]'s departure count when the rows were taken.
+    pub(crate) departures: u64,
 }
 
 fn clone_row((key, value): (&Slice, &Option<Slice>)) -> (Slice, Option<Slice>) {
@@ -646,15 +674,15 @@ mod tests {
             .commit(vec![put(SUB, "k3", "new"), put(SUB, "k35", "x")])
             .unwrap();
         let all = (Bound::Unbounded, Bound::Unbounded);
-        let (rows, cut) = buffer.collect_range(SUB, all, false, 100);
+        let CollectedRange { rows, cut, .. } = buffer.collect_range(SUB, all, false, 100);
         assert_eq!(rows.len(), 11);
         assert_eq!(cut, None);
         assert_eq!(rows[3], (Slice::from("k3"), Some(Slice::from("new"))));
-        let (rows, cut) = buffer.collect_range(SUB, all, false, 4);
+        let CollectedRange { rows, cut, .. } = buffer.collect_range(SUB, all, false, 4);
         // The frozen layer stopped at k3: the new layer's k35 lies beyond it.
         assert_eq!(cut, Some(Slice::from("k3")));
         assert_eq!(rows.len(), 4);
-        let (rows, cut) = buffer.collect_range(SUB, all, true, 2);
+        let CollectedRange { rows, cut, .. } = buffer.collect_range(SUB, all, true, 2);
         assert_eq!(cut, Some(Slice::from("k8")));
         assert_eq!(rows.first().unwrap().0, Slice::from("k9"));
     }

@@ -115,8 +115,6 @@ pub fn push(txn: &mut Txn, key: &[u8], meta: &mut Meta, end: End, value: Vec<u8>
         }
     };
     txn.sub_put(key, meta.version, &seq_key(seq), value);
-    // Pushed elements are what pops and LRANGE read next.
-    txn.cache_written_subs();
     ends.write(meta);
     Ok(())
 }
@@ -171,8 +169,7 @@ pub fn range(txn: &Txn, key: &[u8], meta: &Meta, start: u64, stop: u64) -> Resul
 }
 
 /// Elements `start..=stop` (normalized, `start <= stop < len`) as shared buffers (LRANGE's
-/// reply holds them without a copy): the leading run found in the sub-row cache, the rest
-/// with one range scan.
+/// reply holds them without a copy), with one range scan.
 pub fn range_shared(
     txn: &Txn,
     key: &[u8],
@@ -181,18 +178,15 @@ pub fn range_shared(
     stop: u64,
 ) -> Result<Vec<Bytes>> {
     let ends = Ends::read(meta)?;
-    let (first, last) = (ends.head + start, ends.head + stop);
-    let mut elements = txn.sub_get_cached_run(key, meta.version, (first..=last).map(seq_key));
-    let next = first + elements.len() as u64;
-    if next <= last {
-        let (lo, hi) = (seq_key(next), seq_key(last));
-        elements.reserve((last - next + 1).min(1 << 16) as usize);
-        for element in txn
-            .sub_scan(key, meta.version, Included(&lo), Included(&hi), false)
-            .values()
-        {
-            elements.push(Bytes::from(element?));
-        }
+    let (first, last) = (seq_key(ends.head + start), seq_key(ends.head + stop));
+    let wanted = usize::try_from(stop - start + 1).unwrap_or(usize::MAX);
+    let mut elements = Vec::with_capacity(wanted.min(1 << 16));
+    let bounds = (Included(first.as_slice()), Included(last.as_slice()));
+    for element in txn
+        .sub_scan_expecting(key, meta.version, bounds, false, wanted)
+        .values()
+    {
+        elements.push(Bytes::from(element?));
     }
     Ok(elements)
 }
