@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::autoscale::{AutoscaleConfig, Autoscaler};
 use super::keys::{decode_meta_key, prefix_successor};
+use super::write_buffer::RowOp;
 use super::{now_ms, AppendFsync, Engine, Result};
 
 /// Keys expired per batch of the active-expiry cycle.
@@ -136,7 +137,7 @@ pub fn expire_cycle(engine: &Engine) -> Result<bool> {
                 // Stale index entry (should not happen; tolerate it).
                 drop(txn);
                 let row = super::txn::expiry_row(*expire_at, raw_meta_key);
-                engine.commit_batch(vec![(engine.expiry.id, row.into(), None)])?;
+                engine.commit_batch(vec![RowOp::new(engine.expiry.id, row.into(), None)])?;
             }
         }
     }
@@ -171,9 +172,9 @@ pub fn reclaim_cycle(engine: &Engine) -> Result<bool> {
     };
     let mut ops: Vec<_> = rows
         .into_iter()
-        .map(|row| (engine.sub.id, row, None))
+        .map(|row| RowOp::new(engine.sub.id, row, None))
         .collect();
-    ops.push((engine.gc.id, prefix, resume));
+    ops.push(RowOp::new(engine.gc.id, prefix, resume));
     engine.commit_batch(ops)?;
     Ok(true)
 }

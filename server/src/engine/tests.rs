@@ -321,7 +321,8 @@ fn reclaim_resumes_after_the_last_row_it_deleted() {
 }
 
 /// Reads of one hash's sub-rows while they are spread over the write buffer's active layer,
-/// frozen layers and fjall (ingested runs holding values and deletions): point reads and
+/// frozen layers and fjall (ingested runs holding values and deletions, fresh inserts deleted
+/// again within the active layer and across layers): point reads and
 /// scans in both directions, bounded and not, agree with a model, before and after a
 /// restart that replays the journal.
 #[test]
@@ -353,7 +354,13 @@ fn rows_read_the_same_wherever_the_write_buffer_left_them() {
                 model.remove(&field);
             } else {
                 let value = format!("v{round}-{}", next(1000)).into_bytes();
-                txn.sub_put(b"h", version, &field, value.clone());
+                // Fields known absent are inserted fresh: deleted again while still in the
+                // active layer, they leave no entry behind.
+                if model.contains_key(&field) {
+                    txn.sub_put(b"h", version, &field, value.clone());
+                } else {
+                    txn.sub_insert(b"h", version, &field, value.clone());
+                }
                 model.insert(field, value);
             }
         }

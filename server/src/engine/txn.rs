@@ -16,7 +16,7 @@
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -71,7 +71,7 @@ struct RowWrite {
 #[derive(Default)]
 struct Pending {
     metas: SmallMap<MetaEntry>,
-    subs: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    subs: BTreeMap<Vec<u8>, SubWrite>,
     rows: BTreeMap<(Family, Vec<u8>), RowWrite>,
     /// Whether rows of `rows` existed before this transaction (for item counts).
     rows_existed: HashMap<(Family, Vec<u8>), bool>,
@@ -85,8 +85,22 @@ struct Pending {
     /// Sub-row prefixes of versions created and dropped within this transaction (MSET of
     /// one long string twice): no stored row names them, so the commit queues their reclaim.
     dropped_versions: Vec<Vec<u8>>,
-    /// See [`Txn::cache_written_subs`].
-    cache_written_subs: bool,
+}
+
+/// A pending sub-row write.
+struct SubWrite {
+    /// `None` deletes the row.
+    value: Option<Vec<u8>>,
+    /// The row did not exist before the first write of it that this pending set holds (see
+    /// [`Txn::sub_insert`]).
+    fresh: bool,
+}
+
+impl SubWrite {
+    const DELETE: SubWrite = SubWrite {
+        value: None,
+        fresh: false,
+    };
 }
 
 impl Pending {
@@ -108,7 +122,9 @@ impl Pending {
             }
         }
         // Inserted one by one: `BTreeMap::append` rebuilds the whole tree, once per command.
-        self.subs.extend(later.subs);
+        for (row, write) in later.subs {
+            self.pend_sub(row, write);
+        }
         self.rows.extend(later.rows);
         for (row, existed) in later.rows_existed {
             self.rows_existed.entry(row).or_insert(existed);
@@ -118,7 +134,24 @@ impl Pending {
         self.modified.append(&mut later.modified);
         self.dropped_versions.append(&mut later.dropped_versions);
         self.untracked |= later.untracked;
-        self.cache_written_subs |= later.cache_written_subs;
+    }
+
+    /// Records a sub-row write over whatever this pending set holds for the row. Whether
+    /// the row is fresh is decided by the first write: a row inserted fresh and deleted again
+    /// before the commit was never there, so nothing is written at all.
+    fn pend_sub(&mut self, row: Vec<u8>, write: SubWrite) {
+        match self.subs.entry(row) {
+            btree_map::Entry::Occupied(mut earlier) => {
+                if write.value.is_none() && earlier.get().fresh {
+                    earlier.remove();
+                } else {
+                    earlier.get_mut().value = write.value;
+                }
+            }
+            btree_map::Entry::Vacant(entry) => {
+                entry.insert(write);
+            }
+        }
     }
 }
 
@@ -415,10 +448,10 @@ impl<'e> Txn<'e> {
     /// to be deleted), if either is.
     fn pending_sub(&self, row: &[u8]) -> Option<Option<Vec<u8>>> {
         if let Some(pending) = self.pending.subs.get(row) {
-            return Some(pending.clone());
+            return Some(pending.value.clone());
         }
         let batch = self.batch?;
-        batch.pending.lock().subs.get(row).cloned()
+        batch.pending.lock().subs.get(row).map(|w| w.value.clone())
     }
 
     /// Reads one sub-row of `key` at `version`.
@@ -452,29 +485,39 @@ impl<'e> Txn<'e> {
             Some(pending) => pending,
             None => self.engine.sub.get(&row)?.map(|v| v.to_vec()),
         };
-        self.pending.subs.insert(row, None);
+        self.pending.pend_sub(row, SubWrite::DELETE);
         Ok(value)
-    }
-
-    /// Makes the commit put this transaction's written sub-rows into the sub-row cache, not
-    /// only refresh the ones already there: for rows that are about to be read back (list
-    /// elements: a queue's consumer pops what producers pushed, LRANGE reads the newest).
-    pub fn cache_written_subs(&mut self) {
-        self.pending.cache_written_subs = true;
     }
 
     /// Writes one sub-row of `key` at `version`.
     pub fn sub_put(&mut self, key: &[u8], version: u64, sub_key: &[u8], value: Vec<u8>) {
-        self.touch(key);
-        let row = self.sub_row(key, version, sub_key);
-        self.pending.subs.insert(row, Some(value));
+        self.write_sub(key, version, sub_key, Some(value), false);
+    }
+
+    /// Writes one sub-row of `key` at `version` that the caller knows does not exist (a
+    /// list push's new position, a member just found absent). Should it be deleted while
+    /// the write is still in the write buffer's active layer, nothing is left behind; see
+    /// [`super::write_buffer::RowOp`].
+    pub fn sub_insert(&mut self, key: &[u8], version: u64, sub_key: &[u8], value: Vec<u8>) {
+        self.write_sub(key, version, sub_key, Some(value), true);
     }
 
     /// Deletes one sub-row of `key` at `version`.
     pub fn sub_delete(&mut self, key: &[u8], version: u64, sub_key: &[u8]) {
+        self.write_sub(key, version, sub_key, None, false);
+    }
+
+    fn write_sub(
+        &mut self,
+        key: &[u8],
+        version: u64,
+        sub_key: &[u8],
+        value: Option<Vec<u8>>,
+        fresh: bool,
+    ) {
         self.touch(key);
         let row = self.sub_row(key, version, sub_key);
-        self.pending.subs.insert(row, None);
+        self.pending.pend_sub(row, SubWrite { value, fresh });
     }
 
     /// Iterates stored sub-rows of `key` at `version` whose sort key is within the bounds,
@@ -530,7 +573,7 @@ impl<'e> Txn<'e> {
                 .lock()
                 .subs
                 .range::<Vec<u8>, _>((lo.clone(), hi.clone()))
-                .map(|(row, value)| (row.clone(), value.clone()))
+                .map(|(row, write)| (row.clone(), write.value.clone()))
                 .collect(),
             None => Vec::new(),
         };
@@ -736,13 +779,12 @@ impl<'e> Txn<'e> {
     }
 
     fn stage_subs(&self, staged: &mut Staged) {
-        for (row, value) in &self.pending.subs {
-            staged.write(
-                self.engine.sub.id,
-                keys::slot_of_row(row),
-                row,
-                value.as_deref(),
-            );
+        for (row, write) in &self.pending.subs {
+            let value = write.value.as_deref();
+            staged.write(self.engine.sub.id, keys::slot_of_row(row), row, value);
+            if write.fresh {
+                staged.mark_last_fresh();
+            }
         }
     }
 
@@ -768,13 +810,10 @@ impl<'e> Txn<'e> {
     /// signals, events.
     fn after_commit(&mut self, written: &SlotBytes, count_deltas: &[(u32, i64)]) {
         let engine = self.engine;
-        for (row, value) in std::mem::take(&mut self.pending.subs) {
-            match value {
-                Some(value) if self.pending.cache_written_subs => {
-                    engine.sub_cache.put(row, Some(bytes::Bytes::from(value)))
-                }
-                value => engine.sub_cache.refresh(row, value.map(bytes::Bytes::from)),
-            }
+        for (row, write) in std::mem::take(&mut self.pending.subs) {
+            engine
+                .sub_cache
+                .refresh(row, write.value.map(bytes::Bytes::from));
         }
         for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
             engine.meta_cache.put(raw_key, entry.current);
@@ -833,7 +872,14 @@ impl Staged {
 
     /// A row write credited to no shard (metadata rows are credited by the caller).
     fn put(&mut self, store: StoreId, row: &[u8], value: Option<Slice>) {
-        self.ops.push((store, Slice::from(row), value));
+        self.ops.push(RowOp::new(store, Slice::from(row), value));
+    }
+
+    /// Marks the row written last as fresh (see [`RowOp::fresh`]).
+    fn mark_last_fresh(&mut self) {
+        if let Some(op) = self.ops.last_mut() {
+            op.fresh = true;
+        }
     }
 
     fn count(&mut self, space: u32, exists_now: bool, existed: bool) {

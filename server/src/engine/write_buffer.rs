@@ -19,7 +19,7 @@
 //! [`super::store`]. A row moves to fjall before it leaves the buffer, so a reader that
 //! looks here first and in fjall second always finds it in one of the two.
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::ops::Bound;
@@ -50,8 +50,29 @@ const JOURNAL_BUFFER_LIMIT: usize = 4 << 20;
 /// Journal segment files live in this folder of the data directory.
 const JOURNAL_DIR: &str = "journal";
 
-/// A row write: `None` deletes the row.
-pub(crate) type RowOp = (StoreId, Slice, Option<Slice>);
+/// A row write.
+pub(crate) struct RowOp {
+    pub(crate) store: StoreId,
+    pub(crate) key: Slice,
+    /// `None` deletes the row.
+    pub(crate) value: Option<Slice>,
+    /// The writer knows the row did not exist before this write (a list push, a new set
+    /// member): if it is deleted again while still in the active layer, the entry can go
+    /// instead of becoming a deletion (see [`Layer::apply`]).
+    pub(crate) fresh: bool,
+}
+
+impl RowOp {
+    /// A write of a row that may have existed before.
+    pub(crate) fn new(store: StoreId, key: Slice, value: Option<Slice>) -> RowOp {
+        RowOp {
+            store,
+            key,
+            value,
+            fresh: false,
+        }
+    }
+}
 
 /// One generation of buffered rows: a map per row family.
 #[derive(Default)]
@@ -63,16 +84,42 @@ pub(crate) struct Layer {
 }
 
 impl Layer {
-    fn apply(&mut self, store: StoreId, key: Slice, value: Option<Slice>) {
-        let value_len = value.as_ref().map_or(0, |v| v.len() as u64);
+    /// Applies one row write. A deletion of a row that this layer holds as written fresh
+    /// (nothing that exists below it: frozen layers and fjall hold no live row of that key)
+    /// removes the entry instead of keeping a deletion: a job queue's pushed-then-popped
+    /// elements, or a set's added-then-popped members, then leave nothing behind for scans
+    /// to step over, for memory to hold and for ingestion to write.
+    fn apply(&mut self, op: RowOp) {
+        let RowOp {
+            store,
+            key,
+            value,
+            fresh,
+        } = op;
+        let size = |value: &Option<Slice>| value.as_ref().map_or(0, |v| v.len() as u64);
         let key_len = key.len() as u64;
-        match self.maps[store].insert(key, value) {
-            // The row was counted already: only its value's size changes.
-            Some(old) => {
-                let old_len = old.map_or(0, |v| v.len() as u64);
-                self.bytes = (self.bytes + value_len).saturating_sub(old_len);
+        let bucket = RowMap::bucket(&key);
+        match self.maps[store].entry(bucket, key) {
+            btree_map::Entry::Occupied(mut entry) => {
+                let old = entry.get_mut();
+                let old_len = size(&old.value);
+                if value.is_none() && old.elidable {
+                    entry.remove();
+                    self.maps[store].note_removal(bucket);
+                    self.bytes = self.bytes.saturating_sub(key_len + old_len + ROW_OVERHEAD);
+                    return;
+                }
+                // A deletion may hide rows below it: a value written over one is not
+                // elidable. A value over a value keeps what lies below.
+                old.elidable = old.value.is_some() && value.is_some() && old.elidable;
+                self.bytes = (self.bytes + size(&value)).saturating_sub(old_len);
+                old.value = value;
             }
-            None => self.bytes += key_len + value_len + ROW_OVERHEAD,
+            btree_map::Entry::Vacant(entry) => {
+                self.bytes += key_len + size(&value) + ROW_OVERHEAD;
+                let elidable = fresh && value.is_some();
+                entry.insert(Buffered { value, elidable });
+            }
         }
     }
 
@@ -88,9 +135,18 @@ impl Layer {
 #[derive(Default)]
 pub(crate) struct RowMap {
     /// 65,536 buckets once the first row arrives (empty maps do not allocate).
-    buckets: Vec<BTreeMap<Slice, Option<Slice>>>,
+    buckets: Vec<BTreeMap<Slice, Buffered>>,
     /// Buckets holding rows, so an empty map is known without a walk.
     used: usize,
+}
+
+/// A buffered row.
+struct Buffered {
+    /// `None`: deleted.
+    value: Option<Slice>,
+    /// No layer below holds a live row of this key (it was written fresh, see [`RowOp`]):
+    /// deleting it can drop the entry.
+    elidable: bool,
 }
 
 /// A row and its value (`None`: deleted), as a map iterates them.
@@ -104,19 +160,28 @@ impl RowMap {
         (byte(0) << 8) | byte(1)
     }
 
-    fn insert(&mut self, key: Slice, value: Option<Slice>) -> Option<Option<Slice>> {
+    /// The entry of `key`, which lies in `bucket`.
+    fn entry(&mut self, bucket: usize, key: Slice) -> btree_map::Entry<'_, Slice, Buffered> {
         if self.buckets.is_empty() {
             self.buckets.resize_with(1 << 16, BTreeMap::new);
         }
-        let bucket = &mut self.buckets[Self::bucket(&key)];
-        if bucket.is_empty() {
+        let rows = &mut self.buckets[bucket];
+        if rows.is_empty() {
             self.used += 1;
         }
-        bucket.insert(key, value)
+        rows.entry(key)
+    }
+
+    /// Bookkeeping after an entry of `bucket` was removed.
+    fn note_removal(&mut self, bucket: usize) {
+        if self.buckets[bucket].is_empty() {
+            self.used -= 1;
+        }
     }
 
     fn get(&self, key: &[u8]) -> Option<&Option<Slice>> {
-        self.buckets.get(Self::bucket(key))?.get(key)
+        let row = self.buckets.get(Self::bucket(key))?.get(key)?;
+        Some(&row.value)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -125,7 +190,7 @@ impl RowMap {
 
     /// Every row, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.buckets.iter().flatten()
+        self.buckets.iter().flatten().map(row_ref)
     }
 
     /// Rows within non-empty bounds, in key order or against it.
@@ -148,12 +213,16 @@ impl RowMap {
             Box::new(
                 buckets
                     .rev()
-                    .flat_map(move |rows| rows.range::<[u8], _>(bounds).rev()),
+                    .flat_map(move |rows| rows.range::<[u8], _>(bounds).rev().map(row_ref)),
             )
         } else {
-            Box::new(buckets.flat_map(move |rows| rows.range::<[u8], _>(bounds)))
+            Box::new(buckets.flat_map(move |rows| rows.range::<[u8], _>(bounds).map(row_ref)))
         }
     }
+}
+
+fn row_ref<'a>((key, row): (&'a Slice, &'a Buffered)) -> RowRef<'a> {
+    (key, &row.value)
 }
 
 struct Layers {
@@ -254,8 +323,8 @@ impl WriteBuffer {
         // Applied before the journal lock is released, so a freeze (which takes both) puts
         // every row in the layer of the segment that holds its record.
         let mut layers = self.layers.write();
-        for (store, key, value) in ops {
-            layers.active.apply(store, key, value);
+        for op in ops {
+            layers.active.apply(op);
         }
         Ok(())
     }
@@ -544,7 +613,10 @@ fn list_segments(dir: &Path) -> std::io::Result<Vec<u64>> {
 fn encode_record(out: &mut Vec<u8>, ops: &[RowOp]) {
     let start = out.len();
     out.extend_from_slice(&[0; 8]);
-    for (store, key, value) in ops {
+    for RowOp {
+        store, key, value, ..
+    } in ops
+    {
         out.push(*store as u8);
         out.push(u8::from(value.is_some()));
         out.extend_from_slice(&(key.len() as u32).to_le_bytes());
@@ -569,8 +641,9 @@ fn replay_segment(path: &Path, layer: &mut Layer) -> std::io::Result<bool> {
     while at < raw.len() {
         match decode_record(&raw[at..]) {
             Some((ops, used)) => {
-                for (store, key, value) in ops {
-                    layer.apply(store, key, value);
+                // Replayed writes are not marked fresh: a deletion stays a deletion.
+                for op in ops {
+                    layer.apply(op);
                 }
                 at += used;
             }
@@ -614,7 +687,12 @@ fn decode_record(raw: &[u8]) -> Option<(Vec<RowOp>, usize)> {
         } else {
             None
         };
-        ops.push((store, key, value));
+        ops.push(RowOp {
+            store,
+            key,
+            value,
+            fresh: false,
+        });
     }
     Some((ops, 8 + len))
 }
@@ -624,19 +702,40 @@ mod tests {
     use super::*;
 
     fn put(store: StoreId, key: &str, value: &str) -> RowOp {
-        (store, Slice::from(key), Some(Slice::from(value)))
+        RowOp {
+            store,
+            key: Slice::from(key),
+            value: Some(Slice::from(value)),
+            fresh: false,
+        }
+    }
+
+    fn fresh_put(store: StoreId, key: &str, value: &str) -> RowOp {
+        RowOp {
+            fresh: true,
+            ..put(store, key, value)
+        }
+    }
+
+    fn delete(store: StoreId, key: &str) -> RowOp {
+        RowOp {
+            store,
+            key: Slice::from(key),
+            value: None,
+            fresh: false,
+        }
     }
 
     #[test]
     fn records_round_trip_and_torn_ones_are_rejected() {
-        let ops = vec![put(META, "k", "v"), (SUB, Slice::from("gone"), None)];
+        let ops = vec![put(META, "k", "v"), delete(SUB, "gone")];
         let mut raw = Vec::new();
         encode_record(&mut raw, &ops);
         let (decoded, used) = decode_record(&raw).expect("whole record");
         assert_eq!(used, raw.len());
         assert_eq!(decoded.len(), 2);
-        assert_eq!(&*decoded[0].1, b"k");
-        assert_eq!(decoded[1].2, None);
+        assert_eq!(&*decoded[0].key, b"k");
+        assert_eq!(decoded[1].value, None);
         assert!(decode_record(&raw[..raw.len() - 1]).is_none());
         raw[10] ^= 1;
         assert!(decode_record(&raw).is_none());
@@ -652,7 +751,7 @@ mod tests {
                 .unwrap();
             buffer.freeze().unwrap();
             buffer
-                .commit(vec![put(META, "a", "2"), (META, Slice::from("b"), None)])
+                .commit(vec![put(META, "a", "2"), delete(META, "b")])
                 .unwrap();
             buffer.write_out().unwrap();
         }
@@ -685,5 +784,59 @@ mod tests {
         let CollectedRange { rows, cut, .. } = buffer.collect_range(SUB, all, true, 2);
         assert_eq!(cut, Some(Slice::from("k8")));
         assert_eq!(rows.first().unwrap().0, Slice::from("k9"));
+    }
+
+    /// Deleting a row written fresh in the active layer drops its entry; anything that may
+    /// hide a row below (a deletion, a row from before, a frozen layer) stays a deletion.
+    #[test]
+    fn deletions_of_fresh_rows_leave_no_entry_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let buffer = WriteBuffer::open(dir.path()).unwrap();
+        buffer
+            .commit(vec![
+                fresh_put(SUB, "pushed", "1"),
+                fresh_put(SUB, "rewritten", "1"),
+                put(SUB, "old", "1"),
+                delete(SUB, "over-deletion"),
+            ])
+            .unwrap();
+        let bytes_with_them = buffer.active_bytes();
+        buffer
+            .commit(vec![
+                put(SUB, "rewritten", "2"),
+                fresh_put(SUB, "over-deletion", "1"),
+            ])
+            .unwrap();
+        buffer
+            .commit(vec![
+                delete(SUB, "pushed"),
+                delete(SUB, "rewritten"),
+                delete(SUB, "old"),
+                delete(SUB, "over-deletion"),
+            ])
+            .unwrap();
+        assert_eq!(buffer.get(SUB, b"pushed"), None, "gone, not a deletion");
+        assert_eq!(
+            buffer.get(SUB, b"rewritten"),
+            None,
+            "a rewrite keeps freshness"
+        );
+        assert_eq!(buffer.get(SUB, b"old"), Some(None));
+        assert_eq!(buffer.get(SUB, b"over-deletion"), Some(None));
+        assert!(buffer.active_bytes() < bytes_with_them);
+        // Frozen, the row may be in fjall soon: a deletion in the new layer must hide it.
+        buffer.commit(vec![fresh_put(SUB, "frozen", "1")]).unwrap();
+        buffer.freeze().unwrap();
+        buffer.commit(vec![delete(SUB, "frozen")]).unwrap();
+        assert_eq!(buffer.get(SUB, b"frozen"), Some(None));
+        // A replay knows nothing of freshness: the deletions come back as deletions.
+        buffer.write_out().unwrap();
+        drop(buffer);
+        let buffer = WriteBuffer::open(dir.path()).unwrap();
+        assert_eq!(buffer.get(SUB, b"pushed"), Some(None));
+        assert_eq!(buffer.get(SUB, b"frozen"), Some(None));
+        let all = (Bound::Unbounded, Bound::Unbounded);
+        let CollectedRange { rows, .. } = buffer.collect_range(SUB, all, false, 100);
+        assert!(rows.iter().all(|(_, value)| value.is_none()));
     }
 }

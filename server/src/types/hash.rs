@@ -39,6 +39,8 @@ pub fn set_field(
     if old.as_deref() == Some(value.as_slice()) {
         // Rewriting a field's own value would only cost a memtable insert and journal bytes.
         txn.touch_unchanged(key);
+    } else if is_new {
+        txn.sub_insert(key, meta.version, field, value);
     } else {
         txn.sub_put(key, meta.version, field, value);
     }

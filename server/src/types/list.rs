@@ -114,7 +114,7 @@ pub fn push(txn: &mut Txn, key: &[u8], meta: &mut Meta, end: End, value: Vec<u8>
             ends.tail - 1
         }
     };
-    txn.sub_put(key, meta.version, &seq_key(seq), value);
+    txn.sub_insert(key, meta.version, &seq_key(seq), value);
     ends.write(meta);
     Ok(())
 }
