@@ -756,3 +756,62 @@ fn randomized_operations_match_a_model_across_a_restart() {
         }
     }
 }
+
+/// SPOP from a large set (picked by seeks to random points, which remember the stretches
+/// found empty) while other clients add and remove members: every pop returns a member
+/// that was there, none twice, and draining the set leaves nothing behind.
+#[test]
+fn spop_drains_a_large_set_exactly_while_members_come_and_go() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let mut model: BTreeSet<String> = BTreeSet::new();
+    for chunk in (0..3000).collect::<Vec<u32>>().chunks(500) {
+        let mut args = vec!["SADD".to_string(), "big".to_string()];
+        for i in chunk {
+            let member = format!("member:{i:05}");
+            model.insert(member.clone());
+            args.push(member);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let _: i64 = q(&mut c, &args);
+    }
+    let mut rng = Rng(0x5eed_0007);
+    let mut added = 0;
+    while !model.is_empty() {
+        match rng.below(20) {
+            0 => {
+                // A new member, perhaps inside a stretch SPOP has emptied.
+                let member = format!("member:{:05}x{added}", rng.below(3000));
+                added += 1;
+                let fresh: i64 = q(&mut c, &["SADD", "big", &member]);
+                assert_eq!(fresh, 1);
+                model.insert(member);
+            }
+            1 => {
+                let member = model
+                    .iter()
+                    .nth(rng.below(model.len() as u64) as usize)
+                    .cloned();
+                let member = member.expect("non-empty");
+                assert_eq!(q::<i64>(&mut c, &["SREM", "big", &member]), 1);
+                model.remove(&member);
+            }
+            2 => {
+                let popped: Vec<String> = q(&mut c, &["SPOP", "big", "3"]);
+                assert_eq!(popped.len(), model.len().min(3));
+                for member in popped {
+                    assert!(model.remove(&member), "{member} popped but not in the set");
+                }
+            }
+            _ => {
+                let member: String = q(&mut c, &["SPOP", "big"]);
+                assert!(model.remove(&member), "{member} popped but not in the set");
+            }
+        }
+        if rng.below(200) == 0 {
+            assert_eq!(q::<i64>(&mut c, &["SCARD", "big"]), model.len() as i64);
+        }
+    }
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "big"]), 0);
+    assert_eq!(value(&mut c, &["SPOP", "big"]), Value::Nil);
+}
