@@ -320,6 +320,14 @@ fn reclaim_resumes_after_the_last_row_it_deleted() {
     assert_eq!(engine.gc.iter().count(), 0);
 }
 
+/// Options with the smallest memory budget (a small write buffer, frozen often).
+fn smallest_budget() -> EngineOptions {
+    EngineOptions {
+        budget: MemoryBudget::split(budget::MIN_BUDGET),
+        ..EngineOptions::default()
+    }
+}
+
 /// Reads of one hash's sub-rows while they are spread over the write buffer's active layer,
 /// frozen layers and fjall (ingested runs holding values and deletions, fresh inserts deleted
 /// again within the active layer and across layers): point reads and
@@ -331,10 +339,7 @@ fn rows_read_the_same_wherever_the_write_buffer_left_them() {
     use std::ops::Bound;
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let options = EngineOptions {
-        budget: MemoryBudget::split(budget::MIN_BUDGET),
-        ..EngineOptions::default()
-    };
+    let options = smallest_budget();
     let engine = Engine::open(dir.path(), options.clone()).unwrap();
     let version = engine.new_version().unwrap();
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
@@ -429,11 +434,7 @@ fn a_scan_sees_every_row_once_while_the_write_buffer_moves_rows_under_it() {
     use std::ops::Bound;
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let options = EngineOptions {
-        budget: MemoryBudget::split(budget::MIN_BUDGET),
-        ..EngineOptions::default()
-    };
-    let engine = Engine::open(dir.path(), options).unwrap();
+    let engine = Engine::open(dir.path(), smallest_budget()).unwrap();
     let version = engine.new_version().unwrap();
     let field = |i: usize| format!("f{i:04}").into_bytes();
     let mut round = 0;
