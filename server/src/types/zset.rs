@@ -78,20 +78,20 @@ pub fn set_score(
     score: f64,
     changes: &mut Changes,
 ) {
+    let row = member_row(member);
+    let value = score.to_bits().to_be_bytes().to_vec();
     if let Some(old) = old {
         if old == score {
             return;
         }
         changes.removed.push((old, member.to_vec()));
+        txn.sub_put(key, meta.version, &row, value);
     } else {
+        // A new member (the index knows every one): removed again soon, as a delay queue's
+        // jobs are, it leaves nothing behind in the write buffer.
         meta.len += 1;
+        txn.sub_insert(key, meta.version, &row, value);
     }
-    txn.sub_put(
-        key,
-        meta.version,
-        &member_row(member),
-        score.to_bits().to_be_bytes().to_vec(),
-    );
     changes.added.push((score, member.to_vec()));
 }
 
