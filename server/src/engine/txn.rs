@@ -87,6 +87,9 @@ struct Pending {
     dropped_versions: Vec<Vec<u8>>,
 }
 
+/// Scanned rows [`Txn::sub_values_cached`] puts in the sub-row cache at most.
+const CACHED_STRETCH_MAX: usize = 1024;
+
 /// A pending sub-row write.
 struct SubWrite {
     /// `None` deletes the row.
@@ -468,6 +471,65 @@ impl<'e> Txn<'e> {
             .sub_cache
             .put(row, stored.clone().map(bytes::Bytes::from));
         Ok(stored)
+    }
+
+    /// Values of the `count` sub-rows of `key` at `version` named by `sort_keys`, ascending,
+    /// every one of which exists (a stretch of a list's positions). The leading run found
+    /// pending or in the sub-row cache costs a lookup each; the rest is one scan, whose rows
+    /// are then cached if there are few, so reading the same stretch again (a feed's newest
+    /// items, LRANGE 0 99) costs lookups only. Writers do not fill the cache (a queue's
+    /// pushes are popped, not read).
+    pub fn sub_values_cached<K: AsRef<[u8]>>(
+        &self,
+        key: &[u8],
+        version: u64,
+        sort_keys: impl IntoIterator<Item = K>,
+        count: usize,
+    ) -> Result<Vec<bytes::Bytes>> {
+        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
+        let prefix_len = row.len();
+        let mut found = Vec::with_capacity(count.min(1 << 16));
+        let mut sort_keys = sort_keys.into_iter();
+        let mut first_missed = None;
+        for sort_key in sort_keys.by_ref() {
+            row.truncate(prefix_len);
+            row.extend_from_slice(sort_key.as_ref());
+            let value = match self.pending_sub(&row) {
+                Some(pending) => pending.map(bytes::Bytes::from),
+                None => self.engine.sub_cache.get(&row).flatten(),
+            };
+            match value {
+                Some(value) => found.push(value),
+                None => {
+                    first_missed = Some(sort_key);
+                    break;
+                }
+            }
+        }
+        let Some(next) = first_missed else {
+            return Ok(found);
+        };
+        let last = sort_keys.last();
+        let bounds = (
+            Bound::Included(next.as_ref()),
+            Bound::Included(last.as_ref().map_or(next.as_ref(), AsRef::as_ref)),
+        );
+        let rows = count.saturating_sub(found.len());
+        let scan = self.sub_scan_expecting(key, version, bounds, false, rows);
+        // Rows merged with a batch's pending writes are not committed yet: not cached. Nor
+        // is a long stretch (LRANGE 0 -1 of a big list), which would evict everything else.
+        let cache = scan.reads_committed_rows_only() && rows <= CACHED_STRETCH_MAX;
+        for scanned in scan {
+            let (sort_key, value) = scanned?;
+            let value = bytes::Bytes::from(value);
+            if cache {
+                row.truncate(prefix_len);
+                row.extend_from_slice(&sort_key);
+                self.engine.sub_cache.put(row.clone(), Some(value.clone()));
+            }
+            found.push(value);
+        }
+        Ok(found)
     }
 
     /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
@@ -1002,6 +1064,11 @@ impl Iterator for SubScan {
 }
 
 impl SubScan {
+    /// Whether every row comes from the store (none from a batch's pending writes).
+    fn reads_committed_rows_only(&self) -> bool {
+        matches!(self.inner, ScanRows::Stored(_))
+    }
+
     /// The values alone, without copying each row's sort key (LRANGE wants only elements).
     pub fn values(self) -> SubValues {
         SubValues(self.inner)

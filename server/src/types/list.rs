@@ -7,7 +7,7 @@
 //! LINDEX and LSET touch one row; LRANGE is one range scan; LINSERT and LREM shift the
 //! shorter side of the list by rewriting it.
 
-use std::ops::Bound::{Included, Unbounded};
+use std::ops::Bound::Unbounded;
 
 use bytes::Bytes;
 
@@ -169,7 +169,8 @@ pub fn range(txn: &Txn, key: &[u8], meta: &Meta, start: u64, stop: u64) -> Resul
 }
 
 /// Elements `start..=stop` (normalized, `start <= stop < len`) as shared buffers (LRANGE's
-/// reply holds them without a copy), with one range scan.
+/// reply holds them without a copy), through the sub-row cache (see
+/// [`Txn::sub_values_cached`]).
 pub fn range_shared(
     txn: &Txn,
     key: &[u8],
@@ -178,17 +179,9 @@ pub fn range_shared(
     stop: u64,
 ) -> Result<Vec<Bytes>> {
     let ends = Ends::read(meta)?;
-    let (first, last) = (seq_key(ends.head + start), seq_key(ends.head + stop));
-    let wanted = usize::try_from(stop - start + 1).unwrap_or(usize::MAX);
-    let mut elements = Vec::with_capacity(wanted.min(1 << 16));
-    let bounds = (Included(first.as_slice()), Included(last.as_slice()));
-    for element in txn
-        .sub_scan_expecting(key, meta.version, bounds, false, wanted)
-        .values()
-    {
-        elements.push(Bytes::from(element?));
-    }
-    Ok(elements)
+    let positions = (ends.head + start..=ends.head + stop).map(seq_key);
+    let count = usize::try_from(stop - start + 1).unwrap_or(usize::MAX);
+    Ok(txn.sub_values_cached(key, meta.version, positions, count)?)
 }
 
 /// Iterates `(index, element)` from the head, or from the tail when `reverse`, lazily (LPOS
