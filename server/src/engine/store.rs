@@ -154,20 +154,19 @@ impl StoreIter {
             Some(cut) if self.reverse => self.upper = Bound::Excluded(cut.to_vec()),
             Some(cut) => self.lower = Bound::Excluded(cut.to_vec()),
         }
-        let more_newer = !self.last_chunk;
-        match (&mut self.merged, stored) {
-            (Some(merged), stored) => {
-                if let Some(stored) = stored {
-                    merged.replace_stored(stored);
-                }
-                merged.refill(chunk.rows, more_newer);
+        let merged = match (self.merged.take(), stored) {
+            (Some(mut merged), Some(stored)) => {
+                merged.replace_stored(stored);
+                merged
             }
+            (Some(merged), None) => merged,
             (None, stored) => {
                 let stored = stored.expect("opened for the first chunk");
-                self.merged = Some(Overlaid::new(stored, chunk.rows.into(), self.reverse));
-                self.merged.as_mut().expect("set above").more_newer = more_newer;
+                Overlaid::new(stored, VecDeque::new(), self.reverse)
             }
-        }
+        };
+        let merged = self.merged.insert(merged);
+        merged.refill(chunk.rows, !self.last_chunk);
     }
 
     /// fjall's rows from where the chunks reached to the end of the range.

@@ -842,11 +842,8 @@ impl<'e> Txn<'e> {
 
     fn stage_subs(&self, staged: &mut Staged) {
         for (row, write) in &self.pending.subs {
-            let value = write.value.as_deref();
-            staged.write(self.engine.sub.id, keys::slot_of_row(row), row, value);
-            if write.fresh {
-                staged.mark_last_fresh();
-            }
+            let (slot, value) = (keys::slot_of_row(row), write.value.as_deref());
+            staged.write(self.engine.sub.id, slot, row, value, write.fresh);
         }
     }
 
@@ -855,7 +852,7 @@ impl<'e> Txn<'e> {
         for (entry, write) in &self.pending.rows {
             let (family, row) = entry;
             let store = self.engine.store(*family).id;
-            staged.write(store, write.slot, row, write.value.as_deref());
+            staged.write(store, write.slot, row, write.value.as_deref(), false);
             if *family == Family::Items {
                 let existed = self
                     .pending
@@ -925,23 +922,17 @@ struct Staged {
 }
 
 impl Staged {
-    /// A row write, credited to `slot`'s shard.
-    fn write(&mut self, store: StoreId, slot: u16, row: &[u8], value: Option<&[u8]>) {
+    /// A row write, credited to `slot`'s shard; `fresh`: see [`RowOp::fresh`].
+    fn write(&mut self, store: StoreId, slot: u16, row: &[u8], value: Option<&[u8]>, fresh: bool) {
         self.written
             .add(slot, row.len() + value.map_or(0, <[u8]>::len));
-        self.put(store, row, value.map(Slice::from));
+        let op = RowOp::new(store, Slice::from(row), value.map(Slice::from));
+        self.ops.push(RowOp { fresh, ..op });
     }
 
     /// A row write credited to no shard (metadata rows are credited by the caller).
     fn put(&mut self, store: StoreId, row: &[u8], value: Option<Slice>) {
         self.ops.push(RowOp::new(store, Slice::from(row), value));
-    }
-
-    /// Marks the row written last as fresh (see [`RowOp::fresh`]).
-    fn mark_last_fresh(&mut self) {
-        if let Some(op) = self.ops.last_mut() {
-            op.fresh = true;
-        }
     }
 
     fn count(&mut self, space: u32, exists_now: bool, existed: bool) {

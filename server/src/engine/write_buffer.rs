@@ -687,12 +687,7 @@ fn decode_record(raw: &[u8]) -> Option<(Vec<RowOp>, usize)> {
         } else {
             None
         };
-        ops.push(RowOp {
-            store,
-            key,
-            value,
-            fresh: false,
-        });
+        ops.push(RowOp::new(store, key, value));
     }
     Some((ops, 8 + len))
 }
@@ -702,12 +697,7 @@ mod tests {
     use super::*;
 
     fn put(store: StoreId, key: &str, value: &str) -> RowOp {
-        RowOp {
-            store,
-            key: Slice::from(key),
-            value: Some(Slice::from(value)),
-            fresh: false,
-        }
+        RowOp::new(store, Slice::from(key), Some(Slice::from(value)))
     }
 
     fn fresh_put(store: StoreId, key: &str, value: &str) -> RowOp {
@@ -718,12 +708,7 @@ mod tests {
     }
 
     fn delete(store: StoreId, key: &str) -> RowOp {
-        RowOp {
-            store,
-            key: Slice::from(key),
-            value: None,
-            fresh: false,
-        }
+        RowOp::new(store, Slice::from(key), None)
     }
 
     #[test]

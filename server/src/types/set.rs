@@ -295,12 +295,16 @@ impl PopHints {
         txn: &Txn,
         key: &[u8],
         meta: &Meta,
-        point: Vec<u8>,
+        mut point: Vec<u8>,
     ) -> Result<Option<Vec<u8>>> {
-        for point in [point, self.first.clone()] {
-            let (from, start) = self.seek_start(point);
-            if let Some(start) = start {
-                let found = txn
+        for wrapped in [false, true] {
+            if wrapped {
+                // Nothing from there to the end: wrap around.
+                point = self.first.clone();
+            }
+            let (from, start) = self.seek_start(std::mem::take(&mut point));
+            let found = match &start {
+                Some(start) => txn
                     .sub_scan(
                         key,
                         meta.version,
@@ -309,14 +313,14 @@ impl PopHints {
                         false,
                     )
                     .next()
-                    .transpose()?;
-                if let Some((member, _)) = found {
-                    self.note_dead(from, Some(member.clone()));
-                    return Ok(Some(member));
-                }
+                    .transpose()?
+                    .map(|(member, _)| member),
+                None => None,
+            };
+            self.note_dead(from, found.clone());
+            if found.is_some() {
+                return Ok(found);
             }
-            // Nothing from here to the end: wrap around.
-            self.note_dead(from, None);
         }
         Ok(None)
     }
@@ -325,7 +329,8 @@ impl PopHints {
     /// start of the stretch the seek extends, and the seek's lower bound (`None`: the dead
     /// stretch runs to the end).
     fn seek_start(&self, point: Vec<u8>) -> (Vec<u8>, Option<Bound<Vec<u8>>>) {
-        match self.dead.range(..=point.clone()).next_back() {
+        let up_to_point = (Unbounded, Bound::Included(point.as_slice()));
+        match self.dead.range::<[u8], _>(up_to_point).next_back() {
             Some((start, None)) => (start.clone(), None),
             Some((start, Some(end))) if *end >= point => {
                 (start.clone(), Some(Bound::Excluded(end.clone())))
@@ -340,19 +345,16 @@ impl PopHints {
         if self.dead.len() >= MAX_DEAD_STRETCHES {
             self.dead.clear();
         }
-        let covered: Vec<Vec<u8>> = match &through {
+        let upper = match &through {
             Some(end) if *end < from => return,
-            Some(end) => self
-                .dead
-                .range(from.clone()..=end.clone())
-                .map(|(k, _)| k.clone())
-                .collect(),
-            None => self
-                .dead
-                .range(from.clone()..)
-                .map(|(k, _)| k.clone())
-                .collect(),
+            Some(end) => Bound::Included(end.as_slice()),
+            None => Unbounded,
         };
+        let covered: Vec<Vec<u8>> = self
+            .dead
+            .range::<[u8], _>((Bound::Included(from.as_slice()), upper))
+            .map(|(start, _)| start.clone())
+            .collect();
         let mut end = through;
         for start in covered {
             if let Some(Some(e)) = self.dead.remove(&start) {

@@ -78,12 +78,12 @@ pub fn set_score(
     score: f64,
     changes: &mut Changes,
 ) {
+    if old == Some(score) {
+        return;
+    }
     let row = member_row(member);
     let value = score.to_bits().to_be_bytes().to_vec();
     if let Some(old) = old {
-        if old == score {
-            return;
-        }
         changes.removed.push((old, member.to_vec()));
         txn.sub_put(key, meta.version, &row, value);
     } else {
