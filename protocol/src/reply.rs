@@ -4,6 +4,8 @@
 //! the client negotiated with HELLO. RESP3-only types are downgraded for RESP2 clients the
 //! way Redis does it (maps become flat arrays, doubles bulk strings, booleans integers, …).
 
+use std::sync::Arc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::args::format_double_g17;
@@ -30,6 +32,13 @@ pub enum Reply {
     /// Missing aggregate: `*-1` in RESP2 (e.g. EXEC aborted, blocking pop timeout), `_` in RESP3.
     NilArray,
     Array(Vec<Reply>),
+    /// An array of the first `len` bulk strings of `values`, which a cache may share (a
+    /// list's stretch that LRANGE read before): sent as `Array` of `Bulk`s without copying
+    /// or counting a reference to each one.
+    SharedBulks {
+        values: Arc<Vec<Bytes>>,
+        len: usize,
+    },
     /// Key/value pairs: `%` in RESP3, a flat array in RESP2.
     Map(Vec<(Reply, Reply)>),
     /// `~` in RESP3, an array in RESP2.
@@ -87,6 +96,17 @@ impl Reply {
             Reply::NilArray if resp3 => out.put_slice(b"_\r\n"),
             Reply::NilArray => out.put_slice(b"*-1\r\n"),
             Reply::Array(items) => aggregate(out, b'*', items, version),
+            Reply::SharedBulks { values, len } => {
+                let values = &values[..*len.min(&values.len())];
+                line(
+                    out,
+                    b'*',
+                    itoa::Buffer::new().format(values.len() as i64).as_bytes(),
+                );
+                for value in values {
+                    bulk(out, value);
+                }
+            }
             Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, version),
             Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, version),
             Reply::Map(pairs) => {
@@ -232,6 +252,20 @@ mod tests {
             data[7],
             resp3::types::OwnedFrame::VerbatimString { .. }
         ));
+    }
+
+    #[test]
+    fn shared_bulks_encode_as_an_array_of_their_first_len_bulks() {
+        let values = Arc::new(vec![Bytes::from("a"), Bytes::from("bc"), Bytes::from("d")]);
+        let shared = Reply::SharedBulks { values, len: 2 };
+        let array = Reply::Array(vec![Reply::bulk("a"), Reply::bulk("bc")]);
+        for version in [RespVersion::Resp2, RespVersion::Resp3] {
+            assert_eq!(shared.to_bytes(version), array.to_bytes(version));
+        }
+        assert_eq!(
+            &shared.to_bytes(RespVersion::Resp2)[..],
+            b"*2\r\n$1\r\na\r\n$2\r\nbc\r\n"
+        );
     }
 
     #[test]

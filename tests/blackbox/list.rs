@@ -741,3 +741,96 @@ fn randomized_operations_match_a_vecdeque_model_across_a_restart() {
         assert_eq!(q::<i64>(&mut c, &["LLEN", "m"]), expected.len() as i64);
     }
 }
+
+/// LRANGE keeps the stretch it read for the next identical read (a feed's `LRANGE 0 99`):
+/// every kind of change in between must show, whether it comes alone, pipelined with the
+/// read, in MULTI/EXEC or from a script, and the reply is the same over RESP3 and in Lua.
+#[test]
+fn lrange_read_again_sees_every_change_in_between() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let mut other = server.client();
+    let first3 = |c: &mut redis::Connection| q::<Vec<String>>(c, &["LRANGE", "f", "0", "2"]);
+    q::<i64>(&mut c, &["RPUSH", "f", "a", "b", "c", "d"]);
+    assert_eq!(first3(&mut c), strings(&["a", "b", "c"]));
+    // Same positions, new values: LSET; RPOP then RPUSH reuses the tail position.
+    q::<()>(&mut other, &["LSET", "f", "1", "B"]);
+    assert_eq!(first3(&mut c), strings(&["a", "B", "c"]));
+    q::<()>(&mut c, &["LTRIM", "f", "0", "2"]);
+    assert_eq!(lrange(&mut c, "f"), strings(&["a", "B", "c"]));
+    q::<String>(&mut other, &["RPOP", "f"]);
+    q::<i64>(&mut other, &["RPUSH", "f", "C"]);
+    assert_eq!(first3(&mut c), strings(&["a", "B", "C"]));
+    assert_eq!(lrange(&mut c, "f"), strings(&["a", "B", "C"]));
+    // A shorter read of a cached longer stretch, then the longer one again.
+    assert_eq!(
+        q::<Vec<String>>(&mut c, &["LRANGE", "f", "0", "0"]),
+        strings(&["a"])
+    );
+    assert_eq!(first3(&mut c), strings(&["a", "B", "C"]));
+    // Pipelined: the write and the read in one batch, then the read alone.
+    let (_, _, piped): (i64, (), Vec<String>) = redis::pipe()
+        .cmd("LPUSH")
+        .arg("f")
+        .arg("z")
+        .cmd("LSET")
+        .arg("f")
+        .arg("1")
+        .arg("A")
+        .cmd("LRANGE")
+        .arg("f")
+        .arg("0")
+        .arg("2")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(piped, strings(&["z", "A", "B"]));
+    assert_eq!(first3(&mut c), strings(&["z", "A", "B"]));
+    // MULTI/EXEC and a script write between two reads.
+    let (_, in_multi): ((), Vec<String>) = redis::pipe()
+        .atomic()
+        .cmd("LSET")
+        .arg("f")
+        .arg("0")
+        .arg("Z")
+        .cmd("LRANGE")
+        .arg("f")
+        .arg("0")
+        .arg("2")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(in_multi, strings(&["Z", "A", "B"]));
+    assert_eq!(first3(&mut c), strings(&["Z", "A", "B"]));
+    let from_lua: Vec<String> = q(
+        &mut other,
+        &[
+            "EVAL",
+            "redis.call('LSET', KEYS[1], 2, 'b') return redis.call('LRANGE', KEYS[1], 0, 2)",
+            "1",
+            "f",
+        ],
+    );
+    assert_eq!(from_lua, strings(&["Z", "A", "b"]));
+    assert_eq!(first3(&mut c), strings(&["Z", "A", "b"]));
+    // LINSERT and LREM shift positions; DEL and a new list under the same name.
+    q::<i64>(&mut other, &["LINSERT", "f", "BEFORE", "A", "y"]);
+    assert_eq!(first3(&mut c), strings(&["Z", "y", "A"]));
+    q::<i64>(&mut other, &["LREM", "f", "1", "y"]);
+    assert_eq!(first3(&mut c), strings(&["Z", "A", "b"]));
+    q::<i64>(&mut other, &["DEL", "f"]);
+    assert!(first3(&mut c).is_empty());
+    q::<i64>(&mut other, &["RPUSH", "f", "n1", "n2", "n3"]);
+    assert_eq!(first3(&mut c), strings(&["n1", "n2", "n3"]));
+    // The cached stretch's reply over RESP3 and in Lua is the plain array.
+    let mut resp3 = server.client_resp3();
+    assert_eq!(first3(&mut resp3), strings(&["n1", "n2", "n3"]));
+    let in_lua: Vec<String> = q(
+        &mut c,
+        &[
+            "EVAL",
+            "return redis.call('LRANGE', KEYS[1], 0, 2)",
+            "1",
+            "f",
+        ],
+    );
+    assert_eq!(in_lua, strings(&["n1", "n2", "n3"]));
+}

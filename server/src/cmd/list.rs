@@ -219,12 +219,13 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(match range_positions(start, stop, meta.len) {
-        Some((from, to)) => Reply::Array(
-            list::range_shared(&txn, key, &meta, from, to)?
-                .into_iter()
-                .map(Reply::Bulk)
-                .collect(),
-        ),
+        Some((from, to)) => {
+            let elements = list::range_shared(&txn, key, &meta, from, to)?;
+            Reply::SharedBulks {
+                values: elements.all,
+                len: elements.len,
+            }
+        }
         None => Reply::Array(Vec::new()),
     })
 }

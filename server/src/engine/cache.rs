@@ -1,5 +1,5 @@
-//! Hot caches of decoded rows: metadata rows and sub-rows (hash field values, zset member
-//! rows).
+//! Hot caches of decoded rows: metadata rows, sub-rows (hash field values, zset member
+//! rows) and stretches of consecutive sub-rows (the list positions an LRANGE read).
 //!
 //! Every command starts by reading its keys' metadata rows, and hash commands read the field
 //! rows they touch. A point read in the write buffer or in fjall costs a chain of cache
@@ -42,6 +42,46 @@ impl CachedValue for CachedSub {
     }
 }
 
+/// A run of consecutive sub-rows of one key version, as one read returned them: a feed's
+/// `LRANGE 0 99` read again costs one lookup instead of one per element.
+pub struct Stretch {
+    /// The sort key of the first row.
+    pub first: Vec<u8>,
+    /// The rows' values, in order (shared with the replies that send them).
+    pub values: Arc<Vec<Bytes>>,
+}
+
+/// The values of a stretch as a read returns them: the first `len` of `all`, which may be
+/// shared with the stretch cache.
+pub struct StretchValues {
+    pub all: Arc<Vec<Bytes>>,
+    pub len: usize,
+}
+
+impl StretchValues {
+    /// The values as a vector of their own (without a copy if they are not shared).
+    pub fn into_vec(self) -> Vec<Bytes> {
+        match Arc::try_unwrap(self.all) {
+            Ok(mut values) => {
+                values.truncate(self.len);
+                values
+            }
+            Err(shared) => shared[..self.len.min(shared.len())].to_vec(),
+        }
+    }
+}
+
+/// A cached stretch, keyed by the sub-row prefix (metadata row key and version) of its rows.
+pub type CachedStretch = Arc<Stretch>;
+
+impl CachedValue for CachedStretch {
+    fn heap_bytes(&self) -> usize {
+        // Each value's own header and its shared buffer's.
+        let values: usize = self.values.iter().map(|v| v.len() + 64).sum();
+        self.first.len() + values
+    }
+}
+
 #[derive(Clone)]
 struct ByteWeight;
 
@@ -66,6 +106,9 @@ pub type MetaCache = RowCache<CachedMeta>;
 /// Values of recently used sub-rows.
 pub type SubCache = RowCache<CachedSub>;
 
+/// The last stretch read of recently read keys (at most one per key version).
+pub type StretchCache = RowCache<CachedStretch>;
+
 impl<V: CachedValue> RowCache<V> {
     /// A cache holding up to about `bytes` of rows.
     pub fn new(bytes: u64) -> RowCache<V> {
@@ -89,6 +132,10 @@ impl<V: CachedValue> RowCache<V> {
     /// that are read back only through the sorted set's in-memory index).
     pub fn refresh(&self, row_key: Vec<u8>, value: V) {
         let _ = self.cache.replace(row_key, value, true);
+    }
+
+    pub fn remove(&self, row_key: &[u8]) {
+        self.cache.remove(row_key);
     }
 
     pub fn clear(&self) {

@@ -92,6 +92,15 @@ pub fn sub_prefix(meta_key: &[u8], version: u64) -> Vec<u8> {
     out
 }
 
+/// The length of a sub-row's prefix (see [`sub_prefix`]): its metadata row key and version.
+/// Clamped to the row's length should the row be malformed.
+pub fn sub_prefix_len(sub_row: &[u8]) -> usize {
+    let key_len = sub_row.get(6..META_HEADER).map_or(0, |len| {
+        u32::from_be_bytes(len.try_into().unwrap_or_default()) as usize
+    });
+    (META_HEADER + key_len + 8).min(sub_row.len())
+}
+
 /// The longest row key fjall stores (its keys carry a 16-bit length). A row key is the
 /// metadata key plus, for sub-rows, a version and the field or member, so this bounds the key
 /// and field/member sizes together; [`Txn::commit`](super::Txn::commit) refuses longer rows
@@ -231,6 +240,16 @@ mod tests {
         assert_eq!(parts.space, 3);
         assert_eq!(parts.key, b"hello");
         assert_eq!(parts.slot, key_slot(b"hello"));
+    }
+
+    #[test]
+    fn a_sub_rows_prefix_is_its_metadata_key_and_version() {
+        let prefix = sub_prefix(&meta_key(0, b"list"), 7);
+        let mut row = prefix.clone();
+        row.extend_from_slice(b"sort key");
+        assert_eq!(&row[..sub_prefix_len(&row)], &prefix[..]);
+        assert_eq!(sub_prefix_len(&prefix), prefix.len());
+        assert_eq!(sub_prefix_len(b"short"), 5);
     }
 
     #[test]

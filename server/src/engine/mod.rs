@@ -234,6 +234,9 @@ pub struct Engine {
     meta_cache: cache::MetaCache,
     /// Values of recently used sub-rows (hash fields…).
     sub_cache: cache::SubCache,
+    /// Stretches of list positions recently read (LRANGE); a quarter of the sub-row cache's
+    /// budget (see [`split_sub_cache`]).
+    stretch_cache: cache::StretchCache,
     /// Refuses writes while the disk is (nearly) full.
     pub disk: Arc<disk::DiskGuard>,
     /// Size at which a keyspace's memtable is sealed and flushed (see
@@ -241,6 +244,12 @@ pub struct Engine {
     memtable_limit: AtomicU64,
     /// Slows commits down while flushes and compactions lag behind.
     pub throttle: throttle::WriteThrottle,
+}
+
+/// The sub-row cache's budget split between single rows (three quarters) and stretches.
+fn split_sub_cache(bytes: u64) -> (u64, u64) {
+    let stretches = bytes / 4;
+    (bytes - stretches, stretches)
 }
 
 fn open_keyspace(db: &Database, name: &str) -> Result<Keyspace> {
@@ -302,7 +311,8 @@ impl Engine {
             tracker: OnceLock::new(),
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.budget.meta_cache),
-            sub_cache: cache::SubCache::new(options.budget.sub_cache),
+            sub_cache: cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
+            stretch_cache: cache::StretchCache::new(split_sub_cache(options.budget.sub_cache).1),
             disk: Arc::new(disk::DiskGuard::new(dir)),
             memtable_limit: AtomicU64::new(options.budget.memtable),
             throttle: throttle::WriteThrottle::default(),
@@ -506,6 +516,7 @@ impl Engine {
             .retain(|space, _| *space >= FIRST_TABLE_SPACE);
         self.meta_cache.clear();
         self.sub_cache.clear();
+        self.stretch_cache.clear();
         for raw in existed {
             self.signals.touch(&raw);
         }
@@ -640,7 +651,9 @@ impl Engine {
     /// was opened with until the next start.
     pub fn set_memory_budget(&self, budget: &MemoryBudget) {
         self.meta_cache.set_capacity(budget.meta_cache);
-        self.sub_cache.set_capacity(budget.sub_cache);
+        let (rows, stretches) = split_sub_cache(budget.sub_cache);
+        self.sub_cache.set_capacity(rows);
+        self.stretch_cache.set_capacity(stretches);
         self.memtable_limit
             .store(budget.memtable, Ordering::Relaxed);
     }
@@ -651,7 +664,7 @@ impl Engine {
         (
             self.db.cache_capacity(),
             self.meta_cache.capacity(),
-            self.sub_cache.capacity(),
+            self.sub_cache.capacity() + self.stretch_cache.capacity(),
             self.memtable_limit.load(Ordering::Relaxed),
         )
     }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use parking_lot::Mutex;
 
+use super::cache::{Stretch, StretchValues};
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
@@ -87,7 +88,7 @@ struct Pending {
     dropped_versions: Vec<Vec<u8>>,
 }
 
-/// Scanned rows [`Txn::sub_values_cached`] puts in the sub-row cache at most.
+/// The longest stretch [`Txn::sub_values_cached`] keeps in the stretch cache.
 const CACHED_STRETCH_MAX: usize = 1024;
 
 /// A pending sub-row write.
@@ -473,11 +474,20 @@ impl<'e> Txn<'e> {
         Ok(stored)
     }
 
+    /// Whether this transaction or its batch holds sub-row writes not yet committed.
+    fn has_pending_subs(&self) -> bool {
+        !self.pending.subs.is_empty()
+            || self
+                .batch
+                .is_some_and(|batch| !batch.pending.lock().subs.is_empty())
+    }
+
     /// Values of the `count` sub-rows of `key` at `version` named by `sort_keys`, ascending,
-    /// every one of which exists (a stretch of a list's positions). The leading run found
-    /// pending or in the sub-row cache costs a lookup each; the rest is one scan, whose rows
-    /// are then cached if there are few, so reading the same stretch again (a feed's newest
-    /// items, LRANGE 0 99) costs lookups only. Writers do not fill the cache (a queue's
+    /// every one of which exists: a stretch of a list's positions, so the first sort key and
+    /// the count name it. It is one scan, whose values are then kept as one entry of the
+    /// stretch cache (if there are few and all were committed), so reading the same stretch
+    /// again (a feed's newest items, LRANGE 0 99) costs one lookup. Any sub-row write of the
+    /// key's version drops the entry ([`Txn::commit`]); writers do not fill it (a queue's
     /// pushes are popped, not read).
     pub fn sub_values_cached<K: AsRef<[u8]>>(
         &self,
@@ -485,51 +495,50 @@ impl<'e> Txn<'e> {
         version: u64,
         sort_keys: impl IntoIterator<Item = K>,
         count: usize,
-    ) -> Result<Vec<bytes::Bytes>> {
-        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-        let prefix_len = row.len();
-        let mut found = Vec::with_capacity(count.min(1 << 16));
+    ) -> Result<StretchValues> {
         let mut sort_keys = sort_keys.into_iter();
-        let mut first_missed = None;
-        for sort_key in sort_keys.by_ref() {
-            row.truncate(prefix_len);
-            row.extend_from_slice(sort_key.as_ref());
-            let value = match self.pending_sub(&row) {
-                Some(pending) => pending.map(bytes::Bytes::from),
-                None => self.engine.sub_cache.get(&row).flatten(),
-            };
-            match value {
-                Some(value) => found.push(value),
-                None => {
-                    first_missed = Some(sort_key);
-                    break;
+        let Some(first) = sort_keys.next() else {
+            return Ok(StretchValues {
+                all: Arc::default(),
+                len: 0,
+            });
+        };
+        let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
+        // A long stretch (LRANGE 0 -1 of a big list) would evict everything else.
+        let cacheable = count <= CACHED_STRETCH_MAX && !self.has_pending_subs();
+        if cacheable {
+            if let Some(stretch) = self.engine.stretch_cache.get(&prefix) {
+                if stretch.first == first.as_ref() && stretch.values.len() >= count {
+                    return Ok(StretchValues {
+                        all: stretch.values.clone(),
+                        len: count,
+                    });
                 }
             }
         }
-        let Some(next) = first_missed else {
-            return Ok(found);
-        };
         let last = sort_keys.last();
         let bounds = (
-            Bound::Included(next.as_ref()),
-            Bound::Included(last.as_ref().map_or(next.as_ref(), AsRef::as_ref)),
+            Bound::Included(first.as_ref()),
+            Bound::Included(last.as_ref().map_or(first.as_ref(), AsRef::as_ref)),
         );
-        let rows = count.saturating_sub(found.len());
-        let scan = self.sub_scan_expecting(key, version, bounds, false, rows);
-        // Rows merged with a batch's pending writes are not committed yet: not cached. Nor
-        // is a long stretch (LRANGE 0 -1 of a big list), which would evict everything else.
-        let cache = scan.reads_committed_rows_only() && rows <= CACHED_STRETCH_MAX;
-        for scanned in scan {
-            let (sort_key, value) = scanned?;
-            let value = bytes::Bytes::from(value);
-            if cache {
-                row.truncate(prefix_len);
-                row.extend_from_slice(&sort_key);
-                self.engine.sub_cache.put(row.clone(), Some(value.clone()));
-            }
-            found.push(value);
+        let scan = self.sub_scan_expecting(key, version, bounds, false, count);
+        let committed = scan.reads_committed_rows_only();
+        let values = Arc::new(
+            scan.values()
+                .map(|value| value.map(bytes::Bytes::from))
+                .collect::<Result<Vec<_>>>()?,
+        );
+        if cacheable && committed {
+            let stretch = Stretch {
+                first: first.as_ref().to_vec(),
+                values: values.clone(),
+            };
+            self.engine.stretch_cache.put(prefix, Arc::new(stretch));
         }
-        Ok(found)
+        Ok(StretchValues {
+            len: values.len(),
+            all: values,
+        })
     }
 
     /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
@@ -869,7 +878,14 @@ impl<'e> Txn<'e> {
     /// signals, events.
     fn after_commit(&mut self, written: &SlotBytes, count_deltas: &[(u32, i64)]) {
         let engine = self.engine;
+        let mut stretch_dropped: Option<Vec<u8>> = None;
         for (row, write) in std::mem::take(&mut self.pending.subs) {
+            // Rows are in key order: a key version's rows are adjacent.
+            let prefix = &row[..keys::sub_prefix_len(&row)];
+            if stretch_dropped.as_deref() != Some(prefix) {
+                engine.stretch_cache.remove(prefix);
+                stretch_dropped = Some(prefix.to_vec());
+            }
             engine
                 .sub_cache
                 .refresh(row, write.value.map(bytes::Bytes::from));

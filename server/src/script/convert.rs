@@ -31,6 +31,14 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value
         Reply::Array(items) | Reply::Push(items) | Reply::Multi(items) => {
             array_to_lua(lua, items, resp3)?
         }
+        Reply::SharedBulks { values, len } => {
+            let values = &values[..(*len).min(values.len())];
+            let table = lua.create_table_with_capacity(values.len(), 0)?;
+            for (i, value) in values.iter().enumerate() {
+                table.raw_set(i + 1, lua.create_string(value)?)?;
+            }
+            Value::Table(table)
+        }
         Reply::Set(items) if resp3 => {
             let set = lua.create_table()?;
             for item in items {

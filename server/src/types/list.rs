@@ -9,9 +9,8 @@
 
 use std::ops::Bound::Unbounded;
 
-use bytes::Bytes;
-
 use super::error::{Result, TypeError};
+use crate::engine::cache::StretchValues;
 use crate::engine::{Kind, Meta, Txn};
 
 /// Layout version of the list part of `Meta.value` (lets the layout evolve).
@@ -163,13 +162,14 @@ pub fn set(txn: &mut Txn, key: &[u8], meta: &Meta, index: u64, value: Vec<u8>) -
 
 /// Elements `start..=stop` (normalized, `start <= stop < len`).
 pub fn range(txn: &Txn, key: &[u8], meta: &Meta, start: u64, stop: u64) -> Result<Vec<Vec<u8>>> {
-    let elements = range_shared(txn, key, meta, start, stop)?;
-    // Buffers that came from the scan are handed back without a copy.
+    let elements = range_shared(txn, key, meta, start, stop)?.into_vec();
+    // Buffers that came from the scan (not shared with the cache) are handed back without
+    // a copy.
     Ok(elements.into_iter().map(Vec::from).collect())
 }
 
 /// Elements `start..=stop` (normalized, `start <= stop < len`) as shared buffers (LRANGE's
-/// reply holds them without a copy), through the sub-row cache (see
+/// reply holds them without a copy), through the stretch cache (see
 /// [`Txn::sub_values_cached`]).
 pub fn range_shared(
     txn: &Txn,
@@ -177,7 +177,7 @@ pub fn range_shared(
     meta: &Meta,
     start: u64,
     stop: u64,
-) -> Result<Vec<Bytes>> {
+) -> Result<StretchValues> {
     let ends = Ends::read(meta)?;
     let positions = (ends.head + start..=ends.head + stop).map(seq_key);
     let count = usize::try_from(stop - start + 1).unwrap_or(usize::MAX);
