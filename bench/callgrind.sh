@@ -11,7 +11,10 @@
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
-#   REDIS=1 measures redis-server (AOF everysec) instead, the same way.
+#   REDIS=1 measures redis-server (AOF everysec) instead, the same way,
+#   CACHE_SIM=1 adds callgrind's cache simulation: data reads and writes missing its first
+#   level (D1) and last level (LL) cache, per command. Time lost to memory stalls does not
+#   show in instruction counts; these counts repeat as exactly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}
@@ -37,6 +40,8 @@ setup() {
     # runs after SET rows of more requests than keys.
     GET | SET_RANDVAL) bench -n 200000 SET key:__rand_int__ value ;;
     HGET) bench -n 200000 HSET bench:hash field:__rand_int__ value ;;
+    # Counters that exist, as in bench.sh, where INCR at pipeline 16 follows INCR at 1.
+    INCR) bench -n 200000 INCR counter:__rand_int__ ;;
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
     *) ;;
@@ -62,8 +67,15 @@ workload() {
   esac
 }
 
-echo "| command | requests | pipeline | instructions/command |"
-echo "|---|---|---|---|"
+CG_ARGS=()
+if [ -n "${CACHE_SIM:-}" ]; then
+  CG_ARGS=(--cache-sim=yes --compress-strings=no)
+  echo "| command | requests | pipeline | instructions/command | D1 misses/command | LL misses/command |"
+  echo "|---|---|---|---|---|---|"
+else
+  echo "| command | requests | pipeline | instructions/command |"
+  echo "|---|---|---|---|"
+fi
 for test in $TESTS; do
   dir=$(mktemp -d)
   if [ -n "${REDIS:-}" ]; then
@@ -72,7 +84,7 @@ for test in $TESTS; do
   else
     server=("$BIN" --port "$PORT" --dir "$dir" --appendfsync everysec --metrics-addr off)
   fi
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$test" "${server[@]}" \
+  valgrind --tool=callgrind "${CG_ARGS[@]}" --callgrind-out-file="$OUT/callgrind.out.$test" "${server[@]}" \
     >"$TMP/valgrind.$test.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.2; done
@@ -84,10 +96,14 @@ for test in $TESTS; do
   wait "$pid" 2>/dev/null || true
   rm -rf "$dir"
   # The dump holds only the measured part (counters were zeroed before it).
-  total=$(for f in "$OUT"/callgrind.out."$test".*; do
-    grep -h '^summary:' "$f" | awk '{print $2}'
-  done | awk '{s += $1} END {printf "%.0f", s}')
+  # summary: Ir [Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw] (the bracketed ones with CACHE_SIM).
   n=$N; [ "$test" == SPOP ] && n=$SPOP_N
-  echo "| $test | $n | $PIPE | $((total / n)) |"
+  for f in "$OUT"/callgrind.out."$test".*; do grep -h '^summary:' "$f"; done |
+    awk -v test="$test" -v n="$n" -v pipe="$PIPE" '
+      { ir += $2; d1 += $6 + $7; ll += $9 + $10 }
+      END {
+        if (NF > 2) printf "| %s | %d | %s | %.0f | %.1f | %.1f |\n", test, n, pipe, ir / n, d1 / n, ll / n
+        else printf "| %s | %d | %s | %.0f |\n", test, n, pipe, ir / n
+      }'
 done
 [ -z "${KEEP:-}" ] && rm -rf "$TMP"

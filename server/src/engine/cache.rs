@@ -10,7 +10,7 @@
 //! (Background reclaim deletes sub-rows only of dropped versions, which no reader asks for
 //! again: versions are never reused.)
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -98,6 +98,9 @@ pub struct RowCache<V: CachedValue> {
     /// The size asked for (the cache's own figure is rounded up to a multiple of its
     /// shard count).
     bytes: AtomicU64,
+    /// Set by the first insert (cleared by `clear`): writers skip invalidating rows of a
+    /// cache that was never filled.
+    filled: AtomicBool,
 }
 
 /// Decoded metadata rows of recently used keys.
@@ -116,6 +119,7 @@ impl<V: CachedValue> RowCache<V> {
         RowCache {
             cache: Cache::with_weighter(estimated_items, bytes.max(1), ByteWeight),
             bytes: AtomicU64::new(bytes),
+            filled: AtomicBool::new(false),
         }
     }
 
@@ -124,7 +128,15 @@ impl<V: CachedValue> RowCache<V> {
     }
 
     pub fn put(&self, row_key: Vec<u8>, value: V) {
+        if !self.filled.load(Ordering::Relaxed) {
+            self.filled.store(true, Ordering::Relaxed);
+        }
         self.cache.insert(row_key, value);
+    }
+
+    /// Whether anything was put in the cache since it was created or cleared.
+    pub fn was_filled(&self) -> bool {
+        self.filled.load(Ordering::Relaxed)
     }
 
     /// Updates `row_key` only if it is cached: writers keep cached rows current without
@@ -139,6 +151,7 @@ impl<V: CachedValue> RowCache<V> {
     }
 
     pub fn clear(&self) {
+        self.filled.store(false, Ordering::Relaxed);
         self.cache.clear();
     }
 

@@ -878,11 +878,12 @@ impl<'e> Txn<'e> {
     /// signals, events.
     fn after_commit(&mut self, written: &SlotBytes, count_deltas: &[(u32, i64)]) {
         let engine = self.engine;
+        let stretches = engine.stretch_cache.was_filled();
         let mut stretch_dropped: Option<Vec<u8>> = None;
         for (row, write) in std::mem::take(&mut self.pending.subs) {
             // Rows are in key order: a key version's rows are adjacent.
             let prefix = &row[..keys::sub_prefix_len(&row)];
-            if stretch_dropped.as_deref() != Some(prefix) {
+            if stretches && stretch_dropped.as_deref() != Some(prefix) {
                 engine.stretch_cache.remove(prefix);
                 stretch_dropped = Some(prefix.to_vec());
             }
