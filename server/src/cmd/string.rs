@@ -43,7 +43,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut txn = ctx.txn_args(&args[1..2]);
-    Ok(Reply::opt_bulk(string::get(&mut txn, &args[1])?))
+    let value = string::with_value(&mut txn, &args[1], Bytes::copy_from_slice)?;
+    Ok(Reply::opt_bulk(value))
 }
 
 /// How SET treats the key's expiry.
@@ -342,19 +343,19 @@ fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Reads a string key as an integer for INCR-style commands.
 fn current_int(txn: &mut Txn, key: &[u8]) -> Result<i64, CmdError> {
-    match string::get(txn, key)? {
+    match string::with_value(txn, key, parse_i64_strict)? {
         None => Ok(0),
-        Some(v) => parse_i64_strict(&v).ok_or_else(errors::not_integer),
+        Some(parsed) => parsed.ok_or_else(errors::not_integer),
     }
 }
 
 /// INCR, DECR, INCRBY, DECRBY.
 fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let name = args[0].to_ascii_lowercase();
-    let delta = match name.as_slice() {
-        b"incr" => 1,
-        b"decr" => -1,
-        b"incrby" => errors::int_arg(&args[2])?,
+    let name = &args[0];
+    let delta = match () {
+        _ if name.eq_ignore_ascii_case(b"incr") => 1,
+        _ if name.eq_ignore_ascii_case(b"decr") => -1,
+        _ if name.eq_ignore_ascii_case(b"incrby") => errors::int_arg(&args[2])?,
         _ => {
             let d = errors::int_arg(&args[2])?;
             if d == i64::MIN {
@@ -367,7 +368,8 @@ fn incr(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let value = current_int(&mut txn, &args[1])?
         .checked_add(delta)
         .ok_or_else(|| CmdError::new(errors::OVERFLOW))?;
-    string::update(&mut txn, &args[1], value.to_string().into_bytes())?;
+    let text = value.to_string().into_bytes();
+    string::update(&mut txn, &args[1], text)?;
     txn.notify('$', "incrby", &args[1]);
     ctx.commit(txn)?;
     Ok(Reply::Int(value))

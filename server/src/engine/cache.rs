@@ -82,11 +82,15 @@ impl CachedValue for CachedStretch {
     }
 }
 
+/// A cached row's key, inside the cache's entry when it is short (most are): a lookup
+/// compares keys without following a pointer to each, and an insert allocates nothing for it.
+type CacheKey = smallvec::SmallVec<[u8; 48]>;
+
 #[derive(Clone)]
 struct ByteWeight;
 
-impl<V: CachedValue> Weighter<Vec<u8>, V> for ByteWeight {
-    fn weight(&self, key: &Vec<u8>, value: &V) -> u64 {
+impl<V: CachedValue> Weighter<CacheKey, V> for ByteWeight {
+    fn weight(&self, key: &CacheKey, value: &V) -> u64 {
         // Key, value and a fixed overhead for the entry and the value's struct.
         (key.len() + value.heap_bytes() + 96) as u64
     }
@@ -94,7 +98,7 @@ impl<V: CachedValue> Weighter<Vec<u8>, V> for ByteWeight {
 
 /// A memory-bounded cache from row key to decoded row.
 pub struct RowCache<V: CachedValue> {
-    cache: Cache<Vec<u8>, V, ByteWeight>,
+    cache: Cache<CacheKey, V, ByteWeight>,
     /// The size asked for (the cache's own figure is rounded up to a multiple of its
     /// shard count).
     bytes: AtomicU64,
@@ -127,11 +131,11 @@ impl<V: CachedValue> RowCache<V> {
         self.cache.get(row_key)
     }
 
-    pub fn put(&self, row_key: Vec<u8>, value: V) {
+    pub fn put(&self, row_key: &[u8], value: V) {
         if !self.filled.load(Ordering::Relaxed) {
             self.filled.store(true, Ordering::Relaxed);
         }
-        self.cache.insert(row_key, value);
+        self.cache.insert(CacheKey::from_slice(row_key), value);
     }
 
     /// Whether anything was put in the cache since it was created or cleared.
@@ -142,8 +146,10 @@ impl<V: CachedValue> RowCache<V> {
     /// Updates `row_key` only if it is cached: writers keep cached rows current without
     /// filling the cache with rows nobody reads (a bulk ZADD writes millions of member rows
     /// that are read back only through the sorted set's in-memory index).
-    pub fn refresh(&self, row_key: Vec<u8>, value: V) {
-        let _ = self.cache.replace(row_key, value, true);
+    pub fn refresh(&self, row_key: &[u8], value: V) {
+        let _ = self
+            .cache
+            .replace(CacheKey::from_slice(row_key), value, true);
     }
 
     pub fn remove(&self, row_key: &[u8]) {

@@ -313,7 +313,7 @@ impl<'e> Txn<'e> {
                     Some(raw) => Some(Arc::new(Meta::decode(&raw)?)),
                     None => None,
                 };
-                self.engine.meta_cache.put(raw_key.to_vec(), stored.clone());
+                self.engine.meta_cache.put(raw_key, stored.clone());
                 stored
             }
         };
@@ -470,7 +470,7 @@ impl<'e> Txn<'e> {
         let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
         self.engine
             .sub_cache
-            .put(row, stored.clone().map(bytes::Bytes::from));
+            .put(&row, stored.clone().map(bytes::Bytes::from));
         Ok(stored)
     }
 
@@ -533,7 +533,7 @@ impl<'e> Txn<'e> {
                 first: first.as_ref().to_vec(),
                 values: values.clone(),
             };
-            self.engine.stretch_cache.put(prefix, Arc::new(stretch));
+            self.engine.stretch_cache.put(&prefix, Arc::new(stretch));
         }
         Ok(StretchValues {
             len: values.len(),
@@ -889,10 +889,10 @@ impl<'e> Txn<'e> {
             }
             engine
                 .sub_cache
-                .refresh(row, write.value.map(bytes::Bytes::from));
+                .refresh(&row, write.value.map(bytes::Bytes::from));
         }
         for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
-            engine.meta_cache.put(raw_key, entry.current);
+            engine.meta_cache.put(&raw_key, entry.current);
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {

@@ -87,6 +87,21 @@ pub fn get(txn: &mut Txn, key: &[u8]) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// Runs `f` on the value of the string `key` (WRONGTYPE for other types) without copying a
+/// value stored inline: GET copies it once, into its reply, and INCR only parses it.
+pub fn with_value<R>(txn: &mut Txn, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+    let Some(meta) = txn.get_shared(key)? else {
+        return Ok(None);
+    };
+    if meta.kind != Kind::String {
+        return Err(super::TypeError::WrongType);
+    }
+    if !is_chunked(&meta) {
+        return Ok(Some(f(&meta.value)));
+    }
+    Ok(Some(f(&range(txn, key, &meta, 0..len(&meta))?)))
+}
+
 /// The whole value of the string `key` whose metadata is `meta`.
 pub fn value(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<u8>> {
     if !is_chunked(meta) {
