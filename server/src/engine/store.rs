@@ -16,8 +16,9 @@ use super::keys;
 use super::write_buffer::{StoreId, WriteBuffer};
 
 /// Buffered rows taken by a scan's first chunk; each further chunk takes twice as many, up
-/// to [`MAX_CHUNK`]. Most scans want a few rows (SPOP's random seek, ZRANGE 0 9), a few want
-/// them all.
+/// to [`MAX_CHUNK`]. Most scans want a few rows (ZRANGE 0 9), a few want them all; callers
+/// that know how many they want say so (SPOP's seek: one, LRANGE: its count, see
+/// [`StoreIter::expecting`]).
 const FIRST_CHUNK: usize = 8;
 const MAX_CHUNK: usize = 1024;
 
@@ -120,9 +121,11 @@ pub struct StoreIter {
 type StoredRows = Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>>;
 
 impl StoreIter {
-    /// Sizes the first chunk for a caller that will read about `rows` rows.
+    /// Sizes the first chunk for a caller that will read about `rows` rows (0: unknown).
     pub(crate) fn expecting(mut self, rows: usize) -> StoreIter {
-        self.chunk_size = rows.clamp(FIRST_CHUNK, MAX_CHUNK);
+        if rows > 0 {
+            self.chunk_size = rows.min(MAX_CHUNK);
+        }
         self
     }
 

@@ -304,13 +304,14 @@ impl PopHints {
             }
             let (from, start) = self.seek_start(std::mem::take(&mut point));
             let found = match &start {
+                // One member is wanted: the scan copies one buffered row, not a chunk.
                 Some(start) => txn
-                    .sub_scan(
+                    .sub_scan_expecting(
                         key,
                         meta.version,
-                        start.as_ref().map(Vec::as_slice),
-                        Unbounded,
+                        (start.as_ref().map(Vec::as_slice), Unbounded),
                         false,
+                        1,
                     )
                     .next()
                     .transpose()?
