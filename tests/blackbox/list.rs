@@ -742,6 +742,21 @@ fn randomized_operations_match_a_vecdeque_model_across_a_restart() {
     }
 }
 
+/// A pipeline of `commands`, in MULTI/EXEC if `atomic`.
+fn pipeline(atomic: bool, commands: &[&[&str]]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    if atomic {
+        pipe.atomic();
+    }
+    for args in commands {
+        pipe.cmd(args[0]);
+        for arg in &args[1..] {
+            pipe.arg(*arg);
+        }
+    }
+    pipe
+}
+
 /// LRANGE keeps the stretch it read for the next identical read (a feed's `LRANGE 0 99`):
 /// every kind of change in between must show, whether it comes alone, pipelined with the
 /// read, in MULTI/EXEC or from a script, and the reply is the same over RESP3 and in Lua.
@@ -769,35 +784,25 @@ fn lrange_read_again_sees_every_change_in_between() {
     );
     assert_eq!(first3(&mut c), strings(&["a", "B", "C"]));
     // Pipelined: the write and the read in one batch, then the read alone.
-    let (_, _, piped): (i64, (), Vec<String>) = redis::pipe()
-        .cmd("LPUSH")
-        .arg("f")
-        .arg("z")
-        .cmd("LSET")
-        .arg("f")
-        .arg("1")
-        .arg("A")
-        .cmd("LRANGE")
-        .arg("f")
-        .arg("0")
-        .arg("2")
-        .query(&mut c)
-        .unwrap();
+    let (_, _, piped): (i64, (), Vec<String>) = pipeline(
+        false,
+        &[
+            &["LPUSH", "f", "z"],
+            &["LSET", "f", "1", "A"],
+            &["LRANGE", "f", "0", "2"],
+        ],
+    )
+    .query(&mut c)
+    .unwrap();
     assert_eq!(piped, strings(&["z", "A", "B"]));
     assert_eq!(first3(&mut c), strings(&["z", "A", "B"]));
     // MULTI/EXEC and a script write between two reads.
-    let (_, in_multi): ((), Vec<String>) = redis::pipe()
-        .atomic()
-        .cmd("LSET")
-        .arg("f")
-        .arg("0")
-        .arg("Z")
-        .cmd("LRANGE")
-        .arg("f")
-        .arg("0")
-        .arg("2")
-        .query(&mut c)
-        .unwrap();
+    let (_, in_multi): ((), Vec<String>) = pipeline(
+        true,
+        &[&["LSET", "f", "0", "Z"], &["LRANGE", "f", "0", "2"]],
+    )
+    .query(&mut c)
+    .unwrap();
     assert_eq!(in_multi, strings(&["Z", "A", "B"]));
     assert_eq!(first3(&mut c), strings(&["Z", "A", "B"]));
     let from_lua: Vec<String> = q(
