@@ -34,6 +34,7 @@ pub mod durability;
 pub mod keys;
 pub mod locks;
 pub mod meta;
+mod row_map;
 pub mod shards;
 pub mod signals;
 mod small_map;
@@ -569,8 +570,8 @@ impl Engine {
             let mut ingestion = store.keyspace.start_ingestion()?;
             for (key, value) in rows.iter() {
                 match value {
-                    Some(value) => ingestion.write(key.clone(), value.clone())?,
-                    None => ingestion.write_tombstone(key.clone())?,
+                    Some(value) => ingestion.write(key.to_slice(), value.clone())?,
+                    None => ingestion.write_tombstone(key.to_slice())?,
                 }
             }
             ingestion.finish()?;

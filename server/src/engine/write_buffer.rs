@@ -19,7 +19,6 @@
 //! [`super::store`]. A row moves to fjall before it leaves the buffer, so a reader that
 //! looks here first and in fjall second always finds it in one of the two.
 
-use std::collections::{btree_map, BTreeMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::ops::Bound;
@@ -29,6 +28,8 @@ use std::sync::Arc;
 
 use fjall::Slice;
 use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::row_map::{is_empty_range, Applied, RowMap, RowRef, Split};
 
 /// The row families kept in the buffer, as indexes into [`Layer::maps`].
 pub(crate) type StoreId = usize;
@@ -75,12 +76,30 @@ impl RowOp {
 }
 
 /// One generation of buffered rows: a map per row family.
-#[derive(Default)]
 pub(crate) struct Layer {
     pub(crate) maps: [RowMap; STORES],
     bytes: u64,
     /// The last journal segment whose records are in this layer (set when it is frozen).
     through_segment: u64,
+}
+
+impl Default for Layer {
+    fn default() -> Self {
+        Layer {
+            maps: std::array::from_fn(new_map),
+            bytes: 0,
+            through_segment: 0,
+        }
+    }
+}
+
+/// An empty map for the rows of `store` (sub-rows are kept by partition, see [`RowMap`]).
+fn new_map(store: StoreId) -> RowMap {
+    RowMap::new(if store == SUB {
+        Split::SubRows
+    } else {
+        Split::Whole
+    })
 }
 
 impl Layer {
@@ -97,132 +116,19 @@ impl Layer {
             fresh,
         } = op;
         let size = |value: &Option<Slice>| value.as_ref().map_or(0, |v| v.len() as u64);
-        let key_len = key.len() as u64;
-        let bucket = RowMap::bucket(&key);
-        match self.maps[store].entry(bucket, key) {
-            btree_map::Entry::Occupied(mut entry) => {
-                let old = entry.get_mut();
-                let old_len = size(&old.value);
-                if value.is_none() && old.elidable {
-                    entry.remove();
-                    self.maps[store].note_removal(bucket);
-                    self.bytes = self.bytes.saturating_sub(key_len + old_len + ROW_OVERHEAD);
-                    return;
-                }
-                // A deletion may hide rows below it: a value written over one is not
-                // elidable. A value over a value keeps what lies below.
-                old.elidable = old.value.is_some() && value.is_some() && old.elidable;
-                self.bytes = (self.bytes + size(&value)).saturating_sub(old_len);
-                old.value = value;
+        let (key_len, new_len) = (key.len() as u64, size(&value));
+        self.bytes = match self.maps[store].apply(&key, value, fresh) {
+            Applied::Inserted => self.bytes + key_len + new_len + ROW_OVERHEAD,
+            Applied::Replaced { old } => (self.bytes + new_len).saturating_sub(size(&old)),
+            Applied::Removed { old } => {
+                (self.bytes).saturating_sub(key_len + size(&old) + ROW_OVERHEAD)
             }
-            btree_map::Entry::Vacant(entry) => {
-                self.bytes += key_len + size(&value) + ROW_OVERHEAD;
-                let elidable = fresh && value.is_some();
-                entry.insert(Buffered { value, elidable });
-            }
-        }
+        };
     }
 
     fn is_empty(&self) -> bool {
         self.maps.iter().all(RowMap::is_empty)
     }
-}
-
-/// The rows of one family in one layer, in key order. They are split into buckets by their
-/// first two bytes (the slot, for every family whose rows start with one), indexed directly,
-/// so an insert searches only the few keys of its slot instead of ~40 long keys sharing
-/// prefixes (`slot ‖ db ‖ length ‖ key:0000…`): that search was a third of a SET's CPU time.
-#[derive(Default)]
-pub(crate) struct RowMap {
-    /// 65,536 buckets once the first row arrives (empty maps do not allocate).
-    buckets: Vec<BTreeMap<Slice, Buffered>>,
-    /// Buckets holding rows, so an empty map is known without a walk.
-    used: usize,
-}
-
-/// A buffered row.
-struct Buffered {
-    /// `None`: deleted.
-    value: Option<Slice>,
-    /// No layer below holds a live row of this key (it was written fresh, see [`RowOp`]):
-    /// deleting it can drop the entry.
-    elidable: bool,
-}
-
-/// A row and its value (`None`: deleted), as a map iterates them.
-type RowRef<'a> = (&'a Slice, &'a Option<Slice>);
-
-impl RowMap {
-    /// The bucket of a key: its first two bytes (missing bytes count as 0, which keeps the
-    /// buckets in key order).
-    fn bucket(key: &[u8]) -> usize {
-        let byte = |i: usize| usize::from(key.get(i).copied().unwrap_or(0));
-        (byte(0) << 8) | byte(1)
-    }
-
-    /// The entry of `key`, which lies in `bucket`.
-    fn entry(&mut self, bucket: usize, key: Slice) -> btree_map::Entry<'_, Slice, Buffered> {
-        if self.buckets.is_empty() {
-            self.buckets.resize_with(1 << 16, BTreeMap::new);
-        }
-        let rows = &mut self.buckets[bucket];
-        if rows.is_empty() {
-            self.used += 1;
-        }
-        rows.entry(key)
-    }
-
-    /// Bookkeeping after an entry of `bucket` was removed.
-    fn note_removal(&mut self, bucket: usize) {
-        if self.buckets[bucket].is_empty() {
-            self.used -= 1;
-        }
-    }
-
-    fn get(&self, key: &[u8]) -> Option<&Option<Slice>> {
-        let row = self.buckets.get(Self::bucket(key))?.get(key)?;
-        Some(&row.value)
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.used == 0
-    }
-
-    /// Every row, in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.buckets.iter().flatten().map(row_ref)
-    }
-
-    /// Rows within non-empty bounds, in key order or against it.
-    fn range<'a>(
-        &'a self,
-        bounds: (Bound<&'a [u8]>, Bound<&'a [u8]>),
-        reverse: bool,
-    ) -> Box<dyn Iterator<Item = RowRef<'a>> + 'a> {
-        if self.is_empty() {
-            return Box::new(std::iter::empty());
-        }
-        let bucket_of = |bound: Bound<&[u8]>, unbounded: usize| match bound {
-            Bound::Included(k) | Bound::Excluded(k) => Self::bucket(k),
-            Bound::Unbounded => unbounded,
-        };
-        let buckets = self.buckets[bucket_of(bounds.0, 0)..=bucket_of(bounds.1, (1 << 16) - 1)]
-            .iter()
-            .filter(|rows| !rows.is_empty());
-        if reverse {
-            Box::new(
-                buckets
-                    .rev()
-                    .flat_map(move |rows| rows.range::<[u8], _>(bounds).rev().map(row_ref)),
-            )
-        } else {
-            Box::new(buckets.flat_map(move |rows| rows.range::<[u8], _>(bounds).map(row_ref)))
-        }
-    }
-}
-
-fn row_ref<'a>((key, row): (&'a Slice, &'a Buffered)) -> RowRef<'a> {
-    (key, &row.value)
 }
 
 struct Layers {
@@ -505,7 +411,7 @@ impl WriteBuffer {
         let mut layers = self.layers.write();
         self.departures.fetch_add(1, Ordering::Release);
         for &store in stores {
-            let map = std::mem::take(&mut layers.active.maps[store]);
+            let map = std::mem::replace(&mut layers.active.maps[store], new_map(store));
             let freed: u64 = map
                 .iter()
                 .map(|(k, v)| k.len() as u64 + v.as_ref().map_or(0, |v| v.len() as u64))
@@ -527,8 +433,8 @@ pub(crate) struct CollectedRange {
     pub(crate) departures: u64,
 }
 
-fn clone_row((key, value): (&Slice, &Option<Slice>)) -> (Slice, Option<Slice>) {
-    (key.clone(), value.clone())
+fn clone_row((key, value): RowRef<'_>) -> (Slice, Option<Slice>) {
+    (key.to_slice(), value.clone())
 }
 
 /// Whether `a` comes before `b` in scan order.
@@ -573,15 +479,6 @@ fn merge_runs(
 
 /// Whether no key lies within the bounds (an inverted range, or one that excludes its only
 /// key).
-fn is_empty_range((lower, upper): (Bound<&[u8]>, Bound<&[u8]>)) -> bool {
-    match (lower, upper) {
-        (Bound::Included(l), Bound::Included(u)) => l > u,
-        (Bound::Included(l) | Bound::Excluded(l), Bound::Excluded(u))
-        | (Bound::Excluded(l), Bound::Included(u)) => l >= u,
-        _ => false,
-    }
-}
-
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:010}.log"))
 }
