@@ -66,10 +66,9 @@ fn new_row(value: Option<Slice>, fresh: bool) -> Buffered {
 }
 
 /// How a family's row keys divide into a partition and a key within it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Split {
     /// One partition per bucket: rows are keyed whole.
-    #[default]
     Whole,
     /// Sub-rows: partition = metadata key ‖ version, then the sort key.
     SubRows,
@@ -113,13 +112,15 @@ enum Part {
 /// A partition holds this many rows in its sorted vector before it becomes a B-tree.
 const FEW_MAX: usize = 16;
 
+/// Where `rest` is in a sorted vector of rows, or where it would go.
+fn find(rows: &[(Slice, Buffered)], rest: &[u8]) -> Result<usize, usize> {
+    rows.binary_search_by(|(k, _)| (**k).cmp(rest))
+}
+
 impl Part {
     fn get(&self, rest: &[u8]) -> Option<&Buffered> {
         match self {
-            Part::Few(rows) => {
-                let at = rows.binary_search_by(|(k, _)| (**k).cmp(rest)).ok()?;
-                Some(&rows[at].1)
-            }
+            Part::Few(rows) => Some(&rows[find(rows, rest).ok()?].1),
             Part::Many(rows) => rows.get(rest),
         }
     }
@@ -127,7 +128,7 @@ impl Part {
     /// Writes a row (one search): see [`RowMap::apply`].
     fn apply(&mut self, rest: &[u8], value: Option<Slice>, fresh: bool) -> Applied {
         match self {
-            Part::Few(rows) => match rows.binary_search_by(|(k, _)| (**k).cmp(rest)) {
+            Part::Few(rows) => match find(rows, rest) {
                 Ok(at) => {
                     let applied = overwrite(&mut rows[at].1, value);
                     if matches!(applied, Applied::Removed { .. }) {
@@ -173,7 +174,7 @@ impl Part {
     /// Rows within (non-empty) bounds on the rest of the key, in order or against it.
     fn range<'a>(
         &'a self,
-        bounds: (Bound<&[u8]>, Bound<&[u8]>),
+        bounds: Bounds<'_>,
         reverse: bool,
     ) -> Box<dyn Iterator<Item = (&'a Slice, &'a Buffered)> + 'a> {
         match self {
@@ -211,7 +212,7 @@ impl Part {
 }
 
 /// Whether bounds select nothing, which `BTreeMap::range` panics on.
-pub(crate) fn is_empty_range((lo, hi): (Bound<&[u8]>, Bound<&[u8]>)) -> bool {
+pub(crate) fn is_empty_range((lo, hi): Bounds<'_>) -> bool {
     match (lo, hi) {
         (Bound::Included(a), Bound::Included(b)) => a > b,
         (Bound::Included(a), Bound::Excluded(b))
@@ -222,7 +223,6 @@ pub(crate) fn is_empty_range((lo, hi): (Bound<&[u8]>, Bound<&[u8]>)) -> bool {
 }
 
 /// The rows of one family in one layer, in key order (see the module documentation).
-#[derive(Default)]
 pub(crate) struct RowMap {
     /// 65,536 buckets once the first row arrives (empty maps do not allocate): partitions by
     /// prefix (the empty prefix for [`Split::Whole`]).
@@ -256,16 +256,11 @@ impl RowMap {
         }
     }
 
-    fn part(&self, key: &[u8]) -> Option<(&Part, usize)> {
-        let at = self.split_at(key);
-        let part = self.buckets.get(Self::bucket(key))?.get(&key[..at])?;
-        Some((part, at))
-    }
-
     /// The buffered value of `key` (`Some(None)`: buffered as deleted).
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Option<Slice>> {
-        let (part, at) = self.part(key)?;
-        Some(&part.get(&key[at..])?.value)
+        let (prefix, rest) = key.split_at(self.split_at(key));
+        let part = self.buckets.get(Self::bucket(key))?.get(prefix)?;
+        Some(&part.get(rest)?.value)
     }
 
     /// Writes `value` (`None`: a deletion) as `key`'s row. A deletion of a row held as

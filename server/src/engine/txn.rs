@@ -522,13 +522,13 @@ impl<'e> Txn<'e> {
             Bound::Included(last.as_ref().map_or(first.as_ref(), AsRef::as_ref)),
         );
         let scan = self.sub_scan_expecting(key, version, bounds, false, count);
-        let committed = scan.reads_committed_rows_only();
         let values = Arc::new(
             scan.values()
                 .map(|value| value.map(bytes::Bytes::from))
                 .collect::<Result<Vec<_>>>()?,
         );
-        if cacheable && committed {
+        // Nothing pending (`cacheable`): every row read is committed.
+        if cacheable {
             let stretch = Stretch {
                 first: first.as_ref().to_vec(),
                 values: values.clone(),
@@ -1072,11 +1072,6 @@ impl Iterator for SubScan {
 }
 
 impl SubScan {
-    /// Whether every row comes from the store (none from a batch's pending writes).
-    fn reads_committed_rows_only(&self) -> bool {
-        matches!(self.inner, ScanRows::Stored(_))
-    }
-
     /// The values alone, without copying each row's sort key (LRANGE wants only elements).
     pub fn values(self) -> SubValues {
         SubValues(self.inner)

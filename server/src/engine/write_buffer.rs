@@ -120,9 +120,9 @@ impl Layer {
         self.bytes = match self.maps[store].apply(&key, value, fresh) {
             Applied::Inserted => self.bytes + key_len + new_len + ROW_OVERHEAD,
             Applied::Replaced { old } => (self.bytes + new_len).saturating_sub(size(&old)),
-            Applied::Removed { old } => {
-                (self.bytes).saturating_sub(key_len + size(&old) + ROW_OVERHEAD)
-            }
+            Applied::Removed { old } => self
+                .bytes
+                .saturating_sub(key_len + size(&old) + ROW_OVERHEAD),
         };
     }
 
@@ -477,8 +477,6 @@ fn merge_runs(
     }
 }
 
-/// Whether no key lies within the bounds (an inverted range, or one that excludes its only
-/// key).
 fn segment_path(dir: &Path, segment: u64) -> PathBuf {
     dir.join(format!("{segment:010}.log"))
 }

@@ -99,7 +99,7 @@ pub fn with_value<R>(txn: &mut Txn, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R
     if !is_chunked(&meta) {
         return Ok(Some(f(&meta.value)));
     }
-    Ok(Some(f(&range(txn, key, &meta, 0..len(&meta))?)))
+    Ok(Some(f(&value(txn, key, &meta)?)))
 }
 
 /// The whole value of the string `key` whose metadata is `meta`.
