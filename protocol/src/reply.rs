@@ -4,6 +4,7 @@
 //! the client negotiated with HELLO. RESP3-only types are downgraded for RESP2 clients the
 //! way Redis does it (maps become flat arrays, doubles bulk strings, booleans integers, …).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -21,8 +22,9 @@ pub enum RespVersion {
 /// A reply to a command, independent of the wire protocol version.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
-    /// `+OK`-style status line.
-    Simple(String),
+    /// `+OK`-style status line (most are fixed texts: `OK`, `PONG`, `QUEUED`, which need no
+    /// allocation).
+    Simple(Cow<'static, str>),
     /// Error line, e.g. `ERR syntax error` or `WRONGTYPE ...` (without the leading `-`).
     Error(String),
     Int(i64),

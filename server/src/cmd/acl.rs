@@ -397,7 +397,11 @@ const HELP: &[&str] = &[
 ];
 
 fn help() -> Reply {
-    Reply::Array(HELP.iter().map(|l| Reply::Simple(l.to_string())).collect())
+    Reply::Array(
+        HELP.iter()
+            .map(|l| Reply::Simple(l.to_string().into()))
+            .collect(),
+    )
 }
 
 // ---- The permission check ----

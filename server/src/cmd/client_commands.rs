@@ -150,7 +150,7 @@ fn help() -> Reply {
             "    Print this help.",
         ]
         .iter()
-        .map(|s| Reply::Simple(s.to_string()))
+        .map(|s| Reply::Simple(s.to_string().into()))
         .collect(),
     )
 }

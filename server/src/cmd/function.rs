@@ -133,7 +133,7 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         "help" if n == 2 => Ok(Reply::Array(
             FUNCTION_HELP
                 .iter()
-                .map(|l| Reply::Simple(l.to_string()))
+                .map(|l| Reply::Simple(l.to_string().into()))
                 .collect(),
         )),
         "kill" if n == 2 => kill(&server, true),

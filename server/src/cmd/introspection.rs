@@ -446,7 +446,10 @@ pub(super) fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
 
 fn help_reply(lines: &[&str]) -> CmdResult {
     Ok(Reply::Array(
-        lines.iter().map(|s| Reply::Simple(s.to_string())).collect(),
+        lines
+            .iter()
+            .map(|s| Reply::Simple(s.to_string().into()))
+            .collect(),
     ))
 }
 

@@ -65,7 +65,7 @@ impl KeyFlags {
         Reply::Set(
             Self::names(flags)
                 .into_iter()
-                .map(|n| Reply::Simple(n.to_string()))
+                .map(|n| Reply::Simple(n.to_string().into()))
                 .collect(),
         )
     }

@@ -551,7 +551,7 @@ fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "REFCOUNT <key>",
             ]
             .iter()
-            .map(|s| Reply::Simple(s.to_string()))
+            .map(|s| Reply::Simple(s.to_string().into()))
             .collect(),
         ));
     }

@@ -67,7 +67,7 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Prints this help.",
             ]
             .iter()
-            .map(|s| Reply::Simple(s.to_string()))
+            .map(|s| Reply::Simple(s.to_string().into()))
             .collect(),
         )),
         (b"usage" | b"stats" | b"doctor" | b"malloc-stats" | b"purge" | b"help", _) => Err(

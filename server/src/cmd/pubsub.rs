@@ -255,7 +255,7 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "SHARDNUMSUB [<shardchannel> ...]",
             ]
             .iter()
-            .map(|s| Reply::Simple(s.to_string()))
+            .map(|s| Reply::Simple(s.to_string().into()))
             .collect(),
         )),
         _ => Err(errors::unknown_subcommand("pubsub", &args[1])),

@@ -375,7 +375,7 @@ fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ("help", 2) => Ok(Reply::Array(
             SCRIPT_HELP
                 .iter()
-                .map(|l| Reply::Simple(l.to_string()))
+                .map(|l| Reply::Simple(l.to_string().into()))
                 .collect(),
         )),
         ("kill", 2) => kill(&server, false),

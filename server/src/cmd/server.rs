@@ -373,7 +373,7 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "    Prints this help.",
             ]
             .iter()
-            .map(|s| Reply::Simple(s.to_string()))
+            .map(|s| Reply::Simple(s.to_string().into()))
             .collect(),
         )),
         b"count" | b"getkeys" | b"getkeysandflags" => Err(errors::wrong_arity(&format!(
@@ -504,7 +504,7 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 "REWRITE",
             ]
             .iter()
-            .map(|s| Reply::Simple(s.to_string()))
+            .map(|s| Reply::Simple(s.to_string().into()))
             .collect(),
         )),
         b"get" | b"set" | b"resetstat" | b"rewrite" => Err(errors::wrong_arity(&format!(

@@ -45,13 +45,7 @@ pub(super) const DEFAULT_INTSET_LIMIT: u64 = 512;
 
 /// `set-max-intset-entries`: up to this many integer members OBJECT ENCODING says `intset`.
 pub(super) fn intset_limit(ctx: &Ctx) -> u64 {
-    ctx.server
-        .config
-        .read()
-        .compat
-        .get("set-max-intset-entries")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_INTSET_LIMIT)
+    ctx.server.config.read().set_max_intset_entries
 }
 
 fn bulks(members: Vec<Vec<u8>>) -> Vec<Reply> {

@@ -681,5 +681,10 @@ const XINFO_HELP: &[&str] = &[
 ];
 
 pub fn help_reply(lines: &[&str]) -> Reply {
-    Reply::Array(lines.iter().map(|l| Reply::Simple((*l).into())).collect())
+    Reply::Array(
+        lines
+            .iter()
+            .map(|l| Reply::Simple(l.to_string().into()))
+            .collect(),
+    )
 }

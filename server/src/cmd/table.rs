@@ -175,7 +175,7 @@ impl CommandSpec {
 
     /// The COMMAND INFO entry.
     pub fn info_reply(&self) -> Reply {
-        let simple = |s: &str| Reply::Simple(s.to_string());
+        let simple = |s: &str| Reply::Simple(s.to_string().into());
         Reply::Array(vec![
             Reply::text(self.name),
             Reply::Int(i64::from(self.arity)),

@@ -87,6 +87,9 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// Values of the compatibility settings, by canonical name.
     pub compat: BTreeMap<&'static str, String>,
+    /// `set-max-intset-entries` (a compatibility setting) parsed: every SADD reads it (for
+    /// OBJECT ENCODING), and a name lookup and parse per command cost 500 instructions.
+    pub set_max_intset_entries: u64,
     /// The `tls-*` settings and the TLS configuration built from them.
     pub tls: tls::TlsSettings,
 }
@@ -160,6 +163,7 @@ impl Config {
             autoscale: AutoscaleConfig::default(),
             config_file: None,
             compat: BTreeMap::new(),
+            set_max_intset_entries: 0,
             tls: tls::TlsSettings::default(),
         }
     }
@@ -225,7 +229,11 @@ impl Config {
         match &setting.access {
             Access::Field { set, .. } => set(self, value),
             Access::Compat(kind) => {
-                self.compat.insert(setting.name, kind.normalize(value)?);
+                let value = kind.normalize(value)?;
+                if setting.name == "set-max-intset-entries" {
+                    self.set_max_intset_entries = value.parse().unwrap_or(u64::MAX);
+                }
+                self.compat.insert(setting.name, value);
                 Ok(())
             }
         }

@@ -35,7 +35,8 @@ fn hash_tag(key: &[u8]) -> Option<&[u8]> {
     (close > 0).then(|| &key[open + 1..open + 1 + close])
 }
 
-const META_HEADER: usize = 2 + 4 + 4;
+/// Length of a metadata row key's header (slot, space, key length) before the key itself.
+pub const META_HEADER: usize = 2 + 4 + 4;
 
 /// Encodes the metadata row key of `key` in `space`.
 pub fn meta_key(space: u32, key: &[u8]) -> Vec<u8> {

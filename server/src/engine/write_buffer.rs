@@ -93,12 +93,13 @@ impl Default for Layer {
     }
 }
 
-/// An empty map for the rows of `store` (sub-rows are kept by partition, see [`RowMap`]).
+/// An empty map for the rows of `store` (metadata rows and sub-rows are kept by partition,
+/// see [`RowMap`]).
 fn new_map(store: StoreId) -> RowMap {
-    RowMap::new(if store == SUB {
-        Split::SubRows
-    } else {
-        Split::Whole
+    RowMap::new(match store {
+        META => Split::MetaRows,
+        SUB => Split::SubRows,
+        _ => Split::Whole,
     })
 }
 

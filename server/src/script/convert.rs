@@ -17,7 +17,9 @@ const MAX_DEPTH: usize = 200;
 /// Converts a command reply for the script (`resp3`: the script called `redis.setresp(3)`).
 pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value> {
     Ok(match reply {
-        Reply::Simple(s) => single_field(lua, "ok", Value::String(lua.create_string(s)?))?,
+        Reply::Simple(s) => {
+            single_field(lua, "ok", Value::String(lua.create_string(s.as_bytes())?))?
+        }
         Reply::Error(e) => error_table(lua, e)?,
         Reply::Int(n) => Value::Number(*n as f64),
         Reply::Bulk(b) => Value::String(lua.create_string(b)?),
@@ -145,7 +147,7 @@ fn table_to_reply(t: &Table, resp3: bool, depth: usize) -> Reply {
         return Reply::Error(err.to_string_lossy().to_string());
     }
     if let Value::String(ok) = raw_field(t, "ok") {
-        return Reply::Simple(ok.to_string_lossy().replace(['\r', '\n'], " "));
+        return Reply::Simple(ok.to_string_lossy().replace(['\r', '\n'], " ").into());
     }
     match raw_field(t, "double") {
         Value::Number(d) => return Reply::Double(d),

@@ -71,7 +71,7 @@ impl PushMessage {
                 vec![Reply::text("smessage"), bulk(channel), bulk(payload)]
             }
             PushMessage::Monitor(line) => {
-                return Reply::Simple(String::from_utf8_lossy(line).into_owned())
+                return Reply::Simple(String::from_utf8_lossy(line).into_owned().into())
             }
             PushMessage::Invalidate { keys, as_message } => {
                 let keys = keys.as_ref().map_or(Reply::Nil, |keys| {
