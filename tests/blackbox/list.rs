@@ -839,3 +839,132 @@ fn lrange_read_again_sees_every_change_in_between() {
     );
     assert_eq!(in_lua, strings(&["n1", "n2", "n3"]));
 }
+
+/// A queue's backlog that the write buffer has moved to fjall is popped with reads ahead
+/// (one scan reads the next rows a pop will take and caches them): every change to those
+/// rows in between must show. Pops from both ends, LSET of rows read ahead, pushes, RPOP
+/// with a count, alone, pipelined and in MULTI/EXEC, against a `VecDeque` model.
+#[test]
+fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
+    // The smallest budget freezes the write buffer every 4 MB; frozen layers go to fjall.
+    let server = TestServer::start_with(&["--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let mut model: VecDeque<String> = VecDeque::new();
+    let mut pipe = redis::pipe();
+    for i in 0..3000 {
+        let job = format!("job{i}");
+        pipe.cmd("RPUSH").arg("q").arg(&job).ignore();
+        model.push_back(job);
+    }
+    let () = pipe.query(&mut c).unwrap();
+    let backlog_segment = *journal_segments(&server).last().unwrap();
+    // 24 MB written after the backlog moves it out of the buffer.
+    let filler = "x".repeat(1000);
+    for chunk in 0..24 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET")
+                .arg(format!("fill{chunk}:{i}"))
+                .arg(&filler)
+                .ignore();
+        }
+        let () = pipe.query(&mut c).unwrap();
+    }
+    // Journal segments go once fjall holds their rows.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journal_segments(&server)[0] <= backlog_segment {
+        assert!(Instant::now() < deadline, "the backlog never reached fjall");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rng = Rng(0x51ed_270b_a3c1_f00d);
+    for step in 0..800 {
+        let len = model.len();
+        // An index among the rows the next pops from either end would read ahead.
+        let near_end = |rng: &mut Rng| -> i64 {
+            let span = len.min(70) as u64;
+            let i = rng.below(span) as i64;
+            if rng.below(2) == 0 {
+                i
+            } else {
+                -1 - i
+            }
+        };
+        let value = format!("set{step}");
+        match rng.below(7) {
+            0 => assert_eq!(
+                q::<Option<String>>(&mut c, &["RPOP", "q"]),
+                model.pop_back()
+            ),
+            1 => assert_eq!(
+                q::<Option<String>>(&mut c, &["LPOP", "q"]),
+                model.pop_front()
+            ),
+            2 if len > 0 => {
+                let i = near_end(&mut rng);
+                q::<()>(&mut c, &["LSET", "q", &i.to_string(), &value]);
+                let at = if i < 0 { len as i64 + i } else { i };
+                model[at as usize] = value;
+            }
+            3 => {
+                let count = rng.below(5) + 1;
+                let got: Option<Vec<String>> = q(&mut c, &["RPOP", "q", &count.to_string()]);
+                let want: Vec<String> = (0..count).filter_map(|_| model.pop_back()).collect();
+                assert_eq!(got.unwrap_or_default(), want, "step {step}");
+            }
+            4 if len > 2 => {
+                let (first, (), second): (String, (), String) = pipeline(
+                    false,
+                    &[&["RPOP", "q"], &["LSET", "q", "-1", &value], &["RPOP", "q"]],
+                )
+                .query(&mut c)
+                .unwrap();
+                assert_eq!(Some(first), model.pop_back());
+                assert_eq!(second, value, "step {step}");
+                model.pop_back();
+            }
+            5 if len > 2 => {
+                let (first, (), second): (String, (), String) = pipeline(
+                    true,
+                    &[&["LPOP", "q"], &["LSET", "q", "0", &value], &["LPOP", "q"]],
+                )
+                .query(&mut c)
+                .unwrap();
+                assert_eq!(Some(first), model.pop_front());
+                assert_eq!(second, value, "step {step}");
+                model.pop_front();
+            }
+            _ => {
+                let end = if rng.below(2) == 0 { "LPUSH" } else { "RPUSH" };
+                q::<i64>(&mut c, &[end, "q", &value]);
+                if end == "LPUSH" {
+                    model.push_front(value);
+                } else {
+                    model.push_back(value);
+                }
+            }
+        }
+        if step % 100 == 99 {
+            let all: Vec<String> = model.iter().cloned().collect();
+            assert_eq!(lrange(&mut c, "q"), all, "after step {step}");
+        }
+    }
+    let all: Vec<String> = model.iter().cloned().collect();
+    assert_eq!(lrange(&mut c, "q"), all);
+}
+
+/// The numbers of the write buffer's journal segments, oldest first.
+fn journal_segments(server: &TestServer) -> Vec<u64> {
+    let mut segments: Vec<u64> = std::fs::read_dir(server.data_dir().join("journal"))
+        .unwrap()
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    segments.sort_unstable();
+    segments
+}

@@ -87,9 +87,15 @@ pub fn slot_start(slot: u16) -> [u8; 2] {
 
 /// Prefix shared by all sub-rows of one version of a key.
 pub fn sub_prefix(meta_key: &[u8], version: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(meta_key.len() + 8 + 16);
+    sub_row(meta_key, version, &[])
+}
+
+/// The row key of sub-row `sort_key` of one version of a key (allocated once, at its size).
+pub fn sub_row(meta_key: &[u8], version: u64, sort_key: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(meta_key.len() + 8 + sort_key.len());
     out.extend_from_slice(meta_key);
     out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(sort_key);
     out
 }
 

@@ -87,6 +87,10 @@ impl<V> SmallMap<V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
         self.entries.iter().map(|(k, _)| k)
     }

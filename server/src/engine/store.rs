@@ -42,6 +42,12 @@ impl Store {
         }
     }
 
+    /// A point read of the write buffer alone: `None` if it holds nothing for `key` (the
+    /// row, if any, is in fjall).
+    pub(crate) fn get_buffered(&self, key: &[u8]) -> Option<Option<Slice>> {
+        self.buffer.get(self.id, key)
+    }
+
     /// Rows within the bounds, in key order or (`reverse`) against it. Bounds must be
     /// storable (see [`keys::storable_bound`]).
     pub(crate) fn range(

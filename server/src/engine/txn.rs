@@ -88,6 +88,11 @@ struct Pending {
     dropped_versions: Vec<Vec<u8>>,
 }
 
+/// How many rows a pop reading from fjall reads ahead, and how many bytes of them at most
+/// it caches (see [`Txn::read_ahead`]).
+pub const READ_AHEAD_ROWS: usize = 64;
+const READ_AHEAD_BYTES: usize = 256 * 1024;
+
 /// The longest stretch [`Txn::sub_values_cached`] keeps in the stretch cache.
 const CACHED_STRETCH_MAX: usize = 1024;
 
@@ -443,9 +448,7 @@ impl<'e> Txn<'e> {
     }
 
     fn sub_row(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Vec<u8> {
-        let mut row = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-        row.extend_from_slice(sub_key);
-        row
+        self.with_meta_key(key, |raw| keys::sub_row(raw, version, sub_key))
     }
 
     /// A sub-row as this transaction or its batch is about to write it (`Some(None)`: about
@@ -542,22 +545,89 @@ impl<'e> Txn<'e> {
     }
 
     /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
-    /// [`Txn::sub_get`] it neither asks nor fills the sub-row cache: popped rows are mostly
-    /// ones nobody read before (a queue's jobs), and the commit drops a cached copy anyway.
+    /// [`Txn::sub_get`] it does not fill the sub-row cache with the row itself: popped rows
+    /// are mostly ones nobody read before (a queue's jobs), and the commit drops a cached copy
+    /// anyway. `ahead` is the sort key of the farthest row the next pops will take, in the
+    /// direction `reverse` (toward lower keys) goes: a row found only in fjall is read by one
+    /// scan through `ahead` that caches the rows after it (see [`Txn::read_ahead`]).
     pub fn sub_take(
         &mut self,
         key: &[u8],
         version: u64,
         sub_key: &[u8],
+        ahead: Option<(&[u8], bool)>,
     ) -> Result<Option<Vec<u8>>> {
         self.touch(key);
         let row = self.sub_row(key, version, sub_key);
         let value = match self.pending_sub(&row) {
             Some(pending) => pending,
-            None => self.engine.sub.get(&row)?.map(|v| v.to_vec()),
+            None => self.read_popped(&row, key, version, sub_key, ahead)?,
         };
         self.pending.pend_sub(row, SubWrite::DELETE);
         Ok(value)
+    }
+
+    /// A committed sub-row a pop takes: from the write buffer, from rows read ahead (the
+    /// sub-row cache), or from fjall.
+    fn read_popped(
+        &self,
+        row: &[u8],
+        key: &[u8],
+        version: u64,
+        sub_key: &[u8],
+        ahead: Option<(&[u8], bool)>,
+    ) -> Result<Option<Vec<u8>>> {
+        if let Some(buffered) = self.engine.sub.get_buffered(row) {
+            return Ok(buffered.map(|v| v.to_vec()));
+        }
+        if let Some(cached) = self.engine.sub_cache.get(row) {
+            return Ok(cached.map(|v| v.to_vec()));
+        }
+        match ahead {
+            // Rows read ahead must be committed ones (the cache holds nothing else).
+            Some((through, reverse)) if !self.has_pending_subs() => {
+                self.read_ahead(key, version, sub_key, through, reverse)
+            }
+            _ => Ok(self.engine.sub.get(row)?.map(|v| v.to_vec())),
+        }
+    }
+
+    /// Reads sub-row `sub_key` and the rows after it through `through` (`reverse`: toward
+    /// lower keys) with one scan, and caches those after it. A queue whose backlog was
+    /// ingested into fjall pops each job with a point read through fjall's filters, index
+    /// and data blocks; a scan pays that once for [`READ_AHEAD_ROWS`] jobs.
+    fn read_ahead(
+        &self,
+        key: &[u8],
+        version: u64,
+        sub_key: &[u8],
+        through: &[u8],
+        reverse: bool,
+    ) -> Result<Option<Vec<u8>>> {
+        let bounds = if reverse {
+            (Bound::Included(through), Bound::Included(sub_key))
+        } else {
+            (Bound::Included(sub_key), Bound::Included(through))
+        };
+        let mut taken = None;
+        let mut bytes_cached = 0;
+        let scan = self.sub_scan_expecting(key, version, bounds, reverse, READ_AHEAD_ROWS);
+        for entry in scan {
+            let (sort_key, value) = entry?;
+            if sort_key == sub_key {
+                taken = Some(value);
+                continue;
+            }
+            if bytes_cached > READ_AHEAD_BYTES {
+                break;
+            }
+            bytes_cached += value.len();
+            let row = self.sub_row(key, version, &sort_key);
+            self.engine
+                .sub_cache
+                .put(&row, Some(bytes::Bytes::from(value)));
+        }
+        Ok(taken)
     }
 
     /// Writes one sub-row of `key` at `version`.
@@ -749,7 +819,10 @@ impl<'e> Txn<'e> {
         }
         self.check_row_sizes()?;
         let mut staged = Staged {
-            ops: Vec::new(),
+            // A row per pending row, and room for an expiry or reclaim row or two.
+            ops: Vec::with_capacity(
+                self.pending.metas.len() + self.pending.subs.len() + self.pending.rows.len() + 2,
+            ),
             written: SlotBytes::default(),
             count_deltas: SmallVec::new(),
         };

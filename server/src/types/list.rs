@@ -11,6 +11,7 @@ use std::ops::Bound::Unbounded;
 
 use super::error::{Result, TypeError};
 use crate::engine::cache::StretchValues;
+use crate::engine::txn::READ_AHEAD_ROWS;
 use crate::engine::{Kind, Meta, Txn};
 
 /// Layout version of the list part of `Meta.value` (lets the layout evolve).
@@ -134,8 +135,23 @@ pub fn pop(
             End::Head => ends.head,
             End::Tail => ends.tail - 1,
         };
+        // The farthest element the next pops from this end would take (read ahead if the
+        // elements are in fjall).
+        let ahead = match end {
+            End::Head => seq
+                .saturating_add(READ_AHEAD_ROWS as u64 - 1)
+                .min(ends.tail - 1),
+            End::Tail => seq
+                .saturating_sub(READ_AHEAD_ROWS as u64 - 1)
+                .max(ends.head),
+        };
         let element = txn
-            .sub_take(key, meta.version, &seq_key(seq))?
+            .sub_take(
+                key,
+                meta.version,
+                &seq_key(seq),
+                Some((&seq_key(ahead), end == End::Tail)),
+            )?
             .ok_or(TypeError::Corrupt("list element"))?;
         match end {
             End::Head => ends.head += 1,
