@@ -461,6 +461,9 @@ pub struct ClientState {
     pub acl: crate::acl::Session,
     /// Failed AUTH attempts on this connection (too many close it).
     pub failed_auths: u32,
+    /// While a pipelined batch runs: when its last command finished (the next one's start,
+    /// which saves a clock reading per command).
+    pub batch_clock: Option<std::time::Instant>,
 }
 
 impl ClientState {
@@ -486,6 +489,7 @@ impl ClientState {
             push_rx: None,
             acl: crate::acl::Session::default(),
             failed_auths: 0,
+            batch_clock: None,
         }
     }
 

@@ -281,7 +281,8 @@ fn run_in(
     locks: Locks<'_>,
     batch: Option<&Batch>,
 ) -> Reply {
-    let started = Instant::now();
+    // In a pipelined batch, the previous command's end is this one's start.
+    let started = client.batch_clock.unwrap_or_else(Instant::now);
     // A re-run after a wake-up of a command that blocked: already counted once.
     let retry = client.block_deadline.is_some();
     let written_before = server.engine.durability.written();
@@ -316,6 +317,9 @@ fn run_in(
     };
     // One clock reading for the command's duration and the client's last interaction.
     let finished = Instant::now();
+    if client.batch_clock.is_some() {
+        client.batch_clock = Some(finished);
+    }
     let usec = finished.duration_since(started).as_micros() as u64;
     // Whatever the command wrote (Redis keys, table items, change records) must be synced
     // before its reply under `appendfsync always`. Waiting for the latest sequence number

@@ -55,6 +55,7 @@ pub fn run_batch(
     let locks = Locks::Take.acquire(engine, slots);
     let batch = Batch::new(client.db);
     let mut replies = Vec::with_capacity(requests.len());
+    client.batch_clock = Some(std::time::Instant::now());
     for (entry, args) in requests {
         replies.push(dispatch::execute_in_batch(
             server,
@@ -68,6 +69,7 @@ pub fn run_batch(
             break;
         }
     }
+    client.batch_clock = None;
     let written_before = engine.durability.written();
     match batch.commit(engine, locks) {
         Ok(()) => dispatch::note_writes_since(server, client, written_before),

@@ -15,7 +15,7 @@
 //! - the row caches are refreshed, WATCH and blocked clients are signalled;
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -175,6 +175,8 @@ impl Pending {
 /// nothing behind, as on its own.
 pub struct Batch {
     space: u32,
+    /// The time its commands judge expiries by (see [`Txn::now`]).
+    now: u64,
     pending: Mutex<Pending>,
 }
 
@@ -182,6 +184,7 @@ impl Batch {
     pub fn new(space: u32) -> Batch {
         Batch {
             space,
+            now: super::now_ms(),
             pending: Mutex::new(Pending::default()),
         }
     }
@@ -198,7 +201,10 @@ impl Batch {
 pub struct Txn<'e> {
     engine: &'e Engine,
     space: u32,
-    now: u64,
+    /// Unix milliseconds expiries are judged against; 0 until first needed (then read from
+    /// the clock), or the batch's (one clock reading serves a pipelined batch, as one time
+    /// snapshot serves a Redis EXEC).
+    now: Cell<u64>,
     locks: LockGuard<'e>,
     pending: Pending,
     /// The pipelined batch this transaction belongs to: reads see its pending writes, and
@@ -227,7 +233,7 @@ impl<'e> Txn<'e> {
         Txn {
             engine,
             space,
-            now: super::now_ms(),
+            now: Cell::new(0),
             locks,
             pending: Pending::default(),
             batch: None,
@@ -238,6 +244,9 @@ impl<'e> Txn<'e> {
     /// Makes this transaction one command of `batch` (see [`Batch`]): it reads through the
     /// batch's pending writes and its commit hands its writes to the batch.
     pub fn in_batch(mut self, batch: Option<&'e Batch>) -> Self {
+        if let Some(batch) = batch {
+            self.now.set(batch.now);
+        }
         self.batch = batch;
         self
     }
@@ -280,7 +289,14 @@ impl<'e> Txn<'e> {
 
     /// The time this transaction treats as "now" (one clock reading per command, as Redis).
     pub fn now(&self) -> u64 {
-        self.now
+        match self.now.get() {
+            0 => {
+                let now = super::now_ms();
+                self.now.set(now);
+                now
+            }
+            now => now,
+        }
     }
 
     /// The transaction's entry for `key`'s metadata row, read from the cache or the store
@@ -338,7 +354,7 @@ impl<'e> Txn<'e> {
     /// The live metadata of `key`, shared rather than copied (a string's value is only
     /// cloned if the caller needs it).
     pub fn get_shared(&mut self, key: &[u8]) -> Result<Option<Arc<Meta>>> {
-        let now = self.now;
+        let now = self.now();
         let entry = self.entry(key)?;
         Ok(entry.current.clone().filter(|m| !m.is_expired(now)))
     }
@@ -381,7 +397,7 @@ impl<'e> Txn<'e> {
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
         self.drop_pending_version(key, Some(meta.version))?;
-        let now = self.now;
+        let now = self.now();
         let entry = self.entry(key)?;
         if entry.emptied_version == Some(meta.version) {
             // The version lives on (rows may be written again): reclaim it if dropped later.
@@ -404,7 +420,7 @@ impl<'e> Txn<'e> {
 
     /// Deletes `key`; returns whether a live key was deleted.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool> {
-        let now = self.now;
+        let now = self.now();
         let entry = self.entry(key)?;
         let was_live = entry.current.as_ref().is_some_and(|m| !m.is_expired(now));
         let existed = entry.current.is_some();
