@@ -857,25 +857,7 @@ fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
         model.push_back(job);
     }
     let () = pipe.query(&mut c).unwrap();
-    let backlog_segment = *journal_segments(&server).last().unwrap();
-    // 24 MB written after the backlog moves it out of the buffer.
-    let filler = "x".repeat(1000);
-    for chunk in 0..24 {
-        let mut pipe = redis::pipe();
-        for i in 0..1000 {
-            pipe.cmd("SET")
-                .arg(format!("fill{chunk}:{i}"))
-                .arg(&filler)
-                .ignore();
-        }
-        let () = pipe.query(&mut c).unwrap();
-    }
-    // Journal segments go once fjall holds their rows.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while journal_segments(&server)[0] <= backlog_segment {
-        assert!(Instant::now() < deadline, "the backlog never reached fjall");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    move_to_fjall(&server, &mut c);
     let mut rng = Rng(0x51ed_270b_a3c1_f00d);
     for step in 0..800 {
         let len = model.len();
@@ -950,6 +932,48 @@ fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
     }
     let all: Vec<String> = model.iter().cloned().collect();
     assert_eq!(lrange(&mut c, "q"), all);
+}
+
+/// Writes 24 MB and waits until fjall holds everything written before (the smallest memory
+/// budget freezes the write buffer every 4 MB; journal segments go once fjall holds their
+/// rows).
+fn move_to_fjall(server: &TestServer, c: &mut redis::Connection) {
+    let before = *journal_segments(server).last().unwrap();
+    let filler = "x".repeat(1000);
+    for chunk in 0..24 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.cmd("SET")
+                .arg(format!("fill{before}:{chunk}:{i}"))
+                .arg(&filler)
+                .ignore();
+        }
+        let () = pipe.query(c).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journal_segments(server)[0] <= before {
+        assert!(Instant::now() < deadline, "the rows never reached fjall");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A row read ahead, then written and moved to fjall before its pop: the pop returns what
+/// was written, not the copy read ahead.
+#[test]
+fn a_row_read_ahead_then_rewritten_pops_as_rewritten() {
+    let server = TestServer::start_with(&["--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let jobs: Vec<String> = (0..300).map(|i| format!("job{i}")).collect();
+    let mut push = redis::cmd("RPUSH");
+    push.arg("q").arg(&jobs);
+    let _: i64 = push.query(&mut c).unwrap();
+    move_to_fjall(&server, &mut c);
+    // Reads job299 and the 63 rows before it.
+    assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job299");
+    q::<()>(&mut c, &["LSET", "q", "-1", "changed"]);
+    move_to_fjall(&server, &mut c);
+    assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "changed");
+    assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job297");
 }
 
 /// The numbers of the write buffer's journal segments, oldest first.

@@ -238,6 +238,8 @@ pub struct Engine {
     /// Stretches of list positions recently read (LRANGE); a quarter of the sub-row cache's
     /// budget (see [`split_sub_cache`]).
     stretch_cache: cache::StretchCache,
+    /// Rows list pops read ahead from fjall.
+    read_ahead: cache::ReadAhead,
     /// Refuses writes while the disk is (nearly) full.
     pub disk: Arc<disk::DiskGuard>,
     /// Size at which a keyspace's memtable is sealed and flushed (see
@@ -314,6 +316,7 @@ impl Engine {
             meta_cache: cache::MetaCache::new(options.budget.meta_cache),
             sub_cache: cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
             stretch_cache: cache::StretchCache::new(split_sub_cache(options.budget.sub_cache).1),
+            read_ahead: cache::ReadAhead::default(),
             disk: Arc::new(disk::DiskGuard::new(dir)),
             memtable_limit: AtomicU64::new(options.budget.memtable),
             throttle: throttle::WriteThrottle::default(),
@@ -518,6 +521,7 @@ impl Engine {
         self.meta_cache.clear();
         self.sub_cache.clear();
         self.stretch_cache.clear();
+        self.read_ahead.clear();
         for raw in existed {
             self.signals.touch(&raw);
         }

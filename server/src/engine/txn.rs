@@ -89,7 +89,7 @@ struct Pending {
 }
 
 /// How many rows a pop reading from fjall reads ahead, and how many bytes of them at most
-/// it caches (see [`Txn::read_ahead`]).
+/// it keeps (see [`Txn::read_ahead`]).
 pub const READ_AHEAD_ROWS: usize = 64;
 const READ_AHEAD_BYTES: usize = 256 * 1024;
 
@@ -565,7 +565,8 @@ impl<'e> Txn<'e> {
     /// are mostly ones nobody read before (a queue's jobs), and the commit drops a cached copy
     /// anyway. `ahead` is the sort key of the farthest row the next pops will take, in the
     /// direction `reverse` (toward lower keys) goes: a row found only in fjall is read by one
-    /// scan through `ahead` that caches the rows after it (see [`Txn::read_ahead`]).
+    /// scan through `ahead` that keeps the rows after it for the next pops (see
+    /// [`Txn::read_ahead`]).
     pub fn sub_take(
         &mut self,
         key: &[u8],
@@ -583,8 +584,8 @@ impl<'e> Txn<'e> {
         Ok(value)
     }
 
-    /// A committed sub-row a pop takes: from the write buffer, from rows read ahead (the
-    /// sub-row cache), or from fjall.
+    /// A committed sub-row a pop takes: from the write buffer, from rows read ahead, or from
+    /// fjall.
     fn read_popped(
         &self,
         row: &[u8],
@@ -596,11 +597,11 @@ impl<'e> Txn<'e> {
         if let Some(buffered) = self.engine.sub.get_buffered(row) {
             return Ok(buffered.map(|v| v.to_vec()));
         }
-        if let Some(cached) = self.engine.sub_cache.get(row) {
-            return Ok(cached.map(|v| v.to_vec()));
+        if let Some(read_ahead) = self.engine.read_ahead.take(row) {
+            return Ok(Some(read_ahead.to_vec()));
         }
         match ahead {
-            // Rows read ahead must be committed ones (the cache holds nothing else).
+            // Rows read ahead must be committed ones (`ReadAhead` holds nothing else).
             Some((through, reverse)) if !self.has_pending_subs() => {
                 self.read_ahead(key, version, sub_key, through, reverse)
             }
@@ -609,9 +610,9 @@ impl<'e> Txn<'e> {
     }
 
     /// Reads sub-row `sub_key` and the rows after it through `through` (`reverse`: toward
-    /// lower keys) with one scan, and caches those after it. A queue whose backlog was
-    /// ingested into fjall pops each job with a point read through fjall's filters, index
-    /// and data blocks; a scan pays that once for [`READ_AHEAD_ROWS`] jobs.
+    /// lower keys) with one scan, and keeps those after it for the next pops. A queue whose
+    /// backlog was ingested into fjall popped each job with a point read through fjall's
+    /// filters, index and data blocks; a scan pays that once for [`READ_AHEAD_ROWS`] jobs.
     fn read_ahead(
         &self,
         key: &[u8],
@@ -626,7 +627,8 @@ impl<'e> Txn<'e> {
             (Bound::Included(sub_key), Bound::Included(through))
         };
         let mut taken = None;
-        let mut bytes_cached = 0;
+        let mut ahead = Vec::new();
+        let mut bytes_kept = 0;
         let scan = self.sub_scan_expecting(key, version, bounds, reverse, READ_AHEAD_ROWS);
         for entry in scan {
             let (sort_key, value) = entry?;
@@ -634,15 +636,14 @@ impl<'e> Txn<'e> {
                 taken = Some(value);
                 continue;
             }
-            if bytes_cached > READ_AHEAD_BYTES {
+            if bytes_kept > READ_AHEAD_BYTES {
                 break;
             }
-            bytes_cached += value.len();
+            bytes_kept += value.len();
             let row = self.sub_row(key, version, &sort_key);
-            self.engine
-                .sub_cache
-                .put(&row, Some(bytes::Bytes::from(value)));
+            ahead.push((row, bytes::Bytes::from(value)));
         }
+        self.engine.read_ahead.put(ahead);
         Ok(taken)
     }
 
@@ -969,7 +970,11 @@ impl<'e> Txn<'e> {
         let engine = self.engine;
         let stretches = engine.stretch_cache.was_filled();
         let mut stretch_dropped: Option<Vec<u8>> = None;
+        let read_ahead = !engine.read_ahead.is_empty();
         for (row, write) in std::mem::take(&mut self.pending.subs) {
+            if read_ahead {
+                engine.read_ahead.forget(&row);
+            }
             // Rows are in key order: a key version's rows are adjacent.
             let prefix = &row[..keys::sub_prefix_len(&row)];
             if stretches && stretch_dropped.as_deref() != Some(prefix) {
