@@ -23,7 +23,21 @@ use super::meta::Meta;
 pub type CachedMeta = Option<Arc<Meta>>;
 
 /// A cached sub-row value: `None` caches "no such row".
-pub type CachedSub = Option<Bytes>;
+pub type CachedSub = Option<SubValue>;
+
+/// A sub-row value as the cache holds it: inside the cache's entry when short (most hash
+/// values, counters, set members' empty values), so a hit copies it out without following a
+/// pointer or counting a reference (a shared `Bytes` cost both on every HGET).
+pub type SubValue = smallvec::SmallVec<[u8; 24]>;
+
+/// `value` as the cache holds it (inline if short, else its own heap buffer, not copied).
+pub fn sub_value(value: Vec<u8>) -> SubValue {
+    if value.len() <= 24 {
+        SubValue::from_slice(&value)
+    } else {
+        SubValue::from_vec(value)
+    }
+}
 
 /// Heap bytes a cached value holds, for the caches' memory bound.
 pub trait CachedValue: Clone {
@@ -38,7 +52,9 @@ impl CachedValue for CachedMeta {
 
 impl CachedValue for CachedSub {
     fn heap_bytes(&self) -> usize {
-        self.as_ref().map_or(0, Bytes::len)
+        self.as_ref()
+            .filter(|v| v.spilled())
+            .map_or(0, |v| v.capacity())
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use parking_lot::Mutex;
 
-use super::cache::{Stretch, StretchValues};
+use super::cache::{sub_value, Stretch, StretchValues, SubValue};
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
 use super::meta::Meta;
@@ -489,7 +489,7 @@ impl<'e> Txn<'e> {
         let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
         self.engine
             .sub_cache
-            .put(&row, stored.clone().map(bytes::Bytes::from));
+            .put(&row, stored.as_deref().map(SubValue::from_slice));
         Ok(stored)
     }
 
@@ -981,9 +981,7 @@ impl<'e> Txn<'e> {
                 engine.stretch_cache.remove(prefix);
                 stretch_dropped = Some(prefix.to_vec());
             }
-            engine
-                .sub_cache
-                .refresh(&row, write.value.map(bytes::Bytes::from));
+            engine.sub_cache.refresh(&row, write.value.map(sub_value));
         }
         for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
             engine.meta_cache.put(&raw_key, entry.current);
