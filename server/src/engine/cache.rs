@@ -46,7 +46,9 @@ pub trait CachedValue: Clone {
 
 impl CachedValue for CachedMeta {
     fn heap_bytes(&self) -> usize {
-        self.as_ref().map_or(0, |m| m.value.len())
+        self.as_ref()
+            .filter(|m| m.value.spilled())
+            .map_or(0, |m| m.value.capacity())
     }
 }
 

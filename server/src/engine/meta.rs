@@ -43,8 +43,66 @@ pub struct Meta {
     /// Number of members (hash fields, zset members); a chunked string's byte length.
     pub len: u64,
     /// Inline value (strings; a chunked string's chunk size, see `types::string`).
-    #[serde(with = "serde_bytes")]
-    pub value: Vec<u8>,
+    #[serde(with = "value_bytes")]
+    pub value: MetaValue,
+}
+
+/// A metadata row's inline value: short ones (counters, most small strings) inside the
+/// [`Meta`] itself, so a GET reads a cached key's value without following a second pointer,
+/// and a SET or INCR allocates nothing for it.
+pub type MetaValue = smallvec::SmallVec<[u8; 24]>;
+
+/// [`MetaValue`] encoded as `serde_bytes` encodes a `Vec<u8>` (the stored format).
+mod value_bytes {
+    use std::fmt;
+
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    use super::MetaValue;
+
+    pub fn serialize<S: Serializer>(value: &MetaValue, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MetaValue, D::Error> {
+        deserializer.deserialize_byte_buf(ValueVisitor)
+    }
+
+    struct ValueVisitor;
+
+    impl<'de> Visitor<'de> for ValueVisitor {
+        type Value = MetaValue;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<MetaValue, E> {
+            Ok(MetaValue::from_slice(bytes))
+        }
+
+        fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<MetaValue, E> {
+            Ok(super::meta_value(bytes))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MetaValue, A::Error> {
+            let mut value = MetaValue::new();
+            while let Some(byte) = seq.next_element()? {
+                value.push(byte);
+            }
+            Ok(value)
+        }
+    }
+}
+
+/// `value` as a [`MetaValue`]: copied inline if short, else its heap buffer kept.
+pub fn meta_value(value: Vec<u8>) -> MetaValue {
+    if value.len() <= 24 {
+        MetaValue::from_slice(&value)
+    } else {
+        MetaValue::from_vec(value)
+    }
 }
 
 const FORMAT_V1: u8 = 1;
@@ -56,13 +114,13 @@ impl Meta {
             expire_at: 0,
             version,
             len: 0,
-            value: Vec::new(),
+            value: MetaValue::new(),
         }
     }
 
     pub fn string(value: Vec<u8>) -> Meta {
         Meta {
-            value,
+            value: meta_value(value),
             ..Meta::new(Kind::String, 0)
         }
     }
@@ -84,6 +142,20 @@ impl Meta {
         out.push(FORMAT_V1);
         postcard::to_io(self, &mut out).expect("writing to a Vec cannot fail");
         out
+    }
+
+    /// [`Meta::encode`] straight into a row value: a small row is encoded on the stack and
+    /// copied once, not encoded into a vector that is then copied again.
+    pub fn encode_row(&self) -> fjall::Slice {
+        let mut buf = [0u8; 128];
+        buf[0] = FORMAT_V1;
+        match postcard::to_slice(self, &mut buf[1..]) {
+            Ok(body) => {
+                let len = 1 + body.len();
+                fjall::Slice::from(&buf[..len])
+            }
+            Err(_) => fjall::Slice::from(self.encode()),
+        }
     }
 
     pub fn decode(raw: &[u8]) -> Result<Meta, crate::engine::EngineError> {
@@ -110,5 +182,45 @@ mod tests {
         let s = Meta::string(b"hello".to_vec());
         assert_eq!(Meta::decode(&s.encode()).unwrap(), s);
         assert!(Meta::decode(&[9, 1, 2]).is_err());
+    }
+
+    /// The stored format is the one a `Vec<u8>` value with `serde_bytes` had: rows written
+    /// before the value moved inline read back, and rows written now read as they did.
+    #[test]
+    fn values_short_and_long_keep_the_stored_format() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Stored {
+            kind: Kind,
+            expire_at: u64,
+            version: u64,
+            len: u64,
+            #[serde(with = "serde_bytes")]
+            value: Vec<u8>,
+        }
+        for value in [
+            Vec::new(),
+            b"12".to_vec(),
+            vec![7; 24],
+            vec![9; 25],
+            vec![1; 5000],
+        ] {
+            let meta = Meta {
+                expire_at: 99,
+                len: 3,
+                ..Meta::string(value.clone())
+            };
+            let stored = Stored {
+                kind: Kind::String,
+                expire_at: 99,
+                version: 0,
+                len: 3,
+                value: value.clone(),
+            };
+            let encoded = meta.encode();
+            assert_eq!(encoded[1..], postcard::to_allocvec(&stored).unwrap()[..]);
+            assert_eq!(&meta.encode_row()[..], &encoded[..]);
+            assert_eq!(Meta::decode(&encoded).unwrap(), meta);
+            assert_eq!(&Meta::decode(&encoded).unwrap().value[..], &value[..]);
+        }
     }
 }

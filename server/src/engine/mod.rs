@@ -61,7 +61,7 @@ use write_buffer::{RowOp, WriteBuffer};
 pub use budget::MemoryBudget;
 pub use durability::AppendFsync;
 pub use locks::{LockGuard, LockSet, Locks};
-pub use meta::{Kind, Meta};
+pub use meta::{meta_value, Kind, Meta, MetaValue};
 pub use shards::ShardMap;
 pub use store::{Row, StoreIter};
 pub use stream_id::StreamId;

@@ -904,10 +904,10 @@ impl<'e> Txn<'e> {
             let (old, new) = (entry.physical.as_deref(), entry.current.as_deref());
             match new {
                 Some(meta) => {
-                    let encoded = meta.encode();
+                    let encoded = meta.encode_row();
                     let slot = keys::slot_of_row(raw_key);
                     staged.written.add(slot, raw_key.len() + encoded.len());
-                    staged.put(engine.meta.id, raw_key, Some(encoded.into()))
+                    staged.put(engine.meta.id, raw_key, Some(encoded))
                 }
                 None if old.is_some() => staged.put(engine.meta.id, raw_key, None),
                 None => {}

@@ -18,6 +18,7 @@
 //! re-encoded in the most compact run-length form, and promoted to dense when a register
 //! exceeds 32 or the sparse form would outgrow `hll-sparse-max-bytes`, as in Redis.
 
+use crate::engine::MetaValue;
 pub const REGISTERS: usize = 1 << P;
 const P: u32 = 14;
 /// Bits of the hash left for the run of zeros after the register index.
@@ -245,7 +246,7 @@ fn encode_dense(regs: &[u8; REGISTERS]) -> Vec<u8> {
 /// Rewrites `raw` (header kept, cache marked stale) with new registers: dense stays dense;
 /// sparse stays sparse unless a register no longer fits it or it would exceed
 /// `sparse_max_bytes` (header included).
-fn store(raw: &mut Vec<u8>, regs: &[u8; REGISTERS], sparse_max_bytes: usize) {
+fn store(raw: &mut MetaValue, regs: &[u8; REGISTERS], sparse_max_bytes: usize) {
     let sparse = if is_dense(raw) {
         None
     } else {
@@ -269,7 +270,7 @@ pub fn invalidate_cache(raw: &mut [u8]) {
 
 /// PFADD: adds `elements` to the HLL in `raw`; returns whether a register changed.
 pub fn add(
-    raw: &mut Vec<u8>,
+    raw: &mut MetaValue,
     elements: &[&[u8]],
     sparse_max_bytes: usize,
 ) -> Result<bool, HllError> {
@@ -322,7 +323,7 @@ pub fn merge_into(max: &mut [u8; REGISTERS], raw: &[u8]) -> Result<(), HllError>
 /// the inputs, so it only grows), converting it to dense first when `dense` (an input was
 /// dense).
 pub fn store_merged(
-    raw: &mut Vec<u8>,
+    raw: &mut MetaValue,
     max: &[u8; REGISTERS],
     dense: bool,
     sparse_max_bytes: usize,
@@ -398,7 +399,7 @@ fn tau(mut x: f64) -> f64 {
 }
 
 /// PFDEBUG TODENSE / GETREG: converts a sparse HLL to dense; returns whether it converted.
-pub fn to_dense(raw: &mut Vec<u8>) -> Result<bool, HllError> {
+pub fn to_dense(raw: &mut MetaValue) -> Result<bool, HllError> {
     if is_dense(raw) {
         return Ok(false);
     }
@@ -444,8 +445,8 @@ pub fn self_test() -> Result<(), String> {
         }
     }
     // Sparse vs dense, and the estimate's relative error, growing up to a million elements.
-    let mut sparse = create();
-    let mut dense = create();
+    let mut sparse = MetaValue::from_vec(create());
+    let mut dense = MetaValue::from_vec(create());
     to_dense(&mut dense).map_err(|_| "TESTFAILED dense conversion".to_string())?;
     let mut regs = empty_registers();
     let relative_error = 1.04 / (REGISTERS as f64).sqrt();
@@ -511,14 +512,14 @@ mod tests {
     #[test]
     fn sparse_bytes_match_redis() {
         // PFADD x a b c on Redis 7.0, then PFCOUNT (which fills the cache with 3).
-        let mut raw = create();
+        let mut raw = MetaValue::from_vec(create());
         add(&mut raw, &[b"a", b"b", b"c"], 3000).unwrap();
         count_cached(&mut raw).unwrap();
         let mut expected = b"HYLL\x01\0\0\0\x03\0\0\0\0\0\0\0".to_vec();
         expected.extend_from_slice(&[
             0x60, 0xf3, 0x80, 0x50, 0xb1, 0x84, 0x4b, 0xfb, 0x80, 0x42, 0x5a,
         ]);
-        assert_eq!(raw, expected);
+        assert_eq!(raw.to_vec(), expected);
         assert_eq!(
             describe_sparse(&raw),
             "Z:8436 v:1,1 Z:4274 v:2,1 Z:3068 v:1,1 Z:603"
@@ -540,7 +541,7 @@ mod tests {
 
     #[test]
     fn sparse_round_trip_and_promotion() {
-        let mut raw = create();
+        let mut raw = MetaValue::from_vec(create());
         assert_eq!(raw.len(), HEADER + 2);
         assert_eq!(describe_sparse(&raw), "Z:16384");
         assert!(add(&mut raw, &[b"a", b"b", b"c"], 3000).unwrap());
@@ -559,7 +560,7 @@ mod tests {
 
     #[test]
     fn dense_add_in_place_equals_repacking_the_registers() {
-        let mut raw = create();
+        let mut raw = MetaValue::from_vec(create());
         to_dense(&mut raw).unwrap();
         let mut model = registers(&raw).unwrap();
         for round in 0..50u32 {
@@ -591,7 +592,7 @@ mod tests {
 
     #[test]
     fn corrupt_values_are_detected() {
-        let mut raw = create();
+        let mut raw = MetaValue::from_vec(create());
         add(&mut raw, &[b"a"], 3000).unwrap();
         let mut longer = raw.clone();
         longer.extend_from_slice(b"hello");

@@ -61,7 +61,7 @@ impl Ends {
         value.push(LAYOUT_V1);
         value.extend_from_slice(&self.head.to_be_bytes());
         value.extend_from_slice(&self.tail.to_be_bytes());
-        meta.value = value;
+        meta.value = value.into();
         meta.len = self.tail - self.head;
     }
 }
@@ -392,7 +392,7 @@ mod tests {
         let decoded = Meta::decode(&meta.encode()).unwrap();
         let ends = Ends::read(&decoded).unwrap();
         assert_eq!((ends.head, ends.tail), (MIDDLE - 3, MIDDLE + 2));
-        meta.value = vec![9];
+        meta.value = [9u8][..].into();
         assert!(Ends::read(&meta).is_err());
     }
 }

@@ -80,7 +80,7 @@ pub fn add_new(txn: &mut Txn, key: &[u8], meta: &mut Meta, member: &[u8], intset
     txn.sub_insert(key, meta.version, member, Vec::new());
     meta.len += 1;
     if meta.value.is_empty() && (parse_i64_strict(member).is_none() || meta.len > intset_limit) {
-        meta.value = HASHTABLE_MARK.to_vec();
+        meta.value = HASHTABLE_MARK.into();
     }
 }
 

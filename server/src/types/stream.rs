@@ -346,7 +346,7 @@ impl Stream {
     pub fn store(mut self, txn: &mut Txn) -> Result<()> {
         let mut value = vec![LAYOUT_V1];
         value.extend_from_slice(&encode(&self.info));
-        self.meta.value = value;
+        self.meta.value = value.into();
         txn.put(&self.key, self.meta)?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use std::ops::{Bound, ControlFlow, Range};
 use std::sync::OnceLock;
 
 use super::error::Result;
-use crate::engine::{Kind, Meta, Txn};
+use crate::engine::{Kind, Meta, MetaValue, Txn};
 
 /// log2 of the chunk size new chunked strings get (`bench/chunk_size.sh` measures the
 /// candidates; the figures are in the module notes below).
@@ -105,7 +105,7 @@ pub fn with_value<R>(txn: &mut Txn, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R
 /// The whole value of the string `key` whose metadata is `meta`.
 pub fn value(txn: &Txn, key: &[u8], meta: &Meta) -> Result<Vec<u8>> {
     if !is_chunked(meta) {
-        return Ok(meta.value.clone());
+        return Ok(meta.value.to_vec());
     }
     range(txn, key, meta, 0..len(meta))
 }
@@ -118,7 +118,7 @@ pub fn inline(txn: &Txn, key: &[u8], meta: Meta) -> Result<Meta> {
     }
     let value = value(txn, key, &meta)?;
     Ok(Meta {
-        value,
+        value: value.into(),
         version: 0,
         len: 0,
         ..meta
@@ -297,7 +297,7 @@ fn write(txn: &mut Txn, key: &[u8], meta: &mut Meta, offset: usize, bytes: &[u8]
 
 /// Moves an inline string into chunks under a fresh version.
 fn to_chunks(txn: &mut Txn, key: &[u8], meta: &mut Meta) -> Result<()> {
-    let inline = std::mem::replace(&mut meta.value, vec![new_chunk_log2()]);
+    let inline = std::mem::replace(&mut meta.value, MetaValue::from_slice(&[new_chunk_log2()]));
     meta.version = txn.engine().new_version()?;
     meta.len = 0;
     write(txn, key, meta, 0, &inline)
