@@ -106,6 +106,24 @@ impl TestServer {
         self.dir.path()
     }
 
+    /// The numbers of the write buffer's journal segments, oldest first (a segment goes once
+    /// fjall holds its rows).
+    pub fn journal_segments(&self) -> Vec<u64> {
+        let mut segments: Vec<u64> = std::fs::read_dir(self.data_dir().join("journal"))
+            .unwrap()
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".log")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        segments.sort_unstable();
+        segments
+    }
+
     /// Sends SIGTERM and waits for the process; returns its exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;

@@ -178,20 +178,9 @@ fn kill9_while_the_write_buffer_moves_rows_to_fjall_loses_nothing() {
         }
         let () = pipe.query(&mut c).unwrap();
     }
-    let journal = server.data_dir().join("journal");
-    let segments = std::fs::read_dir(&journal).unwrap().count();
-    let newest: u64 = std::fs::read_dir(&journal)
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix(".log")?
-                .parse()
-                .ok()
-        })
-        .max()
-        .unwrap();
+    let segments = server.journal_segments();
+    let newest = *segments.last().unwrap();
+    let segments = segments.len();
     assert!(
         newest > 3,
         "the buffer froze several times ({segments} segments, newest {newest})"
