@@ -196,8 +196,8 @@ impl<V: CachedValue> RowCache<V> {
 /// Kept apart from the sub-row cache: a queue's backlog read ahead 64 rows at a time through
 /// the full sub-row cache spent a fifth of each pop in its inserts and evictions, for rows
 /// that are each read once. This holds few rows (each popped list's next ones), bounded by
-/// [`ReadAhead::MAX_ROWS`]; coherent because every committed sub-row write forgets its row
-/// (`Txn::commit`), and it holds only committed rows.
+/// [`ReadAhead::MAX_ROWS`]; coherent because it holds only committed rows and every committed
+/// sub-row write forgets its row (`Txn::commit`).
 #[derive(Default)]
 pub struct ReadAhead {
     rows: parking_lot::Mutex<foldhash::HashMap<Vec<u8>, Bytes>>,
@@ -206,7 +206,9 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    /// Rows held at most; a read ahead past it keeps nothing (pops then read one by one).
+    /// Rows held at most. Past it everything held is dropped: rows of lists deleted before
+    /// their pops took them would otherwise fill it for good (a DEL bumps the version and
+    /// writes no sub-row, so nothing forgets them).
     pub const MAX_ROWS: usize = 16 * 1024;
 
     pub fn is_empty(&self) -> bool {
@@ -224,18 +226,14 @@ impl ReadAhead {
         taken
     }
 
-    /// Keeps `rows` (row key, committed value) for the pops to come; `false` if full.
-    pub fn put(&self, new_rows: impl IntoIterator<Item = (Vec<u8>, Bytes)>) -> bool {
+    /// Keeps `new_rows` (row key, committed value) for the pops to come.
+    pub fn put(&self, new_rows: Vec<(Vec<u8>, Bytes)>) {
         let mut rows = self.rows.lock();
-        for (key, value) in new_rows {
-            if rows.len() >= Self::MAX_ROWS {
-                self.held.store(rows.len(), Ordering::Relaxed);
-                return false;
-            }
-            rows.insert(key, value);
+        if rows.len() + new_rows.len() > Self::MAX_ROWS {
+            rows.clear();
         }
+        rows.extend(new_rows);
         self.held.store(rows.len(), Ordering::Relaxed);
-        true
     }
 
     /// Drops what is held for `row_key` (it was written).
