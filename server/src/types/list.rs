@@ -12,7 +12,7 @@ use std::ops::Bound::Unbounded;
 use super::error::{Result, TypeError};
 use crate::engine::cache::StretchValues;
 use crate::engine::txn::READ_AHEAD_ROWS;
-use crate::engine::{Kind, Meta, Txn};
+use crate::engine::{Kind, Meta, MetaValue, Txn};
 
 /// Layout version of the list part of `Meta.value` (lets the layout evolve).
 const LAYOUT_V1: u8 = 1;
@@ -57,11 +57,12 @@ impl Ends {
     }
 
     fn write(self, meta: &mut Meta) {
-        let mut value = Vec::with_capacity(17);
+        // 17 bytes: held inside the metadata, nothing allocated per push or pop.
+        let mut value = MetaValue::new();
         value.push(LAYOUT_V1);
         value.extend_from_slice(&self.head.to_be_bytes());
         value.extend_from_slice(&self.tail.to_be_bytes());
-        meta.value = value.into();
+        meta.value = value;
         meta.len = self.tail - self.head;
     }
 }
