@@ -17,27 +17,16 @@ use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
-use super::meta::Meta;
+use super::meta::{Meta, MetaValue};
 
 /// A cached metadata row: `None` caches "no such key".
 pub type CachedMeta = Option<Arc<Meta>>;
 
-/// A cached sub-row value: `None` caches "no such row".
-pub type CachedSub = Option<SubValue>;
-
-/// A sub-row value as the cache holds it: inside the cache's entry when short (most hash
-/// values, counters, set members' empty values), so a hit copies it out without following a
-/// pointer or counting a reference (a shared `Bytes` cost both on every HGET).
-pub type SubValue = smallvec::SmallVec<[u8; 24]>;
-
-/// `value` as the cache holds it (inline if short, else its own heap buffer, not copied).
-pub fn sub_value(value: Vec<u8>) -> SubValue {
-    if value.len() <= 24 {
-        SubValue::from_slice(&value)
-    } else {
-        SubValue::from_vec(value)
-    }
-}
+/// A cached sub-row value: `None` caches "no such row". Held as a metadata value is, inside
+/// the cache's entry when short (most hash values, counters, set members' empty values), so a
+/// hit copies it out without following a pointer or counting a reference (a shared `Bytes`
+/// cost both on every HGET).
+pub type CachedSub = Option<MetaValue>;
 
 /// Heap bytes a cached value holds, for the caches' memory bound.
 pub trait CachedValue: Clone {

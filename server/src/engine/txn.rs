@@ -23,10 +23,10 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use parking_lot::Mutex;
 
-use super::cache::{sub_value, Stretch, StretchValues, SubValue};
+use super::cache::{Stretch, StretchValues};
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
-use super::meta::Meta;
+use super::meta::{meta_value, Meta, MetaValue};
 use super::small_map::SmallMap;
 use super::store::{MergedRow, Overlaid, Row, StoreIter};
 use super::write_buffer::{RowOp, StoreId};
@@ -489,7 +489,7 @@ impl<'e> Txn<'e> {
         let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
         self.engine
             .sub_cache
-            .put(&row, stored.as_deref().map(SubValue::from_slice));
+            .put(&row, stored.as_deref().map(MetaValue::from_slice));
         Ok(stored)
     }
 
@@ -981,7 +981,7 @@ impl<'e> Txn<'e> {
                 engine.stretch_cache.remove(prefix);
                 stretch_dropped = Some(prefix.to_vec());
             }
-            engine.sub_cache.refresh(&row, write.value.map(sub_value));
+            engine.sub_cache.refresh(&row, write.value.map(meta_value));
         }
         for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
             engine.meta_cache.put(&raw_key, entry.current);
