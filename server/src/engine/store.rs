@@ -33,12 +33,9 @@ pub(crate) struct Store {
 impl Store {
     /// A point read; a key longer than any stored row is absent (fjall panics on those).
     pub(crate) fn get(&self, key: &[u8]) -> fjall::Result<Option<Slice>> {
-        if key.len() > keys::MAX_ROW_KEY {
-            return Ok(None);
-        }
-        match self.buffer.get(self.id, key) {
+        match self.get_buffered(key) {
             Some(buffered) => Ok(buffered),
-            None => self.keyspace.get(key),
+            None => self.get_stored(key),
         }
     }
 
@@ -46,6 +43,15 @@ impl Store {
     /// row, if any, is in fjall).
     pub(crate) fn get_buffered(&self, key: &[u8]) -> Option<Option<Slice>> {
         self.buffer.get(self.id, key)
+    }
+
+    /// A point read of fjall alone, for a key the write buffer was found not to hold (a row
+    /// moves to fjall before it leaves the buffer, so none can have left it since).
+    pub(crate) fn get_stored(&self, key: &[u8]) -> fjall::Result<Option<Slice>> {
+        if key.len() > keys::MAX_ROW_KEY {
+            return Ok(None);
+        }
+        self.keyspace.get(key)
     }
 
     /// Rows within the bounds, in key order or (`reverse`) against it. Bounds must be

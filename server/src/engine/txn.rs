@@ -605,7 +605,7 @@ impl<'e> Txn<'e> {
             Some((through, reverse)) if !self.has_pending_subs() => {
                 self.read_ahead(key, version, sub_key, through, reverse)
             }
-            _ => Ok(self.engine.sub.get(row)?.map(|v| v.to_vec())),
+            _ => Ok(self.engine.sub.get_stored(row)?.map(|v| v.to_vec())),
         }
     }
 
@@ -970,11 +970,8 @@ impl<'e> Txn<'e> {
         let engine = self.engine;
         let stretches = engine.stretch_cache.was_filled();
         let mut stretch_dropped: Option<Vec<u8>> = None;
-        let read_ahead = !engine.read_ahead.is_empty();
         for (row, write) in std::mem::take(&mut self.pending.subs) {
-            if read_ahead {
-                engine.read_ahead.forget(&row);
-            }
+            engine.read_ahead.forget(&row);
             // Rows are in key order: a key version's rows are adjacent.
             let prefix = &row[..keys::sub_prefix_len(&row)];
             if stretches && stretch_dropped.as_deref() != Some(prefix) {
