@@ -16,13 +16,21 @@ pub mod zset_index;
 
 pub use error::TypeError;
 
+use std::sync::Arc;
+
 use crate::engine::{Kind, Meta, Txn};
 use error::Result;
 
 /// The live metadata of `key` if it holds a value of `kind`; WRONGTYPE if it holds another
 /// type; `None` if absent.
 pub fn get_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Meta>> {
-    match txn.get(key)? {
+    Ok(shared_of_kind(txn, key, kind)?.map(|meta| Meta::clone(&meta)))
+}
+
+/// [`get_of_kind`], shared with the transaction rather than copied (a reader that only looks
+/// at the value).
+pub fn shared_of_kind(txn: &mut Txn, key: &[u8], kind: Kind) -> Result<Option<Arc<Meta>>> {
+    match txn.get_shared(key)? {
         Some(meta) if meta.kind != kind => Err(TypeError::WrongType),
         other => Ok(other),
     }

@@ -81,21 +81,15 @@ pub fn load(txn: &mut Txn, key: &[u8]) -> Result<Option<Meta>> {
 
 /// The value of a string key (WRONGTYPE for other types).
 pub fn get(txn: &mut Txn, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    match load(txn, key)? {
-        Some(meta) => Ok(Some(value(txn, key, &meta)?)),
-        None => Ok(None),
-    }
+    with_value(txn, key, <[u8]>::to_vec)
 }
 
 /// Runs `f` on the value of the string `key` (WRONGTYPE for other types) without copying a
 /// value stored inline: GET copies it once, into its reply, and INCR only parses it.
 pub fn with_value<R>(txn: &mut Txn, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-    let Some(meta) = txn.get_shared(key)? else {
+    let Some(meta) = super::shared_of_kind(txn, key, Kind::String)? else {
         return Ok(None);
     };
-    if meta.kind != Kind::String {
-        return Err(super::TypeError::WrongType);
-    }
     if !is_chunked(&meta) {
         return Ok(Some(f(&meta.value)));
     }
