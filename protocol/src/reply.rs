@@ -63,6 +63,16 @@ impl Reply {
         Reply::Simple("OK".into())
     }
 
+    /// An array of fixed status lines: Redis's HELP replies.
+    pub fn status_lines(lines: &'static [&'static str]) -> Reply {
+        Reply::Array(
+            lines
+                .iter()
+                .map(|line| Reply::Simple(Cow::Borrowed(line)))
+                .collect(),
+        )
+    }
+
     pub fn error(msg: impl Into<String>) -> Reply {
         Reply::Error(msg.into())
     }

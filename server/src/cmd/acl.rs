@@ -397,11 +397,7 @@ const HELP: &[&str] = &[
 ];
 
 fn help() -> Reply {
-    Reply::Array(
-        HELP.iter()
-            .map(|l| Reply::Simple(l.to_string().into()))
-            .collect(),
-    )
+    Reply::status_lines(HELP)
 }
 
 // ---- The permission check ----

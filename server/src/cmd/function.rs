@@ -130,12 +130,7 @@ fn function(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let server = ctx.server.clone();
     let n = args.len();
     match sub.as_str() {
-        "help" if n == 2 => Ok(Reply::Array(
-            FUNCTION_HELP
-                .iter()
-                .map(|l| Reply::Simple(l.to_string().into()))
-                .collect(),
-        )),
+        "help" if n == 2 => Ok(Reply::status_lines(FUNCTION_HELP)),
         "kill" if n == 2 => kill(&server, true),
         "stats" if n == 2 => Ok(stats(&server)),
         "load" if n >= 3 => load(&server, args),

@@ -444,15 +444,6 @@ pub(super) fn redacted_positions(args: &[Bytes]) -> Vec<usize> {
     Vec::new()
 }
 
-fn help_reply(lines: &[&str]) -> CmdResult {
-    Ok(Reply::Array(
-        lines
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-    ))
-}
-
 fn sub_arity_error(command: &str, sub: &[u8]) -> CmdError {
     errors::wrong_arity(&format!(
         "{command}|{}",
@@ -490,7 +481,7 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             introspection.slowlog.lock().clear();
             Ok(Reply::ok())
         }
-        (b"help", 2) => help_reply(&[
+        (b"help", 2) => Ok(Reply::status_lines(&[
             "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "GET [<count>]",
             "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
@@ -503,7 +494,7 @@ fn slowlog(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "    Reset the slowlog.",
             "HELP",
             "    Print this help.",
-        ]),
+        ])),
         (b"get" | b"len" | b"reset" | b"help", _) => Err(sub_arity_error("slowlog", &sub)),
         _ => Err(errors::unknown_subcommand("slowlog", &args[1])),
     }
@@ -585,7 +576,7 @@ fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         (b"histogram", _) => Ok(latency_histogram(ctx, &args[2..])),
-        (b"help", 2) => help_reply(&[
+        (b"help", 2) => Ok(Reply::status_lines(&[
             "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "DOCTOR",
             "    Return a human readable latency analysis report.",
@@ -603,7 +594,7 @@ fn latency(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "    If no commands are specified then all histograms are replied.",
             "HELP",
             "    Prints this help.",
-        ]),
+        ])),
         (b"latest" | b"history" | b"doctor" | b"graph" | b"help", _) => {
             Err(sub_arity_error("latency", &sub))
         }

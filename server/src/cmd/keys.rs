@@ -542,18 +542,13 @@ fn fits_listpack(
 fn object(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = args[1].to_ascii_lowercase();
     if sub.as_slice() == b"help" {
-        return Ok(Reply::Array(
-            [
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "FREQ <key>",
-                "IDLETIME <key>",
-                "REFCOUNT <key>",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-        ));
+        return Ok(Reply::status_lines(&[
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "FREQ <key>",
+            "IDLETIME <key>",
+            "REFCOUNT <key>",
+        ]));
     }
     if !matches!(
         sub.as_slice(),

@@ -49,27 +49,22 @@ fn memory(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             "Stats not supported for the current allocator".into(),
         )),
         (b"purge", 2) => Ok(Reply::ok()),
-        (b"help", 2) => Ok(Reply::Array(
-            [
-                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "DOCTOR",
-                "    Return memory problems reports.",
-                "MALLOC-STATS",
-                "    Return internal statistics report from the memory allocator.",
-                "PURGE",
-                "    Attempt to purge dirty pages for reclamation by the allocator.",
-                "STATS",
-                "    Return information about the memory usage of the server.",
-                "USAGE <key> [SAMPLES <count>]",
-                "    Return memory in bytes used by <key> and its value. Nested values are",
-                "    sampled up to <count> times (default: 5, 0 means sample all).",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-        )),
+        (b"help", 2) => Ok(Reply::status_lines(&[
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+            "HELP",
+            "    Prints this help.",
+        ])),
         (b"usage" | b"stats" | b"doctor" | b"malloc-stats" | b"purge" | b"help", _) => Err(
             errors::wrong_arity(&format!("memory|{}", String::from_utf8_lossy(&sub))),
         ),

@@ -245,19 +245,14 @@ fn pubsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         b"shardnumsub" => Ok(counts(Kind::Shard)),
         b"numpat" if args.len() == 2 => Ok(Reply::Int(pubsub.pattern_count() as i64)),
         b"numpat" => Err(errors::wrong_arity("pubsub|numpat")),
-        b"help" => Ok(Reply::Array(
-            [
-                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "CHANNELS [<pattern>]",
-                "NUMPAT",
-                "NUMSUB [<channel> ...]",
-                "SHARDCHANNELS [<pattern>]",
-                "SHARDNUMSUB [<shardchannel> ...]",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-        )),
+        b"help" => Ok(Reply::status_lines(&[
+            "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "CHANNELS [<pattern>]",
+            "NUMPAT",
+            "NUMSUB [<channel> ...]",
+            "SHARDCHANNELS [<pattern>]",
+            "SHARDNUMSUB [<shardchannel> ...]",
+        ])),
         _ => Err(errors::unknown_subcommand("pubsub", &args[1])),
     }
 }

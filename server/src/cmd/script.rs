@@ -372,12 +372,7 @@ fn script(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let server = ctx.server.clone();
     match (sub.as_str(), args.len()) {
-        ("help", 2) => Ok(Reply::Array(
-            SCRIPT_HELP
-                .iter()
-                .map(|l| Reply::Simple(l.to_string().into()))
-                .collect(),
-        )),
+        ("help", 2) => Ok(Reply::status_lines(SCRIPT_HELP)),
         ("kill", 2) => kill(&server, false),
         ("load", 3) => {
             let mut vm = server.scripting.vm(&data_dir(&server));

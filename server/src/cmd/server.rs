@@ -348,34 +348,29 @@ fn command(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                     .collect(),
             ))
         }
-        b"help" => Ok(Reply::Array(
-            [
-                "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "(no subcommand)",
-                "    Return details about all Redis commands.",
-                "COUNT",
-                "    Return the total number of commands in this Redis server.",
-                "LIST",
-                "    Return a list of all commands in this Redis server.",
-                "INFO [<command-name> ...]",
-                "    Return details about multiple Redis commands.",
-                "    If no command names are given, documentation details for all",
-                "    commands are returned.",
-                "DOCS [<command-name> ...]",
-                "    Return documentation details about multiple Redis commands.",
-                "    If no command names are given, documentation details for all",
-                "    commands are returned.",
-                "GETKEYS <full-command>",
-                "    Return the keys from a full Redis command.",
-                "GETKEYSANDFLAGS <full-command>",
-                "    Return the keys and the access flags from a full Redis command.",
-                "HELP",
-                "    Prints this help.",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-        )),
+        b"help" => Ok(Reply::status_lines(&[
+            "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+            "HELP",
+            "    Prints this help.",
+        ])),
         b"count" | b"getkeys" | b"getkeysandflags" => Err(errors::wrong_arity(&format!(
             "command|{}",
             String::from_utf8_lossy(&sub)
@@ -495,18 +490,13 @@ fn config(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
                 .map_err(|e| CmdError::new(format!("ERR Rewriting config file: {e}")))?;
             Ok(Reply::ok())
         }
-        b"help" => Ok(Reply::Array(
-            [
-                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GET <pattern>",
-                "SET <directive> <value>",
-                "RESETSTAT",
-                "REWRITE",
-            ]
-            .iter()
-            .map(|s| Reply::Simple(s.to_string().into()))
-            .collect(),
-        )),
+        b"help" => Ok(Reply::status_lines(&[
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>",
+            "SET <directive> <value>",
+            "RESETSTAT",
+            "REWRITE",
+        ])),
         b"get" | b"set" | b"resetstat" | b"rewrite" => Err(errors::wrong_arity(&format!(
             "config|{}",
             String::from_utf8_lossy(&sub)

@@ -654,7 +654,7 @@ fn xinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         )));
     }
     if sub.as_slice() == b"help" {
-        return Ok(help_reply(XINFO_HELP));
+        return Ok(Reply::status_lines(XINFO_HELP));
     }
     let key = &args[2];
     let mut txn = ctx.txn_args(std::slice::from_ref(key));
@@ -679,12 +679,3 @@ const XINFO_HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
-
-pub fn help_reply(lines: &[&str]) -> Reply {
-    Reply::Array(
-        lines
-            .iter()
-            .map(|l| Reply::Simple(l.to_string().into()))
-            .collect(),
-    )
-}

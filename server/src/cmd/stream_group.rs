@@ -11,8 +11,8 @@ use redyn_protocol::Reply;
 
 use super::errors::{self, CmdError};
 use super::stream::{
-    entry_reply, field, help_reply, id_reply, is_retry, load, parse_bound, parse_read_args,
-    parse_strict_id, streams_reply,
+    entry_reply, field, id_reply, is_retry, load, parse_bound, parse_read_args, parse_strict_id,
+    streams_reply,
 };
 use super::stream_log::{self, group_lag, wake_if_log_moved};
 use super::{CmdResult, CommandSpec, Ctx, Flag, ONE_KEY};
@@ -126,7 +126,7 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(errors::wrong_arity(&format!("xgroup|{}", text(&sub))));
     }
     if sub.as_slice() == b"help" {
-        return Ok(help_reply(XGROUP_HELP));
+        return Ok(Reply::status_lines(XGROUP_HELP));
     }
     let syntax = || {
         CmdError::new(format!(
