@@ -124,6 +124,32 @@ impl TestServer {
         segments
     }
 
+    /// Writes 24 MB and waits until fjall holds everything written before (needs the
+    /// smallest memory budget, `--maxmemory 32mb`, which freezes the write buffer every
+    /// 4 MB; journal segments go once fjall holds their rows).
+    pub fn move_to_fjall(&self, c: &mut redis::Connection) {
+        let before = *self.journal_segments().last().unwrap();
+        let filler = "x".repeat(1000);
+        for chunk in 0..24 {
+            let mut pipe = redis::pipe();
+            for i in 0..1000 {
+                pipe.cmd("SET")
+                    .arg(format!("fill{before}:{chunk}:{i}"))
+                    .arg(&filler)
+                    .ignore();
+            }
+            let () = pipe.query(c).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.journal_segments()[0] <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the rows never reached fjall"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits for the process; returns its exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;

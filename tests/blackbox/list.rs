@@ -857,7 +857,7 @@ fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
         model.push_back(job);
     }
     let () = pipe.query(&mut c).unwrap();
-    move_to_fjall(&server, &mut c);
+    server.move_to_fjall(&mut c);
     let mut rng = Rng(0x51ed_270b_a3c1_f00d);
     for step in 0..800 {
         let len = model.len();
@@ -934,29 +934,6 @@ fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
     assert_eq!(lrange(&mut c, "q"), all);
 }
 
-/// Writes 24 MB and waits until fjall holds everything written before (the smallest memory
-/// budget freezes the write buffer every 4 MB; journal segments go once fjall holds their
-/// rows).
-fn move_to_fjall(server: &TestServer, c: &mut redis::Connection) {
-    let before = *server.journal_segments().last().unwrap();
-    let filler = "x".repeat(1000);
-    for chunk in 0..24 {
-        let mut pipe = redis::pipe();
-        for i in 0..1000 {
-            pipe.cmd("SET")
-                .arg(format!("fill{before}:{chunk}:{i}"))
-                .arg(&filler)
-                .ignore();
-        }
-        let () = pipe.query(c).unwrap();
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.journal_segments()[0] <= before {
-        assert!(Instant::now() < deadline, "the rows never reached fjall");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A row read ahead, then written and moved to fjall before its pop: the pop returns what
 /// was written, not the copy read ahead.
 #[test]
@@ -967,11 +944,11 @@ fn a_row_read_ahead_then_rewritten_pops_as_rewritten() {
     let mut push = redis::cmd("RPUSH");
     push.arg("q").arg(&jobs);
     let _: i64 = push.query(&mut c).unwrap();
-    move_to_fjall(&server, &mut c);
+    server.move_to_fjall(&mut c);
     // Reads job299 and the 63 rows before it.
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job299");
     q::<()>(&mut c, &["LSET", "q", "-1", "changed"]);
-    move_to_fjall(&server, &mut c);
+    server.move_to_fjall(&mut c);
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "changed");
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job297");
 }

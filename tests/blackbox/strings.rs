@@ -400,3 +400,41 @@ fn lcs_replies_a_map_in_resp3_and_checks_its_arguments() {
         "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
     );
 }
+
+/// Keys read from fjall (and so cached), then written, then moved to fjall again read as
+/// written: the cache of rows read from fjall forgets a key when its newer row leaves the
+/// write buffer.
+#[test]
+fn keys_cached_from_fjall_then_written_read_as_written_once_in_fjall() {
+    let server = TestServer::start_with(&["--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let _: () = q(&mut c, &["MSET", "rewritten", "old", "deleted", "old"]);
+    let _: () = q(&mut c, &["SET", "counter", "1"]);
+    server.move_to_fjall(&mut c);
+    // Read from fjall: each answer (including "no such key") is cached.
+    let read = |c: &mut redis::Connection| -> Vec<Option<String>> {
+        q(c, &["MGET", "rewritten", "deleted", "created", "counter"])
+    };
+    let old = vec![
+        Some("old".into()),
+        Some("old".into()),
+        None,
+        Some("1".into()),
+    ];
+    assert_eq!(read(&mut c), old);
+    let _: () = q(&mut c, &["SET", "rewritten", "new"]);
+    let _: i64 = q(&mut c, &["DEL", "deleted"]);
+    let _: () = q(&mut c, &["SET", "created", "new"]);
+    let _: i64 = q(&mut c, &["INCR", "counter"]);
+    let new = vec![
+        Some("new".into()),
+        None,
+        Some("new".into()),
+        Some("2".into()),
+    ];
+    assert_eq!(read(&mut c), new, "from the write buffer");
+    server.move_to_fjall(&mut c);
+    assert_eq!(read(&mut c), new, "from fjall");
+    let _: i64 = q(&mut c, &["INCR", "counter"]);
+    assert_eq!(q::<String>(&mut c, &["GET", "counter"]), "3");
+}

@@ -52,9 +52,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, Slice};
 use parking_lot::Mutex;
 
+use cache::CachedMeta;
 use store::Store;
 use write_buffer::{RowOp, WriteBuffer};
 
@@ -559,6 +560,24 @@ impl Engine {
         Ok(())
     }
 
+    /// A metadata row, decoded: from the write buffer if it holds the row (a written key's
+    /// row is found where the write put it, so commits leave the cache alone), else from the
+    /// cache of rows read from fjall, else from fjall (then cached).
+    fn read_meta(&self, raw_key: &[u8]) -> Result<CachedMeta> {
+        let decode = |raw: Option<Slice>| -> Result<CachedMeta> {
+            raw.map(|raw| Meta::decode(&raw).map(Arc::new)).transpose()
+        };
+        if let Some(buffered) = self.meta.get_buffered(raw_key) {
+            return decode(buffered);
+        }
+        if let Some(cached) = self.meta_cache.get(raw_key) {
+            return Ok(cached);
+        }
+        let stored = decode(self.meta.get_stored(raw_key)?)?;
+        self.meta_cache.put(raw_key, stored.clone());
+        Ok(stored)
+    }
+
     /// Ingests one frozen layer of the write buffer into fjall and drops it from the
     /// buffer (the flush thread's work; also FLUSHALL's). Layers go in freezing order.
     pub(crate) fn ingest_frozen(&self, layer: &Arc<write_buffer::Layer>) -> Result<()> {
@@ -580,9 +599,22 @@ impl Engine {
             }
             ingestion.finish()?;
         }
+        self.forget_cached_metas(layer);
         self.buffer
             .retire(layer)
             .map_err(|e| self.storage_error(e.into()))
+    }
+
+    /// Drops the cached metadata rows of keys a layer about to leave the write buffer holds:
+    /// the cache holds rows as fjall had them before, and reads find the layer's newer rows
+    /// in the buffer only until it leaves (see [`Engine::read_meta`]).
+    fn forget_cached_metas(&self, layer: &write_buffer::Layer) {
+        if !self.meta_cache.was_filled() {
+            return;
+        }
+        for (key, _) in layer.maps[self.meta.id].iter() {
+            self.meta_cache.remove(&key.to_slice());
+        }
     }
 
     /// For a writer without the background threads (the offline RDB import): moves the

@@ -327,17 +327,7 @@ impl<'e> Txn<'e> {
                 });
             }
         }
-        let physical = match self.engine.meta_cache.get(raw_key) {
-            Some(cached) => cached,
-            None => {
-                let stored = match self.engine.meta.get(raw_key)? {
-                    Some(raw) => Some(Arc::new(Meta::decode(&raw)?)),
-                    None => None,
-                };
-                self.engine.meta_cache.put(raw_key, stored.clone());
-                stored
-            }
-        };
+        let physical = self.engine.read_meta(raw_key)?;
         Ok(MetaEntry {
             current: physical.clone(),
             physical,
@@ -979,9 +969,6 @@ impl<'e> Txn<'e> {
                 stretch_dropped = Some(prefix.to_vec());
             }
             engine.sub_cache.refresh(&row, write.value.map(meta_value));
-        }
-        for (raw_key, entry) in self.pending.metas.drain().filter(|(_, e)| e.dirty) {
-            engine.meta_cache.put(&raw_key, entry.current);
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
