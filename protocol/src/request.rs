@@ -151,22 +151,50 @@ fn parse_header_int(digits: &[u8]) -> Option<i64> {
     crate::args::parse_i64_strict(digits)
 }
 
+/// The number of a `*<n>` / `$<n>` header line at the front of `buf` and the index of its
+/// `\r`, read in one pass when it has the usual form: 1–18 digits (no sign, no leading
+/// zero) and `\r\n`. `None` for anything else (an incomplete line, a sign, bad bytes),
+/// which the general path decides. Most headers are a few digits, and searching for the
+/// line end first (`memchr`) and parsing it after cost a pipelined GET a tenth of its
+/// instructions.
+fn quick_header(buf: &[u8]) -> Option<(i64, usize)> {
+    let mut value = 0i64;
+    let mut at = 1;
+    while let Some(&c) = buf.get(at).filter(|c| c.is_ascii_digit()) {
+        if at > 18 {
+            return None;
+        }
+        value = value * 10 + i64::from(c - b'0');
+        at += 1;
+    }
+    let usual = at > 1 && (buf[1] != b'0' || at == 2);
+    (usual && buf.get(at) == Some(&b'\r') && buf.get(at + 1) == Some(&b'\n')).then_some((value, at))
+}
+
 /// Reads a `*<count>` line: `Some(count)` once the whole line is buffered (0 for `*0` and
 /// negative counts, which Redis ignores), consumed from `buf`.
 fn parse_multibulk_header(
     buf: &mut BytesMut,
     limits: ParserLimits,
 ) -> Result<Option<usize>, ProtocolError> {
-    let Some(line_end) = find_crlf(buf, 1) else {
-        if buf.len() > INLINE_MAX_SIZE {
-            return Err(ProtocolError::new("too big mbulk count string"));
+    let (count, line_end) = match quick_header(buf) {
+        Some(quick) => quick,
+        None => {
+            let Some(line_end) = find_crlf(buf, 1) else {
+                if buf.len() > INLINE_MAX_SIZE {
+                    return Err(ProtocolError::new("too big mbulk count string"));
+                }
+                return Ok(None);
+            };
+            match parse_header_int(&buf[1..line_end]) {
+                Some(n) => (n, line_end),
+                None => return Err(ProtocolError::new("invalid multibulk length")),
+            }
         }
-        return Ok(None);
     };
-    let count = match parse_header_int(&buf[1..line_end]) {
-        Some(n) if n <= MAX_MULTIBULK_LEN => n,
-        _ => return Err(ProtocolError::new("invalid multibulk length")),
-    };
+    if count > MAX_MULTIBULK_LEN {
+        return Err(ProtocolError::new("invalid multibulk length"));
+    }
     if !limits.authenticated && count > UNAUTH_MAX_MULTIBULK_LEN {
         return Err(ProtocolError::new("unauthenticated multibulk length"));
     }
@@ -218,14 +246,23 @@ fn parse_bulk_header(
             buf[0] as char
         )));
     }
-    let Some(line_end) = find_crlf(buf, 1) else {
-        if buf.len() > INLINE_MAX_SIZE {
-            return Err(ProtocolError::new("too big bulk count string"));
+    let (len, line_end) = match quick_header(buf) {
+        Some(quick) => quick,
+        None => {
+            let Some(line_end) = find_crlf(buf, 1) else {
+                if buf.len() > INLINE_MAX_SIZE {
+                    return Err(ProtocolError::new("too big bulk count string"));
+                }
+                return Ok(None);
+            };
+            match parse_header_int(&buf[1..line_end]) {
+                Some(n) => (n, line_end),
+                None => return Err(ProtocolError::new("invalid bulk length")),
+            }
         }
-        return Ok(None);
     };
-    let len = match parse_header_int(&buf[1..line_end]) {
-        Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
+    let len = match len {
+        n if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
         _ => return Err(ProtocolError::new("invalid bulk length")),
     };
     if !limits.authenticated && len as i64 > UNAUTH_MAX_BULK_LEN {
