@@ -91,6 +91,11 @@ impl<V> SmallMap<V> {
         self.entries.len()
     }
 
+    /// The key of the newest entry.
+    pub(crate) fn last_key(&self) -> Option<&Vec<u8>> {
+        self.entries.last().map(|(k, _)| k)
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
         self.entries.iter().map(|(k, _)| k)
     }

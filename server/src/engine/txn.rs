@@ -256,10 +256,18 @@ impl<'e> Txn<'e> {
         self.with_meta_key(key, <[u8]>::to_vec)
     }
 
-    /// Runs `f` on the metadata row key of `key` without copying it (the memo is lent out
-    /// and put back).
+    /// Runs `f` on the metadata row key of `key` without copying it: the memo's, or the
+    /// newest pending entry's (where [`Txn::entry`] moved the memo), or encoded afresh (and
+    /// then remembered).
     fn with_meta_key<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-        let raw = self.take_meta_key(key);
+        let is_ours = |raw: &&Vec<u8>| keys::is_meta_key_of(raw, self.space, key);
+        if let Some(raw) = self.last_meta_key.borrow().as_ref().filter(is_ours) {
+            return f(raw);
+        }
+        if let Some(raw) = self.pending.metas.last_key().filter(is_ours) {
+            return f(raw);
+        }
+        let raw = meta_key(self.space, key);
         let result = f(&raw);
         *self.last_meta_key.borrow_mut() = Some(raw);
         result
@@ -302,15 +310,28 @@ impl<'e> Txn<'e> {
     /// The transaction's entry for `key`'s metadata row, read from the cache or the store
     /// on first use.
     fn entry(&mut self, key: &[u8]) -> Result<&mut MetaEntry> {
+        // Most often the newest entry is this key's (a command reads its key, then writes it).
+        let metas = &self.pending.metas;
+        if metas
+            .last_key()
+            .is_some_and(|raw| keys::is_meta_key_of(raw, self.space, key))
+        {
+            let newest = metas.len() - 1;
+            return Ok(self.pending.metas.at_mut(newest));
+        }
         let raw = self.take_meta_key(key);
         let at = match self.pending.metas.position(&raw) {
-            Some(at) => Ok(at),
-            None => self
-                .load_entry(&raw)
-                .map(|e| self.pending.metas.push(raw.clone(), e)),
+            Some(at) => {
+                *self.last_meta_key.borrow_mut() = Some(raw);
+                at
+            }
+            // The row key moves into the new entry (no copy); `with_meta_key` finds it there.
+            None => {
+                let entry = self.load_entry(&raw)?;
+                self.pending.metas.push(raw, entry)
+            }
         };
-        *self.last_meta_key.borrow_mut() = Some(raw);
-        Ok(self.pending.metas.at_mut(at?))
+        Ok(self.pending.metas.at_mut(at))
     }
 
     fn load_entry(&self, raw_key: &[u8]) -> Result<MetaEntry> {
