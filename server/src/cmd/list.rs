@@ -62,13 +62,13 @@ fn pop_event(end: End) -> &'static str {
 
 /// LPUSH, RPUSH, LPUSHX, RPUSHX: the new length (0 when an X variant finds no list).
 fn push(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let name = args[0].to_ascii_lowercase();
-    let end = if name[0] == b'l' {
+    let name = &args[0];
+    let end = if name[0].eq_ignore_ascii_case(&b'l') {
         End::Head
     } else {
         End::Tail
     };
-    let only_existing = name.ends_with(b"x");
+    let only_existing = name.last().is_some_and(|c| c.eq_ignore_ascii_case(&b'x'));
     let key = &args[1];
     let mut txn = ctx.txn_args(&args[1..2]);
     let mut meta = match list::load(&mut txn, key)? {

@@ -341,6 +341,9 @@ impl Engine {
         };
         self.next_version.store(ceiling, Ordering::SeqCst);
         *self.version_ceiling.lock() = ceiling;
+        // Sub-rows in fjall, or replayed into the buffer from the journal, are of versions
+        // handed out before.
+        self.buffer.set_sub_versions_stored(ceiling);
         Ok(())
     }
 
@@ -585,6 +588,7 @@ impl Engine {
         if !self.buffer.is_frozen(layer) {
             return Ok(()); // Someone else ingested it while we waited.
         }
+        self.buffer.note_ingesting(layer);
         for store in self.stores() {
             let rows = &layer.maps[store.id];
             if rows.is_empty() {

@@ -378,6 +378,11 @@ impl RowMap {
         self.used == 0
     }
 
+    /// The partitions' prefixes (for sub-rows: metadata key ‖ version), in no set order.
+    pub(crate) fn prefixes(&self) -> impl Iterator<Item = &Slice> {
+        self.buckets.iter().flat_map(BTreeMap::keys)
+    }
+
     /// Every row, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
         self.buckets.iter().flatten().flat_map(|(prefix, part)| {

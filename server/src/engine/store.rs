@@ -45,6 +45,27 @@ impl Store {
         self.buffer.get(self.id, key)
     }
 
+    /// A point read of a sub-row of key version `version`: fjall is read only if it may
+    /// hold rows of that version.
+    pub(crate) fn get_of_version(&self, key: &[u8], version: u64) -> fjall::Result<Option<Slice>> {
+        match self.get_buffered(key) {
+            Some(buffered) => Ok(buffered),
+            None => self.get_stored_of_version(key, version),
+        }
+    }
+
+    /// [`Store::get_stored`] of a sub-row of key version `version` (after the buffer missed).
+    pub(crate) fn get_stored_of_version(
+        &self,
+        key: &[u8],
+        version: u64,
+    ) -> fjall::Result<Option<Slice>> {
+        if !self.buffer.fjall_may_hold(version) {
+            return Ok(None);
+        }
+        self.get_stored(key)
+    }
+
     /// A point read of fjall alone, for a key the write buffer was found not to hold (a row
     /// moves to fjall before it leaves the buffer, so none can have left it since).
     pub(crate) fn get_stored(&self, key: &[u8]) -> fjall::Result<Option<Slice>> {
@@ -71,6 +92,7 @@ impl Store {
             opened_at: 0,
             chunk_size: FIRST_CHUNK,
             last_chunk: false,
+            version: None,
         }
     }
 
@@ -127,12 +149,21 @@ pub struct StoreIter {
     chunk_size: usize,
     /// The chunks taken reach the end of the range.
     last_chunk: bool,
+    /// The key version of the sub-rows scanned, if one: fjall is not read while it holds
+    /// none of that version ([`WriteBuffer::fjall_may_hold`]).
+    version: Option<u64>,
 }
 
 /// fjall's rows of a scan.
 type StoredRows = Box<dyn Iterator<Item = fjall::Result<(Slice, Slice)>>>;
 
 impl StoreIter {
+    /// Says the scan covers sub-rows of key version `version` only.
+    pub(crate) fn of_version(mut self, version: u64) -> StoreIter {
+        self.version = Some(version);
+        self
+    }
+
     /// Sizes the first chunk for a caller that will read about `rows` rows (0: unknown).
     pub(crate) fn expecting(mut self, rows: usize) -> StoreIter {
         if rows > 0 {
@@ -186,6 +217,11 @@ impl StoreIter {
 
     /// fjall's rows from where the chunks reached to the end of the range.
     fn open_stored(&self) -> StoredRows {
+        if let Some(version) = self.version {
+            if !self.store.buffer.fjall_may_hold(version) {
+                return Box::new(std::iter::empty());
+            }
+        }
         let range = self
             .store
             .keyspace

@@ -497,7 +497,11 @@ impl<'e> Txn<'e> {
         if let Some(cached) = self.engine.sub_cache.get(&row) {
             return Ok(cached.map(|v| v.to_vec()));
         }
-        let stored = self.engine.sub.get(&row)?.map(|v| v.to_vec());
+        let stored = self
+            .engine
+            .sub
+            .get_of_version(&row, version)?
+            .map(|v| v.to_vec());
         self.engine
             .sub_cache
             .put(&row, stored.as_deref().map(MetaValue::from_slice));
@@ -616,7 +620,11 @@ impl<'e> Txn<'e> {
             Some((through, reverse)) if !self.has_pending_subs() => {
                 self.read_ahead(key, version, sub_key, through, reverse)
             }
-            _ => Ok(self.engine.sub.get_stored(row)?.map(|v| v.to_vec())),
+            _ => Ok(self
+                .engine
+                .sub
+                .get_stored_of_version(row, version)?
+                .map(|v| v.to_vec())),
         }
     }
 
@@ -746,7 +754,12 @@ impl<'e> Txn<'e> {
                 .collect(),
             None => Vec::new(),
         };
-        let stored = self.engine.sub.range(lo, hi, reverse).expecting(rows);
+        let stored = self
+            .engine
+            .sub
+            .range(lo, hi, reverse)
+            .expecting(rows)
+            .of_version(version);
         let inner = if batch_rows.is_empty() {
             ScanRows::Stored(stored)
         } else {

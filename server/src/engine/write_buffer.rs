@@ -181,6 +181,10 @@ pub(crate) struct WriteBuffer {
     /// forget), under the layers lock: a scan keeps one fjall range open across its chunks
     /// only while this stays the same (see [`super::store::StoreIter`]).
     departures: AtomicU64,
+    /// fjall may hold sub-rows of key versions below this, and of none at or above it: a
+    /// key version created since start-up whose rows have not been ingested has them all
+    /// here, and its scans and point reads skip fjall (see [`WriteBuffer::fjall_may_hold`]).
+    sub_versions_stored: AtomicU64,
 }
 
 impl WriteBuffer {
@@ -217,6 +221,8 @@ impl WriteBuffer {
             frozen_wait: Mutex::new(()),
             flushing: Mutex::new(()),
             departures: AtomicU64::new(0),
+            // Until the engine says which versions existed before start-up: any.
+            sub_versions_stored: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -383,6 +389,33 @@ impl WriteBuffer {
             .frozen
             .iter()
             .any(|l| Arc::ptr_eq(l, layer))
+    }
+
+    /// Whether fjall may hold sub-rows of key version `version`. Asked after a read of the
+    /// buffer missed: the mark is raised before a layer's rows are ingested, so before they
+    /// can leave the buffer, and the layers lock a retirement takes orders the two.
+    pub(crate) fn fjall_may_hold(&self, version: u64) -> bool {
+        version < self.sub_versions_stored.load(Ordering::Acquire)
+    }
+
+    /// Sets which key versions fjall may hold sub-rows of: those below `versions_below`
+    /// (at start-up: every version handed out before).
+    pub(crate) fn set_sub_versions_stored(&self, versions_below: u64) {
+        self.sub_versions_stored
+            .store(versions_below, Ordering::Release);
+    }
+
+    /// Notes, before a layer is ingested, the key versions of its sub-rows.
+    pub(crate) fn note_ingesting(&self, layer: &Layer) {
+        let newest = layer.maps[SUB]
+            .prefixes()
+            .filter_map(|prefix| prefix.len().checked_sub(8).map(|at| &prefix[at..]))
+            .map(|version| u64::from_be_bytes(version.try_into().expect("8 bytes")))
+            .max();
+        if let Some(newest) = newest {
+            self.sub_versions_stored
+                .fetch_max(newest.saturating_add(1), Ordering::AcqRel);
+        }
     }
 
     /// Drops a frozen layer fjall now holds, with the journal segments it came from.
