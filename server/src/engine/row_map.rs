@@ -1,6 +1,6 @@
 //! The ordered rows of one row family in one write-buffer layer.
 //!
-//! Rows are split into buckets by their first two bytes (the slot, for every family whose
+//! Rows are split into buckets by their first two bytes (the slot, for the families whose
 //! rows start with one), indexed directly, so an insert searches only the keys of its slot
 //! instead of ~40 long keys sharing prefixes (`slot ‖ db ‖ length ‖ key:0000…`).
 //!
@@ -192,6 +192,9 @@ enum Part {
 /// A partition holds this many rows in its sorted vector before it becomes a B-tree.
 const FEW_MAX: usize = 16;
 
+/// Buckets per map: one per slot (16,384), for the families whose rows start with one.
+const BUCKETS: usize = 1 << 14;
+
 /// Where `rest` is in a sorted vector of rows, or where it would go. A linear scan: a
 /// binary search's probes each wait for the cache miss of the one before (a fifth of a
 /// pipelined INCR's time went to them), while a scan's loads are independent, and at most
@@ -314,11 +317,99 @@ pub(crate) fn is_empty_range((lo, hi): Bounds<'_>) -> bool {
     }
 }
 
+/// The partitions of one bucket. Most buckets hold one (every metadata row of a slot with
+/// keys of one length and db; a slot's only big hash or list), kept in the bucket itself: a
+/// lookup then reaches its rows without first searching a B-tree node whose keys and values
+/// sit on different cache lines.
+#[derive(Default)]
+enum Parts {
+    #[default]
+    Empty,
+    One(Slice, Part),
+    Many(BTreeMap<Slice, Part>),
+}
+
+/// The partitions of a bucket within some bounds, in prefix order.
+type PartsIter<'a> = std::iter::Chain<
+    std::option::IntoIter<(&'a Slice, &'a Part)>,
+    std::iter::Flatten<std::option::IntoIter<btree_map::Range<'a, Slice, Part>>>,
+>;
+
+impl Parts {
+    fn get(&self, prefix: &[u8]) -> Option<&Part> {
+        match self {
+            Parts::Empty => None,
+            Parts::One(held, part) => (**held == *prefix).then_some(part),
+            Parts::Many(parts) => parts.get(prefix),
+        }
+    }
+
+    fn get_mut(&mut self, prefix: &[u8]) -> Option<&mut Part> {
+        match self {
+            Parts::Empty => None,
+            Parts::One(held, part) => (**held == *prefix).then_some(part),
+            Parts::Many(parts) => parts.get_mut(prefix),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Parts::Empty)
+    }
+
+    /// Adds a partition the bucket does not hold.
+    fn insert(&mut self, prefix: Slice, part: Part) {
+        *self = match std::mem::take(self) {
+            Parts::Empty => Parts::One(prefix, part),
+            Parts::One(held, held_part) => {
+                Parts::Many(BTreeMap::from([(held, held_part), (prefix, part)]))
+            }
+            Parts::Many(mut parts) => {
+                parts.insert(prefix, part);
+                Parts::Many(parts)
+            }
+        };
+    }
+
+    fn remove(&mut self, prefix: &[u8]) {
+        *self = match std::mem::take(self) {
+            Parts::One(held, _) if *held == *prefix => Parts::Empty,
+            Parts::Many(mut parts) => {
+                parts.remove(prefix);
+                match parts.len() {
+                    0 => Parts::Empty,
+                    1 => {
+                        let (prefix, part) = parts.pop_first().expect("one partition");
+                        Parts::One(prefix, part)
+                    }
+                    _ => Parts::Many(parts),
+                }
+            }
+            unchanged => unchanged,
+        };
+    }
+
+    /// Every partition, in prefix order.
+    fn iter(&self) -> PartsIter<'_> {
+        self.within((Bound::Unbounded, Bound::Unbounded))
+    }
+
+    /// The partitions that may hold keys within `bounds` (see [`parts_within`]); a lone
+    /// partition is always given (the caller's [`rest_bounds`] decides).
+    fn within(&self, bounds: Bounds<'_>) -> PartsIter<'_> {
+        let (one, many) = match self {
+            Parts::Empty => (None, None),
+            Parts::One(prefix, part) => (Some((prefix, part)), None),
+            Parts::Many(parts) => (None, parts_within(parts, bounds)),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
 /// The rows of one family in one layer, in key order (see the module documentation).
 pub(crate) struct RowMap {
-    /// 65,536 buckets once the first row arrives (empty maps do not allocate): partitions by
-    /// prefix (the empty prefix for [`Split::Whole`]).
-    buckets: Vec<BTreeMap<Slice, Part>>,
+    /// [`BUCKETS`] buckets once the first row arrives: partitions by prefix (the empty
+    /// prefix for [`Split::Whole`]).
+    buckets: Vec<Parts>,
     /// Buckets holding rows, so an empty map is known without a walk.
     used: usize,
     split: Split,
@@ -333,11 +424,17 @@ impl RowMap {
         }
     }
 
-    /// The bucket of a key: its first two bytes (missing bytes count as 0, which keeps the
-    /// buckets in key order).
-    fn bucket(key: &[u8]) -> usize {
+    /// The bucket of a key, from its first two bytes (missing bytes count as 0), in key
+    /// order: metadata rows and sub-rows start with their slot, one bucket each (a slot
+    /// cannot reach [`BUCKETS`]; should a key's bytes do, it joins the last bucket, whose
+    /// partitions are ordered); other rows' buckets take four values of those bytes.
+    fn bucket(&self, key: &[u8]) -> usize {
         let byte = |i: usize| usize::from(key.get(i).copied().unwrap_or(0));
-        (byte(0) << 8) | byte(1)
+        let first_two = (byte(0) << 8) | byte(1);
+        match self.split {
+            Split::MetaRows | Split::SubRows => first_two.min(BUCKETS - 1),
+            Split::Whole => first_two >> 2,
+        }
     }
 
     /// Where `key` divides into its partition prefix and the rest.
@@ -352,7 +449,7 @@ impl RowMap {
     /// The buffered value of `key` (`Some(None)`: buffered as deleted).
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Option<Slice>> {
         let (prefix, rest) = key.split_at(self.split_at(key));
-        let part = self.buckets.get(Self::bucket(key))?.get(prefix)?;
+        let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
         Some(&part.get(rest)?.value)
     }
 
@@ -361,11 +458,12 @@ impl RowMap {
     /// that key) removes the entry instead of keeping a deletion.
     pub(crate) fn apply(&mut self, key: &[u8], value: Option<Slice>, fresh: bool) -> Applied {
         if self.buckets.is_empty() {
-            self.buckets.resize_with(1 << 16, BTreeMap::new);
+            self.buckets.resize_with(BUCKETS, Parts::default);
         }
         let at = self.split_at(key);
         let (prefix, rest) = key.split_at(at);
-        let parts = &mut self.buckets[Self::bucket(key)];
+        let bucket = self.bucket(key);
+        let parts = &mut self.buckets[bucket];
         let Some(part) = parts.get_mut(prefix) else {
             if parts.is_empty() {
                 self.used += 1;
@@ -390,15 +488,21 @@ impl RowMap {
 
     /// The partitions' prefixes (for sub-rows: metadata key ‖ version), in no set order.
     pub(crate) fn prefixes(&self) -> impl Iterator<Item = &Slice> {
-        self.buckets.iter().flat_map(BTreeMap::keys)
+        self.buckets
+            .iter()
+            .flat_map(Parts::iter)
+            .map(|(prefix, _)| prefix)
     }
 
     /// Every row, in key order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = RowRef<'_>> {
-        self.buckets.iter().flatten().flat_map(|(prefix, part)| {
-            part.range((Bound::Unbounded, Bound::Unbounded), false)
-                .map(move |(rest, row)| (KeyRef { prefix, rest }, &row.value))
-        })
+        self.buckets
+            .iter()
+            .flat_map(Parts::iter)
+            .flat_map(|(prefix, part)| {
+                part.range((Bound::Unbounded, Bound::Unbounded), false)
+                    .map(move |(rest, row)| (KeyRef { prefix, rest }, &row.value))
+            })
     }
 
     /// Rows within non-empty bounds, in key order or against it.
@@ -411,14 +515,14 @@ impl RowMap {
             return Box::new(std::iter::empty());
         }
         let bucket_of = |bound: Bound<&[u8]>, unbounded: usize| match bound {
-            Bound::Included(k) | Bound::Excluded(k) => Self::bucket(k),
+            Bound::Included(k) | Bound::Excluded(k) => self.bucket(k),
             Bound::Unbounded => unbounded,
         };
-        let buckets = self.buckets[bucket_of(bounds.0, 0)..=bucket_of(bounds.1, (1 << 16) - 1)]
+        let buckets = self.buckets[bucket_of(bounds.0, 0)..=bucket_of(bounds.1, BUCKETS - 1)]
             .iter()
             .filter(|parts| !parts.is_empty());
-        let rows_of = move |parts: &'a BTreeMap<Slice, Part>| {
-            let parts = parts_within(parts, bounds).into_iter().flatten();
+        let rows_of = move |parts: &'a Parts| {
+            let parts = parts.within(bounds);
             let parts: Box<dyn Iterator<Item = (&'a Slice, &'a Part)>> = if reverse {
                 Box::new(parts.rev())
             } else {
