@@ -171,26 +171,42 @@ fn quick_header(buf: &[u8]) -> Option<(i64, usize)> {
     (usual && buf.get(at) == Some(&b'\r') && buf.get(at + 1) == Some(&b'\n')).then_some((value, at))
 }
 
+/// The number of the `*<n>` / `$<n>` header line at the front of `buf` and the index of its
+/// `\r` (`None`: the line is not all buffered yet), with Redis's error texts for a line too
+/// long to be a header and for one that is not a number.
+fn read_header(
+    buf: &[u8],
+    too_big: &str,
+    invalid: &str,
+) -> Result<Option<(i64, usize)>, ProtocolError> {
+    if let Some(quick) = quick_header(buf) {
+        return Ok(Some(quick));
+    }
+    let Some(line_end) = find_crlf(buf, 1) else {
+        if buf.len() > INLINE_MAX_SIZE {
+            return Err(ProtocolError::new(too_big));
+        }
+        return Ok(None);
+    };
+    match parse_header_int(&buf[1..line_end]) {
+        Some(n) => Ok(Some((n, line_end))),
+        None => Err(ProtocolError::new(invalid)),
+    }
+}
+
 /// Reads a `*<count>` line: `Some(count)` once the whole line is buffered (0 for `*0` and
 /// negative counts, which Redis ignores), consumed from `buf`.
 fn parse_multibulk_header(
     buf: &mut BytesMut,
     limits: ParserLimits,
 ) -> Result<Option<usize>, ProtocolError> {
-    let (count, line_end) = match quick_header(buf) {
-        Some(quick) => quick,
-        None => {
-            let Some(line_end) = find_crlf(buf, 1) else {
-                if buf.len() > INLINE_MAX_SIZE {
-                    return Err(ProtocolError::new("too big mbulk count string"));
-                }
-                return Ok(None);
-            };
-            match parse_header_int(&buf[1..line_end]) {
-                Some(n) => (n, line_end),
-                None => return Err(ProtocolError::new("invalid multibulk length")),
-            }
-        }
+    let Some((count, line_end)) = read_header(
+        buf,
+        "too big mbulk count string",
+        "invalid multibulk length",
+    )?
+    else {
+        return Ok(None);
     };
     if count > MAX_MULTIBULK_LEN {
         return Err(ProtocolError::new("invalid multibulk length"));
@@ -246,20 +262,10 @@ fn parse_bulk_header(
             buf[0] as char
         )));
     }
-    let (len, line_end) = match quick_header(buf) {
-        Some(quick) => quick,
-        None => {
-            let Some(line_end) = find_crlf(buf, 1) else {
-                if buf.len() > INLINE_MAX_SIZE {
-                    return Err(ProtocolError::new("too big bulk count string"));
-                }
-                return Ok(None);
-            };
-            match parse_header_int(&buf[1..line_end]) {
-                Some(n) => (n, line_end),
-                None => return Err(ProtocolError::new("invalid bulk length")),
-            }
-        }
+    let Some((len, line_end)) =
+        read_header(buf, "too big bulk count string", "invalid bulk length")?
+    else {
+        return Ok(None);
     };
     let len = match len {
         n if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
