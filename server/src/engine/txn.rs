@@ -307,8 +307,9 @@ impl<'e> Txn<'e> {
         }
     }
 
-    /// The transaction's entry for `key`'s metadata row, read from the cache or the store
-    /// on first use.
+    /// The transaction's entry for `key`'s metadata row, read on first use (from the
+    /// batch's pending writes, the write buffer, the cache or fjall: see
+    /// [`Engine::read_meta`]).
     fn entry(&mut self, key: &[u8]) -> Result<&mut MetaEntry> {
         // Most often the newest entry is this key's (a command reads its key, then writes it).
         let metas = &self.pending.metas;
