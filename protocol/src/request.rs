@@ -155,8 +155,8 @@ fn parse_header_int(digits: &[u8]) -> Option<i64> {
 /// `\r`, read in one pass when it has the usual form: 1–18 digits (no sign, no leading
 /// zero) and `\r\n`. `None` for anything else (an incomplete line, a sign, bad bytes),
 /// which the general path decides. Most headers are a few digits, and searching for the
-/// line end first (`memchr`) and parsing it after cost a pipelined GET a tenth of its
-/// instructions.
+/// line end first (`memchr`) and parsing it after cost a pipelined GET ~220 more
+/// instructions (of ~4,900).
 fn quick_header(buf: &[u8]) -> Option<(i64, usize)> {
     let mut value = 0i64;
     let mut at = 1;
