@@ -196,7 +196,7 @@ const FEW_MAX: usize = 16;
 const BUCKETS: usize = 1 << 14;
 
 /// Where `rest` is in a sorted vector of rows, or where it would go. A linear scan: a
-/// binary search's probes each wait for the cache miss of the one before (a fifth of a
+/// binary search's probes each wait for the cache miss of the one before (14 % of a
 /// pipelined INCR's time went to them), while a scan's loads are independent, and at most
 /// [`FEW_MAX`] rows of a few cache lines each are in the vector.
 fn find(rows: &[(RestKey, Buffered)], rest: &[u8]) -> Result<usize, usize> {
