@@ -489,6 +489,12 @@ impl<'e> Txn<'e> {
         batch.pending.lock().subs.get(row).map(|w| w.value.clone())
     }
 
+    /// Whether every sub-row of key version `version` is in memory (the write buffer, or
+    /// this transaction's or batch's pending writes): fjall holds none of them yet.
+    pub fn sub_rows_in_memory(&self, version: u64) -> bool {
+        !self.engine.buffer.fjall_may_hold(version)
+    }
+
     /// Reads one sub-row of `key` at `version`.
     pub fn sub_get(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Result<Option<Vec<u8>>> {
         let row = self.sub_row(key, version, sub_key);
