@@ -45,11 +45,7 @@ fn debug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let sub = &args[1];
     if eq_ignore_case(sub, "help") && args.len() == 2 {
-        return Ok(Reply::Array(
-            HELP.iter()
-                .map(|line| Reply::Simple((*line).into()))
-                .collect(),
-        ));
+        return Ok(Reply::status_lines(HELP));
     }
     if eq_ignore_case(sub, "sleep") && args.len() == 3 {
         let seconds = parse_f64(&args[2])

@@ -1,11 +1,11 @@
 //! Reading a row family: the write buffer's rows over fjall's (see [`super::write_buffer`]).
 //!
 //! A point read looks in the buffer, then in fjall (for a sub-row, only if fjall may hold
-//! rows of its key version: see [`WriteBuffer::fjall_may_hold`]). A scan reads the buffer in chunks and
-//! merges them with a fjall range opened after the first chunk was taken, and opened again
-//! after any later chunk if rows left the buffer in between: a row the flush thread moves
-//! from the buffer to fjall is in a chunk or, if it had left the buffer already, in the
-//! fjall range, so no row is missed and none seen twice.
+//! rows of its key version: see [`WriteBuffer::fjall_may_hold`]). A scan reads the buffer in
+//! chunks and merges them with a fjall range opened after the first chunk was taken, and
+//! opened again after any later chunk if rows left the buffer in between: a row the flush
+//! thread moves from the buffer to fjall is in a chunk or, if it had left the buffer
+//! already, in the fjall range, so no row is missed and none seen twice.
 
 use std::collections::VecDeque;
 use std::ops::Bound;

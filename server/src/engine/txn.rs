@@ -260,11 +260,11 @@ impl<'e> Txn<'e> {
     /// newest pending entry's (where [`Txn::entry`] moved the memo), or encoded afresh (and
     /// then remembered).
     fn with_meta_key<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
-        let is_ours = |raw: &&Vec<u8>| keys::is_meta_key_of(raw, self.space, key);
+        let is_ours = |raw: &&Vec<u8>| self.is_meta_key_of(raw, key);
         if let Some(raw) = self.last_meta_key.borrow().as_ref().filter(is_ours) {
             return f(raw);
         }
-        if let Some(raw) = self.pending.metas.last_key().filter(is_ours) {
+        if let Some(raw) = self.newest_meta_key_of(key) {
             return f(raw);
         }
         let raw = meta_key(self.space, key);
@@ -273,10 +273,23 @@ impl<'e> Txn<'e> {
         result
     }
 
+    /// Whether `raw` is the metadata row key of `key` in the current space.
+    fn is_meta_key_of(&self, raw: &[u8], key: &[u8]) -> bool {
+        keys::is_meta_key_of(raw, self.space, key)
+    }
+
+    /// The newest pending entry's row key, if it is `key`'s.
+    fn newest_meta_key_of(&self, key: &[u8]) -> Option<&Vec<u8>> {
+        self.pending
+            .metas
+            .last_key()
+            .filter(|raw| self.is_meta_key_of(raw, key))
+    }
+
     /// The metadata row key of `key`, taken from the memo when it is the last key's.
     fn take_meta_key(&self, key: &[u8]) -> Vec<u8> {
         match self.last_meta_key.borrow_mut().take() {
-            Some(raw) if keys::is_meta_key_of(&raw, self.space, key) => raw,
+            Some(raw) if self.is_meta_key_of(&raw, key) => raw,
             _ => meta_key(self.space, key),
         }
     }
@@ -312,12 +325,8 @@ impl<'e> Txn<'e> {
     /// [`Engine::read_meta`]).
     fn entry(&mut self, key: &[u8]) -> Result<&mut MetaEntry> {
         // Most often the newest entry is this key's (a command reads its key, then writes it).
-        let metas = &self.pending.metas;
-        if metas
-            .last_key()
-            .is_some_and(|raw| keys::is_meta_key_of(raw, self.space, key))
-        {
-            let newest = metas.len() - 1;
+        if self.newest_meta_key_of(key).is_some() {
+            let newest = self.pending.metas.len() - 1;
             return Ok(self.pending.metas.at_mut(newest));
         }
         let raw = self.take_meta_key(key);

@@ -19,6 +19,7 @@
 //! exceeds 32 or the sparse form would outgrow `hll-sparse-max-bytes`, as in Redis.
 
 use crate::engine::MetaValue;
+
 pub const REGISTERS: usize = 1 << P;
 const P: u32 = 14;
 /// Bits of the hash left for the run of zeros after the register index.

@@ -298,20 +298,16 @@ impl PopHints {
         mut point: Vec<u8>,
     ) -> Result<Option<Vec<u8>>> {
         // Deletions that slow seeks down are fjall's: a set still all in memory has few (the
-        // write buffer drops a popped member it holds as added), so its pops skip the hints'
-        // bookkeeping, a tenth of a pop's instructions.
+        // write buffer drops a popped member it holds as added), so its pops note no dead
+        // stretches (a tenth of a pop's instructions), and their seeks, finding none, start
+        // at the point itself. Once fjall may hold its rows it stays so.
         let hinted = !txn.sub_rows_in_memory(meta.version);
         for wrapped in [false, true] {
             if wrapped {
                 // Nothing from there to the end: wrap around.
                 point = self.first.clone();
             }
-            let (from, start) = if hinted {
-                self.seek_start(std::mem::take(&mut point))
-            } else {
-                let point = std::mem::take(&mut point);
-                (Vec::new(), Some(Bound::Included(point)))
-            };
+            let (from, start) = self.seek_start(std::mem::take(&mut point));
             let found = match &start {
                 // One member is wanted: the scan copies one buffered row, not a chunk.
                 Some(start) => txn
