@@ -59,6 +59,7 @@ pub fn open_engine(config: &Config) -> anyhow::Result<Arc<Engine>> {
 /// Opens the data directory, binds the listener and starts serving.
 pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     fit_maxclients_to_open_files(&mut config)?;
+    crate::disable_transparent_huge_pages();
     let engine = open_engine(&config)?;
     let listeners = bind_listeners(&mut config).await?;
     let addr = listeners.main_addr()?;
