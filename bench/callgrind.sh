@@ -45,6 +45,8 @@ setup() {
     HGET) bench -n 200000 HSET bench:hash field:__rand_int__ value ;;
     # Counters that exist, as in bench.sh, where INCR at pipeline 16 follows INCR at 1.
     INCR) bench -n 200000 INCR counter:__rand_int__ ;;
+    # Members that exist, as in bench.sh, where SADD at pipeline 16 follows SADD at 1.
+    SADD) bench -n 200000 SADD bench:set member:__rand_int__ ;;
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
     *) ;;

@@ -192,6 +192,9 @@ enum Part {
 /// A partition holds this many rows in its sorted vector before it becomes a B-tree.
 const FEW_MAX: usize = 16;
 
+/// Rows [`Part::get_near_last`] walks back over before it searches.
+const NEAR_LAST_ROWS: usize = 32;
+
 /// Buckets per map: one per slot (16,384), for the families whose rows start with one.
 const BUCKETS: usize = 1 << 14;
 
@@ -215,8 +218,37 @@ impl Part {
     fn get(&self, rest: &[u8]) -> Option<&Buffered> {
         match self {
             Part::Few(rows) => Some(&rows[find(rows, rest).ok()?].1),
-            Part::Many(rows) => rows.get(&RestKey::new(rest)),
+            // The last row first (see [`is_last`]); a key past it is absent.
+            Part::Many(rows) => {
+                let head = head_of(rest);
+                match rows.last_key_value() {
+                    Some((last, row)) => match last.cmp_to(head, rest) {
+                        Ordering::Equal => Some(row),
+                        Ordering::Less => None,
+                        Ordering::Greater => rows.get(&RestKey::new(rest)),
+                    },
+                    None => None,
+                }
+            }
         }
+    }
+
+    /// [`Part::get`] for a key likely among the last [`NEAR_LAST_ROWS`] rows: walks back from
+    /// the last row before searching. A batch of RPOPs reads each element while the batch's
+    /// deletions of the ones after it are still pending, so the element read is a few rows
+    /// from the end, where a search compares every key of each node on its way down.
+    fn get_near_last(&self, rest: &[u8]) -> Option<&Buffered> {
+        if let Part::Many(rows) = self {
+            let head = head_of(rest);
+            for (key, row) in rows.iter().rev().take(NEAR_LAST_ROWS) {
+                match key.cmp_to(head, rest) {
+                    Ordering::Equal => return Some(row),
+                    Ordering::Less => return None,
+                    Ordering::Greater => {}
+                }
+            }
+        }
+        self.get(rest)
     }
 
     /// Writes a row (one search): see [`RowMap::apply`].
@@ -242,6 +274,14 @@ impl Part {
                     Applied::Inserted
                 }
             },
+            Part::Many(rows) if is_last(rows, rest) => {
+                let mut last = rows.last_entry().expect("a last row");
+                let applied = overwrite(last.get_mut(), value);
+                if matches!(applied, Applied::Removed { .. }) {
+                    last.remove();
+                }
+                applied
+            }
             Part::Many(rows) => match rows.entry(RestKey::new(rest)) {
                 btree_map::Entry::Occupied(mut entry) => {
                     let applied = overwrite(entry.get_mut(), value);
@@ -304,6 +344,14 @@ impl Part {
             }
         }
     }
+}
+
+/// Whether `rest` is the last key of `rows`. A queue's pops (LPUSH + RPOP) read and delete
+/// the last row of its partition, which a search reaches only after comparing every key of
+/// each node on the way down (eleven per level); the last key is reached without any.
+fn is_last(rows: &BTreeMap<RestKey, Buffered>, rest: &[u8]) -> bool {
+    rows.last_key_value()
+        .is_some_and(|(last, _)| last.cmp_to(head_of(rest), rest) == Ordering::Equal)
 }
 
 /// Whether bounds select nothing, which `BTreeMap::range` panics on.
@@ -451,6 +499,13 @@ impl RowMap {
         let (prefix, rest) = key.split_at(self.split_at(key));
         let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
         Some(&part.get(rest)?.value)
+    }
+
+    /// [`RowMap::get`] for a key likely near the end of its partition (a list's tail).
+    pub(crate) fn get_near_last(&self, key: &[u8]) -> Option<&Option<Slice>> {
+        let (prefix, rest) = key.split_at(self.split_at(key));
+        let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
+        Some(&part.get_near_last(rest)?.value)
     }
 
     /// Writes `value` (`None`: a deletion) as `key`'s row. A deletion of a row held as
@@ -692,8 +747,17 @@ mod tests {
             prop_assert_eq!(&all, &model.keys().cloned().collect::<Vec<_>>());
             for (row, (value, _)) in &model {
                 prop_assert_eq!(map.get(row), Some(value));
+                prop_assert_eq!(map.get_near_last(row), Some(value));
             }
             for (lo, hi, reverse) in ranges {
+                // Keys the map may not hold, between and past those it does.
+                for probe in [&lo, &hi] {
+                    if let Bound::Included(k) | Bound::Excluded(k) = probe {
+                        let want = model.get(k).map(|(v, _)| v);
+                        prop_assert_eq!(map.get(k), want);
+                        prop_assert_eq!(map.get_near_last(k), want);
+                    }
+                }
                 let bounds = (lo.as_ref().map(Vec::as_slice), hi.as_ref().map(Vec::as_slice));
                 if is_empty_range(bounds) {
                     continue;

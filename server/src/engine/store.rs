@@ -46,6 +46,11 @@ impl Store {
         self.buffer.get(self.id, key)
     }
 
+    /// [`Store::get_buffered`] for a row likely near the end of its partition.
+    pub(crate) fn get_buffered_near_last(&self, key: &[u8]) -> Option<Option<Slice>> {
+        self.buffer.get_near_last(self.id, key)
+    }
+
     /// A point read of a sub-row of key version `version`: fjall is read only if it may
     /// hold rows of that version.
     pub(crate) fn get_of_version(&self, key: &[u8], version: u64) -> fjall::Result<Option<Slice>> {

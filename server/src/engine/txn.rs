@@ -625,7 +625,15 @@ impl<'e> Txn<'e> {
         sub_key: &[u8],
         ahead: Option<(&[u8], bool)>,
     ) -> Result<Option<Vec<u8>>> {
-        if let Some(buffered) = self.engine.sub.get_buffered(row) {
+        // A pop from a list's tail takes the last row (or one of the last few, the ones
+        // after it deleted by pending pops of the same batch).
+        let from_tail = ahead.is_some_and(|(_, reverse)| reverse);
+        let buffered = if from_tail {
+            self.engine.sub.get_buffered_near_last(row)
+        } else {
+            self.engine.sub.get_buffered(row)
+        };
+        if let Some(buffered) = buffered {
             return Ok(buffered.map(|v| v.to_vec()));
         }
         if let Some(read_ahead) = self.engine.read_ahead.take(row) {
@@ -979,8 +987,12 @@ impl<'e> Txn<'e> {
         }
     }
 
+    /// Sub-rows are staged (and so applied to the write buffer) in descending key order: a
+    /// batch of RPOPs deletes a list's last rows, each then the last of its partition,
+    /// which the buffer finds without a search (see `row_map::is_last`), and a batch of
+    /// LPUSHes inserts each new row before all the others (one comparison per level).
     fn stage_subs(&self, staged: &mut Staged) {
-        for (row, write) in &self.pending.subs {
+        for (row, write) in self.pending.subs.iter().rev() {
             let (slot, value) = (keys::slot_of_row(row), write.value.as_deref());
             staged.write(self.engine.sub.id, slot, row, value, write.fresh);
         }

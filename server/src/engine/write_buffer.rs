@@ -245,15 +245,30 @@ impl WriteBuffer {
     /// The buffered state of a row: `Some(None)` if it is buffered as deleted, `None` if the
     /// buffer does not hold it (fjall decides).
     pub(crate) fn get(&self, store: StoreId, key: &[u8]) -> Option<Option<Slice>> {
+        self.get_with(store, key, RowMap::get)
+    }
+
+    /// [`WriteBuffer::get`] for a row likely near the end of its partition (a list's tail):
+    /// see [`RowMap::get_near_last`].
+    pub(crate) fn get_near_last(&self, store: StoreId, key: &[u8]) -> Option<Option<Slice>> {
+        self.get_with(store, key, RowMap::get_near_last)
+    }
+
+    fn get_with(
+        &self,
+        store: StoreId,
+        key: &[u8],
+        get: impl for<'m> Fn(&'m RowMap, &[u8]) -> Option<&'m Option<Slice>>,
+    ) -> Option<Option<Slice>> {
         let layers = self.layers.read();
-        if let Some(value) = layers.active.maps[store].get(key) {
+        if let Some(value) = get(&layers.active.maps[store], key) {
             return Some(value.clone());
         }
         layers
             .frozen
             .iter()
             .rev()
-            .find_map(|layer| layer.maps[store].get(key).cloned())
+            .find_map(|layer| get(&layer.maps[store], key).cloned())
     }
 
     /// Up to about `limit` buffered rows of `store` within the bounds, in scan order (newest
