@@ -251,6 +251,13 @@ impl Part {
         self.get(rest)
     }
 
+    /// The rest of the first live (not deleted) row's key from `from` on.
+    fn first_live(&self, from: Bound<&[u8]>) -> Option<&Slice> {
+        let mut rows = self.range((from, Bound::Unbounded), false);
+        rows.find(|(_, row)| row.value.is_some())
+            .map(|(rest, _)| rest)
+    }
+
     /// Writes a row (one search): see [`RowMap::apply`].
     fn apply(&mut self, rest: &[u8], value: Option<Slice>, fresh: bool) -> Applied {
         match self {
@@ -499,6 +506,13 @@ impl RowMap {
         let (prefix, rest) = key.split_at(self.split_at(key));
         let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
         Some(&part.get(rest)?.value)
+    }
+
+    /// The first live row of partition `prefix` whose rest of the key is within `from..`:
+    /// that rest.
+    pub(crate) fn first_live_in(&self, prefix: &[u8], from: Bound<&[u8]>) -> Option<&Slice> {
+        let parts = self.buckets.get(self.bucket(prefix))?;
+        parts.get(prefix)?.first_live(from)
     }
 
     /// [`RowMap::get`] for a key likely near the end of its partition (a list's tail).

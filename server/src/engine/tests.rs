@@ -480,3 +480,67 @@ fn a_scan_sees_every_row_once_while_the_write_buffer_moves_rows_under_it() {
         }
     }
 }
+
+/// `Txn::first_sub_key` (SPOP's seek) answers as a model set does from every point, with
+/// its batch's pending inserts and deletions over the set's rows (and, as for scans, not
+/// the command's own), whether those rows are in the write buffer's active layer (read
+/// there), a frozen layer or fjall (read by a scan).
+#[test]
+fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
+    use std::collections::BTreeSet;
+    use std::ops::Bound;
+
+    let member = |i: u32, between: bool| {
+        let mut m = i.to_be_bytes().to_vec();
+        if between {
+            m.push(0x80); // sorts between i and i + 1
+        }
+        m
+    };
+    for stage in 0..3 {
+        let (_dir, engine) = open();
+        let version = write_members(&engine, b"s", 200);
+        let mut model: BTreeSet<Vec<u8>> = (0..200).map(|i| member(i, false)).collect();
+        match stage {
+            1 => engine.buffer.freeze().unwrap(),
+            2 => engine.flush_write_buffer().unwrap(),
+            _ => {}
+        }
+        let guard = Locks::Take.acquire(&engine, std::iter::once(key_slot(b"s")));
+        let batch = Batch::new(0);
+        // An earlier command of the batch: deletions (runs of them) and inserts.
+        let mut earlier = engine.txn(guard.held(), 0, &[b"s"]).in_batch(Some(&batch));
+        for i in (10..40).chain(100..103).chain([150, 199]) {
+            earlier.sub_delete(b"s", version, &member(i, false));
+            model.remove(&member(i, false));
+        }
+        for i in [5, 20, 120, 300] {
+            earlier.sub_insert(b"s", version, &member(i, true), Vec::new());
+            model.insert(member(i, true));
+        }
+        earlier.commit().unwrap();
+        // This command's own writes, which its scans do not see (they scan before writing).
+        let mut txn = engine.txn(guard.held(), 0, &[b"s"]).in_batch(Some(&batch));
+        for i in [0, 1, 2, 41, 120] {
+            txn.sub_delete(b"s", version, &member(i, i == 120));
+        }
+        for (i, between) in [(30, false), (44, true), (198, true)] {
+            txn.sub_insert(b"s", version, &member(i, between), Vec::new());
+        }
+        for i in 0..320 {
+            for between in [false, true] {
+                let point = member(i, between);
+                for from in [
+                    Bound::Included(point.as_slice()),
+                    Bound::Excluded(point.as_slice()),
+                ] {
+                    let want = model.range::<[u8], _>((from, Bound::Unbounded)).next();
+                    let got = txn.first_sub_key(b"s", version, from).unwrap();
+                    assert_eq!(got.as_ref(), want, "stage {stage}, from {from:?}");
+                }
+            }
+        }
+        let first = txn.first_sub_key(b"s", version, Bound::Unbounded).unwrap();
+        assert_eq!(first.as_ref(), model.first());
+    }
+}

@@ -488,6 +488,18 @@ impl<'e> Txn<'e> {
         self.with_meta_key(key, |raw| keys::sub_row(raw, version, sub_key))
     }
 
+    /// [`Txn::sub_row`] on the stack, for a read: an HGET or SISMEMBER allocated and freed
+    /// the row key it only looks up.
+    fn sub_row_to_read(&self, key: &[u8], version: u64, sub_key: &[u8]) -> SmallVec<[u8; 64]> {
+        self.with_meta_key(key, |raw| {
+            let mut row = SmallVec::new();
+            row.extend_from_slice(raw);
+            row.extend_from_slice(&version.to_be_bytes());
+            row.extend_from_slice(sub_key);
+            row
+        })
+    }
+
     /// A sub-row as this transaction or its batch is about to write it (`Some(None)`: about
     /// to be deleted), if either is.
     fn pending_sub(&self, row: &[u8]) -> Option<Option<Vec<u8>>> {
@@ -506,7 +518,7 @@ impl<'e> Txn<'e> {
 
     /// Reads one sub-row of `key` at `version`.
     pub fn sub_get(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let row = self.sub_row(key, version, sub_key);
+        let row = self.sub_row_to_read(key, version, sub_key);
         if let Some(pending) = self.pending_sub(&row) {
             return Ok(pending);
         }
@@ -793,6 +805,99 @@ impl<'e> Txn<'e> {
             inner,
             prefix_len: prefix.len(),
         }
+    }
+
+    /// The sort key of the first sub-row of `key` at `version` within `from..` (SPOP's seek
+    /// from a random point), as [`Txn::sub_scan`] would give it (this transaction's own
+    /// pending writes are not visible, its batch's are). A scan for one row cost 6,600
+    /// instructions, a third of a SPOP: it collects the batch's pending rows, opens chunked,
+    /// overlaid iterators and merges them; while every row of the version is in the write
+    /// buffer's active layer, this looks there and checks the batch's pending writes
+    /// around the row found.
+    pub fn first_sub_key(
+        &self,
+        key: &[u8],
+        version: u64,
+        from: Bound<&[u8]>,
+    ) -> Result<Option<Vec<u8>>> {
+        if let Some(found) = self.first_sub_key_in_memory(key, version, from) {
+            return Ok(found);
+        }
+        let mut scan = self.sub_scan_expecting(key, version, (from, Bound::Unbounded), false, 1);
+        Ok(scan.next().transpose()?.map(|(sort_key, _)| sort_key))
+    }
+
+    /// [`Txn::first_sub_key`] from memory alone, or `None` if it cannot tell.
+    fn first_sub_key_in_memory(
+        &self,
+        key: &[u8],
+        version: u64,
+        from: Bound<&[u8]>,
+    ) -> Option<Option<Vec<u8>>> {
+        let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
+        let row_of = |sort_key: &[u8]| [prefix.as_slice(), sort_key].concat();
+        let mut from = from.map(<[u8]>::to_vec);
+        let partition_end =
+            keys::prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+        loop {
+            let buffered = self
+                .engine
+                .sub
+                .first_buffered_in(&prefix, from.as_ref().map(Vec::as_slice))?;
+            // Asked after the read: a layer's rows leave the buffer only after the mark.
+            if self.engine.buffer.fjall_may_hold(version) {
+                return None;
+            }
+            let lower = match &from {
+                Bound::Included(k) => Bound::Included(row_of(k)),
+                Bound::Excluded(k) => Bound::Excluded(row_of(k)),
+                Bound::Unbounded => Bound::Included(prefix.clone()),
+            };
+            let buffered_row = buffered.as_deref().map(row_of);
+            let upper = match &buffered_row {
+                Some(row) => Bound::Excluded(row.as_slice()),
+                None => partition_end.as_ref().map(Vec::as_slice),
+            };
+            let lower = lower.as_ref().map(Vec::as_slice);
+            if let Some(row) = self.first_batch_pending_live((lower, upper)) {
+                return Some(Some(row[prefix.len()..].to_vec()));
+            }
+            match (buffered, buffered_row) {
+                (Some(sort_key), Some(row)) => {
+                    // Deleted by an earlier command of the batch: look past it.
+                    if !self.batch_pending_delete(&row) {
+                        return Some(Some(sort_key));
+                    }
+                    from = Bound::Excluded(sort_key);
+                }
+                _ => return Some(None),
+            }
+        }
+    }
+
+    /// The first sub-row within `bounds` that an earlier command of this transaction's batch
+    /// is about to write with a value.
+    fn first_batch_pending_live(&self, bounds: (Bound<&[u8]>, Bound<&[u8]>)) -> Option<Vec<u8>> {
+        let batch = self.batch?;
+        if super::row_map::is_empty_range(bounds) {
+            return None;
+        }
+        let pending = batch.pending.lock();
+        let mut rows = pending.subs.range::<[u8], _>(bounds);
+        rows.find(|(_, write)| write.value.is_some())
+            .map(|(row, _)| row.clone())
+    }
+
+    /// Whether an earlier command of this transaction's batch is about to delete `row`.
+    fn batch_pending_delete(&self, row: &[u8]) -> bool {
+        self.batch.is_some_and(|batch| {
+            batch
+                .pending
+                .lock()
+                .subs
+                .get(row)
+                .is_some_and(|write| write.value.is_none())
+        })
     }
 
     /// Reads a row of a row family (table items, catalog, change logs), through this

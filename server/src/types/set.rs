@@ -309,18 +309,9 @@ impl PopHints {
             }
             let (from, start) = self.seek_start(std::mem::take(&mut point));
             let found = match &start {
-                // One member is wanted: the scan copies one buffered row, not a chunk.
-                Some(start) => txn
-                    .sub_scan_expecting(
-                        key,
-                        meta.version,
-                        (start.as_ref().map(Vec::as_slice), Unbounded),
-                        false,
-                        1,
-                    )
-                    .next()
-                    .transpose()?
-                    .map(|(member, _)| member),
+                Some(start) => {
+                    txn.first_sub_key(key, meta.version, start.as_ref().map(Vec::as_slice))?
+                }
                 None => None,
             };
             if hinted {
@@ -406,7 +397,9 @@ fn read_bounds(txn: &Txn, key: &[u8], meta: &Meta) -> Result<(Vec<u8>, Vec<u8>)>
 fn random_between(low: &[u8], high: &[u8], rng: &mut impl Rng) -> Vec<u8> {
     let common = low.iter().zip(high).take_while(|(a, b)| a == b).count();
     let (low_rest, high_rest) = (&low[common..], &high[common..]);
-    let mut out = low[..common].to_vec();
+    let len = low.len().max(high.len());
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&low[..common]);
     let Some(&first_high) = high_rest.first() else {
         return out;
     };
@@ -421,7 +414,6 @@ fn random_between(low: &[u8], high: &[u8], rng: &mut impl Rng) -> Vec<u8> {
     }
     let first_low = low_rest.first().copied().unwrap_or(lo).min(first_high);
     out.push(rng.random_range(first_low..=first_high));
-    let len = low.len().max(high.len());
     while out.len() < len {
         out.push(rng.random_range(lo..=hi));
     }
