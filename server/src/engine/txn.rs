@@ -73,6 +73,14 @@ struct RowWrite {
 struct Pending {
     metas: SmallMap<MetaEntry>,
     subs: BTreeMap<Vec<u8>, SubWrite>,
+    /// What few commands have, boxed: a transaction moves with its `Pending` (returned,
+    /// committed, joined to a batch), and these fields made it 376 bytes where most commands
+    /// use the first two.
+    rare: Option<Box<RarePending>>,
+}
+
+#[derive(Default)]
+struct RarePending {
     rows: BTreeMap<(Family, Vec<u8>), RowWrite>,
     /// Whether rows of `rows` existed before this transaction (for item counts).
     rows_existed: HashMap<(Family, Vec<u8>), bool>,
@@ -136,15 +144,28 @@ impl Pending {
         for (row, write) in std::mem::take(&mut later.subs) {
             self.pend_sub(row, write);
         }
-        self.rows.extend(std::mem::take(&mut later.rows));
+        let Some(later) = later.rare.as_deref_mut() else {
+            return;
+        };
+        let ours = self.rare_mut();
+        ours.rows.extend(std::mem::take(&mut later.rows));
         for (row, existed) in later.rows_existed.drain() {
-            self.rows_existed.entry(row).or_insert(existed);
+            ours.rows_existed.entry(row).or_insert(existed);
         }
-        self.events.append(&mut later.events);
-        self.touched.append(&mut later.touched);
-        self.modified.append(&mut later.modified);
-        self.dropped_versions.append(&mut later.dropped_versions);
-        self.untracked |= later.untracked;
+        ours.events.append(&mut later.events);
+        ours.touched.append(&mut later.touched);
+        ours.modified.append(&mut later.modified);
+        ours.dropped_versions.append(&mut later.dropped_versions);
+        ours.untracked |= later.untracked;
+    }
+
+    fn rare_mut(&mut self) -> &mut RarePending {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// Pending row writes of the other families (empty for most commands).
+    fn rows(&self) -> Option<&BTreeMap<(Family, Vec<u8>), RowWrite>> {
+        self.rare.as_deref().map(|rare| &rare.rows)
     }
 
     /// Records a sub-row write over whatever this pending set holds for the row. Whether
@@ -402,19 +423,20 @@ impl<'e> Txn<'e> {
 
     fn touch(&mut self, key: &[u8]) {
         if self.engine.signals.active() {
-            self.pending.touched.push(self.meta_key(key));
+            let meta_key = self.meta_key(key);
+            self.pending.rare_mut().touched.push(meta_key);
         }
-        if !self.pending.untracked
-            && self.engine.tracking_active()
-            && self.pending.modified.last().is_none_or(|last| last != key)
-        {
-            self.pending.modified.push(key.to_vec());
+        if self.engine.tracking_active() {
+            let rare = self.pending.rare_mut();
+            if !rare.untracked && rare.modified.last().is_none_or(|last| last != key) {
+                rare.modified.push(key.to_vec());
+            }
         }
     }
 
     /// Modified keys are not reported to client-side caching (FLUSHDB reports the flush).
     pub fn untracked(&mut self) {
-        self.pending.untracked = true;
+        self.pending.rare_mut().untracked = true;
     }
 
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
@@ -471,7 +493,7 @@ impl<'e> Txn<'e> {
             .filter(|&v| Some(v) != stored && Some(v) != new_version);
         if let Some(version) = pending {
             let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-            self.pending.dropped_versions.push(prefix);
+            self.pending.rare_mut().dropped_versions.push(prefix);
         }
         Ok(())
     }
@@ -907,16 +929,18 @@ impl<'e> Txn<'e> {
     /// transaction's pending writes.
     pub fn row_get(&mut self, family: Family, row: &[u8]) -> Result<Option<Vec<u8>>> {
         let entry = (family, row.to_vec());
-        if let Some(pending) = self.pending.rows.get(&entry) {
+        if let Some(pending) = self.pending.rows().and_then(|rows| rows.get(&entry)) {
             return Ok(pending.value.clone());
         }
         if let Some(batch) = self.batch {
-            if let Some(pending) = batch.pending.lock().rows.get(&entry) {
+            let batch_pending = batch.pending.lock();
+            if let Some(pending) = batch_pending.rows().and_then(|rows| rows.get(&entry)) {
                 return Ok(pending.value.clone());
             }
         }
         let stored = self.engine.store(family).get(row)?.map(|v| v.to_vec());
         self.pending
+            .rare_mut()
             .rows_existed
             .entry(entry)
             .or_insert(stored.is_some());
@@ -939,14 +963,19 @@ impl<'e> Txn<'e> {
             "item written without its shard lock"
         );
         let entry = (family, row);
+        let rare = self.pending.rare_mut();
         if family == Family::Items
-            && !self.pending.rows.contains_key(&entry)
-            && !self.pending.rows_existed.contains_key(&entry)
+            && !rare.rows.contains_key(&entry)
+            && !rare.rows_existed.contains_key(&entry)
         {
             let existed = self.engine.store(family).get(&entry.1)?.is_some();
-            self.pending.rows_existed.insert(entry.clone(), existed);
+            self.pending
+                .rare_mut()
+                .rows_existed
+                .insert(entry.clone(), existed);
         }
         self.pending
+            .rare_mut()
             .rows
             .insert(entry, RowWrite { slot, space, value });
         Ok(())
@@ -959,8 +988,9 @@ impl<'e> Txn<'e> {
             .notify_enabled
             .load(std::sync::atomic::Ordering::Relaxed)
         {
-            self.pending.events.push(KeyEvent {
-                space: self.space,
+            let space = self.space;
+            self.pending.rare_mut().events.push(KeyEvent {
+                space,
                 class,
                 event,
                 key: key.to_vec(),
@@ -968,11 +998,19 @@ impl<'e> Txn<'e> {
         }
     }
 
+    /// How many row writes of the other families are pending.
+    fn rows_pending(&self) -> usize {
+        self.pending.rows().map_or(0, BTreeMap::len)
+    }
+
     /// Whether the transaction has anything to write.
     pub fn is_dirty(&self) -> bool {
         !self.pending.subs.is_empty()
-            || !self.pending.rows.is_empty()
-            || !self.pending.dropped_versions.is_empty()
+            || self
+                .pending
+                .rare
+                .as_deref()
+                .is_some_and(|rare| !rare.rows.is_empty() || !rare.dropped_versions.is_empty())
             || self.pending.metas.values().any(|e| e.dirty)
     }
 
@@ -1002,7 +1040,7 @@ impl<'e> Txn<'e> {
         let mut staged = Staged {
             // A row per pending row, and room for an expiry or reclaim row or two.
             ops: Vec::with_capacity(
-                self.pending.metas.len() + self.pending.subs.len() + self.pending.rows.len() + 2,
+                self.pending.metas.len() + self.pending.subs.len() + self.rows_pending() + 2,
             ),
             written: SlotBytes::default(),
             count_deltas: SmallVec::new(),
@@ -1011,8 +1049,7 @@ impl<'e> Txn<'e> {
         self.stage_subs(&mut staged);
         self.stage_rows(&mut staged);
         self.engine.commit_batch(staged.ops)?;
-        let changed =
-            self.pending.metas.values().filter(|e| e.dirty).count() + self.pending.rows.len();
+        let changed = self.pending.metas.values().filter(|e| e.dirty).count() + self.rows_pending();
         self.engine
             .changes
             .fetch_add(changed.max(1) as u64, std::sync::atomic::Ordering::Relaxed);
@@ -1050,9 +1087,8 @@ impl<'e> Txn<'e> {
                 .any(|k| k.len() > keys::MAX_ROW_KEY)
             || self
                 .pending
-                .rows
-                .keys()
-                .any(|(_, k)| k.len() > keys::MAX_ROW_KEY);
+                .rows()
+                .is_some_and(|rows| rows.keys().any(|(_, k)| k.len() > keys::MAX_ROW_KEY));
         if too_long {
             return Err(EngineError::RowTooLong);
         }
@@ -1097,7 +1133,12 @@ impl<'e> Txn<'e> {
             }
             staged.count(space, new.is_some(), old.is_some());
         }
-        for prefix in &self.pending.dropped_versions {
+        let dropped = self
+            .pending
+            .rare
+            .as_deref()
+            .map(|rare| &rare.dropped_versions);
+        for prefix in dropped.into_iter().flatten() {
             staged.put(engine.gc.id, prefix, Some(Slice::empty()));
         }
     }
@@ -1115,17 +1156,15 @@ impl<'e> Txn<'e> {
 
     /// Rows of the other families (items, catalog, change logs), with item counts.
     fn stage_rows(&self, staged: &mut Staged) {
-        for (entry, write) in &self.pending.rows {
+        let Some(rare) = self.pending.rare.as_deref() else {
+            return;
+        };
+        for (entry, write) in &rare.rows {
             let (family, row) = entry;
             let store = self.engine.store(*family).id;
             staged.write(store, write.slot, row, write.value.as_deref(), false);
             if *family == Family::Items {
-                let existed = self
-                    .pending
-                    .rows_existed
-                    .get(entry)
-                    .copied()
-                    .unwrap_or(false);
+                let existed = rare.rows_existed.get(entry).copied().unwrap_or(false);
                 staged.count(write.space, write.value.is_some(), existed);
             }
         }
@@ -1157,27 +1196,36 @@ impl<'e> Txn<'e> {
     }
 
     fn signal_touched(&mut self) {
-        for key in self.pending.touched.drain(..) {
+        let Some(rare) = self.pending.rare.as_deref_mut() else {
+            return;
+        };
+        for key in rare.touched.drain(..) {
             self.engine.signals.touch(&key);
         }
     }
 
     fn report_modified(&mut self) {
-        if self.pending.modified.is_empty() {
+        let Some(rare) = self.pending.rare.as_deref_mut() else {
+            return;
+        };
+        if rare.modified.is_empty() {
             return;
         }
         if let Some(tracker) = self.engine.tracker.get() {
-            tracker.modified(&self.pending.modified);
+            tracker.modified(&rare.modified);
         }
-        self.pending.modified.clear();
+        rare.modified.clear();
     }
 
     fn publish_events(&mut self) {
-        if self.pending.events.is_empty() {
+        let Some(rare) = self.pending.rare.as_deref_mut() else {
+            return;
+        };
+        if rare.events.is_empty() {
             return;
         }
         if let Some(notifier) = self.engine.notifier.get() {
-            for event in self.pending.events.drain(..) {
+            for event in rare.events.drain(..) {
                 notifier(&event);
             }
         }
