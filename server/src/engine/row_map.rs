@@ -233,10 +233,11 @@ impl Part {
         }
     }
 
-    /// [`Part::get`] for a key likely among the last [`NEAR_LAST_ROWS`] rows: walks back from
-    /// the last row before searching. A batch of RPOPs reads each element while the batch's
-    /// deletions of the ones after it are still pending, so the element read is a few rows
-    /// from the end, where a search compares every key of each node on its way down.
+    /// [`Part::get`] for a key likely among the last [`NEAR_LAST_ROWS`] rows: walks back over
+    /// the live rows at the end before searching. A batch of RPOPs reads each element while
+    /// the batch's deletions of the ones after it are still pending, so the element read is
+    /// a few rows from the end, where a search compares every key of each node on its way
+    /// down.
     fn get_near_last(&self, rest: &[u8]) -> Option<&Buffered> {
         if let Part::Many(rows) = self {
             let head = head_of(rest);
@@ -244,6 +245,9 @@ impl Part {
                 match key.cmp_to(head, rest) {
                     Ordering::Equal => return Some(row),
                     Ordering::Less => return None,
+                    // Deletions past the key: the partition ends in rows popped from fjall
+                    // (a run as long as the pops since the layer began), so search.
+                    Ordering::Greater if row.value.is_none() => break,
                     Ordering::Greater => {}
                 }
             }
