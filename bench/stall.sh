@@ -44,8 +44,9 @@ report() {
   echo "== $name: per-second throughput (t, commands, interval s, commands/s)"
   awk 'NR == 1 { t0 = $1 } NR > 1 { printf "%7.1f %9d %5.2f %9.0f\n", $1 - t0, $2 - n, $1 - t, ($2 - n) / ($1 - t) }
        { t = $1; n = $2 }' "$file" >"$file.rates"
-  # Intervals while the load ran: from the first with commands to the last with commands.
-  awk '$2 > 0' "$file.rates" | sed '1d;$d' >"$file.busy"
+  # Intervals while the load ran: from the first with commands to the last with commands
+  # (more than one: the sampler's own INFO is one per interval, idle or not).
+  awk '$2 > 1' "$file.rates" | sed '1d;$d' >"$file.busy"
   cat "$file.rates"
   sort -n -k4 "$file.busy" | awk -v name="$name" '
     { r[NR] = $4 }
