@@ -218,18 +218,7 @@ impl Part {
     fn get(&self, rest: &[u8]) -> Option<&Buffered> {
         match self {
             Part::Few(rows) => Some(&rows[find(rows, rest).ok()?].1),
-            // The last row first (see [`is_last`]); a key past it is absent.
-            Part::Many(rows) => {
-                let head = head_of(rest);
-                match rows.last_key_value() {
-                    Some((last, row)) => match last.cmp_to(head, rest) {
-                        Ordering::Equal => Some(row),
-                        Ordering::Less => None,
-                        Ordering::Greater => rows.get(&RestKey::new(rest)),
-                    },
-                    None => None,
-                }
-            }
+            Part::Many(rows) => rows.get(&RestKey::new(rest)),
         }
     }
 
@@ -357,9 +346,10 @@ impl Part {
     }
 }
 
-/// Whether `rest` is the last key of `rows`. A queue's pops (LPUSH + RPOP) read and delete
-/// the last row of its partition, which a search reaches only after comparing every key of
-/// each node on the way down (eleven per level); the last key is reached without any.
+/// Whether `rest` is the last key of `rows`. A batch of queue pops (LPUSH + RPOP) deletes
+/// the last row of its partition each time (see `Txn::stage_subs`), which a search reaches
+/// only after comparing every key of each node on the way down (eleven per level); the last
+/// key is reached without any.
 fn is_last(rows: &BTreeMap<RestKey, Buffered>, rest: &[u8]) -> bool {
     rows.last_key_value()
         .is_some_and(|(last, _)| last.cmp_to(head_of(rest), rest) == Ordering::Equal)
@@ -507,23 +497,29 @@ impl RowMap {
 
     /// The buffered value of `key` (`Some(None)`: buffered as deleted).
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Option<Slice>> {
-        let (prefix, rest) = key.split_at(self.split_at(key));
-        let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
+        let (part, rest) = self.part_of(key)?;
         Some(&part.get(rest)?.value)
     }
 
+    /// [`RowMap::get`] for a key likely near the end of its partition (a list's tail).
+    pub(crate) fn get_near_last(&self, key: &[u8]) -> Option<&Option<Slice>> {
+        let (part, rest) = self.part_of(key)?;
+        Some(&part.get_near_last(rest)?.value)
+    }
+
     /// The first live row of partition `prefix` whose rest of the key is within `from..`:
-    /// that rest.
+    /// that rest. (A partition's bucket is its prefix's: sub-row prefixes start with the
+    /// slot.)
     pub(crate) fn first_live_in(&self, prefix: &[u8], from: Bound<&[u8]>) -> Option<&Slice> {
         let parts = self.buckets.get(self.bucket(prefix))?;
         parts.get(prefix)?.first_live(from)
     }
 
-    /// [`RowMap::get`] for a key likely near the end of its partition (a list's tail).
-    pub(crate) fn get_near_last(&self, key: &[u8]) -> Option<&Option<Slice>> {
+    /// The partition `key` belongs to, if the map holds it, and the rest of the key.
+    fn part_of<'k>(&self, key: &'k [u8]) -> Option<(&Part, &'k [u8])> {
         let (prefix, rest) = key.split_at(self.split_at(key));
         let part = self.buckets.get(self.bucket(key))?.get(prefix)?;
-        Some(&part.get_near_last(rest)?.value)
+        Some((part, rest))
     }
 
     /// Writes `value` (`None`: a deletion) as `key`'s row. A deletion of a row held as

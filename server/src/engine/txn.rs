@@ -163,9 +163,13 @@ impl Pending {
         self.rare.get_or_insert_with(Box::default)
     }
 
+    fn rare(&self) -> Option<&RarePending> {
+        self.rare.as_deref()
+    }
+
     /// Pending row writes of the other families (empty for most commands).
     fn rows(&self) -> Option<&BTreeMap<(Family, Vec<u8>), RowWrite>> {
-        self.rare.as_deref().map(|rare| &rare.rows)
+        self.rare().map(|rare| &rare.rows)
     }
 
     /// Records a sub-row write over whatever this pending set holds for the row. Whether
@@ -513,18 +517,6 @@ impl<'e> Txn<'e> {
         self.with_meta_key(key, |raw| keys::sub_row(raw, version, sub_key))
     }
 
-    /// [`Txn::sub_row`] on the stack, for a read: an HGET or SISMEMBER allocated and freed
-    /// the row key it only looks up.
-    fn sub_row_to_read(&self, key: &[u8], version: u64, sub_key: &[u8]) -> SmallVec<[u8; 64]> {
-        self.with_meta_key(key, |raw| {
-            let mut row = SmallVec::new();
-            row.extend_from_slice(raw);
-            row.extend_from_slice(&version.to_be_bytes());
-            row.extend_from_slice(sub_key);
-            row
-        })
-    }
-
     /// A sub-row as this transaction or its batch is about to write it (`Some(None)`: about
     /// to be deleted), if either is.
     fn pending_sub(&self, row: &[u8]) -> Option<Option<Vec<u8>>> {
@@ -543,7 +535,7 @@ impl<'e> Txn<'e> {
 
     /// Reads one sub-row of `key` at `version`.
     pub fn sub_get(&self, key: &[u8], version: u64, sub_key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let row = self.sub_row_to_read(key, version, sub_key);
+        let row = self.sub_row(key, version, sub_key);
         if let Some(pending) = self.pending_sub(&row) {
             return Ok(pending);
         }
@@ -870,7 +862,7 @@ impl<'e> Txn<'e> {
                 .sub
                 .first_buffered_in(&prefix, from.as_ref().map(Vec::as_slice))?;
             // Asked after the read: a layer's rows leave the buffer only after the mark.
-            if self.engine.buffer.fjall_may_hold(version) {
+            if !self.sub_rows_in_memory(version) {
                 return None;
             }
             let lower = match &from {
@@ -969,15 +961,9 @@ impl<'e> Txn<'e> {
             && !rare.rows_existed.contains_key(&entry)
         {
             let existed = self.engine.store(family).get(&entry.1)?.is_some();
-            self.pending
-                .rare_mut()
-                .rows_existed
-                .insert(entry.clone(), existed);
+            rare.rows_existed.insert(entry.clone(), existed);
         }
-        self.pending
-            .rare_mut()
-            .rows
-            .insert(entry, RowWrite { slot, space, value });
+        rare.rows.insert(entry, RowWrite { slot, space, value });
         Ok(())
     }
 
@@ -1008,8 +994,7 @@ impl<'e> Txn<'e> {
         !self.pending.subs.is_empty()
             || self
                 .pending
-                .rare
-                .as_deref()
+                .rare()
                 .is_some_and(|rare| !rare.rows.is_empty() || !rare.dropped_versions.is_empty())
             || self.pending.metas.values().any(|e| e.dirty)
     }
@@ -1133,11 +1118,7 @@ impl<'e> Txn<'e> {
             }
             staged.count(space, new.is_some(), old.is_some());
         }
-        let dropped = self
-            .pending
-            .rare
-            .as_deref()
-            .map(|rare| &rare.dropped_versions);
+        let dropped = self.pending.rare().map(|rare| &rare.dropped_versions);
         for prefix in dropped.into_iter().flatten() {
             staged.put(engine.gc.id, prefix, Some(Slice::empty()));
         }
@@ -1156,7 +1137,7 @@ impl<'e> Txn<'e> {
 
     /// Rows of the other families (items, catalog, change logs), with item counts.
     fn stage_rows(&self, staged: &mut Staged) {
-        let Some(rare) = self.pending.rare.as_deref() else {
+        let Some(rare) = self.pending.rare() else {
             return;
         };
         for (entry, write) in &rare.rows {
