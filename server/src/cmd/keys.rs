@@ -521,13 +521,7 @@ fn fits_listpack(
         return Ok(false);
     }
     let hash_values = meta.kind == Kind::Hash;
-    for row in txn.sub_scan(
-        key,
-        meta.version,
-        std::ops::Bound::Unbounded,
-        std::ops::Bound::Unbounded,
-        false,
-    ) {
+    for row in crate::types::value_rows(txn, key, meta)? {
         let (sort_key, value) = row?;
         let too_long = |len: usize| len as u64 > max_value;
         if too_long(sort_key.len().saturating_sub(key_prefix))

@@ -6,7 +6,6 @@
 //! sample of their elements (SAMPLES, default 5, 0 = all) scaled to their length, as Redis
 //! does.
 
-use std::ops::Bound::Unbounded;
 
 use bytes::Bytes;
 use redyn_protocol::args::eq_ignore_case;
@@ -113,7 +112,7 @@ fn value_estimate(txn: &Txn, key: &[u8], meta: &Meta, samples: u64) -> Result<u6
     };
     let mut seen = 0u64;
     let mut bytes = 0u64;
-    for row in txn.sub_scan(key, meta.version, Unbounded, Unbounded, false) {
+    for row in crate::types::value_rows(txn, key, meta)? {
         if seen >= samples {
             break;
         }

@@ -105,6 +105,52 @@ pub fn meta_value(value: Vec<u8>) -> MetaValue {
     }
 }
 
+/// A list's sequence range `[head, tail)`, kept in its [`Meta::value`] as
+/// `layout(1) ‖ head(8) ‖ tail(8)` (see `types::list`, which owns the list's layout). The
+/// engine reads it too: list pops leave the rows they take from fjall without a deletion,
+/// and the compaction filter removes rows outside the range (see [`super::compaction`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListEnds {
+    pub head: u64,
+    pub tail: u64,
+}
+
+impl ListEnds {
+    /// Layout version of the list part of `Meta.value` (lets the layout evolve).
+    const LAYOUT_V1: u8 = 1;
+
+    /// The ends stored in a list's metadata (`None` if the value is not a list layout).
+    pub fn read(meta: &Meta) -> Option<ListEnds> {
+        match meta.value.split_first() {
+            Some((&Self::LAYOUT_V1, rest)) if rest.len() == 16 => Some(ListEnds {
+                head: u64::from_be_bytes(rest[..8].try_into().expect("8 bytes")),
+                tail: u64::from_be_bytes(rest[8..].try_into().expect("8 bytes")),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Stores the ends (and the length they imply) in `meta`.
+    pub fn write(self, meta: &mut Meta) {
+        // 17 bytes: held inside the metadata, nothing allocated per push or pop.
+        let mut value = MetaValue::new();
+        value.push(Self::LAYOUT_V1);
+        value.extend_from_slice(&self.head.to_be_bytes());
+        value.extend_from_slice(&self.tail.to_be_bytes());
+        meta.value = value;
+        meta.len = self.tail - self.head;
+    }
+
+    /// Whether the list row with sort key `seq_key` (a big-endian sequence number) holds an
+    /// element.
+    pub fn holds(&self, seq_key: &[u8]) -> bool {
+        match <[u8; 8]>::try_from(seq_key) {
+            Ok(seq) => (self.head..self.tail).contains(&u64::from_be_bytes(seq)),
+            Err(_) => false,
+        }
+    }
+}
+
 const FORMAT_V1: u8 = 1;
 
 impl Meta {
@@ -130,6 +176,15 @@ impl Meta {
     /// (inline strings have version 0, which is never handed out).
     pub fn has_sub_rows(&self) -> bool {
         self.kind != Kind::String || self.version != 0
+    }
+
+    /// Whether sub-row `sort_key` of this key's current version may hold data: every row
+    /// may, except list rows outside the list's ends (left behind by pops).
+    pub fn may_hold_sub_row(&self, sort_key: &[u8]) -> bool {
+        match self.kind {
+            Kind::List => ListEnds::read(self).is_none_or(|ends| ends.holds(sort_key)),
+            _ => true,
+        }
     }
 
     /// Whether the key is expired at `now_ms`.

@@ -29,6 +29,7 @@ pub mod autoscale;
 pub mod background;
 pub mod budget;
 pub mod cache;
+mod compaction;
 pub mod disk;
 pub mod durability;
 pub mod keys;
@@ -62,7 +63,7 @@ use write_buffer::{RowOp, WriteBuffer};
 pub use budget::MemoryBudget;
 pub use durability::AppendFsync;
 pub use locks::{LockGuard, LockSet, Locks};
-pub use meta::{meta_value, Kind, Meta, MetaValue};
+pub use meta::{meta_value, Kind, ListEnds, Meta, MetaValue};
 pub use shards::ShardMap;
 pub use store::{Row, StoreIter};
 pub use stream_id::StreamId;
@@ -248,6 +249,18 @@ pub struct Engine {
     memtable_limit: AtomicU64,
     /// Slows commits down while flushes and compactions lag behind.
     pub throttle: throttle::WriteThrottle,
+    /// The metadata keyspace as the sub-row compaction filter reads it.
+    filter_meta: compaction::MetaSlot,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // The filter's keyspace handle keeps the database alive: without this, it would
+        // never close (nor release its directory lock for a reopen).
+        if let Ok(mut slot) = self.filter_meta.lock() {
+            slot.take();
+        }
+    }
 }
 
 /// The sub-row cache's budget split between single rows (three quarters) and stretches.
@@ -274,10 +287,18 @@ impl Engine {
         // Journal writes stay in fjall's 8 KiB journal buffer instead of costing a write()
         // per batch; the durability thread hands them to the OS every tick and fsyncs per
         // `appendfsync` (see `durability`).
+        let filter_meta = compaction::MetaSlot::default();
+        let filter: Arc<dyn fjall::compaction::filter::Factory> =
+            Arc::new(compaction::SubRowFilterFactory {
+                meta: filter_meta.clone(),
+            });
         let db = Database::builder(dir)
             .cache_size(options.budget.block_cache)
             .max_cached_files(Some(MAX_CACHED_FILES))
             .manual_journal_persist(true)
+            .with_compaction_filter_factories(Arc::new(move |keyspace: &str| {
+                (keyspace == compaction::FILTERED_KEYSPACE).then(|| filter.clone())
+            }))
             .open()?;
         let system = open_keyspace(&db, "system")?;
         let buffer = Arc::new(WriteBuffer::open(dir).map_err(fjall::Error::from)?);
@@ -294,7 +315,7 @@ impl Engine {
         };
         let engine = Engine {
             meta: store(write_buffer::META, "meta")?,
-            sub: store(write_buffer::SUB, "sub")?,
+            sub: store(write_buffer::SUB, compaction::FILTERED_KEYSPACE)?,
             expiry: store(write_buffer::EXPIRY, "expiry")?,
             gc: store(write_buffer::GC, "gc")?,
             items: store(write_buffer::ITEMS, "items")?,
@@ -321,8 +342,12 @@ impl Engine {
             disk: Arc::new(disk::DiskGuard::new(dir)),
             memtable_limit: AtomicU64::new(options.budget.memtable),
             throttle: throttle::WriteThrottle::default(),
+            filter_meta,
             db,
         };
+        if let Ok(mut slot) = engine.filter_meta.lock() {
+            *slot = Some(engine.meta.keyspace.clone());
+        }
         engine.recover_versions()?;
         engine.reserve_versions()?;
         engine.recount_keys()?;

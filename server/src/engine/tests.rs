@@ -263,6 +263,16 @@ fn write_members(engine: &Engine, key: &[u8], n: u32) -> u64 {
     version
 }
 
+/// Creates the hash `key` (a metadata row with a fresh version, as every value with sub-rows
+/// has: compaction removes rows no metadata row holds) and returns its version.
+fn new_hash(engine: &Engine, key: &[u8]) -> u64 {
+    let version = engine.new_version().unwrap();
+    let mut txn = engine.txn(Locks::Take, 0, &[key]);
+    txn.put(key, Meta::new(Kind::Hash, version)).unwrap();
+    txn.commit().unwrap();
+    version
+}
+
 #[test]
 fn a_key_emptied_row_by_row_queues_no_reclaim() {
     let (_dir, engine) = open();
@@ -341,7 +351,7 @@ fn rows_read_the_same_wherever_the_write_buffer_left_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let options = smallest_budget();
     let engine = Engine::open(dir.path(), options.clone()).unwrap();
-    let version = engine.new_version().unwrap();
+    let version = new_hash(&engine, b"h");
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = |below: u64| {
@@ -435,7 +445,7 @@ fn a_scan_sees_every_row_once_while_the_write_buffer_moves_rows_under_it() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(dir.path(), smallest_budget()).unwrap();
-    let version = engine.new_version().unwrap();
+    let version = new_hash(&engine, b"h");
     let field = |i: usize| format!("f{i:04}").into_bytes();
     let mut round = 0;
     for reverse in [false, true] {
@@ -543,4 +553,71 @@ fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
         let first = txn.first_sub_key(b"s", version, Bound::Unbounded).unwrap();
         assert_eq!(first.as_ref(), model.first());
     }
+}
+
+/// The sub-row keys fjall itself holds under `prefix` (the write buffer aside).
+fn stored_sort_keys(engine: &Engine, prefix: &[u8]) -> Vec<Vec<u8>> {
+    engine
+        .sub
+        .keyspace
+        .prefix(prefix)
+        .map(|guard| guard.key().unwrap()[prefix.len()..].to_vec())
+        .collect()
+}
+
+#[test]
+fn compaction_removes_the_sub_rows_no_live_value_holds() {
+    let (_dir, engine) = open();
+    // A list of ten elements, a set, a set whose version was replaced and one whose key was
+    // deleted, both without queueing a reclaim (so only compaction can remove their rows).
+    let list_version = engine.new_version().unwrap();
+    let seq = |i: u64| (1000 + i).to_be_bytes();
+    let mut txn = engine.txn(Locks::Take, 0, &[b"l"]);
+    let mut list = Meta::new(Kind::List, list_version);
+    ListEnds {
+        head: 1000,
+        tail: 1010,
+    }
+    .write(&mut list);
+    for i in 0..10 {
+        txn.sub_put(b"l", list_version, &seq(i), vec![i as u8]);
+    }
+    txn.put(b"l", list.clone()).unwrap();
+    txn.commit().unwrap();
+    let kept = write_members(&engine, b"kept", 3);
+    let replaced = write_members(&engine, b"replaced", 3);
+    let emptied = write_members(&engine, b"emptied", 3);
+    let mut txn = engine.txn(Locks::Take, 0, &[&b"replaced"[..], b"emptied"]);
+    let mut meta = Meta::new(Kind::Set, engine.new_version().unwrap());
+    meta.len = 1;
+    txn.put(b"replaced", meta).unwrap();
+    txn.delete_emptied(b"emptied", emptied).unwrap();
+    txn.commit().unwrap();
+    engine.flush_write_buffer().unwrap();
+
+    // Pops of the last three elements, now in fjall, write no deletion.
+    let mut txn = engine.txn(Locks::Take, 0, &[b"l"]);
+    for i in (7..10).rev() {
+        let ahead = seq(0);
+        let taken = txn.sub_take(b"l", list_version, &seq(i), Some((&ahead, true)));
+        assert_eq!(taken.unwrap(), Some(vec![i as u8]));
+    }
+    ListEnds {
+        head: 1000,
+        tail: 1007,
+    }
+    .write(&mut list);
+    txn.put(b"l", list).unwrap();
+    txn.commit().unwrap();
+    engine.flush_write_buffer().unwrap();
+    let prefix = |key: &[u8], version| sub_prefix(&meta_key(0, key), version);
+    let list_prefix = prefix(b"l", list_version);
+    assert_eq!(stored_sort_keys(&engine, &list_prefix).len(), 10);
+
+    engine.sub.keyspace.major_compact().unwrap();
+    let expected: Vec<Vec<u8>> = (0..7).map(|i| seq(i).to_vec()).collect();
+    assert_eq!(stored_sort_keys(&engine, &list_prefix), expected);
+    assert_eq!(stored_sort_keys(&engine, &prefix(b"kept", kept)).len(), 3);
+    assert!(stored_sort_keys(&engine, &prefix(b"replaced", replaced)).is_empty());
+    assert!(stored_sort_keys(&engine, &prefix(b"emptied", emptied)).is_empty());
 }

@@ -620,13 +620,17 @@ impl<'e> Txn<'e> {
         })
     }
 
-    /// Reads one sub-row of `key` at `version` and deletes it (a pop). Unlike
-    /// [`Txn::sub_get`] it does not fill the sub-row cache with the row itself: popped rows
-    /// are mostly ones nobody read before (a queue's jobs), and the commit drops a cached copy
-    /// anyway. `ahead` is the sort key of the farthest row the next pops will take, in the
-    /// direction `reverse` (toward lower keys) goes: a row found only in fjall is read by one
-    /// scan through `ahead` that keeps the rows after it for the next pops (see
-    /// [`Txn::read_ahead`]).
+    /// Takes one element row of the list `key` at `version` (a pop): returns its value, and
+    /// deletes the row if it is pending or in the write buffer. A row taken from fjall is
+    /// left there: the caller moves the list's ends past it, which is what makes it gone,
+    /// and the sub-row compaction filter removes it (see [`super::compaction`]). On a queue
+    /// whose backlog was ingested, a deletion per pop cost a fifth of a pop's CPU.
+    ///
+    /// Unlike [`Txn::sub_get`] it does not fill the sub-row cache with the row: popped rows
+    /// are mostly ones nobody read before (a queue's jobs). `ahead` is the sort key of the
+    /// farthest row the next pops will take, in the direction `reverse` (toward lower keys)
+    /// goes: a row found only in fjall is read by one scan through `ahead` that keeps the
+    /// rows after it for the next pops (see [`Txn::read_ahead`]).
     pub fn sub_take(
         &mut self,
         key: &[u8],
@@ -638,15 +642,34 @@ impl<'e> Txn<'e> {
         let row = self.sub_row(key, version, sub_key);
         let value = match self.pending_sub(&row) {
             Some(pending) => pending,
-            None => self.read_popped(&row, key, version, sub_key, ahead)?,
+            None => match self.buffered_popped(&row, ahead) {
+                Some(buffered) => buffered.map(|v| v.to_vec()),
+                None => return self.stored_popped(&row, key, version, sub_key, ahead),
+            },
         };
         self.pending.pend_sub(row, SubWrite::DELETE);
         Ok(value)
     }
 
-    /// A committed sub-row a pop takes: from the write buffer, from rows read ahead, or from
-    /// fjall.
-    fn read_popped(
+    /// A row a pop takes, if the write buffer holds it (`Some(None)`: a deletion).
+    fn buffered_popped(
+        &self,
+        row: &[u8],
+        ahead: Option<(&[u8], bool)>,
+    ) -> Option<Option<fjall::Slice>> {
+        // A pop from a list's tail takes the last row (or one of the last few, the ones
+        // after it deleted by pending pops of the same batch).
+        let from_tail = ahead.is_some_and(|(_, reverse)| reverse);
+        if from_tail {
+            self.engine.sub.get_buffered_near_last(row)
+        } else {
+            self.engine.sub.get_buffered(row)
+        }
+    }
+
+    /// A committed row a pop takes that the write buffer does not hold: from rows read ahead,
+    /// or from fjall.
+    fn stored_popped(
         &self,
         row: &[u8],
         key: &[u8],
@@ -654,17 +677,6 @@ impl<'e> Txn<'e> {
         sub_key: &[u8],
         ahead: Option<(&[u8], bool)>,
     ) -> Result<Option<Vec<u8>>> {
-        // A pop from a list's tail takes the last row (or one of the last few, the ones
-        // after it deleted by pending pops of the same batch).
-        let from_tail = ahead.is_some_and(|(_, reverse)| reverse);
-        let buffered = if from_tail {
-            self.engine.sub.get_buffered_near_last(row)
-        } else {
-            self.engine.sub.get_buffered(row)
-        };
-        if let Some(buffered) = buffered {
-            return Ok(buffered.map(|v| v.to_vec()));
-        }
         if let Some(read_ahead) = self.engine.read_ahead.take(row) {
             return Ok(Some(read_ahead.to_vec()));
         }

@@ -1,7 +1,5 @@
 //! Type-independent operations on whole values (RENAME, COPY, MOVE).
 
-use std::ops::Bound::Unbounded;
-
 use super::error::Result;
 use crate::engine::{Meta, Txn};
 
@@ -18,9 +16,7 @@ pub fn copy_value(
     let mut copy = meta.clone();
     if meta.has_sub_rows() {
         copy.version = txn.engine().new_version()?;
-        let rows = txn
-            .sub_scan(src, meta.version, Unbounded, Unbounded, false)
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = super::value_rows(txn, src, meta)?.collect::<Result<Vec<_>, _>>()?;
         let src_space = txn.space();
         txn.set_space(dst_space);
         for (sort_key, value) in rows {

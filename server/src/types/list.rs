@@ -6,16 +6,19 @@
 //! starts in the middle of the sequence space (`1 << 63`) so both ends can grow. Pushes, pops,
 //! LINDEX and LSET touch one row; LRANGE is one range scan; LINSERT and LREM shift the
 //! shorter side of the list by rewriting it.
+//!
+//! A pop deletes its row only while the row is still in the write buffer. One it takes from
+//! fjall is left where it is, outside the ends, and removed by compaction (see
+//! `engine::compaction`): a deletion per pop cost a fifth of a pop's CPU on a queue whose
+//! backlog was in fjall. So everything reading a list's rows stays between its ends.
 
-use std::ops::Bound::Unbounded;
+use std::ops::Bound::{Excluded, Included};
 
 use super::error::{Result, TypeError};
 use crate::engine::cache::StretchValues;
-use crate::engine::txn::READ_AHEAD_ROWS;
-use crate::engine::{Kind, Meta, MetaValue, Txn};
+use crate::engine::txn::{SubScan, READ_AHEAD_ROWS};
+use crate::engine::{Kind, ListEnds, Meta, Txn};
 
-/// Layout version of the list part of `Meta.value` (lets the layout evolve).
-const LAYOUT_V1: u8 = 1;
 /// Sequence number of the first element of a new list.
 const MIDDLE: u64 = 1 << 63;
 
@@ -39,32 +42,8 @@ impl End {
 }
 
 /// The sequence range `[head, tail)` holding a list's elements.
-#[derive(Debug, Clone, Copy)]
-struct Ends {
-    head: u64,
-    tail: u64,
-}
-
-impl Ends {
-    fn read(meta: &Meta) -> Result<Ends> {
-        match meta.value.split_first() {
-            Some((&LAYOUT_V1, rest)) if rest.len() == 16 => Ok(Ends {
-                head: u64::from_be_bytes(rest[..8].try_into().expect("8 bytes")),
-                tail: u64::from_be_bytes(rest[8..].try_into().expect("8 bytes")),
-            }),
-            _ => Err(TypeError::Corrupt("list metadata")),
-        }
-    }
-
-    fn write(self, meta: &mut Meta) {
-        // 17 bytes: held inside the metadata, nothing allocated per push or pop.
-        let mut value = MetaValue::new();
-        value.push(LAYOUT_V1);
-        value.extend_from_slice(&self.head.to_be_bytes());
-        value.extend_from_slice(&self.tail.to_be_bytes());
-        meta.value = value;
-        meta.len = self.tail - self.head;
-    }
+fn ends_of(meta: &Meta) -> Result<ListEnds> {
+    ListEnds::read(meta).ok_or(TypeError::Corrupt("list metadata"))
 }
 
 fn seq_key(seq: u64) -> [u8; 8] {
@@ -82,7 +61,7 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta> {
         return Ok(meta);
     }
     let mut meta = Meta::new(Kind::List, txn.engine().new_version()?);
-    Ends {
+    ListEnds {
         head: MIDDLE,
         tail: MIDDLE,
     }
@@ -94,8 +73,9 @@ pub fn load_or_create(txn: &mut Txn, key: &[u8]) -> Result<Meta> {
 /// keeps empty lists). Returns whether the key was deleted.
 pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
     if meta.len == 0 {
-        // Every element row was deleted on the way to empty (pops, trims and removals delete
-        // their rows): nothing is left for background reclaim to walk.
+        // Trims and removals deleted their rows on the way to empty, and pops either did or
+        // left rows compaction removes once the metadata row is gone: nothing is left for
+        // background reclaim to walk.
         txn.delete_emptied(key, meta.version)?;
         return Ok(true);
     }
@@ -104,7 +84,7 @@ pub fn store(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
 
 /// Adds `value` at `end`.
 pub fn push(txn: &mut Txn, key: &[u8], meta: &mut Meta, end: End, value: Vec<u8>) -> Result<()> {
-    let mut ends = Ends::read(meta)?;
+    let mut ends = ends_of(meta)?;
     let seq = match end {
         End::Head => {
             ends.head -= 1;
@@ -128,7 +108,7 @@ pub fn pop(
     end: End,
     count: usize,
 ) -> Result<Vec<Vec<u8>>> {
-    let mut ends = Ends::read(meta)?;
+    let mut ends = ends_of(meta)?;
     let count = count.min(meta.len as usize);
     let mut popped = Vec::with_capacity(count);
     for _ in 0..count {
@@ -166,13 +146,13 @@ pub fn pop(
 
 /// Element `index` (0-based from the head, already normalized to `0..len`).
 pub fn get(txn: &Txn, key: &[u8], meta: &Meta, index: u64) -> Result<Option<Vec<u8>>> {
-    let ends = Ends::read(meta)?;
+    let ends = ends_of(meta)?;
     Ok(txn.sub_get(key, meta.version, &seq_key(ends.head + index))?)
 }
 
 /// Replaces element `index` (already normalized to `0..len`).
 pub fn set(txn: &mut Txn, key: &[u8], meta: &Meta, index: u64, value: Vec<u8>) -> Result<()> {
-    let ends = Ends::read(meta)?;
+    let ends = ends_of(meta)?;
     txn.sub_put(key, meta.version, &seq_key(ends.head + index), value);
     Ok(())
 }
@@ -195,10 +175,19 @@ pub fn range_shared(
     start: u64,
     stop: u64,
 ) -> Result<StretchValues> {
-    let ends = Ends::read(meta)?;
+    let ends = ends_of(meta)?;
     let positions = (ends.head + start..=ends.head + stop).map(seq_key);
     let count = usize::try_from(stop - start + 1).unwrap_or(usize::MAX);
     Ok(txn.sub_values_cached(key, meta.version, positions, count)?)
+}
+
+/// The rows of the list's elements, `(sequence key, element)`, from the head (from the
+/// tail when `reverse`). Bounded by the ends: rows beyond them are ones pops took, which
+/// stay until compaction removes them (see `engine::compaction`).
+pub fn rows(txn: &Txn, key: &[u8], meta: &Meta, reverse: bool) -> Result<SubScan> {
+    let ends = ends_of(meta)?;
+    let (head, tail) = (seq_key(ends.head), seq_key(ends.tail));
+    Ok(txn.sub_scan(key, meta.version, Included(&head), Excluded(&tail), reverse))
 }
 
 /// Iterates `(index, element)` from the head, or from the tail when `reverse`, lazily (LPOS
@@ -209,22 +198,20 @@ pub fn scan<'t>(
     meta: &Meta,
     reverse: bool,
 ) -> Result<impl Iterator<Item = Result<(u64, Vec<u8>)>> + 't> {
-    let ends = Ends::read(meta)?;
-    Ok(txn
-        .sub_scan(key, meta.version, Unbounded, Unbounded, reverse)
-        .map(move |row| {
-            let (sort_key, element) = row?;
-            let seq: [u8; 8] = sort_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| TypeError::Corrupt("list element key"))?;
-            Ok((u64::from_be_bytes(seq) - ends.head, element))
-        }))
+    let ends = ends_of(meta)?;
+    Ok(rows(txn, key, meta, reverse)?.map(move |row| {
+        let (sort_key, element) = row?;
+        let seq: [u8; 8] = sort_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| TypeError::Corrupt("list element key"))?;
+        Ok((u64::from_be_bytes(seq) - ends.head, element))
+    }))
 }
 
 /// Keeps only elements `start..=stop` (normalized); `None` empties the list.
 pub fn trim(txn: &mut Txn, key: &[u8], meta: &mut Meta, keep: Option<(u64, u64)>) -> Result<()> {
-    let mut ends = Ends::read(meta)?;
+    let mut ends = ends_of(meta)?;
     let (new_head, new_tail) = match keep {
         Some((start, stop)) => (ends.head + start, ends.head + stop + 1),
         None => (ends.head, ends.head),
@@ -247,7 +234,7 @@ fn rewrite_prefix(
     upto: u64,
     new_prefix: Vec<Vec<u8>>,
 ) -> Result<()> {
-    let mut ends = Ends::read(meta)?;
+    let mut ends = ends_of(meta)?;
     let boundary = ends.head + upto;
     let new_head = boundary - new_prefix.len() as u64;
     for seq in ends.head..new_head {
@@ -270,7 +257,7 @@ fn rewrite_suffix(
     from: u64,
     new_suffix: Vec<Vec<u8>>,
 ) -> Result<()> {
-    let mut ends = Ends::read(meta)?;
+    let mut ends = ends_of(meta)?;
     let start = ends.head + from;
     let new_tail = start + new_suffix.len() as u64;
     for seq in new_tail..ends.tail {
@@ -384,16 +371,16 @@ mod tests {
     #[test]
     fn ends_round_trip_through_meta() {
         let mut meta = Meta::new(Kind::List, 7);
-        Ends {
+        ListEnds {
             head: MIDDLE - 3,
             tail: MIDDLE + 2,
         }
         .write(&mut meta);
         assert_eq!(meta.len, 5);
         let decoded = Meta::decode(&meta.encode()).unwrap();
-        let ends = Ends::read(&decoded).unwrap();
+        let ends = ends_of(&decoded).unwrap();
         assert_eq!((ends.head, ends.tail), (MIDDLE - 3, MIDDLE + 2));
         meta.value = [9u8][..].into();
-        assert!(Ends::read(&meta).is_err());
+        assert!(ends_of(&meta).is_err());
     }
 }

@@ -16,8 +16,10 @@ pub mod zset_index;
 
 pub use error::TypeError;
 
+use std::ops::Bound::Unbounded;
 use std::sync::Arc;
 
+use crate::engine::txn::SubScan;
 use crate::engine::{Kind, Meta, Txn};
 use error::Result;
 
@@ -55,4 +57,13 @@ pub fn store_members(txn: &mut Txn, key: &[u8], meta: Meta) -> Result<bool> {
     }
     txn.put(key, meta)?;
     Ok(false)
+}
+
+/// Every sub-row of the value `meta` describes, `(sort key, value)` in sort-key order: for a
+/// list only the rows between its ends (see [`list::rows`]).
+pub fn value_rows(txn: &Txn, key: &[u8], meta: &Meta) -> Result<SubScan> {
+    match meta.kind {
+        Kind::List => list::rows(txn, key, meta, false),
+        _ => Ok(txn.sub_scan(key, meta.version, Unbounded, Unbounded, false)),
+    }
 }
