@@ -952,3 +952,115 @@ fn a_row_read_ahead_then_rewritten_pops_as_rewritten() {
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "changed");
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job297");
 }
+
+/// Pops of rows already in fjall write no deletion (the rows stay, outside the list's ends,
+/// until compaction removes them): no command may see them again. Every command that reads
+/// a whole list or searches it, the key commands that copy one, pushes that reuse the
+/// popped positions, the list emptied and created again, compactions over the rows, and a
+/// restart, against a `VecDeque` model.
+#[test]
+fn rows_popped_from_fjall_stay_gone_for_every_command() {
+    let mut server = TestServer::start_with(&["--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let mut model: VecDeque<String> = (0..2000).map(|i| format!("job{i}")).collect();
+    let mut push = redis::cmd("RPUSH");
+    push.arg("q").arg(model.iter().collect::<Vec<_>>());
+    let _: i64 = push.query(&mut c).unwrap();
+    server.move_to_fjall(&mut c);
+    let mut popped = Vec::new();
+    for _ in 0..150 {
+        assert_eq!(
+            q::<Option<String>>(&mut c, &["RPOP", "q"]),
+            model.pop_back()
+        );
+        assert_eq!(
+            q::<Option<String>>(&mut c, &["LPOP", "q"]),
+            model.pop_front()
+        );
+    }
+    let got: Vec<String> = q(&mut c, &["RPOP", "q", "20"]);
+    popped.extend(got.iter().cloned());
+    assert_eq!(
+        got,
+        (0..20).filter_map(|_| model.pop_back()).collect::<Vec<_>>()
+    );
+    popped.extend([
+        "job0".to_string(),
+        "job1999".to_string(),
+        "job140".to_string(),
+    ]);
+    server.move_to_fjall(&mut c);
+
+    let check = |c: &mut redis::Connection, model: &VecDeque<String>, key: &str| {
+        let all: Vec<String> = model.iter().cloned().collect();
+        assert_eq!(lrange(c, key), all, "{key}");
+        assert_eq!(q::<i64>(c, &["LLEN", key]), all.len() as i64);
+        let reversed: Vec<String> = q(c, &["LPOS", key, &all[0], "RANK", "-1", "COUNT", "0"]);
+        assert_eq!(reversed.len(), 1, "{key}");
+    };
+    check(&mut c, &model, "q");
+    for gone in &popped {
+        assert_eq!(
+            q::<Option<i64>>(&mut c, &["LPOS", "q", gone]),
+            None,
+            "{gone}"
+        );
+        assert_eq!(q::<i64>(&mut c, &["LREM", "q", "0", gone]), 0, "{gone}");
+        assert_eq!(q::<i64>(&mut c, &["LINSERT", "q", "BEFORE", gone, "x"]), -1);
+    }
+    let sorted: Vec<String> = q(&mut c, &["SORT", "q", "ALPHA"]);
+    let mut want: Vec<String> = model.iter().cloned().collect();
+    want.sort();
+    assert_eq!(sorted, want);
+    assert_eq!(
+        q::<String>(&mut c, &["OBJECT", "ENCODING", "q"]),
+        "quicklist"
+    );
+    q::<()>(&mut c, &["RENAME", "q", "q2"]);
+    check(&mut c, &model, "q2");
+    assert_eq!(q::<i64>(&mut c, &["COPY", "q2", "q3"]), 1);
+    check(&mut c, &model, "q3");
+    let dumped: Vec<u8> = q(&mut c, &["DUMP", "q3"]);
+    let _: () = redis::cmd("RESTORE")
+        .arg("q4")
+        .arg(0)
+        .arg(dumped)
+        .query(&mut c)
+        .unwrap();
+    check(&mut c, &model, "q4");
+    let copied = model.clone();
+
+    // Pushes reuse the positions pops left (and their stale rows) behind.
+    for i in 0..30 {
+        let (head, tail) = (format!("new-head{i}"), format!("new-tail{i}"));
+        q::<i64>(&mut c, &["LPUSH", "q2", &head]);
+        q::<i64>(&mut c, &["RPUSH", "q2", &tail]);
+        model.push_front(head);
+        model.push_back(tail);
+    }
+    check(&mut c, &model, "q2");
+    // A list emptied by pops (its rows left in fjall) and created again at the same key.
+    let small: Vec<String> = (0..40).map(|i| format!("small{i}")).collect();
+    let mut push = redis::cmd("RPUSH");
+    push.arg("small").arg(&small);
+    let _: i64 = push.query(&mut c).unwrap();
+    server.move_to_fjall(&mut c);
+    let all: Vec<String> = q(&mut c, &["RPOP", "small", "40"]);
+    assert_eq!(all.len(), 40);
+    assert_eq!(q::<i64>(&mut c, &["EXISTS", "small"]), 0);
+    q::<i64>(&mut c, &["RPUSH", "small", "again"]);
+    assert_eq!(lrange(&mut c, "small"), strings(&["again"]));
+
+    // Compactions run over the stale rows (the filler moves fill fjall's first level).
+    for _ in 0..3 {
+        server.move_to_fjall(&mut c);
+    }
+    check(&mut c, &model, "q2");
+    check(&mut c, &copied, "q4");
+    server.stop();
+    server.restart();
+    let mut c = server.client();
+    check(&mut c, &model, "q2");
+    check(&mut c, &copied, "q3");
+    assert_eq!(lrange(&mut c, "small"), strings(&["again"]));
+}

@@ -6,7 +6,6 @@
 //! sample of their elements (SAMPLES, default 5, 0 = all) scaled to their length, as Redis
 //! does.
 
-
 use bytes::Bytes;
 use redyn_protocol::args::eq_ignore_case;
 use redyn_protocol::Reply;

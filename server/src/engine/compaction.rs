@@ -77,21 +77,24 @@ impl SubRowFilter {
 }
 
 impl CompactionFilter for SubRowFilter {
-    fn filter_item(&mut self, item: ItemAccessor<'_>, _ctx: &Context) -> fjall::compaction::filter::CompactionFilterResult {
+    fn filter_item(
+        &mut self,
+        item: ItemAccessor<'_>,
+        _ctx: &Context,
+    ) -> fjall::compaction::filter::CompactionFilterResult {
         let Some(meta) = self.meta.clone() else {
             return Ok(Verdict::Keep);
         };
         let row = item.key();
         let prefix_len = keys::sub_prefix_len(row);
-        let Some(meta_key_len) = prefix_len.checked_sub(8).filter(|&n| n >= keys::META_HEADER)
+        let Some(meta_key_len) = prefix_len
+            .checked_sub(8)
+            .filter(|&n| n >= keys::META_HEADER)
         else {
             return Ok(Verdict::Keep);
         };
-        let version = u64::from_be_bytes(
-            row[meta_key_len..prefix_len]
-                .try_into()
-                .expect("8 bytes"),
-        );
+        let version =
+            u64::from_be_bytes(row[meta_key_len..prefix_len].try_into().expect("8 bytes"));
         let sort_key = &row[prefix_len..];
         let held = match self.lookup(&meta, &row[..meta_key_len]) {
             Lookup::Absent => false,
