@@ -863,7 +863,7 @@ fn pops_of_a_backlog_in_fjall_see_every_change_to_rows_read_ahead() {
         let len = model.len();
         // An index among the rows the next pops from either end would read ahead.
         let near_end = |rng: &mut Rng| -> i64 {
-            let span = len.min(70) as u64;
+            let span = len.min(260) as u64;
             let i = rng.below(span) as i64;
             if rng.below(2) == 0 {
                 i
@@ -945,7 +945,7 @@ fn a_row_read_ahead_then_rewritten_pops_as_rewritten() {
     push.arg("q").arg(&jobs);
     let _: i64 = push.query(&mut c).unwrap();
     server.move_to_fjall(&mut c);
-    // Reads job299 and the 63 rows before it.
+    // Reads job299 and the 255 rows before it.
     assert_eq!(q::<String>(&mut c, &["RPOP", "q"]), "job299");
     q::<()>(&mut c, &["LSET", "q", "-1", "changed"]);
     server.move_to_fjall(&mut c);

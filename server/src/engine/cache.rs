@@ -189,7 +189,7 @@ impl<V: CachedValue> RowCache<V> {
 
 /// Rows list pops read ahead (see `Txn::read_ahead`), by row key, until a pop takes them.
 ///
-/// Kept apart from the sub-row cache: a queue's backlog read ahead 64 rows at a time through
+/// Kept apart from the sub-row cache: a queue's backlog read ahead 256 rows at a time through
 /// the full sub-row cache spent a fifth of each pop in its inserts and evictions, for rows
 /// that are each read once. This holds few rows (each popped list's next ones), bounded by
 /// [`ReadAhead::MAX_ROWS`]; coherent because it holds only committed rows and every committed
