@@ -56,7 +56,9 @@ pub fn run_batch(
     let batch = Batch::new(client.db);
     let mut replies = Vec::with_capacity(requests.len());
     client.batch_clock = Some(std::time::Instant::now());
-    for (entry, args) in requests {
+    for (i, (entry, args)) in requests.iter().enumerate() {
+        let next_key = requests.get(i + 1).map(|(_, next)| &next[1]);
+        batch.keep_reads_for_next(next_key == Some(&args[1]));
         replies.push(dispatch::execute_in_batch(
             server,
             client,

@@ -104,6 +104,15 @@ impl<V> SmallMap<V> {
         self.entries.iter().map(|(_, v)| v)
     }
 
+    /// Removes and returns the entry of a map holding exactly one.
+    pub(crate) fn take_only(&mut self) -> Option<(Vec<u8>, V)> {
+        if self.entries.len() == 1 {
+            self.entries.pop()
+        } else {
+            None
+        }
+    }
+
     /// Removes and yields every entry.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = (Vec<u8>, V)> + '_ {
         self.index = None;

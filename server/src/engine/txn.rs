@@ -18,6 +18,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use foldhash::HashMap;
@@ -45,6 +46,7 @@ pub struct KeyEvent {
     pub key: Vec<u8>,
 }
 
+#[derive(Clone)]
 struct MetaEntry {
     /// The row as stored when the transaction first looked (expired or not). Shared with
     /// the metadata cache: a read copies nothing but what it returns.
@@ -205,7 +207,35 @@ pub struct Batch {
     space: u32,
     /// The time its commands judge expiries by (see [`Txn::now`]).
     now: u64,
-    pending: Mutex<Pending>,
+    pending: Mutex<BatchPending>,
+    /// Whether the command running now should leave what it read for the next one (its
+    /// key is the next one's too, see [`Batch::keep_reads_for_next`]).
+    keep_reads: AtomicBool,
+}
+
+/// What a batch's commands have left it: their writes, and what the last one read.
+#[derive(Default)]
+struct BatchPending {
+    writes: Pending,
+    /// The metadata row the batch's last read-only command of one key read, as it read it
+    /// (see `Txn`'s `Drop`): a pipeline of reads of one key (HGETs of one hash, SISMEMBERs
+    /// of one set) finds and decodes the row once, not once per command. It stays right for
+    /// the batch's life: the batch holds its keys' locks, and its own writes, which are
+    /// looked up first, are the only others.
+    last_read: Option<(Vec<u8>, MetaEntry)>,
+}
+
+impl std::ops::Deref for BatchPending {
+    type Target = Pending;
+    fn deref(&self) -> &Pending {
+        &self.writes
+    }
+}
+
+impl std::ops::DerefMut for BatchPending {
+    fn deref_mut(&mut self) -> &mut Pending {
+        &mut self.writes
+    }
 }
 
 impl Batch {
@@ -213,15 +243,23 @@ impl Batch {
         Batch {
             space,
             now: super::now_ms(),
-            pending: Mutex::new(Pending::default()),
+            pending: Mutex::new(BatchPending::default()),
+            keep_reads: AtomicBool::new(false),
         }
+    }
+
+    /// Says whether the next command of the batch reads the key the one about to run reads:
+    /// only then does that one leave its metadata row behind (see `last_read`), so batches
+    /// of reads of distinct keys (GETs of random keys) do not pay for keeping it.
+    pub fn keep_reads_for_next(&self, keep: bool) {
+        self.keep_reads.store(keep, Ordering::Relaxed);
     }
 
     /// Commits everything the batch's commands committed, under `locks` (the batch's lock
     /// scope), with the bookkeeping of [`Txn::commit`].
     pub fn commit<'e>(self, engine: &'e Engine, locks: LockGuard<'e>) -> Result<()> {
         let mut txn = Txn::new(engine, self.space, locks);
-        txn.pending = self.pending.into_inner();
+        txn.pending = self.pending.into_inner().writes;
         txn.commit()
     }
 }
@@ -242,6 +280,22 @@ pub struct Txn<'e> {
     /// times (metadata, each sub-row), and encoding it hashes the key for its slot. The
     /// encoded row holds the space and the key, so it is its own memo key.
     last_meta_key: RefCell<Option<Vec<u8>>>,
+}
+
+impl Drop for Txn<'_> {
+    /// A command of a batch that read one key and wrote nothing (a committed one has handed
+    /// its entries to the batch already) leaves what it read for the batch's next command
+    /// (see [`Batch`]'s `last_read`).
+    fn drop(&mut self) {
+        let Some(batch) = self.batch.filter(|b| b.keep_reads.load(Ordering::Relaxed)) else {
+            return;
+        };
+        if let Some((raw_key, entry)) = self.pending.metas.take_only() {
+            if !entry.dirty {
+                batch.pending.lock().last_read = Some((raw_key, entry));
+            }
+        }
+    }
 }
 
 impl<'e> Txn<'e> {
@@ -385,6 +439,11 @@ impl<'e> Txn<'e> {
                     dirty: false,
                     emptied_version: ours.emptied_version,
                 });
+            }
+            if let Some((read_key, read)) = &pending.last_read {
+                if read_key.as_slice() == raw_key {
+                    return Ok(read.clone());
+                }
             }
         }
         let physical = self.engine.read_meta(raw_key)?;
@@ -982,11 +1041,7 @@ impl<'e> Txn<'e> {
 
     /// Records a keyspace event to publish once the transaction commits.
     pub fn notify(&mut self, class: char, event: &'static str, key: &[u8]) {
-        if self
-            .engine
-            .notify_enabled
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if self.engine.notify_enabled.load(Ordering::Relaxed) {
             let space = self.space;
             self.pending.rare_mut().events.push(KeyEvent {
                 space,
@@ -1050,7 +1105,7 @@ impl<'e> Txn<'e> {
         let changed = self.pending.metas.values().filter(|e| e.dirty).count() + self.rows_pending();
         self.engine
             .changes
-            .fetch_add(changed.max(1) as u64, std::sync::atomic::Ordering::Relaxed);
+            .fetch_add(changed.max(1) as u64, Ordering::Relaxed);
         self.after_commit(&staged.written, &staged.count_deltas);
         Ok(())
     }
