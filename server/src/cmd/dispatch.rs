@@ -98,7 +98,7 @@ fn admit<'e>(
         ));
     }
     if let Some(entry) = entry {
-        if let Some(sub) = super::introspection::subcommand(entry.spec.name, args) {
+        if let Some(sub) = entry.subcommand(args) {
             let full = format!("{}|{sub}", entry.spec.name);
             server.introspection.record_rejected(&full);
         }
@@ -288,7 +288,7 @@ fn run_in(
     let written_before = server.engine.durability.written();
     // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
     // does), and after it, because EXEC runs its queued commands in between.
-    let subcommand = super::introspection::subcommand(entry.spec.name, args);
+    let subcommand = entry.subcommand(args);
     client.info.note_command(entry.spec.name, subcommand);
     let locks_held = locks.is_held();
     let feed_monitors = |client: &ClientState| {

@@ -161,9 +161,8 @@ pub fn subcommands_of(command: &str) -> Option<&'static [&'static str]> {
         .copied()
 }
 
-/// The known subcommand `args[1]` names, for a container command.
-pub fn subcommand<'a>(command: &str, args: &[Bytes]) -> Option<&'a str> {
-    let subs = subcommands_of(command)?;
+/// The subcommand among `subs` (a container command's) that `args[1]` names.
+pub fn subcommand_in(subs: &'static [&'static str], args: &[Bytes]) -> Option<&'static str> {
     let arg = args.get(1)?;
     subs.iter().copied().find(|sub| eq_ignore_case(arg, sub))
 }

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 use crate::metrics::CommandMetrics;
 
+use bytes::Bytes;
 use redyn_protocol::Reply;
 
 use super::Handler;
@@ -301,6 +302,16 @@ impl CommandStat {
 pub struct Entry {
     pub spec: &'static CommandSpec,
     pub stat: CommandStat,
+    /// The subcommands of a container command (CLIENT, CONFIG…), looked up once here:
+    /// statistics name the subcommand of every call.
+    subcommands: Option<&'static [&'static str]>,
+}
+
+impl Entry {
+    /// The known subcommand `args[1]` names, for a container command.
+    pub fn subcommand(&self, args: &[Bytes]) -> Option<&'static str> {
+        super::introspection::subcommand_in(self.subcommands?, args)
+    }
 }
 
 /// All commands, by lower-case name.
@@ -349,6 +360,7 @@ impl CommandTable {
             .map(|spec| Entry {
                 spec,
                 stat: CommandStat::default(),
+                subcommands: super::introspection::subcommands_of(spec.name),
             })
             .collect();
         entries.sort_by_key(|e| e.spec.name);
