@@ -62,18 +62,21 @@ enum Lookup {
     Unknown,
 }
 
-impl SubRowFilter {
-    fn lookup(&mut self, meta: &Keyspace, meta_key: &[u8]) -> &Lookup {
-        if self.last.as_ref().is_none_or(|(key, _)| key != meta_key) {
-            let lookup = match meta.get(meta_key) {
-                Ok(None) => Lookup::Absent,
-                Ok(Some(raw)) => Meta::decode(&raw).map_or(Lookup::Unknown, Lookup::Present),
-                Err(_) => Lookup::Unknown,
-            };
-            self.last = Some((meta_key.to_vec(), lookup));
-        }
-        &self.last.as_ref().expect("just filled").1
+/// What fjall holds for `meta_key`, looked up unless `last` is that key's.
+fn lookup<'l>(
+    meta: &Keyspace,
+    last: &'l mut Option<(Vec<u8>, Lookup)>,
+    meta_key: &[u8],
+) -> &'l Lookup {
+    if last.as_ref().is_none_or(|(key, _)| key != meta_key) {
+        let lookup = match meta.get(meta_key) {
+            Ok(None) => Lookup::Absent,
+            Ok(Some(raw)) => Meta::decode(&raw).map_or(Lookup::Unknown, Lookup::Present),
+            Err(_) => Lookup::Unknown,
+        };
+        *last = Some((meta_key.to_vec(), lookup));
     }
+    &last.as_ref().expect("just filled").1
 }
 
 impl CompactionFilter for SubRowFilter {
@@ -82,7 +85,7 @@ impl CompactionFilter for SubRowFilter {
         item: ItemAccessor<'_>,
         _ctx: &Context,
     ) -> fjall::compaction::filter::CompactionFilterResult {
-        let Some(meta) = self.meta.clone() else {
+        let Some(meta) = &self.meta else {
             return Ok(Verdict::Keep);
         };
         let row = item.key();
@@ -96,7 +99,7 @@ impl CompactionFilter for SubRowFilter {
         let version =
             u64::from_be_bytes(row[meta_key_len..prefix_len].try_into().expect("8 bytes"));
         let sort_key = &row[prefix_len..];
-        let held = match self.lookup(&meta, &row[..meta_key_len]) {
+        let held = match lookup(meta, &mut self.last, &row[..meta_key_len]) {
             Lookup::Absent => false,
             Lookup::Present(meta) => meta.version == version && meta.may_hold_sub_row(sort_key),
             Lookup::Unknown => true,
