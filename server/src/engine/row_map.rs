@@ -234,8 +234,8 @@ impl Part {
                 match key.cmp_to(head, rest) {
                     Ordering::Equal => return Some(row),
                     Ordering::Less => return None,
-                    // Deletions past the key: the partition ends in rows popped from fjall
-                    // (a run as long as the pops since the layer began), so search.
+                    // Deletions past the key: the partition ends in rows popped while an
+                    // older layer held them (a run as long as those pops), so search.
                     Ordering::Greater if row.value.is_none() => break,
                     Ordering::Greater => {}
                 }
