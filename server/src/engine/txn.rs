@@ -225,19 +225,6 @@ struct BatchPending {
     last_read: Option<(Vec<u8>, MetaEntry)>,
 }
 
-impl std::ops::Deref for BatchPending {
-    type Target = Pending;
-    fn deref(&self) -> &Pending {
-        &self.writes
-    }
-}
-
-impl std::ops::DerefMut for BatchPending {
-    fn deref_mut(&mut self) -> &mut Pending {
-        &mut self.writes
-    }
-}
-
 impl Batch {
     pub fn new(space: u32) -> Batch {
         Batch {
@@ -430,9 +417,9 @@ impl<'e> Txn<'e> {
     fn load_entry(&self, raw_key: &[u8]) -> Result<MetaEntry> {
         if let Some(batch) = self.batch {
             let pending = batch.pending.lock();
-            if let Some(at) = pending.metas.position(raw_key) {
+            if let Some(at) = pending.writes.metas.position(raw_key) {
                 // As the batch left it; the stored row stays the batch's "physical" one.
-                let ours = pending.metas.at(at);
+                let ours = pending.writes.metas.at(at);
                 return Ok(MetaEntry {
                     physical: ours.physical.clone(),
                     current: ours.current.clone(),
@@ -584,7 +571,13 @@ impl<'e> Txn<'e> {
             return Some(pending.value.clone());
         }
         let batch = self.batch?;
-        batch.pending.lock().subs.get(row).map(|w| w.value.clone())
+        batch
+            .pending
+            .lock()
+            .writes
+            .subs
+            .get(row)
+            .map(|w| w.value.clone())
     }
 
     /// Whether every sub-row of key version `version` is in memory (the write buffer, or
@@ -618,7 +611,7 @@ impl<'e> Txn<'e> {
         !self.pending.subs.is_empty()
             || self
                 .batch
-                .is_some_and(|batch| !batch.pending.lock().subs.is_empty())
+                .is_some_and(|batch| !batch.pending.lock().writes.subs.is_empty())
     }
 
     /// Values of the `count` sub-rows of `key` at `version` named by `sort_keys`, ascending,
@@ -873,6 +866,7 @@ impl<'e> Txn<'e> {
             Some(batch) => batch
                 .pending
                 .lock()
+                .writes
                 .subs
                 .range::<Vec<u8>, _>((lo.clone(), hi.clone()))
                 .map(|(row, write)| (row.clone(), write.value.clone()))
@@ -972,7 +966,7 @@ impl<'e> Txn<'e> {
             return None;
         }
         let pending = batch.pending.lock();
-        let mut rows = pending.subs.range::<[u8], _>(bounds);
+        let mut rows = pending.writes.subs.range::<[u8], _>(bounds);
         rows.find(|(_, write)| write.value.is_some())
             .map(|(row, _)| row.clone())
     }
@@ -983,6 +977,7 @@ impl<'e> Txn<'e> {
             batch
                 .pending
                 .lock()
+                .writes
                 .subs
                 .get(row)
                 .is_some_and(|write| write.value.is_none())
@@ -998,7 +993,11 @@ impl<'e> Txn<'e> {
         }
         if let Some(batch) = self.batch {
             let batch_pending = batch.pending.lock();
-            if let Some(pending) = batch_pending.rows().and_then(|rows| rows.get(&entry)) {
+            if let Some(pending) = batch_pending
+                .writes
+                .rows()
+                .and_then(|rows| rows.get(&entry))
+            {
                 return Ok(pending.value.clone());
             }
         }
@@ -1120,7 +1119,7 @@ impl<'e> Txn<'e> {
             }
             self.check_row_sizes()?;
         }
-        batch.pending.lock().absorb(&mut self.pending);
+        batch.pending.lock().writes.absorb(&mut self.pending);
         Ok(())
     }
 
