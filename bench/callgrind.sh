@@ -7,7 +7,7 @@
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
 #   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
-#   INCR HSET ZADD)
+#   INCR HSET ZADD SADD_NEW)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
@@ -47,6 +47,7 @@ setup() {
     INCR) bench -n 200000 INCR counter:__rand_int__ ;;
     # Members that exist, as in bench.sh, where SADD at pipeline 16 follows SADD at 1.
     SADD) bench -n 200000 SADD bench:set member:__rand_int__ ;;
+    # SADD_NEW: a set growing from empty (most members are new), as in bench.sh's first SADD row.
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
     *) ;;
@@ -56,7 +57,7 @@ setup() {
 # workload <test>: the measured commands.
 workload() {
   case $1 in
-    SADD) bench SADD bench:set member:__rand_int__ ;;
+    SADD | SADD_NEW) bench SADD bench:set member:__rand_int__ ;;
     SPOP) bench -n "$SPOP_N" SPOP bench:set ;;
     LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
     RPOP) bench RPOP bench:list ;;

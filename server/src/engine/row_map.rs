@@ -98,7 +98,7 @@ pub(crate) struct KeyRef<'a> {
 /// of its instructions.
 #[derive(Clone)]
 struct RestKey {
-    head: [u64; 2],
+    head: Head,
     key: Slice,
 }
 
@@ -112,33 +112,34 @@ impl RestKey {
     }
 
     /// Orders against a key given as its head and bytes.
-    fn cmp_to(&self, head: [u64; 2], bytes: &[u8]) -> Ordering {
+    fn cmp_to(&self, head: Head, bytes: &[u8]) -> Ordering {
         self.head
             .cmp(&head)
             .then_with(|| cmp_past_head(&self.key, bytes))
     }
 }
 
-/// A key's first 16 bytes as two big-endian numbers, zero-padded: for keys `a < b`,
+/// A key's first bytes as numbers (see [`head_of`]).
+type Head = [u64; 3];
+const HEAD_BYTES: usize = 24;
+
+/// A key's first 24 bytes as three big-endian numbers, zero-padded: for keys `a < b`,
 /// `head_of(a) <= head_of(b)` (a shorter key that is a prefix of a longer one pads with
 /// zeros, the smallest byte), so heads that differ order their keys.
-fn head_of(key: &[u8]) -> [u64; 2] {
-    let mut bytes = [0u8; 16];
-    let n = key.len().min(16);
+fn head_of(key: &[u8]) -> Head {
+    let mut bytes = [0u8; HEAD_BYTES];
+    let n = key.len().min(HEAD_BYTES);
     bytes[..n].copy_from_slice(&key[..n]);
-    let (hi, lo) = bytes.split_at(8);
-    [
-        u64::from_be_bytes(hi.try_into().expect("8 bytes")),
-        u64::from_be_bytes(lo.try_into().expect("8 bytes")),
-    ]
+    let word = |i: usize| u64::from_be_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    [word(0), word(1), word(2)]
 }
 
 /// Orders two keys whose heads are equal: by the bytes past the head, then by length.
 fn cmp_past_head(a: &[u8], b: &[u8]) -> Ordering {
-    if a.len() <= 16 && b.len() <= 16 {
+    if a.len() <= HEAD_BYTES && b.len() <= HEAD_BYTES {
         return a.len().cmp(&b.len());
     }
-    a[a.len().min(16)..].cmp(&b[b.len().min(16)..])
+    a[a.len().min(HEAD_BYTES)..].cmp(&b[b.len().min(HEAD_BYTES)..])
 }
 
 impl PartialEq for RestKey {
