@@ -60,15 +60,6 @@ impl Store {
         self.buffer.get_near_last(self.id, key)
     }
 
-    /// A point read of a sub-row of key version `version`: fjall is read only if it may
-    /// hold rows of that version.
-    pub(crate) fn get_of_version(&self, key: &[u8], version: u64) -> fjall::Result<Option<Slice>> {
-        match self.get_buffered(key) {
-            Some(buffered) => Ok(buffered),
-            None => self.get_stored_of_version(key, version),
-        }
-    }
-
     /// [`Store::get_stored`] of a sub-row of key version `version` (after the buffer missed).
     pub(crate) fn get_stored_of_version(
         &self,

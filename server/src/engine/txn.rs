@@ -595,11 +595,17 @@ impl<'e> Txn<'e> {
         if let Some(cached) = self.engine.sub_cache.get(&row) {
             return Ok(cached.map(|v| v.to_vec()));
         }
-        let stored = self
-            .engine
-            .sub
-            .get_of_version(&row, version)?
-            .map(|v| v.to_vec());
+        let sub = &self.engine.sub;
+        let stored = match sub.get_buffered(&row) {
+            Some(buffered) => buffered,
+            // Every row of the version is in the buffer, which has none here. Such absences
+            // are not cached: inserting one evicted another row, and the SADD that asked
+            // then refreshed it (a set growing from empty: 24.7 -> 13.7 simulated L2 misses
+            // per SADD). The row is cached when it is first read, as any written row is.
+            None if !self.engine.buffer.fjall_may_hold(version) => return Ok(None),
+            None => sub.get_stored(&row)?,
+        }
+        .map(|v| v.to_vec());
         self.engine
             .sub_cache
             .put(&row, stored.as_deref().map(MetaValue::from_slice));
