@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use redyn_protocol::Reply;
+use smallvec::SmallVec;
 
 use super::client::ClientState;
 use super::shared::Server;
@@ -51,8 +52,12 @@ pub fn run_batch(
     requests: &[(&Entry, Vec<Bytes>)],
 ) -> Vec<Reply> {
     let engine = &server.engine;
-    let slots = requests.iter().map(|(_, args)| keys::key_slot(&args[1]));
-    let locks = Locks::Take.acquire(engine, slots);
+    let slots: SmallVec<[u16; 32]> = requests
+        .iter()
+        .map(|(_, args)| keys::key_slot(&args[1]))
+        .collect();
+    let locks = Locks::Take.acquire(engine, slots.iter().copied());
+    engine.prefetch_metadata(&slots);
     let batch = Batch::new(client.db);
     let mut replies = Vec::with_capacity(requests.len());
     client.batch_clock = Some(std::time::Instant::now());

@@ -588,6 +588,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Starts loading into the CPU's cache the write buffer's metadata rows of the keys of
+    /// hash slots `slots` (a pipelined batch's keys, before its commands run): a pipelined
+    /// INCR of a random key spent a fifth of its time waiting for the two dependent cache
+    /// misses of its metadata row's search, one command after another.
+    pub fn prefetch_metadata(&self, slots: &[u16]) {
+        self.buffer.prefetch(self.meta.id, slots);
+    }
+
     /// A metadata row, decoded: from the write buffer if it holds the row (a written key's
     /// row is found where the write put it, so commits leave the cache alone), else from the
     /// cache of rows read from fjall, else from fjall (then cached).
