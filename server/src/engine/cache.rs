@@ -8,7 +8,8 @@
 //! - The metadata cache holds rows as fjall has them, for keys the write buffer does not
 //!   hold: a read looks in the buffer first (`Engine::read_meta`), so commits leave the cache
 //!   alone (a random-key write touched both the cache and the buffer, a third of a SET's
-//!   cache misses), and a layer's keys are forgotten before the layer leaves the buffer.
+//!   cache misses), and a layer's keys cached are brought up to its rows before the layer
+//!   leaves the buffer.
 //! - The sub-row and stretch caches are read first and kept current by `Txn::commit`, which
 //!   runs under the shard locks of the keys it touches and refreshes them right after its
 //!   batch is committed: a big hash's field found in the cache costs fewer misses than a

@@ -636,21 +636,28 @@ impl Engine {
             }
             ingestion.finish()?;
         }
-        self.forget_cached_metas(layer);
+        self.refresh_cached_metas(layer);
         self.buffer
             .retire(layer)
             .map_err(|e| self.storage_error(e.into()))
     }
 
-    /// Drops the cached metadata rows of keys a layer about to leave the write buffer holds:
-    /// the cache holds rows as fjall had them before, and reads find the layer's newer rows
-    /// in the buffer only until it leaves (see [`Engine::read_meta`]).
-    fn forget_cached_metas(&self, layer: &write_buffer::Layer) {
+    /// Brings the cached metadata rows of keys a layer about to leave the write buffer holds
+    /// up to the layer's rows, now fjall's: the cache held rows as fjall had them before,
+    /// and reads find the layer's newer rows in the buffer only until it leaves (see
+    /// [`Engine::read_meta`]). Rows not cached stay out. Dropping the rows instead sent the
+    /// next read of each key written in the layer to fjall: bench.sh's pipelined INCR, whose
+    /// counters an ingestion had taken, ran at 597 k/s against 749 k/s.
+    fn refresh_cached_metas(&self, layer: &write_buffer::Layer) {
         if !self.meta_cache.was_filled() {
             return;
         }
-        for (key, _) in layer.maps[self.meta.id].iter() {
-            self.meta_cache.remove(&key.to_slice());
+        for (key, value) in layer.maps[self.meta.id].iter() {
+            let key = key.to_slice();
+            match value.as_deref().map(Meta::decode).transpose() {
+                Ok(meta) => self.meta_cache.refresh(&key, meta.map(Arc::new)),
+                Err(_) => self.meta_cache.remove(&key),
+            }
         }
     }
 

@@ -613,3 +613,29 @@ fn compaction_removes_the_sub_rows_no_live_value_holds() {
     assert!(stored_sort_keys(&engine, &prefix(b"replaced", replaced)).is_empty());
     assert!(stored_sort_keys(&engine, &prefix(b"emptied", emptied)).is_empty());
 }
+
+/// Metadata rows read after the layer that wrote them went to fjall: the cache of rows read
+/// from fjall follows each ingestion (cached rows, and cached absences, of the layer's keys).
+#[test]
+fn metadata_reads_follow_ingested_layers() {
+    let (_dir, engine) = open();
+    let value_of = |key: &[u8]| {
+        let mut txn = engine.txn(Locks::Take, 0, &[key]);
+        txn.get_shared(key).unwrap().map(|meta| meta.value.to_vec())
+    };
+    // Cached as absent, from fjall.
+    assert_eq!(value_of(b"k"), None);
+    for value in [b"1", b"2"] {
+        put_string(&engine, Locks::Take, b"k", value, 0);
+        engine.flush_write_buffer().unwrap();
+        // Once from the cache as the ingestion left it, once more.
+        for _ in 0..2 {
+            assert_eq!(value_of(b"k"), Some(value.to_vec()));
+        }
+    }
+    let mut txn = engine.txn(Locks::Take, 0, &[b"k"]);
+    txn.delete(b"k").unwrap();
+    txn.commit().unwrap();
+    engine.flush_write_buffer().unwrap();
+    assert_eq!(value_of(b"k"), None);
+}
