@@ -125,7 +125,8 @@ pub struct RowCache<V: CachedValue> {
 /// Decoded metadata rows of recently used keys.
 pub type MetaCache = RowCache<CachedMeta>;
 
-/// Values of recently used sub-rows.
+/// Values of recently used sub-rows, by version and sort key
+/// ([`super::keys::version_and_sort_key`]).
 pub type SubCache = RowCache<CachedSub>;
 
 /// The last stretch read of recently read keys (at most one per key version).

@@ -592,7 +592,8 @@ impl<'e> Txn<'e> {
         if let Some(pending) = self.pending_sub(&row) {
             return Ok(pending);
         }
-        if let Some(cached) = self.engine.sub_cache.get(&row) {
+        let cache_key = keys::version_and_sort_key(&row);
+        if let Some(cached) = self.engine.sub_cache.get(cache_key) {
             return Ok(cached.map(|v| v.to_vec()));
         }
         let sub = &self.engine.sub;
@@ -608,7 +609,7 @@ impl<'e> Txn<'e> {
         .map(|v| v.to_vec());
         self.engine
             .sub_cache
-            .put(&row, stored.as_deref().map(MetaValue::from_slice));
+            .put(cache_key, stored.as_deref().map(MetaValue::from_slice));
         Ok(stored)
     }
 
@@ -1238,7 +1239,8 @@ impl<'e> Txn<'e> {
                 engine.stretch_cache.remove(prefix);
                 stretch_dropped = Some(prefix.to_vec());
             }
-            engine.sub_cache.refresh(&row, write.value.map(meta_value));
+            let cache_key = keys::version_and_sort_key(&row);
+            engine.sub_cache.refresh(cache_key, write.value.map(meta_value));
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
