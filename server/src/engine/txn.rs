@@ -1240,7 +1240,9 @@ impl<'e> Txn<'e> {
                 stretch_dropped = Some(prefix.to_vec());
             }
             let cache_key = keys::version_and_sort_key(&row);
-            engine.sub_cache.refresh(cache_key, write.value.map(meta_value));
+            engine
+                .sub_cache
+                .refresh(cache_key, write.value.map(meta_value));
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
