@@ -615,7 +615,8 @@ fn compaction_removes_the_sub_rows_no_live_value_holds() {
 }
 
 /// Metadata rows read after the layer that wrote them went to fjall: the cache of rows read
-/// from fjall follows each ingestion (cached rows, and cached absences, of the layer's keys).
+/// from fjall follows each ingestion (cached rows, and cached absences, of the layer's keys,
+/// short rows and long).
 #[test]
 fn metadata_reads_follow_ingested_layers() {
     let (_dir, engine) = open();
@@ -625,12 +626,13 @@ fn metadata_reads_follow_ingested_layers() {
     };
     // Cached as absent, from fjall.
     assert_eq!(value_of(b"k"), None);
-    for value in [b"1", b"2"] {
-        put_string(&engine, Locks::Take, b"k", value, 0);
+    // Short rows are brought up to date in the cache; a long one is dropped from it.
+    for value in [b"1".to_vec(), b"2".to_vec(), vec![b'x'; 300], b"3".to_vec()] {
+        put_string(&engine, Locks::Take, b"k", &value, 0);
         engine.flush_write_buffer().unwrap();
         // Once from the cache as the ingestion left it, once more.
         for _ in 0..2 {
-            assert_eq!(value_of(b"k"), Some(value.to_vec()));
+            assert_eq!(value_of(b"k"), Some(value.clone()));
         }
     }
     let mut txn = engine.txn(Locks::Take, 0, &[b"k"]);
