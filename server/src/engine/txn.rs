@@ -570,14 +570,18 @@ impl<'e> Txn<'e> {
         if let Some(pending) = self.pending.subs.get(row) {
             return Some(pending.value.clone());
         }
-        let batch = self.batch?;
-        batch
-            .pending
-            .lock()
-            .writes
-            .subs
-            .get(row)
-            .map(|w| w.value.clone())
+        self.with_batch_pending_sub(row, |write| write.value.clone())
+    }
+
+    /// `read` of the write an earlier command of this transaction's batch is about to make
+    /// to sub-row `row`, if there is one.
+    fn with_batch_pending_sub<R>(
+        &self,
+        row: &[u8],
+        read: impl FnOnce(&SubWrite) -> R,
+    ) -> Option<R> {
+        let pending = self.batch?.pending.lock();
+        pending.writes.subs.get(row).map(read)
     }
 
     /// Whether every sub-row of key version `version` is in memory (the write buffer, or
@@ -980,15 +984,8 @@ impl<'e> Txn<'e> {
 
     /// Whether an earlier command of this transaction's batch is about to delete `row`.
     fn batch_pending_delete(&self, row: &[u8]) -> bool {
-        self.batch.is_some_and(|batch| {
-            batch
-                .pending
-                .lock()
-                .writes
-                .subs
-                .get(row)
-                .is_some_and(|write| write.value.is_none())
-        })
+        self.with_batch_pending_sub(row, |write| write.value.is_none())
+            .unwrap_or(false)
     }
 
     /// Reads a row of a row family (table items, catalog, change logs), through this
