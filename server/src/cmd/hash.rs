@@ -15,10 +15,10 @@ use crate::types::hash;
 use Flag::*;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("hset", -4, &[Write, DenyOom, Fast, Batch], ONE_KEY, "hash", "2.0.0", "Creates or modifies the value of a field in a hash.", hset),
+    CommandSpec::new("hset", -4, &[Write, DenyOom, Fast, Batch, SubKey], ONE_KEY, "hash", "2.0.0", "Creates or modifies the value of a field in a hash.", hset),
     CommandSpec::new("hmset", -4, &[Write, DenyOom, Fast], ONE_KEY, "hash", "2.0.0", "Sets the values of multiple fields.", hset),
     CommandSpec::new("hsetnx", 4, &[Write, DenyOom, Fast], ONE_KEY, "hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist.", hsetnx),
-    CommandSpec::new("hget", 3, &[ReadOnly, Fast, Batch], ONE_KEY, "hash", "2.0.0", "Returns the value of a field in a hash.", hget),
+    CommandSpec::new("hget", 3, &[ReadOnly, Fast, Batch, SubKey], ONE_KEY, "hash", "2.0.0", "Returns the value of a field in a hash.", hget),
     CommandSpec::new("hmget", -3, &[ReadOnly, Fast], ONE_KEY, "hash", "2.0.0", "Returns the values of all fields in a hash.", hmget),
     CommandSpec::new("hdel", -3, &[Write, Fast], ONE_KEY, "hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", hdel),
     CommandSpec::new("hlen", 2, &[ReadOnly, Fast], ONE_KEY, "hash", "2.0.0", "Returns the number of fields in a hash.", hlen),

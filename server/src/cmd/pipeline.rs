@@ -58,6 +58,11 @@ pub fn run_batch(
         .collect();
     let locks = Locks::Take.acquire(engine, slots.iter().copied());
     engine.prefetch_metadata(&slots);
+    for (entry, args) in requests {
+        if entry.spec.has(Flag::SubKey) && args.len() > 2 {
+            engine.prefetch_sub_row(&args[1], &args[2]);
+        }
+    }
     let batch = Batch::new(client.db);
     let mut replies = Vec::with_capacity(requests.len());
     client.batch_clock = Some(std::time::Instant::now());

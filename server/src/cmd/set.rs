@@ -21,10 +21,10 @@ use Flag::*;
 const NUMKEYS: super::table::KeySpec = (0, 0, 0);
 
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sadd", -3, &[Write, DenyOom, Fast, Batch], ONE_KEY, "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
-    CommandSpec::new("srem", -3, &[Write, Fast, Batch], ONE_KEY, "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
+    CommandSpec::new("sadd", -3, &[Write, DenyOom, Fast, Batch, SubKey], ONE_KEY, "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", sadd),
+    CommandSpec::new("srem", -3, &[Write, Fast, Batch, SubKey], ONE_KEY, "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", srem),
     CommandSpec::new("smembers", 2, &[ReadOnly], ONE_KEY, "set", "1.0.0", "Returns all members of a set.", smembers),
-    CommandSpec::new("sismember", 3, &[ReadOnly, Fast, Batch], ONE_KEY, "set", "1.0.0", "Determines whether a member belongs to a set.", sismember),
+    CommandSpec::new("sismember", 3, &[ReadOnly, Fast, Batch, SubKey], ONE_KEY, "set", "1.0.0", "Determines whether a member belongs to a set.", sismember),
     CommandSpec::new("smismember", -3, &[ReadOnly, Fast], ONE_KEY, "set", "6.2.0", "Determines whether multiple members belong to a set.", smismember),
     CommandSpec::new("scard", 2, &[ReadOnly, Fast, Batch], ONE_KEY, "set", "1.0.0", "Returns the number of members in a set.", scard),
     CommandSpec::new("spop", -2, &[Write, Fast, Batch], ONE_KEY, "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", spop),

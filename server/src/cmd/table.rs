@@ -39,6 +39,10 @@ pub enum Flag {
     /// transaction and never blocks, so consecutive pipelined ones may run as one engine
     /// batch (see `cmd::pipeline`). Not reported by COMMAND INFO.
     Batch,
+    /// Internal: `args[2]` names the sub-row of `args[1]` the command reads first (a hash
+    /// field, a set member), so a batch can start loading its cache entry before the command
+    /// runs (see `cmd::pipeline`). Not reported by COMMAND INFO.
+    SubKey,
 }
 
 impl Flag {
@@ -58,7 +62,7 @@ impl Flag {
             Flag::NoAuth => "no_auth",
             Flag::NoMulti => "no_multi",
             Flag::PubSubContext => "pubsub_context",
-            Flag::Offload | Flag::Batch => return None,
+            Flag::Offload | Flag::Batch | Flag::SubKey => return None,
         })
     }
 }

@@ -1,5 +1,5 @@
-//! Hot caches of decoded rows: metadata rows, sub-rows (hash field values, zset member
-//! rows) and stretches of consecutive sub-rows (the list positions an LRANGE read).
+//! Hot caches of decoded rows: metadata rows and stretches of consecutive sub-rows (the list
+//! positions an LRANGE read). Single sub-rows have a cache of their own (`sub_cache`).
 //!
 //! Every command starts by reading its keys' metadata rows, and hash commands read the field
 //! rows they touch. A point read in fjall costs a chain of cache misses (and a decode); these
@@ -25,16 +25,10 @@ use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
-use super::meta::{Meta, MetaValue};
+use super::meta::Meta;
 
 /// A cached metadata row: `None` caches "no such key".
 pub type CachedMeta = Option<Arc<Meta>>;
-
-/// A cached sub-row value: `None` caches "no such row". Held as a metadata value is, inside
-/// the cache's entry when short (most hash values, counters, set members' empty values), so a
-/// hit copies it out without following a pointer or counting a reference (a shared `Bytes`
-/// cost both on every HGET).
-pub type CachedSub = Option<MetaValue>;
 
 /// Heap bytes a cached value holds, for the caches' memory bound.
 pub trait CachedValue: Clone {
@@ -46,14 +40,6 @@ impl CachedValue for CachedMeta {
         self.as_ref()
             .filter(|m| m.value.spilled())
             .map_or(0, |m| m.value.capacity())
-    }
-}
-
-impl CachedValue for CachedSub {
-    fn heap_bytes(&self) -> usize {
-        self.as_ref()
-            .filter(|v| v.spilled())
-            .map_or(0, |v| v.capacity())
     }
 }
 
@@ -124,10 +110,6 @@ pub struct RowCache<V: CachedValue> {
 
 /// Decoded metadata rows of recently used keys.
 pub type MetaCache = RowCache<CachedMeta>;
-
-/// Values of recently used sub-rows, by version and sort key
-/// ([`super::keys::version_and_sort_key`]).
-pub type SubCache = RowCache<CachedSub>;
 
 /// The last stretch read of recently read keys (at most one per key version).
 pub type StretchCache = RowCache<CachedStretch>;

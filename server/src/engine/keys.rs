@@ -108,11 +108,15 @@ pub fn sub_prefix_len(sub_row: &[u8]) -> usize {
     (META_HEADER + key_len + 8).min(sub_row.len())
 }
 
-/// A sub-row's key version and sort key: all of its key that tells it from every other
-/// sub-row, since versions are never reused, not even by another key (what the sub-row cache
-/// is keyed by: 19 fewer bytes to hash and compare for a set member of a 9-byte key).
-pub fn version_and_sort_key(sub_row: &[u8]) -> &[u8] {
-    &sub_row[sub_prefix_len(sub_row).saturating_sub(8)..]
+/// A sub-row's user key, version and sort key (clamped to the row should it be malformed).
+pub fn sub_row_parts(sub_row: &[u8]) -> (&[u8], u64, &[u8]) {
+    let prefix_len = sub_prefix_len(sub_row);
+    let version_at = prefix_len.saturating_sub(8);
+    let key = sub_row.get(META_HEADER..version_at).unwrap_or_default();
+    let version = sub_row[version_at..prefix_len]
+        .try_into()
+        .map_or(0, u64::from_be_bytes);
+    (key, version, &sub_row[prefix_len..])
 }
 
 /// The longest row key fjall stores (its keys carry a 16-bit length). A row key is the

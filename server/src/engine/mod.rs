@@ -35,12 +35,14 @@ pub mod durability;
 pub mod keys;
 pub mod locks;
 pub mod meta;
+mod prefetch;
 mod row_map;
 pub mod shards;
 pub mod signals;
 mod small_map;
 mod store;
 pub mod stream_id;
+mod sub_cache;
 pub mod throttle;
 pub mod txn;
 mod write_buffer;
@@ -236,7 +238,7 @@ pub struct Engine {
     /// Decoded metadata rows of recently used keys.
     meta_cache: cache::MetaCache,
     /// Values of recently used sub-rows (hash fields…).
-    sub_cache: cache::SubCache,
+    sub_cache: sub_cache::SubCache,
     /// Stretches of list positions recently read (LRANGE); a quarter of the sub-row cache's
     /// budget (see [`split_sub_cache`]).
     stretch_cache: cache::StretchCache,
@@ -343,7 +345,7 @@ impl Engine {
             tracker: OnceLock::new(),
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.budget.meta_cache),
-            sub_cache: cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
+            sub_cache: sub_cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
             stretch_cache: cache::StretchCache::new(split_sub_cache(options.budget.sub_cache).1),
             read_ahead: cache::ReadAhead::default(),
             disk: Arc::new(disk::DiskGuard::new(dir)),
@@ -601,6 +603,13 @@ impl Engine {
     /// misses of its metadata row's search, one command after another.
     pub fn prefetch_metadata(&self, slots: &[u16]) {
         self.buffer.prefetch(self.meta.id, slots);
+    }
+
+    /// Starts loading into the CPU's cache where the sub-row cache would hold sub-row
+    /// `sort_key` of `key` (a pipelined batch's hash fields and set members, before its
+    /// commands run).
+    pub fn prefetch_sub_row(&self, key: &[u8], sort_key: &[u8]) {
+        self.sub_cache.prefetch(key, sort_key);
     }
 
     /// A metadata row, decoded: from the write buffer if it holds the row (a written key's

@@ -26,6 +26,7 @@ use std::ops::Bound;
 use fjall::Slice;
 
 use super::keys;
+use super::prefetch::prefetch;
 
 /// A buffered row.
 pub(crate) struct Buffered {
@@ -203,18 +204,6 @@ const BUCKETS: usize = 1 << 14;
 /// Bytes of a bucket's few rows [`RowMap::prefetch_rows`] loads at most (a search reads rows
 /// from the first up to the one it looks for).
 const PREFETCH_ROW_BYTES: usize = 512;
-
-/// Asks the CPU to load the cache line holding `item`; a hint only, never an access the
-/// program sees (any address may be given).
-fn prefetch<T>(item: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch instruction reads nothing into the program and cannot fault.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(item.cast::<i8>(), std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
-}
 
 /// Where `rest` is in a sorted vector of rows, or where it would go. A linear scan: a
 /// binary search's probes each wait for the cache miss of the one before (14 % of a

@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 use super::cache::{Stretch, StretchValues};
 use super::keys::{self, meta_key, sub_prefix};
 use super::locks::LockGuard;
-use super::meta::{meta_value, Meta, MetaValue};
+use super::meta::Meta;
 use super::small_map::SmallMap;
 use super::store::{MergedRow, Overlaid, Row, StoreIter};
 use super::write_buffer::{RowOp, StoreId};
@@ -596,9 +596,8 @@ impl<'e> Txn<'e> {
         if let Some(pending) = self.pending_sub(&row) {
             return Ok(pending);
         }
-        let cache_key = keys::version_and_sort_key(&row);
-        if let Some(cached) = self.engine.sub_cache.get(cache_key) {
-            return Ok(cached.map(|v| v.to_vec()));
+        if let Some(cached) = self.engine.sub_cache.get(&row) {
+            return Ok(cached);
         }
         let sub = &self.engine.sub;
         let stored = match sub.get_buffered(&row) {
@@ -611,9 +610,7 @@ impl<'e> Txn<'e> {
             None => sub.get_stored(&row)?,
         }
         .map(|v| v.to_vec());
-        self.engine
-            .sub_cache
-            .put(cache_key, stored.as_deref().map(MetaValue::from_slice));
+        self.engine.sub_cache.put(&row, stored.as_deref());
         Ok(stored)
     }
 
@@ -1236,10 +1233,7 @@ impl<'e> Txn<'e> {
                 engine.stretch_cache.remove(prefix);
                 stretch_dropped = Some(prefix.to_vec());
             }
-            let cache_key = keys::version_and_sort_key(&row);
-            engine
-                .sub_cache
-                .refresh(cache_key, write.value.map(meta_value));
+            engine.sub_cache.refresh(&row, write.value.as_deref());
         }
         self.locks.account_bytes(engine, &written.0);
         for &(space, delta) in count_deltas {
