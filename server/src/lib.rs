@@ -40,7 +40,7 @@
 pub const ALLOCATOR: &str = "mimalloc";
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::MiMalloc = allocator::MiMalloc;
 
 /// Turns transparent huge pages off for this process (Linux's `PR_SET_THP_DISABLE`).
 ///
@@ -58,6 +58,7 @@ pub fn disable_transparent_huge_pages() {
 }
 
 pub mod acl;
+mod allocator;
 pub mod cmd;
 pub mod config;
 pub mod dynamodb_http;

@@ -183,7 +183,9 @@ fn gather_batch<'s>(
     while requests.len() < pipeline::MAX_BATCH {
         match parser.next(rbuf, limits) {
             Ok(Some(args)) if args.is_empty() => continue,
-            Ok(Some(args)) => match pipeline::batch_entry(server, &args) {
+            Ok(Some(args)) => match same_command(&requests, &args)
+                .or_else(|| pipeline::batch_entry(server, &args))
+            {
                 Some(entry) => requests.push((entry, args)),
                 None => {
                     ahead = Some(Ok(Some(args)));
@@ -201,6 +203,16 @@ fn gather_batch<'s>(
         return Err(requests.pop().expect("one request").1);
     }
     Ok((requests, ahead))
+}
+
+/// The entry of the batch's last request if `args` names the same command, spelled the same
+/// way (a pipeline repeats one command): found without a table lookup.
+fn same_command<'s>(
+    requests: &[(&'s crate::cmd::table::Entry, Vec<Bytes>)],
+    args: &[Bytes],
+) -> Option<&'s crate::cmd::table::Entry> {
+    let (entry, last) = requests.last()?;
+    (args.len() >= 2 && last[0] == args[0]).then_some(*entry)
 }
 
 /// Requests gathered into one batch, and the request parsed after them if it could not join.
