@@ -10,10 +10,10 @@
 //!   alone (a random-key write touched both the cache and the buffer, a third of a SET's
 //!   cache misses), and a layer's keys cached are brought up to its rows before the layer
 //!   leaves the buffer.
-//! - The sub-row and stretch caches are read first and kept current by `Txn::commit`, which
-//!   runs under the shard locks of the keys it touches and refreshes them right after its
-//!   batch is committed: a big hash's field found in the cache costs fewer misses than a
-//!   search of its partition in the buffer.
+//! - The stretch cache, like the sub-row cache (`sub_cache`), is read first and kept
+//!   current by `Txn::commit`, which runs under the shard locks of the keys it touches and
+//!   refreshes them right after its batch is committed: a big hash's field found in the
+//!   cache costs fewer misses than a search of its partition in the buffer.
 //!
 //! FLUSHALL clears them together with the keyspaces. (Background reclaim deletes sub-rows only
 //! of dropped versions, which no reader asks for again: versions are never reused.)

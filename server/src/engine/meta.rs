@@ -49,7 +49,7 @@ pub struct Meta {
 
 /// A metadata row's inline value: short ones (counters, most small strings) inside the
 /// [`Meta`] itself, so a GET reads a cached key's value without following a second pointer,
-/// and a SET or INCR allocates nothing for it. The sub-row cache holds values the same way.
+/// and a SET or INCR allocates nothing for it.
 pub type MetaValue = smallvec::SmallVec<[u8; 24]>;
 
 /// [`MetaValue`] encoded as `serde_bytes` encodes a `Vec<u8>` (the stored format).
