@@ -25,25 +25,45 @@ fn naturally_aligned(size: usize, align: usize) -> bool {
 
 pub struct MiMalloc;
 
+/// A block of `size` bytes aligned to `align`, from `plain` when mimalloc's own alignment
+/// suffices, else from `aligned`.
+///
+/// # Safety
+/// As for [`GlobalAlloc::alloc`]: `align` is a power of two.
+unsafe fn allocate(
+    size: usize,
+    align: usize,
+    plain: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    if naturally_aligned(size, align) {
+        plain(size).cast()
+    } else {
+        aligned(size, align).cast()
+    }
+}
+
 // SAFETY: every block comes from mimalloc with at least the layout's size and alignment,
 // and goes back to mimalloc's `mi_free` (which takes blocks of either allocation call).
 unsafe impl GlobalAlloc for MiMalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if naturally_aligned(layout.size(), layout.align()) {
-            ffi::mi_malloc(layout.size()).cast()
-        } else {
-            ffi::mi_malloc_aligned(layout.size(), layout.align()).cast()
-        }
+        allocate(
+            layout.size(),
+            layout.align(),
+            ffi::mi_malloc,
+            ffi::mi_malloc_aligned,
+        )
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if naturally_aligned(layout.size(), layout.align()) {
-            ffi::mi_zalloc(layout.size()).cast()
-        } else {
-            ffi::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-        }
+        allocate(
+            layout.size(),
+            layout.align(),
+            ffi::mi_zalloc,
+            ffi::mi_zalloc_aligned,
+        )
     }
 
     #[inline]
