@@ -35,10 +35,21 @@ pub fn may_batch(server: &Server, client: &ClientState) -> bool {
         && server.clients.pause.current().is_none()
 }
 
-/// The command table's entry for `args` if the request may join a batch.
-pub fn batch_entry<'s>(server: &'s Server, args: &[Bytes]) -> Option<&'s Entry> {
+/// The command table's entry for `args` if the request may join a batch. `previous` is the
+/// batch's last request: a request naming the same command, spelled the same way (a
+/// pipeline repeats one command), takes its entry without a table lookup.
+pub fn batch_entry<'s>(
+    server: &'s Server,
+    previous: Option<&(&'s Entry, Vec<Bytes>)>,
+    args: &[Bytes],
+) -> Option<&'s Entry> {
     if args.len() < 2 {
         return None;
+    }
+    if let Some((entry, last)) = previous {
+        if last[0] == args[0] {
+            return Some(*entry);
+        }
     }
     dispatch::lookup(server, args).filter(|e| e.spec.has(Flag::Batch))
 }

@@ -252,6 +252,12 @@ impl Shard {
         shard
     }
 
+    /// Replaces the shard's `table` (held locked) with an empty one of the first size.
+    fn empty(&self, table: &mut Table) {
+        *table = Table::new(FIRST_BUCKETS);
+        self.publish(table);
+    }
+
     /// Makes `table` the one [`SubCache::prefetch`] looks in.
     fn publish(&self, table: &mut Table) {
         self.buckets
@@ -381,9 +387,7 @@ impl SubCache {
     pub fn clear(&self) {
         self.filled.store(false, Ordering::Relaxed);
         for shard in self.shards.iter() {
-            let mut table = shard.table.lock();
-            *table = Table::new(FIRST_BUCKETS);
-            shard.publish(&mut table);
+            shard.empty(&mut shard.table.lock());
         }
     }
 
@@ -395,8 +399,7 @@ impl SubCache {
         for shard in self.shards.iter() {
             let mut table = shard.table.lock();
             if table.table_bytes() + table.heap > budget {
-                *table = Table::new(FIRST_BUCKETS);
-                shard.publish(&mut table);
+                shard.empty(&mut table);
             }
         }
     }

@@ -172,7 +172,7 @@ fn gather_batch<'s>(
     if rbuf.is_empty() || !pipeline::may_batch(server, client) {
         return Err(first);
     }
-    let Some(entry) = pipeline::batch_entry(server, &first) else {
+    let Some(entry) = pipeline::batch_entry(server, None, &first) else {
         return Err(first);
     };
     // Sized for a typical pipeline at once (redis-benchmark -P 16): growing it 1, 4, 8, 16
@@ -183,9 +183,7 @@ fn gather_batch<'s>(
     while requests.len() < pipeline::MAX_BATCH {
         match parser.next(rbuf, limits) {
             Ok(Some(args)) if args.is_empty() => continue,
-            Ok(Some(args)) => match same_command(&requests, &args)
-                .or_else(|| pipeline::batch_entry(server, &args))
-            {
+            Ok(Some(args)) => match pipeline::batch_entry(server, requests.last(), &args) {
                 Some(entry) => requests.push((entry, args)),
                 None => {
                     ahead = Some(Ok(Some(args)));
@@ -203,16 +201,6 @@ fn gather_batch<'s>(
         return Err(requests.pop().expect("one request").1);
     }
     Ok((requests, ahead))
-}
-
-/// The entry of the batch's last request if `args` names the same command, spelled the same
-/// way (a pipeline repeats one command): found without a table lookup.
-fn same_command<'s>(
-    requests: &[(&'s crate::cmd::table::Entry, Vec<Bytes>)],
-    args: &[Bytes],
-) -> Option<&'s crate::cmd::table::Entry> {
-    let (entry, last) = requests.last()?;
-    (args.len() >= 2 && last[0] == args[0]).then_some(*entry)
 }
 
 /// Requests gathered into one batch, and the request parsed after them if it could not join.
