@@ -7,7 +7,7 @@
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
 #   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
-#   INCR HSET ZADD SADD_NEW)
+#   INCR HSET ZADD SADD_NEW SPOP_FJALL)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
@@ -50,6 +50,12 @@ setup() {
     # SADD_NEW: a set growing from empty (most members are new), as in bench.sh's first SADD row.
     SPOP) seq 1 "$SPOP_SET"  | awk '{print "SADD bench:set member:" $1}' |
       redis-cli -p "$PORT" --pipe >/dev/null ;;
+    # SPOP_FJALL: the same set, pushed out of the write buffer into fjall by ~60 MB of other
+    # keys (more than the default budget's memtable), as bench.sh's SPOP row finds it.
+    SPOP_FJALL)
+      setup SPOP
+      bench -n 100000 SET fill:__rand_int__ "$(head -c 1000 /dev/zero | tr '\0' x)"
+      sleep "${FJALL_SETTLE:-20}" ;;
     *) ;;
   esac
 }
@@ -58,7 +64,7 @@ setup() {
 workload() {
   case $1 in
     SADD | SADD_NEW) bench SADD bench:set member:__rand_int__ ;;
-    SPOP) bench -n "$SPOP_N" SPOP bench:set ;;
+    SPOP | SPOP_FJALL) bench -n "$SPOP_N" SPOP bench:set ;;
     LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
     RPOP) bench RPOP bench:list ;;
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
@@ -104,7 +110,7 @@ for test in $TESTS; do
   rm -rf "$dir"
   # The dump holds only the measured part (counters were zeroed before it).
   # summary: Ir [Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw] (the bracketed ones with CACHE_SIM).
-  n=$N; [ "$test" == SPOP ] && n=$SPOP_N
+  n=$N; [[ "$test" == SPOP* ]] && n=$SPOP_N
   for f in "$OUT"/callgrind.out."$test".*; do grep -h '^summary:' "$f"; done |
     awk -v test="$test" -v n="$n" -v pipe="$PIPE" '
       { ir += $2; d1 += $6 + $7; ll += $9 + $10 }

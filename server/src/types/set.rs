@@ -24,6 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound::{self, Excluded, Unbounded};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -90,8 +91,15 @@ pub fn remove(txn: &mut Txn, key: &[u8], meta: &mut Meta, member: &[u8]) -> Resu
         return Ok(false);
     }
     remove_present(txn, key, meta, member);
+    // SPOP's pools may hold the member (see `PopHints::ready`).
+    MEMBER_REMOVALS.fetch_add(1, Ordering::Relaxed);
     Ok(true)
 }
+
+/// Members removed by SREM and SMOVE since start-up, in any set: while it has not moved
+/// since SPOP read a pool ahead, every member of the pool is still in its set (other
+/// changes to the set's membership change its length, and the pool is dropped).
+static MEMBER_REMOVALS: AtomicU64 = AtomicU64::new(0);
 
 /// Removes a member known to be in the set (read by a scan of this transaction).
 pub fn remove_present(txn: &mut Txn, key: &[u8], meta: &mut Meta, member: &[u8]) {
@@ -240,8 +248,7 @@ pub fn random_distinct_quick(
         if picked.len() as u64 == count {
             break;
         }
-        let target = random_between(&hints.first, &hints.last, &mut rng);
-        let Some(member) = hints.pick(txn, key, meta, target)? else {
+        let Some(member) = hints.pick(txn, key, meta, &mut rng)? else {
             break;
         };
         if !picked.contains(&member) {
@@ -250,7 +257,7 @@ pub fn random_distinct_quick(
     }
     hints.len = meta.len - picked.len() as u64;
     if (picked.len() as u64) < count {
-        hints.dead.clear();
+        hints.forget_stretches();
         return random_distinct(txn, key, meta, count);
     }
     Ok(picked)
@@ -268,13 +275,25 @@ struct PopHints {
     first: Vec<u8>,
     last: Vec<u8>,
     /// Stretches known to hold no member: start → end (inclusive; `None`: to the end).
+    /// Members read ahead into `ready` count as popped already.
     dead: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Members read ahead by the last seeks and not popped yet (sets in fjall only).
+    ready: Vec<Vec<u8>>,
+    /// [`MEMBER_REMOVALS`] when `ready` was read: while it holds, no member of the pool can
+    /// have been removed but by our pops, and the pops need not check.
+    ready_as_of: u64,
     /// The set's length the hints describe.
     len: u64,
 }
 
 /// Dead stretches remembered per set at most (past that they are forgotten and relearned).
 const MAX_DEAD_STRETCHES: usize = 8192;
+/// Seeks into fjall per refill of the read-ahead pool, and members each takes. Opening a
+/// range in fjall costs ~30 k instructions, reading on ~500 a member: a pool of 16 random
+/// runs of 16 serves 256 pops, picked from it at random (so that consecutive pops come from
+/// different runs, not from one stretch of the member space).
+const SEEKS_PER_REFILL: usize = 16;
+const MEMBERS_PER_SEEK: usize = 16;
 
 impl PopHints {
     fn read(txn: &Txn, key: &[u8], meta: &Meta) -> Result<PopHints> {
@@ -283,45 +302,117 @@ impl PopHints {
             first,
             last,
             dead: BTreeMap::new(),
+            ready: Vec::new(),
+            ready_as_of: 0,
             len: meta.len,
         })
     }
 
-    /// The first member at or after `point` (wrapping around to the first member), skipping
-    /// known dead stretches; notes the stretch it stepped over as dead, through the member
-    /// (which the caller pops). `None` if the set seems to hold nothing.
+    /// A member to pop (`None` if the set seems to hold nothing). From a set all in memory,
+    /// the first member at or after a random point; from one fjall may hold, a random one of
+    /// the pool read ahead, checked still there.
     fn pick(
         &mut self,
         txn: &Txn,
         key: &[u8],
         meta: &Meta,
-        mut point: Vec<u8>,
+        rng: &mut impl Rng,
     ) -> Result<Option<Vec<u8>>> {
         // Deletions that slow seeks down are fjall's: a set still all in memory has few (the
-        // write buffer drops a popped member it holds as added), so its pops note no dead
-        // stretches (a tenth of a pop's instructions), and their seeks, finding none, start
-        // at the point itself. Once fjall may hold its rows it stays so.
-        let hinted = !txn.sub_rows_in_memory(meta.version);
-        for wrapped in [false, true] {
-            if wrapped {
-                // Nothing from there to the end: wrap around.
-                point = self.first.clone();
-            }
-            let (from, start) = self.seek_start(std::mem::take(&mut point));
-            let found = match &start {
-                Some(start) => {
-                    txn.first_sub_key(key, meta.version, start.as_ref().map(Vec::as_slice))?
+        // write buffer drops a popped member it holds as added), so its pops need neither
+        // the dead stretches (a tenth of a pop's instructions) nor the pool: a seek there is
+        // cheap. Once fjall may hold its rows it stays so.
+        if txn.sub_rows_in_memory(meta.version) {
+            let point = random_between(&self.first, &self.last, rng);
+            return Ok(self.run_from(txn, key, meta, point, 1)?.pop());
+        }
+        loop {
+            while !self.ready.is_empty() {
+                let member = self
+                    .ready
+                    .swap_remove(rng.random_range(0..self.ready.len()));
+                // Another client may have removed it (its SREM with an SADD leaves the length
+                // our pops expect): a point read per pop, if anything was removed anywhere.
+                let untouched = MEMBER_REMOVALS.load(Ordering::Relaxed) == self.ready_as_of;
+                if untouched || contains(txn, key, meta, &member)? {
+                    return Ok(Some(member));
                 }
-                None => None,
-            };
-            if hinted {
-                self.note_dead(from, found.clone());
             }
-            if found.is_some() {
-                return Ok(found);
+            // Read before the seeks: removals from other sets may run meanwhile, not from
+            // this one, whose shard this command holds.
+            self.ready_as_of = MEMBER_REMOVALS.load(Ordering::Relaxed);
+            for _ in 0..SEEKS_PER_REFILL {
+                let point = random_between(&self.first, &self.last, rng);
+                let run = self.run_from(txn, key, meta, point, MEMBERS_PER_SEEK)?;
+                self.ready.extend(run);
+            }
+            if self.ready.is_empty() {
+                return Ok(None);
             }
         }
-        Ok(None)
+    }
+
+    /// Up to `limit` members from the first at or after `point` (wrapping around to the first
+    /// member), skipping known dead stretches and stopping at the next. From a set fjall may
+    /// hold, notes the stretch it stepped over as dead, through the last member read (which
+    /// the caller pops or pools).
+    fn run_from(
+        &mut self,
+        txn: &Txn,
+        key: &[u8],
+        meta: &Meta,
+        mut point: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let hinted = !txn.sub_rows_in_memory(meta.version);
+        let mut wrapped = false;
+        loop {
+            let (from, start) = self.seek_start(std::mem::take(&mut point));
+            // A dead stretch may hold members of the pool: the run stops before it.
+            let stop = self
+                .dead
+                .range::<[u8], _>((Excluded(from.as_slice()), Unbounded))
+                .next()
+                .map(|(start, _)| start.clone());
+            let run = match &start {
+                Some(start) if limit == 1 && stop.is_none() => txn
+                    .first_sub_key(key, meta.version, start.as_ref().map(Vec::as_slice))?
+                    .into_iter()
+                    .collect(),
+                Some(start) => {
+                    let upper = stop.as_deref().map_or(Unbounded, Excluded);
+                    let range = (start.as_ref().map(Vec::as_slice), upper);
+                    txn.sub_scan_expecting(key, meta.version, range, false, limit)
+                        .take(limit)
+                        .map(|row| row.map(|(member, _)| member))
+                        .collect::<std::result::Result<Vec<_>, _>>()?
+                }
+                None => Vec::new(),
+            };
+            if hinted {
+                // A short run read everything up to the next dead stretch (or the end), which
+                // the noted stretch then joins.
+                let through = if run.len() == limit {
+                    run.last().cloned()
+                } else {
+                    stop.clone()
+                };
+                self.note_dead(from.clone(), through);
+            }
+            if !run.is_empty() {
+                return Ok(run);
+            }
+            match (stop, start) {
+                // Go on past the stretch just joined.
+                (Some(_), Some(_)) if hinted => point = from,
+                // Nothing from there to the end: wrap around, once.
+                _ if !wrapped => {
+                    wrapped = true;
+                    point = self.first.clone();
+                }
+                _ => return Ok(Vec::new()),
+            }
+        }
     }
 
     /// Where a seek for `point` starts: past the dead stretch holding it, if any. Returns the
@@ -338,11 +429,18 @@ impl PopHints {
         }
     }
 
+    /// Forgets the dead stretches, and with them the pool read ahead (whose members they
+    /// count as popped: a seek could otherwise read them again).
+    fn forget_stretches(&mut self) {
+        self.dead.clear();
+        self.ready.clear();
+    }
+
     /// Records `from..=through` (`None`: to the end) as holding no member, merged with the
     /// stretches it covers.
     fn note_dead(&mut self, from: Vec<u8>, through: Option<Vec<u8>>) {
         if self.dead.len() >= MAX_DEAD_STRETCHES {
-            self.dead.clear();
+            self.forget_stretches();
         }
         let upper = match &through {
             Some(end) if *end < from => return,
