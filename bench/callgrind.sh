@@ -7,7 +7,7 @@
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
 #   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
-#   INCR HSET ZADD SADD_NEW SPOP_FJALL)
+#   INCR HSET ZADD SADD_NEW SPOP_FJALL PING)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
@@ -68,6 +68,7 @@ workload() {
     LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
     RPOP) bench RPOP bench:list ;;
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
+    PING) bench PING ;;
     SET) bench SET key:__rand_int__ value ;;
     GET) bench GET key:__rand_int__ ;;
     SET_RANDVAL) bench SET key:__rand_int__ value:__rand_int__ ;;

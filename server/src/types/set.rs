@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use redyn_protocol::args::parse_i64_strict;
+use smallvec::SmallVec;
 
 use super::error::Result;
 use crate::engine::txn::SubScan;
@@ -295,6 +296,9 @@ const MAX_DEAD_STRETCHES: usize = 8192;
 const SEEKS_PER_REFILL: usize = 16;
 const MEMBERS_PER_SEEK: usize = 16;
 
+/// Members a seek read: one, most often (no allocation for it).
+type Run = SmallVec<[Vec<u8>; 1]>;
+
 impl PopHints {
     fn read(txn: &Txn, key: &[u8], meta: &Meta) -> Result<PopHints> {
         let (first, last) = read_bounds(txn, key, meta)?;
@@ -363,7 +367,7 @@ impl PopHints {
         meta: &Meta,
         mut point: Vec<u8>,
         limit: usize,
-    ) -> Result<Vec<Vec<u8>>> {
+    ) -> Result<Run> {
         let hinted = !txn.sub_rows_in_memory(meta.version);
         let mut wrapped = false;
         loop {
@@ -385,9 +389,9 @@ impl PopHints {
                     txn.sub_scan_expecting(key, meta.version, range, false, limit)
                         .take(limit)
                         .map(|row| row.map(|(member, _)| member))
-                        .collect::<std::result::Result<Vec<_>, _>>()?
+                        .collect::<std::result::Result<Run, _>>()?
                 }
-                None => Vec::new(),
+                None => Run::new(),
             };
             if hinted {
                 // A short run read everything up to the next dead stretch (or the end), which
@@ -410,7 +414,7 @@ impl PopHints {
                     wrapped = true;
                     point = self.first.clone();
                 }
-                _ => return Ok(Vec::new()),
+                _ => return Ok(Run::new()),
             }
         }
     }
