@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use dashmap::DashMap;
+use futures::task::AtomicWaker;
 use parking_lot::Mutex;
 use redyn_protocol::RespVersion;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -42,7 +43,13 @@ pub struct ClientInfo {
     pub in_multi: AtomicBool,
     /// Set by CLIENT KILL / shutdown: the connection closes at its next chance.
     pub killed: AtomicBool,
+    /// Wakes the connection's rare waits (a stuck write, a blocking command, a pause) on a
+    /// kill.
     pub kill_signal: tokio::sync::Notify,
+    /// The connection task while it waits for a request, woken on a kill or a shutdown. A
+    /// waker registered without a lock: a `Notify` wait made anew for every request took
+    /// its lock twice (registered, then dropped when the request came first).
+    pub attention: AtomicWaker,
     /// Bytes buffered from the socket and not yet consumed, and the rest of the buffer's
     /// capacity (CLIENT LIST `qbuf=` / `qbuf-free=`).
     pub qbuf: AtomicU64,
@@ -203,6 +210,7 @@ impl ClientInfo {
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_signal.notify_one();
+        self.attention.wake();
     }
 
     /// This client's pub/sub handle, and the queue its connection drains (created at the
@@ -335,6 +343,7 @@ impl ClientRegistry {
             in_multi: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             kill_signal: tokio::sync::Notify::new(),
+            attention: AtomicWaker::new(),
             qbuf: AtomicU64::new(0),
             qbuf_free: AtomicU64::new(0),
             blocked: AtomicBool::new(false),
@@ -346,6 +355,13 @@ impl ClientRegistry {
         });
         self.clients.insert(id, info.clone());
         info
+    }
+
+    /// Wakes every connection waiting for a request (the server is shutting down).
+    pub fn wake_all(&self) {
+        for client in self.clients.iter() {
+            client.attention.wake();
+        }
     }
 
     pub fn unregister(&self, id: u64) {

@@ -4,7 +4,7 @@
 //! start-up, runs the background tasks over it and flushes it at shutdown.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -147,6 +147,8 @@ pub struct Server {
     /// CONFIG SET port hands the listener bound on the new port to the accept loop here.
     pub listener_swap: ListenerSwap,
     shutdown: watch::Sender<bool>,
+    /// Set with `shutdown`: read by connections waiting for a request without a lock.
+    stopping: AtomicBool,
     /// Background threads and the autoscaler settings they run with (see `apply_config`).
     background: Mutex<Option<(Background, AutoscaleConfig)>>,
 }
@@ -181,13 +183,21 @@ impl Server {
             acl,
             listener_swap: ListenerSwap::default(),
             shutdown: watch::channel(false).0,
+            stopping: AtomicBool::new(false),
             background: Mutex::new(None),
         }
     }
 
     /// Asks the server to shut down (SHUTDOWN, SIGTERM).
     pub fn request_shutdown(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.shutdown.send_replace(true);
+        self.clients.wake_all();
+    }
+
+    /// Whether shutdown was requested.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     pub fn shutdown_requested(&self) -> watch::Receiver<bool> {
