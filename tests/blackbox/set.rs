@@ -775,6 +775,12 @@ fn spop_drains_a_large_set_in_fjall_exactly_while_members_come_and_go() {
     drain_a_large_set_while_members_come_and_go(&server, true);
 }
 
+/// A member of the (non-empty) model picked at random.
+fn any_member(model: &BTreeSet<String>, rng: &mut Rng) -> String {
+    let at = rng.below(model.len() as u64) as usize;
+    model.iter().nth(at).cloned().expect("non-empty")
+}
+
 fn drain_a_large_set_while_members_come_and_go(server: &TestServer, in_fjall: bool) {
     let mut c = server.client();
     let mut model: BTreeSet<String> = BTreeSet::new();
@@ -807,11 +813,7 @@ fn drain_a_large_set_while_members_come_and_go(server: &TestServer, in_fjall: bo
                 model.insert(member);
             }
             1 => {
-                let member = model
-                    .iter()
-                    .nth(rng.below(model.len() as u64) as usize)
-                    .cloned();
-                let member = member.expect("non-empty");
+                let member = any_member(&model, &mut rng);
                 assert_eq!(q::<i64>(&mut c, &["SREM", "big", &member]), 1);
                 model.remove(&member);
             }
@@ -824,11 +826,7 @@ fn drain_a_large_set_while_members_come_and_go(server: &TestServer, in_fjall: bo
             }
             3 => {
                 // One member out, one in: the set's length stays what SPOP expects.
-                let gone = model
-                    .iter()
-                    .nth(rng.below(model.len() as u64) as usize)
-                    .cloned()
-                    .expect("non-empty");
+                let gone = any_member(&model, &mut rng);
                 let member = new_member(&mut rng);
                 let (removed, fresh): (i64, i64) = redis::pipe()
                     .atomic()

@@ -43,12 +43,12 @@ pub struct ClientInfo {
     pub in_multi: AtomicBool,
     /// Set by CLIENT KILL / shutdown: the connection closes at its next chance.
     pub killed: AtomicBool,
-    /// Wakes the connection's rare waits (a stuck write, a blocking command, a pause) on a
-    /// kill.
+    /// Interrupts a write stuck on a client that stopped reading, on a kill.
     pub kill_signal: tokio::sync::Notify,
-    /// The connection task while it waits for a request, woken on a kill or a shutdown. A
-    /// waker registered without a lock: a `Notify` wait made anew for every request took
-    /// its lock twice (registered, then dropped when the request came first).
+    /// The connection task while it waits for its client (the next request, a blocked
+    /// command, a pause), woken on a kill or a shutdown. A waker registered without a lock:
+    /// a `Notify` wait made anew for every request took its lock twice (registered, then
+    /// dropped when the request came first).
     pub attention: AtomicWaker,
     /// Bytes buffered from the socket and not yet consumed, and the rest of the buffer's
     /// capacity (CLIENT LIST `qbuf=` / `qbuf-free=`).
@@ -357,7 +357,7 @@ impl ClientRegistry {
         info
     }
 
-    /// Wakes every connection waiting for a request (the server is shutting down).
+    /// Wakes every connection waiting for its client (the server is shutting down).
     pub fn wake_all(&self) {
         for client in self.clients.iter() {
             client.attention.wake();

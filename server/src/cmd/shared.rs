@@ -147,7 +147,7 @@ pub struct Server {
     /// CONFIG SET port hands the listener bound on the new port to the accept loop here.
     pub listener_swap: ListenerSwap,
     shutdown: watch::Sender<bool>,
-    /// Set with `shutdown`: read by connections waiting for a request without a lock.
+    /// Set with `shutdown`: read without a lock by connections waiting for their clients.
     stopping: AtomicBool,
     /// Background threads and the autoscaler settings they run with (see `apply_config`).
     background: Mutex<Option<(Background, AutoscaleConfig)>>,

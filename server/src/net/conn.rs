@@ -36,17 +36,7 @@ pub async fn serve<S: Transport>(server: Arc<Server>, mut stream: S, info: Arc<C
     let mut client = ClientState::new(info.clone(), !needs_auth);
     let mut rbuf = BytesMut::with_capacity(READ_BUFFER);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
-    let mut shutdown = server.shutdown_requested();
-    if let Err(e) = run(
-        &server,
-        &mut stream,
-        &mut client,
-        &mut rbuf,
-        &mut wbuf,
-        &mut shutdown,
-    )
-    .await
-    {
+    if let Err(e) = run(&server, &mut stream, &mut client, &mut rbuf, &mut wbuf).await {
         tracing::debug!("client {} closed: {e}", client.id);
     }
     // Released before the socket is shut down: once the peer sees the connection end, the
@@ -61,7 +51,6 @@ async fn run<S: Transport>(
     client: &mut ClientState,
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let info = client.info.clone();
     let mut peak = 0;
@@ -89,7 +78,7 @@ async fn run<S: Transport>(
                     // Like Redis, the query buffer still holds the running command.
                     note_query_buffer(&info, buffered, capacity);
                     peak = peak.max(buffered);
-                    wait_while_paused(server, stream, rbuf, shutdown, client, &args).await?;
+                    wait_while_paused(server, stream, rbuf, client, &args).await?;
                     // Pushes queued before this command (invalidations) go before its reply.
                     if let Some(msg) = client.push_rx.as_mut().and_then(|rx| rx.try_recv().ok()) {
                         write_pushes(client, msg, wbuf);
@@ -110,13 +99,10 @@ async fn run<S: Transport>(
                             continue;
                         }
                     };
-                    let reply =
-                        match run_command(server, stream, client, rbuf, wbuf, shutdown, args)
-                            .await?
-                        {
-                            Some(reply) => reply,
-                            None => return Ok(()),
-                        };
+                    let reply = match run_command(server, stream, client, rbuf, wbuf, args).await? {
+                        Some(reply) => reply,
+                        None => return Ok(()),
+                    };
                     answer(client, reply, wbuf);
                     if client.closing {
                         break;
@@ -220,7 +206,6 @@ async fn run_command<S: Transport>(
     client: &mut ClientState,
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
     args: Vec<Bytes>,
 ) -> std::io::Result<Option<Reply>> {
     while crate::cmd::script::must_wait_for_script(server, &args) {
@@ -231,7 +216,7 @@ async fn run_command<S: Transport>(
         let info = client.info.clone();
         flush(server, stream, client, wbuf).await?;
         let deadline = block.deadline;
-        match wait_unblocked(server, stream, rbuf, shutdown, &info, block).await? {
+        match wait_unblocked(server, stream, rbuf, &info, block).await? {
             Wake::Retry => {
                 client.block_deadline = Some(deadline);
                 let entry = dispatch::lookup(server, &args);
@@ -319,7 +304,8 @@ fn resize_query_buffer(rbuf: &mut BytesMut, peak: usize, settled_capacity: usize
 }
 
 /// Resolves once the client is killed or the server shuts down (see
-/// [`ClientInfo::attention`]).
+/// [`ClientInfo::attention`]): what every wait of the connection for its client (the next
+/// request, a blocked command, a pause) also waits for.
 fn stop_requested<'a>(server: &'a Server, info: &'a ClientInfo) -> impl Future<Output = ()> + 'a {
     std::future::poll_fn(move |cx| {
         // Registered before the checks: a kill or shutdown after them wakes this waker.
@@ -399,7 +385,6 @@ async fn wait_while_paused<S: Transport>(
     server: &Arc<Server>,
     stream: &mut S,
     rbuf: &mut BytesMut,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
     client: &mut ClientState,
     args: &[Bytes],
 ) -> std::io::Result<()> {
@@ -428,8 +413,9 @@ async fn wait_while_paused<S: Transport>(
                 Ok(_) => continue,
                 Err(e) => break Err(e),
             },
-            _ = shutdown.wait_for(|stop| *stop) => break Err(std::io::Error::other("shutdown")),
-            _ = info.kill_signal.notified() => break Err(std::io::Error::other("client killed")),
+            () = stop_requested(server, &info) => {
+                break Err(std::io::Error::other("client killed or server stopping"));
+            }
         }
         match pause.current() {
             Some((next_until, next_mode))
@@ -506,7 +492,6 @@ async fn wait_unblocked<S: Transport>(
     server: &Arc<Server>,
     stream: &mut S,
     rbuf: &mut BytesMut,
-    shutdown: &mut tokio::sync::watch::Receiver<bool>,
     info: &ClientInfo,
     mut block: crate::cmd::BlockRequest,
 ) -> std::io::Result<Wake> {
@@ -535,8 +520,7 @@ async fn wait_unblocked<S: Transport>(
                 Ok(0) | Err(_) => break Wake::Closed,
                 Ok(_) => continue,
             },
-            _ = shutdown.wait_for(|stop| *stop) => break Wake::Closed,
-            _ = info.kill_signal.notified() => break Wake::Closed,
+            () = stop_requested(server, info) => break Wake::Closed,
             // The request itself is read at the top of the loop.
             _ = info.unblock_signal.notified() => continue,
         }

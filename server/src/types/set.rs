@@ -330,7 +330,7 @@ impl PopHints {
         // cheap. Once fjall may hold its rows it stays so.
         if txn.sub_rows_in_memory(meta.version) {
             let point = random_between(&self.first, &self.last, rng);
-            return Ok(self.run_from(txn, key, meta, point, 1)?.pop());
+            return Ok(self.run_from(txn, key, meta, point, 1, false)?.pop());
         }
         loop {
             while !self.ready.is_empty() {
@@ -349,7 +349,7 @@ impl PopHints {
             self.ready_as_of = MEMBER_REMOVALS.load(Ordering::Relaxed);
             for _ in 0..SEEKS_PER_REFILL {
                 let point = random_between(&self.first, &self.last, rng);
-                let run = self.run_from(txn, key, meta, point, MEMBERS_PER_SEEK)?;
+                let run = self.run_from(txn, key, meta, point, MEMBERS_PER_SEEK, true)?;
                 self.ready.extend(run);
             }
             if self.ready.is_empty() {
@@ -359,9 +359,9 @@ impl PopHints {
     }
 
     /// Up to `limit` members from the first at or after `point` (wrapping around to the first
-    /// member), skipping known dead stretches and stopping at the next. From a set fjall may
-    /// hold, notes the stretch it stepped over as dead, through the last member read (which
-    /// the caller pops or pools).
+    /// member), skipping known dead stretches and stopping at the next. If `hinted` (a set
+    /// fjall may hold), notes the stretch it stepped over as dead, through the last member
+    /// read (which the caller pops or pools).
     fn run_from(
         &mut self,
         txn: &Txn,
@@ -369,8 +369,8 @@ impl PopHints {
         meta: &Meta,
         mut point: Vec<u8>,
         limit: usize,
+        hinted: bool,
     ) -> Result<Run> {
-        let hinted = !txn.sub_rows_in_memory(meta.version);
         let mut wrapped = false;
         loop {
             let (from, start) = self.seek_start(std::mem::take(&mut point));
