@@ -68,7 +68,11 @@ pub fn run_batch(
         .map(|(_, args)| keys::key_slot(&args[1]))
         .collect();
     let locks = Locks::Take.acquire(engine, slots.iter().copied());
-    engine.prefetch_metadata(&slots);
+    let prefixes: SmallVec<[_; 32]> = (requests.iter().zip(&slots))
+        .map(|((_, args), &slot)| keys::meta_prefix(slot, client.db, &args[1]))
+        .collect();
+    let prefixes: SmallVec<[&[u8]; 32]> = prefixes.iter().map(|p| p.as_slice()).collect();
+    engine.prefetch_metadata(&prefixes);
     for (entry, args) in requests {
         if entry.spec.has(Flag::SubKey) && args.len() > 2 {
             engine.prefetch_sub_row(&args[1], &args[2]);

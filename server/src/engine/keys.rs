@@ -41,10 +41,18 @@ pub const META_HEADER: usize = 2 + 4 + 4;
 /// Encodes the metadata row key of `key` in `space`.
 pub fn meta_key(space: u32, key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(META_HEADER + key.len());
-    out.extend_from_slice(&key_slot(key).to_be_bytes());
-    out.extend_from_slice(&space.to_be_bytes());
-    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(&meta_prefix(key_slot(key), space, key));
     out.extend_from_slice(key);
+    out
+}
+
+/// The fixed-length header of `key`'s metadata row key in `space`, given its slot: the
+/// partition the write buffer keeps the row under.
+pub fn meta_prefix(slot: u16, space: u32, key: &[u8]) -> [u8; META_HEADER] {
+    let mut out = [0u8; META_HEADER];
+    out[..2].copy_from_slice(&slot.to_be_bytes());
+    out[2..6].copy_from_slice(&space.to_be_bytes());
+    out[6..].copy_from_slice(&(key.len() as u32).to_be_bytes());
     out
 }
 

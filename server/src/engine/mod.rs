@@ -598,11 +598,11 @@ impl Engine {
     }
 
     /// Starts loading into the CPU's cache the write buffer's metadata rows of the keys of
-    /// hash slots `slots` (a pipelined batch's keys, before its commands run): a pipelined
-    /// INCR of a random key spent a fifth of its time waiting for the two dependent cache
-    /// misses of its metadata row's search, one command after another.
-    pub fn prefetch_metadata(&self, slots: &[u16]) {
-        self.buffer.prefetch(self.meta.id, slots);
+    /// `prefixes` (a pipelined batch's keys' [`keys::meta_prefix`]es, before its commands
+    /// run): a pipelined INCR of a random key spent a fifth of its time waiting for the
+    /// dependent cache misses of its metadata row's search, one command after another.
+    pub fn prefetch_metadata(&self, prefixes: &[&[u8]]) {
+        self.buffer.prefetch(self.meta.id, prefixes);
     }
 
     /// Starts loading into the CPU's cache where the sub-row cache would hold sub-row

@@ -242,19 +242,11 @@ impl WriteBuffer {
         Ok(())
     }
 
-    /// Starts loading what point reads of rows of `store` in the active layer whose keys
-    /// start with hash slot `slots` will read first: every slot's bucket, then their rows,
-    /// so the cache misses of a batch's commands overlap instead of each command waiting
-    /// for its own in turn.
-    pub(crate) fn prefetch(&self, store: StoreId, slots: &[u16]) {
-        let layers = self.layers.read();
-        let map = &layers.active.maps[store];
-        for &slot in slots {
-            map.prefetch_bucket(slot);
-        }
-        for &slot in slots {
-            map.prefetch_rows(slot);
-        }
+    /// Starts loading what point reads of rows of `store` in the active layer's partitions
+    /// `prefixes` will read first (see [`RowMap::prefetch`]), so the cache misses of a
+    /// batch's commands overlap instead of each command waiting for its own in turn.
+    pub(crate) fn prefetch(&self, store: StoreId, prefixes: &[&[u8]]) {
+        self.layers.read().active.maps[store].prefetch(prefixes);
     }
 
     /// The buffered state of a row: `Some(None)` if it is buffered as deleted, `None` if the
