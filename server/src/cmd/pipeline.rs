@@ -71,8 +71,10 @@ pub fn run_batch(
     let prefixes: SmallVec<[_; 32]> = (requests.iter().zip(&slots))
         .map(|((_, args), &slot)| keys::meta_prefix(slot, client.db, &args[1]))
         .collect();
-    let prefixes: SmallVec<[&[u8]; 32]> = prefixes.iter().map(|p| p.as_slice()).collect();
-    engine.prefetch_metadata(&prefixes);
+    let rows: SmallVec<[(&[u8], &[u8]); 32]> = (prefixes.iter().zip(requests))
+        .map(|(prefix, (_, args))| (prefix.as_slice(), &args[1][..]))
+        .collect();
+    engine.prefetch_metadata(&rows);
     for (entry, args) in requests {
         if entry.spec.has(Flag::SubKey) && args.len() > 2 {
             engine.prefetch_sub_row(&args[1], &args[2]);

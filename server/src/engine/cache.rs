@@ -6,7 +6,8 @@
 //! caches keep recently used rows in memory, decoded, including "absent" answers.
 //!
 //! - The metadata cache holds rows as fjall has them, for keys the write buffer does not
-//!   hold: a read looks in the buffer first (`Engine::read_meta`), so commits leave the cache
+//!   hold, in a [`HashCache`] (a pipelined batch announces its keys' rows, see
+//!   [`MetaCache::prefetch`]): a read looks in the buffer first (`Engine::read_meta`), so commits leave the cache
 //!   alone (a random-key write touched both the cache and the buffer, a third of a SET's
 //!   cache misses), and a layer's keys cached are brought up to its rows before the layer
 //!   leaves the buffer.
@@ -18,6 +19,7 @@
 //! FLUSHALL clears them together with the keyspaces. (Background reclaim deletes sub-rows only
 //! of dropped versions, which no reader asks for again: versions are never reused.)
 
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
+use super::hash_cache::{CacheEntry, HashCache};
+use super::keys;
 use super::meta::Meta;
 
 /// A cached metadata row: `None` caches "no such key".
@@ -35,11 +39,123 @@ pub trait CachedValue: Clone {
     fn heap_bytes(&self) -> usize;
 }
 
-impl CachedValue for CachedMeta {
+/// A cached metadata row with its row key (the whole key: short ones are held inline).
+#[repr(C, align(64))]
+#[derive(Default)]
+struct MetaEntry {
+    hash: u64,
+    key: smallvec::SmallVec<[u8; 40]>,
+    meta: CachedMeta,
+}
+
+impl CacheEntry for MetaEntry {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The row key if it spilled, and the decoded row (shared with its readers, but held
+    /// alive by the cache).
     fn heap_bytes(&self) -> usize {
-        self.as_ref()
-            .filter(|m| m.value.spilled())
-            .map_or(0, |m| m.value.capacity())
+        let key = if self.key.spilled() {
+            self.key.capacity()
+        } else {
+            0
+        };
+        let meta = self.meta.as_ref().map_or(0, |m| {
+            let value = if m.value.spilled() {
+                m.value.capacity()
+            } else {
+                0
+            };
+            // The allocation holds the reference counts beside the row.
+            size_of::<Meta>() + 2 * size_of::<usize>() + value
+        });
+        key + meta
+    }
+}
+
+// An entry fills one cache line.
+const _: () = assert!(size_of::<MetaEntry>() == 64);
+
+/// Decoded metadata rows of recently used keys, by row key.
+pub struct MetaCache {
+    cache: HashCache<MetaEntry>,
+}
+
+/// The hash a metadata row is cached by: of its fixed-length header and the key, so that a
+/// batch can announce the row (see [`MetaCache::prefetch`]) without assembling its row key.
+fn meta_hash(header: &[u8], key: &[u8]) -> u64 {
+    const STATE: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x3e7a);
+    STATE.hash_one((header, key))
+}
+
+fn hash_of_row(row_key: &[u8]) -> u64 {
+    let (header, key) = row_key.split_at(keys::META_HEADER.min(row_key.len()));
+    meta_hash(header, key)
+}
+
+impl MetaCache {
+    /// A cache holding up to about `bytes` of rows.
+    pub fn new(bytes: u64) -> MetaCache {
+        MetaCache {
+            cache: HashCache::new(bytes),
+        }
+    }
+
+    /// Starts loading where the row of `key` (its row key's header, [`keys::meta_prefix`],
+    /// and the key) would be cached: a hint, for a lookup to come.
+    pub fn prefetch(&self, header: &[u8], key: &[u8]) {
+        self.cache.prefetch(meta_hash(header, key));
+    }
+
+    /// The cached row (`Some(None)`: cached as "no such key").
+    pub fn get(&self, row_key: &[u8]) -> Option<CachedMeta> {
+        let is_it = |e: &MetaEntry| *e.key == *row_key;
+        self.cache
+            .read(hash_of_row(row_key), is_it, |e| e.meta.clone())
+    }
+
+    pub fn put(&self, row_key: &[u8], meta: CachedMeta) {
+        self.store(row_key, meta, false);
+    }
+
+    /// Updates `row_key` only if it is cached (see [`HashCache::store`]).
+    pub fn refresh(&self, row_key: &[u8], meta: CachedMeta) {
+        self.store(row_key, meta, true);
+    }
+
+    fn store(&self, row_key: &[u8], meta: CachedMeta, only_if_cached: bool) {
+        let entry = MetaEntry {
+            hash: hash_of_row(row_key),
+            key: smallvec::SmallVec::from_slice(row_key),
+            meta,
+        };
+        let is_it = |e: &MetaEntry| *e.key == *row_key;
+        self.cache.store(entry, is_it, only_if_cached);
+    }
+
+    pub fn remove(&self, row_key: &[u8]) {
+        let is_it = |e: &MetaEntry| *e.key == *row_key;
+        self.cache.remove(hash_of_row(row_key), is_it);
+    }
+
+    /// Whether anything was put in the cache since it was created or cleared.
+    pub fn was_filled(&self) -> bool {
+        self.cache.was_filled()
+    }
+
+    pub fn clear(&self) {
+        self.cache.clear();
+    }
+
+    /// Changes how many bytes of rows the cache holds.
+    pub fn set_capacity(&self, bytes: u64) {
+        self.cache.set_capacity(bytes);
+    }
+
+    /// The size the cache was given, in bytes.
+    pub fn capacity(&self) -> u64 {
+        self.cache.capacity()
     }
 }
 
@@ -107,9 +223,6 @@ pub struct RowCache<V: CachedValue> {
     /// cache that was never filled.
     filled: AtomicBool,
 }
-
-/// Decoded metadata rows of recently used keys.
-pub type MetaCache = RowCache<CachedMeta>;
 
 /// The last stretch read of recently read keys (at most one per key version).
 pub type StretchCache = RowCache<CachedStretch>;
@@ -225,5 +338,79 @@ impl ReadAhead {
         let mut rows = self.rows.lock();
         rows.clear();
         self.held.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_key(key: &str) -> Vec<u8> {
+        keys::meta_key(0, key.as_bytes())
+    }
+
+    fn string(value: &[u8]) -> CachedMeta {
+        Some(Arc::new(Meta::string(value.to_vec())))
+    }
+
+    fn value_of(cached: Option<CachedMeta>) -> Option<Option<Vec<u8>>> {
+        cached.map(|meta| meta.map(|m| m.value.to_vec()))
+    }
+
+    #[test]
+    fn metadata_rows_are_found_by_row_key() {
+        let cache = MetaCache::new(64 << 20);
+        let long_key = "k".repeat(100);
+        cache.put(&row_key("a"), string(b"1"));
+        cache.put(&row_key("gone"), None);
+        cache.put(&row_key(&long_key), string(b"long"));
+        // Announcing a lookup (cached or not) changes nothing.
+        for key in ["a", "gone", "b", &long_key] {
+            let row = row_key(key);
+            cache.prefetch(&row[..keys::META_HEADER], key.as_bytes());
+        }
+        assert_eq!(
+            value_of(cache.get(&row_key("a"))),
+            Some(Some(b"1".to_vec()))
+        );
+        assert_eq!(value_of(cache.get(&row_key("gone"))), Some(None));
+        assert_eq!(
+            value_of(cache.get(&row_key(&long_key))),
+            Some(Some(b"long".to_vec()))
+        );
+        assert!(cache.get(&row_key("b")).is_none());
+        // A refresh updates a cached row and caches nothing else.
+        cache.refresh(&row_key("a"), string(b"2"));
+        cache.refresh(&row_key("b"), string(b"new"));
+        assert_eq!(
+            value_of(cache.get(&row_key("a"))),
+            Some(Some(b"2".to_vec()))
+        );
+        assert!(cache.get(&row_key("b")).is_none());
+        cache.remove(&row_key("a"));
+        assert!(cache.get(&row_key("a")).is_none());
+        cache.clear();
+        assert!(cache.get(&row_key("gone")).is_none());
+    }
+
+    #[test]
+    fn metadata_rows_held_stay_within_the_budget() {
+        let budget = 4 << 20;
+        let cache = MetaCache::new(budget as u64);
+        for i in 0..200_000 {
+            cache.put(&row_key(&format!("key:{i}")), string(b"value"));
+        }
+        let held = cache.cache.held_bytes();
+        assert!(held <= budget, "{held} bytes held");
+        assert!(cache.get(&row_key("key:199999")).is_some());
+        // Many rows fit a bigger budget.
+        let cache = MetaCache::new(256 << 20);
+        for i in 0..100_000 {
+            cache.put(&row_key(&format!("key:{i}")), string(b"value"));
+        }
+        let found = (0..100_000)
+            .filter(|i| cache.get(&row_key(&format!("key:{i}"))).is_some())
+            .count();
+        assert!(found >= 99_000, "{found} of 100000 rows found");
     }
 }

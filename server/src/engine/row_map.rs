@@ -201,7 +201,7 @@ const NEAR_LAST_ROWS: usize = 32;
 /// Buckets per map: one per slot (16,384), for the families whose rows start with one.
 const BUCKETS: usize = 1 << 14;
 
-/// Bytes of a bucket's few rows [`RowMap::prefetch_rows`] loads at most (a search reads rows
+/// Bytes of a partition's few rows [`prefetch_rows`] loads at most (a search reads rows
 /// from the first up to the one it looks for).
 const PREFETCH_ROW_BYTES: usize = 512;
 
@@ -540,11 +540,11 @@ impl RowMap {
     /// (a pipelined batch's metadata row prefixes) will search first: the buckets, then the
     /// bucket's partitions, then the partition's rows. Each stage reads what the one before
     /// loaded, so a batch waits for three rounds of cache misses, not three per command.
-    pub(crate) fn prefetch(&self, prefixes: &[&[u8]]) {
+    pub(crate) fn prefetch<'p>(&self, prefixes: impl Iterator<Item = &'p [u8]> + Clone) {
         if self.buckets.is_empty() {
             return;
         }
-        let buckets = || prefixes.iter().map(|p| &self.buckets[self.bucket(p)]);
+        let buckets = || prefixes.clone().map(|p| &self.buckets[self.bucket(p)]);
         for parts in buckets() {
             prefetch(parts);
         }
@@ -555,7 +555,7 @@ impl RowMap {
                 Parts::Empty => {}
             }
         }
-        for (prefix, parts) in prefixes.iter().zip(buckets()) {
+        for (prefix, parts) in prefixes.clone().zip(buckets()) {
             if let (Parts::Many(_), Some(part)) = (parts, parts.get(prefix)) {
                 prefetch_rows(part);
             }
@@ -820,7 +820,7 @@ mod tests {
             prop_assert_eq!(map.is_empty(), model.is_empty());
             // A prefetch reads the map without changing it (and must not panic on any key).
             let prefixes: Vec<&[u8]> = model.keys().map(|k| &k[..map.split_at(k)]).collect();
-            map.prefetch(&prefixes);
+            map.prefetch(prefixes.iter().copied());
             let all: Vec<Vec<u8>> = map.iter().map(|(k, _)| k.to_slice().to_vec()).collect();
             prop_assert_eq!(&all, &model.keys().cloned().collect::<Vec<_>>());
             for (row, (value, _)) in &model {
