@@ -7,7 +7,7 @@
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
 #   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
-#   INCR HSET ZADD SADD_NEW SPOP_FJALL PING)
+#   INCR HSET ZADD SADD_NEW SPOP_FJALL RPOP_FJALL PING)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
@@ -35,6 +35,13 @@ mkdir -p "$OUT"
 
 bench() { redis-benchmark -p "$PORT" -c 10 -n "$N" -P "$PIPE" -r 100000 -q "$@" >/dev/null 2>&1; }
 
+# push_into_fjall: ~60 MB of other keys (more than the default budget's memtable) push what
+# the write buffer holds into fjall.
+push_into_fjall() {
+  bench -n 100000 SET fill:__rand_int__ "$(head -c 1000 /dev/zero | tr '\0' x)"
+  sleep "${FJALL_SETTLE:-20}"
+}
+
 # setup <test>: what a test needs in the database before the measured part.
 setup() {
   case $1 in
@@ -54,8 +61,12 @@ setup() {
     # keys (more than the default budget's memtable), as bench.sh's SPOP row finds it.
     SPOP_FJALL)
       setup SPOP
-      bench -n 100000 SET fill:__rand_int__ "$(head -c 1000 /dev/zero | tr '\0' x)"
-      sleep "${FJALL_SETTLE:-20}" ;;
+      push_into_fjall ;;
+    # RPOP_FJALL: pops from the tail of a list fjall holds, as bench.sh's pipelined RPOP row
+    # finds its list (the tail is the oldest elements).
+    RPOP_FJALL)
+      bench -n 100000 LPUSH bench:list element:__rand_int__
+      push_into_fjall ;;
     *) ;;
   esac
 }
@@ -66,7 +77,7 @@ workload() {
     SADD | SADD_NEW) bench SADD bench:set member:__rand_int__ ;;
     SPOP | SPOP_FJALL) bench -n "$SPOP_N" SPOP bench:set ;;
     LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
-    RPOP) bench RPOP bench:list ;;
+    RPOP | RPOP_FJALL) bench RPOP bench:list ;;
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
     PING) bench PING ;;
     SET) bench SET key:__rand_int__ value ;;

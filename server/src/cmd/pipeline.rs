@@ -63,16 +63,21 @@ pub fn run_batch(
     requests: &[(&Entry, Vec<Bytes>)],
 ) -> Vec<Reply> {
     let engine = &server.engine;
-    let slots: SmallVec<[u16; 32]> = requests
-        .iter()
-        .map(|(_, args)| keys::key_slot(&args[1]))
+    // A pipeline often repeats one key (pushes to a queue, adds to one set): its slot is
+    // hashed and its metadata row announced once per run of requests naming it.
+    let mut firsts: SmallVec<[(u16, &[u8]); 32]> = SmallVec::new();
+    for (_, args) in requests {
+        let key = &args[1][..];
+        if firsts.last().is_none_or(|&(_, last)| last != key) {
+            firsts.push((keys::key_slot(key), key));
+        }
+    }
+    let locks = Locks::Take.acquire(engine, firsts.iter().map(|&(slot, _)| slot));
+    let prefixes: SmallVec<[_; 32]> = (firsts.iter())
+        .map(|&(slot, key)| keys::meta_prefix(slot, client.db, key))
         .collect();
-    let locks = Locks::Take.acquire(engine, slots.iter().copied());
-    let prefixes: SmallVec<[_; 32]> = (requests.iter().zip(&slots))
-        .map(|((_, args), &slot)| keys::meta_prefix(slot, client.db, &args[1]))
-        .collect();
-    let rows: SmallVec<[(&[u8], &[u8]); 32]> = (prefixes.iter().zip(requests))
-        .map(|(prefix, (_, args))| (prefix.as_slice(), &args[1][..]))
+    let rows: SmallVec<[(&[u8], &[u8]); 32]> = (prefixes.iter().zip(&firsts))
+        .map(|(prefix, &(_, key))| (prefix.as_slice(), key))
         .collect();
     engine.prefetch_metadata(&rows);
     for (entry, args) in requests {

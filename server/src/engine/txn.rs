@@ -774,9 +774,16 @@ impl<'e> Txn<'e> {
         let mut taken = None;
         let mut ahead = Vec::new();
         let mut bytes_kept = 0;
-        let scan = self.sub_scan_expecting(key, version, bounds, reverse, READ_AHEAD_ROWS);
-        for entry in scan {
-            let (sort_key, value) = entry?;
+        // The bounded range is read forward even for pops toward lower keys, and turned
+        // around here: fjall's reverse iteration (a block decoded from its restart points
+        // onto a stack, merged from the back) cost ~1,900 instructions per pipelined RPOP
+        // from a list fjall held, a fifth of it.
+        let scan = self.sub_scan_expecting(key, version, bounds, false, READ_AHEAD_ROWS);
+        let mut rows = scan.collect::<Result<Vec<_>>>()?;
+        if reverse {
+            rows.reverse();
+        }
+        for (sort_key, value) in rows {
             if sort_key == sub_key {
                 taken = Some(value);
                 continue;
