@@ -24,6 +24,7 @@ use std::collections::{btree_map, BTreeMap};
 use std::ops::Bound;
 
 use fjall::Slice;
+use smallvec::SmallVec;
 
 use super::keys;
 use super::prefetch::prefetch;
@@ -540,24 +541,28 @@ impl RowMap {
     /// (a pipelined batch's metadata row prefixes) will search first: the buckets, then the
     /// bucket's partitions, then the partition's rows. Each stage reads what the one before
     /// loaded, so a batch waits for three rounds of cache misses, not three per command.
-    pub(crate) fn prefetch<'p>(&self, prefixes: impl Iterator<Item = &'p [u8]> + Clone) {
+    pub(crate) fn prefetch<'p>(&self, prefixes: impl Iterator<Item = &'p [u8]>) {
         if self.buckets.is_empty() {
             return;
         }
-        let buckets = || prefixes.clone().map(|p| &self.buckets[self.bucket(p)]);
-        for parts in buckets() {
-            prefetch(parts);
+        let buckets: SmallVec<[(&[u8], &Parts); 32]> = prefixes
+            .map(|p| (p, &self.buckets[self.bucket(p)]))
+            .collect();
+        for (_, parts) in &buckets {
+            prefetch(*parts);
         }
-        for parts in buckets() {
+        for (_, parts) in &buckets {
             match parts {
                 Parts::One(_, part) => prefetch_rows(part),
                 Parts::Many(parts) => prefetch_lines(parts.as_slice()),
                 Parts::Empty => {}
             }
         }
-        for (prefix, parts) in prefixes.clone().zip(buckets()) {
-            if let (Parts::Many(_), Some(part)) = (parts, parts.get(prefix)) {
-                prefetch_rows(part);
+        for (prefix, parts) in &buckets {
+            if let Parts::Many(_) = parts {
+                if let Some(part) = parts.get(prefix) {
+                    prefetch_rows(part);
+                }
             }
         }
     }

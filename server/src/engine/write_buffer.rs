@@ -245,11 +245,7 @@ impl WriteBuffer {
     /// Starts loading what point reads of rows of `store` in the active layer's partitions
     /// `prefixes` will read first (see [`RowMap::prefetch`]), so the cache misses of a
     /// batch's commands overlap instead of each command waiting for its own in turn.
-    pub(crate) fn prefetch<'p>(
-        &self,
-        store: StoreId,
-        prefixes: impl Iterator<Item = &'p [u8]> + Clone,
-    ) {
+    pub(crate) fn prefetch<'p>(&self, store: StoreId, prefixes: impl Iterator<Item = &'p [u8]>) {
         self.layers.read().active.maps[store].prefetch(prefixes);
     }
 
