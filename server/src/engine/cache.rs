@@ -7,10 +7,12 @@
 //!
 //! - The metadata cache holds rows as fjall has them, for keys the write buffer does not
 //!   hold, in a [`HashCache`] (a pipelined batch announces its keys' rows, see
-//!   [`MetaCache::prefetch`]): a read looks in the buffer first (`Engine::read_meta`), so commits leave the cache
-//!   alone (a random-key write touched both the cache and the buffer, a third of a SET's
-//!   cache misses), and a layer's keys cached are brought up to its rows before the layer
-//!   leaves the buffer.
+//!   [`MetaCache::prefetch`]). A read looks in the buffer first (`Engine::read_meta`), so
+//!   commits leave the cache alone (a random-key write touched both the cache and the
+//!   buffer, a third of a SET's cache misses), and a layer's keys cached are brought up to
+//!   its rows before the layer leaves the buffer.
+//! - The stretch cache is a general one (`quick_cache`, [`RowCache`]): a stretch is read
+//!   once per LRANGE, not once per command of a pipeline, and is not announced.
 //! - The stretch cache, like the sub-row cache (`sub_cache`), is read first and kept
 //!   current by `Txn::commit`, which runs under the shard locks of the keys it touches and
 //!   refreshes them right after its batch is committed: a big hash's field found in the
