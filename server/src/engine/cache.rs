@@ -11,12 +11,12 @@
 //!   commits leave the cache alone (a random-key write touched both the cache and the
 //!   buffer, a third of a SET's cache misses), and a layer's keys cached are brought up to
 //!   its rows before the layer leaves the buffer.
-//! - The stretch cache is a general one (`quick_cache`, [`RowCache`]): a stretch is read
-//!   once per LRANGE, not once per command of a pipeline, and is not announced.
 //! - The stretch cache, like the sub-row cache (`sub_cache`), is read first and kept
 //!   current by `Txn::commit`, which runs under the shard locks of the keys it touches and
 //!   refreshes them right after its batch is committed: a big hash's field found in the
-//!   cache costs fewer misses than a search of its partition in the buffer.
+//!   cache costs fewer misses than a search of its partition in the buffer. It is a general
+//!   cache (`quick_cache`, [`RowCache`]): a stretch is read once per LRANGE, not once per
+//!   command of a pipeline, and is not announced.
 //!
 //! FLUSHALL clears them together with the keyspaces. (Background reclaim deletes sub-rows only
 //! of dropped versions, which no reader asks for again: versions are never reused.)
@@ -29,7 +29,7 @@ use bytes::Bytes;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
-use super::hash_cache::{CacheEntry, HashCache};
+use super::hash_cache::{spilled_bytes, CacheEntry, HashCache};
 use super::keys;
 use super::meta::Meta;
 
@@ -58,21 +58,11 @@ impl CacheEntry for MetaEntry {
     /// The row key if it spilled, and the decoded row (shared with its readers, but held
     /// alive by the cache).
     fn heap_bytes(&self) -> usize {
-        let key = if self.key.spilled() {
-            self.key.capacity()
-        } else {
-            0
-        };
         let meta = self.meta.as_ref().map_or(0, |m| {
-            let value = if m.value.spilled() {
-                m.value.capacity()
-            } else {
-                0
-            };
             // The allocation holds the reference counts beside the row.
-            size_of::<Meta>() + 2 * size_of::<usize>() + value
+            size_of::<Meta>() + 2 * size_of::<usize>() + spilled_bytes(&m.value)
         });
-        key + meta
+        spilled_bytes(&self.key) + meta
     }
 }
 
@@ -96,6 +86,11 @@ fn hash_of_row(row_key: &[u8]) -> u64 {
     meta_hash(header, key)
 }
 
+/// Picks the entry of `row_key` among those of its hash.
+fn is_row(row_key: &[u8]) -> impl Fn(&MetaEntry) -> bool + '_ {
+    move |e| *e.key == *row_key
+}
+
 impl MetaCache {
     /// A cache holding up to about `bytes` of rows.
     pub fn new(bytes: u64) -> MetaCache {
@@ -112,9 +107,8 @@ impl MetaCache {
 
     /// The cached row (`Some(None)`: cached as "no such key").
     pub fn get(&self, row_key: &[u8]) -> Option<CachedMeta> {
-        let is_it = |e: &MetaEntry| *e.key == *row_key;
         self.cache
-            .read(hash_of_row(row_key), is_it, |e| e.meta.clone())
+            .read(hash_of_row(row_key), is_row(row_key), |e| e.meta.clone())
     }
 
     pub fn put(&self, row_key: &[u8], meta: CachedMeta) {
@@ -132,13 +126,11 @@ impl MetaCache {
             key: smallvec::SmallVec::from_slice(row_key),
             meta,
         };
-        let is_it = |e: &MetaEntry| *e.key == *row_key;
-        self.cache.store(entry, is_it, only_if_cached);
+        self.cache.store(entry, is_row(row_key), only_if_cached);
     }
 
     pub fn remove(&self, row_key: &[u8]) {
-        let is_it = |e: &MetaEntry| *e.key == *row_key;
-        self.cache.remove(hash_of_row(row_key), is_it);
+        self.cache.remove(hash_of_row(row_key), is_row(row_key));
     }
 
     /// Whether anything was put in the cache since it was created or cleared.

@@ -32,6 +32,16 @@ const WAYS: usize = 8;
 /// Buckets a shard's table starts with (and returns to when cleared).
 const FIRST_BUCKETS: usize = 8;
 
+/// Bytes a byte vector holds on the heap (none while its bytes are inline): what an entry's
+/// [`CacheEntry::heap_bytes`] counts for it.
+pub(crate) fn spilled_bytes<A: smallvec::Array<Item = u8>>(bytes: &smallvec::SmallVec<A>) -> usize {
+    if bytes.spilled() {
+        bytes.capacity()
+    } else {
+        0
+    }
+}
+
 /// An entry of a [`HashCache`]: one cached row, with what tells it from the other rows of
 /// its hash. `Default` is the empty way.
 pub(crate) trait CacheEntry: Default {
@@ -292,10 +302,10 @@ impl<E: CacheEntry> HashCache<E> {
     /// only if there is one (writers keep cached rows current without filling the cache with
     /// rows nobody reads).
     pub(crate) fn store(&self, entry: E, is_it: impl Fn(&E) -> bool, only_if_cached: bool) {
-        if only_if_cached && !self.was_filled() {
-            return;
-        }
-        if !only_if_cached && !self.was_filled() {
+        if !self.was_filled() {
+            if only_if_cached {
+                return;
+            }
             self.filled.store(true, Ordering::Relaxed);
         }
         let hash = entry.hash();

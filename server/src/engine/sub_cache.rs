@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use smallvec::SmallVec;
 
-use super::hash_cache::{CacheEntry, HashCache};
+use super::hash_cache::{spilled_bytes, CacheEntry, HashCache};
 use super::keys;
 
 /// Bytes of sort key and value an entry holds without an allocation of its own (a
@@ -64,11 +64,7 @@ impl CacheEntry for SubEntry {
     }
 
     fn heap_bytes(&self) -> usize {
-        if self.bytes.spilled() {
-            self.bytes.capacity()
-        } else {
-            0
-        }
+        spilled_bytes(&self.bytes)
     }
 }
 
