@@ -22,7 +22,7 @@
 //! of dropped versions, which no reader asks for again: versions are never reused.)
 
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -275,63 +275,6 @@ impl<V: CachedValue> RowCache<V> {
     /// The size the cache was given, in bytes.
     pub fn capacity(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
-    }
-}
-
-/// Rows list pops read ahead (see `Txn::read_ahead`), by row key, until a pop takes them.
-///
-/// Kept apart from the sub-row cache: a queue's backlog read ahead 256 rows at a time through
-/// the full sub-row cache spent a fifth of each pop in its inserts and evictions, for rows
-/// that are each read once. This holds few rows (each popped list's next ones), bounded by
-/// [`ReadAhead::MAX_ROWS`]; coherent because it holds only committed rows and every committed
-/// sub-row write forgets its row (`Txn::commit`).
-#[derive(Default)]
-pub struct ReadAhead {
-    rows: parking_lot::Mutex<foldhash::HashMap<Vec<u8>, Bytes>>,
-    /// Rows held, readable without the lock (writers skip the lookup while it is 0).
-    held: AtomicUsize,
-}
-
-impl ReadAhead {
-    /// Rows held at most. Past it everything held is dropped: rows of lists deleted before
-    /// their pops took them would otherwise fill it for good (a DEL bumps the version and
-    /// writes no sub-row, so nothing forgets them).
-    pub const MAX_ROWS: usize = 16 * 1024;
-
-    pub fn is_empty(&self) -> bool {
-        self.held.load(Ordering::Relaxed) == 0
-    }
-
-    /// Removes and returns the row read ahead as `row_key`, if any.
-    pub fn take(&self, row_key: &[u8]) -> Option<Bytes> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut rows = self.rows.lock();
-        let taken = rows.remove(row_key);
-        self.held.store(rows.len(), Ordering::Relaxed);
-        taken
-    }
-
-    /// Keeps `new_rows` (row key, committed value) for the pops to come.
-    pub fn put(&self, new_rows: Vec<(Vec<u8>, Bytes)>) {
-        let mut rows = self.rows.lock();
-        if rows.len() + new_rows.len() > Self::MAX_ROWS {
-            rows.clear();
-        }
-        rows.extend(new_rows);
-        self.held.store(rows.len(), Ordering::Relaxed);
-    }
-
-    /// Drops what is held for `row_key` (it was written).
-    pub fn forget(&self, row_key: &[u8]) {
-        self.take(row_key);
-    }
-
-    pub fn clear(&self) {
-        let mut rows = self.rows.lock();
-        rows.clear();
-        self.held.store(0, Ordering::Relaxed);
     }
 }
 

@@ -37,6 +37,7 @@ pub mod keys;
 pub mod locks;
 pub mod meta;
 mod prefetch;
+mod read_ahead;
 mod row_map;
 pub mod shards;
 pub mod signals;
@@ -244,7 +245,7 @@ pub struct Engine {
     /// budget (see [`split_sub_cache`]).
     stretch_cache: cache::StretchCache,
     /// Rows list pops read ahead from fjall.
-    read_ahead: cache::ReadAhead,
+    read_ahead: read_ahead::ReadAhead,
     /// Refuses writes while the disk is (nearly) full.
     pub disk: Arc<disk::DiskGuard>,
     /// Size at which a keyspace's memtable is sealed and flushed (see
@@ -348,7 +349,7 @@ impl Engine {
             meta_cache: cache::MetaCache::new(options.budget.meta_cache),
             sub_cache: sub_cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
             stretch_cache: cache::StretchCache::new(split_sub_cache(options.budget.sub_cache).1),
-            read_ahead: cache::ReadAhead::default(),
+            read_ahead: read_ahead::ReadAhead::default(),
             disk: Arc::new(disk::DiskGuard::new(dir)),
             memtable_limit: AtomicU64::new(options.budget.memtable),
             throttle: throttle::WriteThrottle::default(),

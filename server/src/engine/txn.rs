@@ -16,7 +16,7 @@
 //! - keyspace events raised by the command are handed to the notifier after commit.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{btree_map, BTreeMap};
+use std::collections::{btree_map, BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -738,8 +738,8 @@ impl<'e> Txn<'e> {
         sub_key: &[u8],
         ahead: Option<(&[u8], bool)>,
     ) -> Result<Option<Vec<u8>>> {
-        if let Some(read_ahead) = self.engine.read_ahead.take(row) {
-            return Ok(Some(read_ahead.to_vec()));
+        if let Some(value) = self.engine.read_ahead.take(row) {
+            return Ok(Some(value.to_vec()));
         }
         match ahead {
             // Rows read ahead must be committed ones (`ReadAhead` holds nothing else).
@@ -771,31 +771,34 @@ impl<'e> Txn<'e> {
         } else {
             (Bound::Included(sub_key), Bound::Included(through))
         };
-        let mut taken = None;
-        let mut ahead = Vec::new();
-        let mut bytes_kept = 0;
         // The bounded range is read forward even for pops toward lower keys, and turned
         // around here: fjall's reverse iteration (a block decoded from its restart points
         // onto a stack, merged from the back) cost ~1,900 instructions per pipelined RPOP
         // from a list fjall held, a fifth of it.
         let scan = self.sub_scan_expecting(key, version, bounds, false, READ_AHEAD_ROWS);
-        let mut rows = scan.collect::<Result<Vec<_>>>()?;
+        let prefix_len = scan.prefix_len;
+        let mut rows = scan.whole_rows().collect::<Result<Vec<_>>>()?;
         if reverse {
             rows.reverse();
         }
-        for (sort_key, value) in rows {
-            if sort_key == sub_key {
-                taken = Some(value);
+        let mut taken = None;
+        let mut ahead = VecDeque::with_capacity(rows.len());
+        let mut bytes_kept = 0;
+        for (row, value) in rows {
+            if row[prefix_len..] == *sub_key {
+                taken = Some(value.to_vec());
                 continue;
             }
             if bytes_kept > READ_AHEAD_BYTES {
                 break;
             }
             bytes_kept += value.len();
-            let row = self.sub_row(key, version, &sort_key);
-            ahead.push((row, bytes::Bytes::from(value)));
+            ahead.push_back((row, value));
         }
-        self.engine.read_ahead.put(ahead);
+        if let Some((row, _)) = ahead.front() {
+            let prefix = row[..prefix_len].to_vec();
+            self.engine.read_ahead.put(prefix, ahead, reverse);
+        }
         Ok(taken)
     }
 
@@ -1405,6 +1408,13 @@ impl RowBytes {
             RowBytes::Pending(bytes) => bytes,
         }
     }
+
+    fn into_slice(self) -> Slice {
+        match self {
+            RowBytes::Stored(slice) => slice,
+            RowBytes::Pending(bytes) => Slice::from(bytes),
+        }
+    }
 }
 
 /// The store's rows of a scan, as [`Overlaid`] reads them.
@@ -1436,6 +1446,15 @@ impl Iterator for SubScan {
 }
 
 impl SubScan {
+    /// The rows as `(whole row key, value)`, copying neither (a pop's read ahead keeps them).
+    fn whole_rows(self) -> impl Iterator<Item = Result<(Slice, Slice)>> {
+        let mut rows = self.inner;
+        std::iter::from_fn(move || {
+            let row = rows.next_row()?;
+            Some(row.map(|(k, v)| (k.into_slice(), v.into_slice())))
+        })
+    }
+
     /// The values alone, without copying each row's sort key (LRANGE wants only elements).
     pub fn values(self) -> SubValues {
         SubValues(self.inner)
