@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use redis::Value;
+use redis::{ConnectionLike, Value};
 
 use crate::harness::{q, RealRedis, Rng, TestServer};
 
@@ -184,4 +184,80 @@ fn pipelined_pushes_pops_and_counters_follow_a_model_across_a_restart() {
         let got: i64 = q(&mut c, &["GET", &counter]);
         assert_eq!(got, n, "{counter}");
     }
+}
+
+/// `calls` and `failed_calls` of one command in INFO commandstats.
+fn command_calls(c: &mut redis::Connection, command: &str) -> (u64, u64) {
+    let stats: String = q(c, &["INFO", "commandstats"]);
+    let Some(line) = stats
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:")))
+    else {
+        return (0, 0);
+    };
+    let field = |name: &str| -> u64 {
+        line.split(',')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (field("calls"), field("failed_calls"))
+}
+
+fn commands_processed(c: &mut redis::Connection) -> u64 {
+    let info: String = q(c, &["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("total_commands_processed")
+}
+
+/// A batch counts its commands once per run of one command (see `BatchStats`): every call
+/// and failure still shows in INFO commandstats and total_commands_processed, and CLIENT LIST
+/// names the last command the connection ran.
+#[test]
+fn pipelined_batches_count_every_call_in_the_command_statistics() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let mut observer = server.client();
+    let _: () = q(&mut c, &["SET", "text", "abc"]);
+    let processed_before = commands_processed(&mut observer);
+    let mut pipe = redis::pipe();
+    for round in 0..5 {
+        for _ in 0..7 {
+            pipe.cmd("INCR").arg("counter");
+        }
+        // Fails: not an integer.
+        pipe.cmd("INCR").arg("text");
+        for _ in 0..3 {
+            pipe.cmd("GET").arg("counter");
+        }
+        pipe.cmd("LPUSH").arg("list").arg(round);
+        // Fails: wrong type.
+        pipe.cmd("LPUSH").arg("text").arg(round);
+    }
+    pipe.cmd("RPOP").arg("list");
+    // Sent as one write, read reply by reply (the error replies are part of the test).
+    let packed = pipe.get_packed_pipeline();
+    let replies = c.req_packed_commands(&packed, 0, 66).expect("pipeline");
+    let errors = replies
+        .iter()
+        .filter(|r| matches!(r, Value::ServerError(_)))
+        .count();
+    assert_eq!(errors, 10);
+    assert_eq!(replies[65], Value::BulkString(b"0".to_vec()));
+    assert_eq!(command_calls(&mut observer, "incr"), (40, 5));
+    assert_eq!(command_calls(&mut observer, "get"), (15, 0));
+    assert_eq!(command_calls(&mut observer, "lpush"), (10, 5));
+    assert_eq!(command_calls(&mut observer, "rpop"), (1, 0));
+    // The pipeline's 66 commands, and the observer's INFO commands after the first one.
+    let processed = commands_processed(&mut observer) - processed_before;
+    assert_eq!(processed, 66 + 5);
+    let clients: String = q(&mut observer, &["CLIENT", "LIST"]);
+    let id: i64 = q(&mut c, &["CLIENT", "ID"]);
+    let line = clients
+        .lines()
+        .find(|l| l.starts_with(&format!("id={id} ")))
+        .expect("the pipelining client");
+    assert!(line.contains(" cmd=rpop "), "{line}");
 }

@@ -480,6 +480,8 @@ pub struct ClientState {
     /// While a pipelined batch runs: when its last command finished (the next one's start,
     /// which saves a clock reading per command).
     pub batch_clock: Option<std::time::Instant>,
+    /// The command (and subcommand) last noted in [`ClientInfo::note_command`].
+    pub noted_command: Option<(&'static str, Option<&'static str>)>,
 }
 
 impl ClientState {
@@ -506,6 +508,7 @@ impl ClientState {
             acl: crate::acl::Session::default(),
             failed_auths: 0,
             batch_clock: None,
+            noted_command: None,
         }
     }
 

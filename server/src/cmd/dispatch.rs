@@ -13,7 +13,7 @@ use redyn_protocol::Reply;
 use super::client::ClientState;
 use super::errors::{self, CmdError};
 use super::shared::Server;
-use super::table::Entry;
+use super::table::{BatchStats, Entry};
 use super::{monitor, Ctx, Flag};
 use crate::acl::log::Context as AclContext;
 use crate::engine::{Batch, Locks};
@@ -258,29 +258,30 @@ pub fn run(
 
 /// Executes one request of a pipelined batch (see [`super::pipeline`]): the checks of
 /// [`execute`], then the handler under the batch's locks, its writes joining the batch's.
-pub fn execute_in_batch(
+pub fn execute_in_batch<'e>(
     server: &Arc<Server>,
     client: &mut ClientState,
-    entry: &Entry,
+    entry: &'e Entry,
     args: &[Bytes],
     locks: Locks<'_>,
-    batch: &Batch,
+    (batch, stats): (&Batch, &mut BatchStats<'e>),
 ) -> Reply {
     if let Err(reply) = admit(server, client, Some(entry), args) {
         return reply;
     }
-    run_in(server, client, entry, args, locks, Some(batch))
+    run_in(server, client, entry, args, locks, Some((batch, stats)))
 }
 
 /// [`run`], for a command that may be part of a pipelined batch.
-fn run_in(
+fn run_in<'e>(
     server: &Arc<Server>,
     client: &mut ClientState,
-    entry: &Entry,
+    entry: &'e Entry,
     args: &[Bytes],
     locks: Locks<'_>,
-    batch: Option<&Batch>,
+    in_batch: Option<(&Batch, &mut BatchStats<'e>)>,
 ) -> Reply {
+    let (batch, batch_stats) = in_batch.unzip();
     // In a pipelined batch, the previous command's end is this one's start.
     let started = client.batch_clock.unwrap_or_else(Instant::now);
     // A re-run after a wake-up of a command that blocked: already counted once.
@@ -289,7 +290,7 @@ fn run_in(
     // Noted before the call too, so CLIENT LIST shows a command still running (as Redis
     // does), and after it, because EXEC runs its queued commands in between.
     let subcommand = entry.subcommand(args);
-    client.info.note_command(entry.spec.name, subcommand);
+    note_command(client, entry.spec.name, subcommand);
     let locks_held = locks.is_held();
     let feed_monitors = |client: &ClientState| {
         if !monitor::active(server) {
@@ -333,6 +334,8 @@ fn run_in(
     let failed = reply.is_error();
     if retry {
         entry.stat.record_retry(usec, failed);
+    } else if let Some(stats) = batch_stats {
+        stats.record(&entry.stat, entry.spec.name, usec, failed);
     } else {
         entry.stat.record(entry.spec.name, usec, failed);
         server
@@ -346,13 +349,22 @@ fn run_in(
     record_introspection(server, client, entry, subcommand, args, usec, &reply);
     if entry.spec.name == "exec" {
         // Its queued commands noted themselves meanwhile.
-        client.info.note_command(entry.spec.name, subcommand);
+        note_command(client, entry.spec.name, subcommand);
     }
     client.info.last_interaction_ms.store(
         finished.duration_since(client.info.created).as_millis() as u64,
         Ordering::Relaxed,
     );
     reply
+}
+
+/// Notes the command `client` runs, for CLIENT LIST's `cmd=`, unless it is the one noted
+/// last: a pipeline repeats one command, and each note takes the client's info lock.
+fn note_command(client: &mut ClientState, name: &'static str, subcommand: Option<&'static str>) {
+    if client.noted_command != Some((name, subcommand)) {
+        client.info.note_command(name, subcommand);
+        client.noted_command = Some((name, subcommand));
+    }
 }
 
 /// Runs the handler. A panic becomes an error reply that also closes the connection: the

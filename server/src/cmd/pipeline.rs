@@ -11,6 +11,7 @@
 //! in the journal. Each command runs in a transaction of its own that reads through the
 //! batch's pending writes (see [`Batch`]): a command that fails leaves nothing behind.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,7 +20,7 @@ use smallvec::SmallVec;
 
 use super::client::ClientState;
 use super::shared::Server;
-use super::table::Entry;
+use super::table::{BatchStats, Entry};
 use super::{dispatch, CmdError, Flag};
 use crate::engine::{keys, Batch, Locks};
 
@@ -86,6 +87,7 @@ pub fn run_batch(
         }
     }
     let batch = Batch::new(client.db);
+    let mut stats = BatchStats::default();
     let mut replies = Vec::with_capacity(requests.len());
     client.batch_clock = Some(std::time::Instant::now());
     for (i, (entry, args)) in requests.iter().enumerate() {
@@ -97,13 +99,15 @@ pub fn run_batch(
             entry,
             args,
             locks.held(),
-            &batch,
+            (&batch, &mut stats),
         ));
         if client.closing {
             break;
         }
     }
     client.batch_clock = None;
+    stats.flush_run();
+    (server.stats.commands_processed).fetch_add(stats.processed, Ordering::Relaxed);
     let written_before = engine.durability.written();
     match batch.commit(engine, locks) {
         Ok(()) => dispatch::note_writes_since(server, client, written_before),

@@ -73,4 +73,16 @@ impl CommandMetrics {
         }
         self.latency.record(usec as f64 / 1e6);
     }
+
+    /// Records `calls` calls at once, `failed` of them failed, with their durations as
+    /// (µs, number of calls).
+    pub fn record_many(&self, durations: &[(u64, usize)], calls: u64, failed: u64) {
+        self.calls.increment(calls);
+        if failed > 0 {
+            self.errors.increment(failed);
+        }
+        for &(usec, count) in durations {
+            self.latency.record_many(usec as f64 / 1e6, count);
+        }
+    }
 }
