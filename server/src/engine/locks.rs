@@ -6,7 +6,7 @@
 //! as a value, [`Locks`], handed to every path that writes (Redis types, tables, change
 //! logs), never as a flag someone may forget to check.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, RawMutex, RawRwLock};
@@ -22,7 +22,23 @@ pub struct LockSet {
     // for every command.
     _guards: SmallVec<[ArcMutexGuard<RawMutex, ()>; 2]>,
     shards: SmallVec<[Arc<Shard>; 2]>,
+    /// Operations counted under these locks, per shard of `shards`, added to the shards'
+    /// counters once, when the locks are released: a pipelined batch counted each of its
+    /// commands in the shard's own counter, a cache line the other worker threads' batches
+    /// were adding to as well.
+    ops: SmallVec<[AtomicU64; 2]>,
     layout: ArcRwLockReadGuard<RawRwLock, Layout>,
+}
+
+impl Drop for LockSet {
+    fn drop(&mut self) {
+        for (shard, ops) in self.shards.iter().zip(&self.ops) {
+            let ops = ops.load(Ordering::Relaxed);
+            if ops > 0 {
+                shard.ops.fetch_add(ops, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 impl LockSet {
@@ -35,16 +51,13 @@ impl LockSet {
             .collect();
         shards.sort_by_key(|s| s.id);
         shards.dedup_by_key(|s| s.id);
-        let guards = shards
-            .iter()
-            .map(|s| {
-                s.ops.fetch_add(1, Ordering::Relaxed);
-                s.lock.lock_arc()
-            })
-            .collect();
+        let guards = shards.iter().map(|s| s.lock.lock_arc()).collect();
+        // The work these locks are taken for is one operation on each shard.
+        let ops = shards.iter().map(|_| AtomicU64::new(1)).collect();
         LockSet {
             _guards: guards,
             shards,
+            ops,
             layout,
         }
     }
@@ -56,6 +69,7 @@ impl LockSet {
         LockSet {
             _guards: guards,
             shards: layout.shards.iter().cloned().collect(),
+            ops: layout.shards.iter().map(|_| AtomicU64::new(0)).collect(),
             layout,
         }
     }
@@ -63,6 +77,21 @@ impl LockSet {
     /// The shard owning `slot` under the layout these locks pinned.
     pub(crate) fn shard_for_slot(&self, slot: u16) -> &Arc<Shard> {
         self.layout.shard_for_slot(slot)
+    }
+
+    /// Counts one operation on each distinct shard owning one of `slots` (the autoscaler's
+    /// and INFO's ops/s).
+    fn count_ops(&self, slots: impl Iterator<Item = u16>) {
+        let mut shards: SmallVec<[&Arc<Shard>; 2]> =
+            slots.map(|slot| self.shard_for_slot(slot)).collect();
+        shards.sort_by_key(|s| s.id);
+        shards.dedup_by_key(|s| s.id);
+        for shard in shards {
+            match self.shards.iter().position(|held| held.id == shard.id) {
+                Some(at) => self.ops[at].fetch_add(1, Ordering::Relaxed),
+                None => shard.ops.fetch_add(1, Ordering::Relaxed),
+            };
+        }
     }
 
     /// Whether this set holds the lock of the shard owning `slot`.
@@ -93,7 +122,7 @@ impl<'a> Locks<'a> {
         match self {
             Locks::Take => LockGuard::Owned(LockSet::for_slots(engine, slots)),
             Locks::Held(set) => {
-                count_ops(slots.map(|slot| &**set.shard_for_slot(slot)));
+                set.count_ops(slots);
                 LockGuard::Borrowed(set)
             }
         }
@@ -105,17 +134,6 @@ impl<'a> Locks<'a> {
             Locks::Take => LockGuard::Owned(LockSet::all(engine)),
             Locks::Held(set) => LockGuard::Borrowed(set),
         }
-    }
-}
-
-/// Counts one operation per distinct shard (the autoscaler's and INFO's ops/s). By
-/// reference: cloning each `Arc` cost two atomic operations per command.
-fn count_ops<'s>(shards: impl Iterator<Item = &'s Shard>) {
-    let mut shards: SmallVec<[&Shard; 2]> = shards.collect();
-    shards.sort_by_key(|s| s.id);
-    shards.dedup_by_key(|s| s.id);
-    for shard in shards {
-        shard.ops.fetch_add(1, Ordering::Relaxed);
     }
 }
 
