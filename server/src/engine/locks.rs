@@ -6,7 +6,8 @@
 //! as a value, [`Locks`], handed to every path that writes (Redis types, tables, change
 //! logs), never as a flag someone may forget to check.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::{ArcMutexGuard, ArcRwLockReadGuard, RawMutex, RawRwLock};
@@ -26,14 +27,14 @@ pub struct LockSet {
     /// counters once, when the locks are released: a pipelined batch counted each of its
     /// commands in the shard's own counter, a cache line the other worker threads' batches
     /// were adding to as well.
-    ops: SmallVec<[AtomicU64; 2]>,
+    ops: SmallVec<[Cell<u64>; 2]>,
     layout: ArcRwLockReadGuard<RawRwLock, Layout>,
 }
 
 impl Drop for LockSet {
     fn drop(&mut self) {
         for (shard, ops) in self.shards.iter().zip(&self.ops) {
-            let ops = ops.load(Ordering::Relaxed);
+            let ops = ops.get();
             if ops > 0 {
                 shard.ops.fetch_add(ops, Ordering::Relaxed);
             }
@@ -53,7 +54,7 @@ impl LockSet {
         shards.dedup_by_key(|s| s.id);
         let guards = shards.iter().map(|s| s.lock.lock_arc()).collect();
         // The work these locks are taken for is one operation on each shard.
-        let ops = shards.iter().map(|_| AtomicU64::new(1)).collect();
+        let ops = shards.iter().map(|_| Cell::new(1)).collect();
         LockSet {
             _guards: guards,
             shards,
@@ -69,7 +70,7 @@ impl LockSet {
         LockSet {
             _guards: guards,
             shards: layout.shards.iter().cloned().collect(),
-            ops: layout.shards.iter().map(|_| AtomicU64::new(0)).collect(),
+            ops: layout.shards.iter().map(|_| Cell::new(0)).collect(),
             layout,
         }
     }
@@ -88,9 +89,11 @@ impl LockSet {
         shards.dedup_by_key(|s| s.id);
         for shard in shards {
             match self.shards.iter().position(|held| held.id == shard.id) {
-                Some(at) => self.ops[at].fetch_add(1, Ordering::Relaxed),
-                None => shard.ops.fetch_add(1, Ordering::Relaxed),
-            };
+                Some(at) => self.ops[at].set(self.ops[at].get() + 1),
+                None => {
+                    shard.ops.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
