@@ -309,9 +309,9 @@ impl CommandStat {
 }
 
 /// Statistics of a pipelined batch's commands, recorded once per run of one command: per
-/// command, the shared counters' cache lines went back and forth between the worker threads
-/// running other clients' batches (the `lock` additions took half of `run_in`'s samples in a
-/// pipelined RPOP).
+/// command, four to five locked additions to shared counters took half of `run_in`'s
+/// samples in a pipelined RPOP (`perf annotate`), and their cache lines move between cores
+/// when several I/O threads run batches.
 #[derive(Default)]
 pub struct BatchStats<'e> {
     run: Option<StatRun<'e>>,

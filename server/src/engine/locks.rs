@@ -25,8 +25,8 @@ pub struct LockSet {
     shards: SmallVec<[Arc<Shard>; 2]>,
     /// Operations counted under these locks, per shard of `shards`, added to the shards'
     /// counters once, when the locks are released: a pipelined batch counted each of its
-    /// commands in the shard's own counter, a cache line the other worker threads' batches
-    /// were adding to as well.
+    /// commands with a locked addition to the shard's shared counter (whose cache line
+    /// also moves between cores when several I/O threads run batches).
     ops: SmallVec<[Cell<u64>; 2]>,
     layout: ArcRwLockReadGuard<RawRwLock, Layout>,
 }
