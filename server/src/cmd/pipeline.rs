@@ -106,8 +106,8 @@ pub fn run_batch(
         }
     }
     client.batch_clock = None;
-    stats.flush_run();
-    (server.stats.commands_processed).fetch_add(stats.processed, Ordering::Relaxed);
+    let processed = stats.finish();
+    (server.stats.commands_processed).fetch_add(processed, Ordering::Relaxed);
     let written_before = engine.durability.written();
     match batch.commit(engine, locks) {
         Ok(()) => dispatch::note_writes_since(server, client, written_before),

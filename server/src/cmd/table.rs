@@ -245,13 +245,20 @@ fn latency_bucket(usec: u64) -> usize {
 
 impl CommandStat {
     pub fn record(&self, name: &'static str, usec: u64, failed: bool) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.usec.fetch_add(usec, Ordering::Relaxed);
-        if failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.add_totals(1, usec, u64::from(failed));
         self.latency[latency_bucket(usec)].fetch_add(1, Ordering::Relaxed);
         self.metrics(name).record(usec, failed);
+    }
+
+    /// Adds calls, their time and their failures to the totals.
+    fn add_totals(&self, calls: u64, usec: u64, failed: u64) {
+        if calls > 0 {
+            self.calls.fetch_add(calls, Ordering::Relaxed);
+        }
+        self.usec.fetch_add(usec, Ordering::Relaxed);
+        if failed > 0 {
+            self.failed.fetch_add(failed, Ordering::Relaxed);
+        }
     }
 
     fn metrics(&self, name: &'static str) -> &CommandMetrics {
@@ -262,10 +269,7 @@ impl CommandStat {
     /// once (its first run counted it), so a re-run adds only its time and, when it is
     /// the run that fails (XREADGROUP answering -NOGROUP), the failure.
     pub fn record_retry(&self, usec: u64, failed: bool) {
-        self.usec.fetch_add(usec, Ordering::Relaxed);
-        if failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.add_totals(0, usec, u64::from(failed));
     }
 
     /// Approximate latency percentile in µs (upper bound of the bucket holding it).
@@ -316,7 +320,7 @@ impl CommandStat {
 pub struct BatchStats<'e> {
     run: Option<StatRun<'e>>,
     /// Commands run, for `commands_processed`.
-    pub processed: u64,
+    processed: u64,
 }
 
 /// One command's calls in a row.
@@ -362,17 +366,20 @@ impl<'e> BatchStats<'e> {
         }
     }
 
+    /// Adds the last run's counts to its command's statistics, and returns how many
+    /// commands the batch ran (for `commands_processed`).
+    pub fn finish(mut self) -> u64 {
+        self.flush_run();
+        self.processed
+    }
+
     /// Adds the current run's counts to its command's statistics.
-    pub fn flush_run(&mut self) {
+    fn flush_run(&mut self) {
         let Some(run) = self.run.take() else {
             return;
         };
         let stat = run.stat;
-        stat.calls.fetch_add(run.calls, Ordering::Relaxed);
-        stat.usec.fetch_add(run.usec, Ordering::Relaxed);
-        if run.failed > 0 {
-            stat.failed.fetch_add(run.failed, Ordering::Relaxed);
-        }
+        stat.add_totals(run.calls, run.usec, run.failed);
         for (bucket, &calls) in run.latency.iter().enumerate() {
             if calls > 0 {
                 stat.latency[bucket].fetch_add(u64::from(calls), Ordering::Relaxed);

@@ -799,12 +799,13 @@ impl<'e> Txn<'e> {
             _ => None,
         };
         let mut bytes_kept = 0;
-        let kept = rows.iter().take_while(|(_, value)| {
-            let room = bytes_kept <= READ_AHEAD_BYTES;
-            bytes_kept += value.len();
-            room
-        });
-        let kept = kept.count();
+        let kept = (rows.iter())
+            .take_while(|(_, value)| {
+                let room = bytes_kept <= READ_AHEAD_BYTES;
+                bytes_kept += value.len();
+                room
+            })
+            .count();
         rows.truncate(kept);
         if let Some((row, _)) = rows.front() {
             let prefix = row[..prefix_len].to_vec();

@@ -67,11 +67,7 @@ impl CommandMetrics {
     }
 
     pub fn record(&self, usec: u64, failed: bool) {
-        self.calls.increment(1);
-        if failed {
-            self.errors.increment(1);
-        }
-        self.latency.record(usec as f64 / 1e6);
+        self.record_many(&[(usec, 1)], 1, u64::from(failed));
     }
 
     /// Records `calls` calls at once, `failed` of them failed, with their durations as
