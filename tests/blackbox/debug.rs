@@ -1,7 +1,7 @@
 //! DEBUG behind `enable-debug-command`, and what a panicking command handler does: the
 //! client gets an error, that one connection closes, everything else goes on.
 
-use crate::harness::{error, eventually, free_port, http_get, q, TestServer};
+use crate::harness::{error, eventually, free_port, http_get, info_number, q, TestServer};
 
 const NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
@@ -33,11 +33,7 @@ fn debug_subcommands_and_errors() {
 }
 
 fn connected_clients(con: &mut redis::Connection) -> u64 {
-    let info: String = q(con, &["INFO", "clients"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("connected_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("connected_clients in INFO")
+    info_number(con, "clients", "connected_clients")
 }
 
 #[test]

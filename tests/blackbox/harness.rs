@@ -386,6 +386,15 @@ pub fn q<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -
         .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
 }
 
+/// The number INFO `section` reports as `name`.
+pub fn info_number(con: &mut redis::Connection, section: &str, name: &str) -> u64 {
+    let info: String = q(con, &["INFO", section]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no number {name} in INFO {section}"))
+}
+
 /// A loopback port that was free a moment ago (for listeners a test configures itself).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

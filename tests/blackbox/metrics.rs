@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::harness::{error, eventually, free_port, http_get, q, TestServer};
+use crate::harness::{error, eventually, free_port, http_get, info_number, q, TestServer};
 
 /// Parses Prometheus text format into `series -> value` (series includes its labels).
 fn scrape(addr: &str) -> HashMap<String, f64> {
@@ -21,11 +21,7 @@ fn scrape(addr: &str) -> HashMap<String, f64> {
 }
 
 fn shard_count(con: &mut redis::Connection) -> u64 {
-    let info: String = q(con, &["INFO", "shards"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("shard_count:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("shard_count in INFO shards")
+    info_number(con, "shards", "shard_count")
 }
 
 #[test]

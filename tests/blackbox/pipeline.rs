@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 
 use redis::{ConnectionLike, Value};
 
-use crate::harness::{q, RealRedis, Rng, TestServer};
+use crate::harness::{info_number, q, RealRedis, Rng, TestServer};
 
 const KEYS: &[&str] = &["k1", "k2", "l1", "l2", "s1", "h1", "c1"];
 
@@ -205,11 +205,7 @@ fn command_calls(c: &mut redis::Connection, command: &str) -> (u64, u64) {
 }
 
 fn commands_processed(c: &mut redis::Connection) -> u64 {
-    let info: String = q(c, &["INFO", "stats"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix("total_commands_processed:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("total_commands_processed")
+    info_number(c, "stats", "total_commands_processed")
 }
 
 /// A batch counts its commands once per run of one command (see `BatchStats`): every call
