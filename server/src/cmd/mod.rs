@@ -117,8 +117,11 @@ impl<'a> Ctx<'a> {
 
     /// A transaction over arguments that are keys.
     pub fn txn_args(&self, keys: &[Bytes]) -> Txn<'a> {
+        let first_slot = (self.batch)
+            .zip(keys.first())
+            .and_then(|(batch, key)| batch.announced_slot(key));
         self.engine()
-            .txn(self.locks, self.db(), keys)
+            .txn_with_first_slot(self.locks, self.db(), keys, first_slot)
             .in_batch(self.batch)
     }
 

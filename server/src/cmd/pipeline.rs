@@ -67,11 +67,14 @@ pub fn run_batch(
     // A pipeline often repeats one key (pushes to a queue, adds to one set): its slot is
     // hashed and its metadata row announced once per run of requests naming it.
     let mut firsts: SmallVec<[(u16, &[u8]); 32]> = SmallVec::new();
+    // Each request's key's slot, announced to its command (see `Batch::announce_key`).
+    let mut slots: SmallVec<[u16; 32]> = SmallVec::with_capacity(requests.len());
     for (_, args) in requests {
         let key = &args[1][..];
         if firsts.last().is_none_or(|&(_, last)| last != key) {
             firsts.push((keys::key_slot(key), key));
         }
+        slots.extend(firsts.last().map(|&(slot, _)| slot));
     }
     let locks = Locks::Take.acquire(engine, firsts.iter().map(|&(slot, _)| slot));
     let prefixes: SmallVec<[_; 32]> = (firsts.iter())
@@ -93,6 +96,7 @@ pub fn run_batch(
     for (i, (entry, args)) in requests.iter().enumerate() {
         let next_key = requests.get(i + 1).map(|(_, next)| &next[1]);
         batch.keep_reads_for_next(next_key == Some(&args[1]));
+        batch.announce_key(&args[1], slots[i]);
         replies.push(dispatch::execute_in_batch(
             server,
             client,

@@ -13,6 +13,8 @@
 
 use std::ops::Bound;
 
+use smallvec::SmallVec;
+
 /// Number of cluster hash slots (as Redis Cluster).
 pub const SLOTS: u16 = 16384;
 
@@ -40,8 +42,13 @@ pub const META_HEADER: usize = 2 + 4 + 4;
 
 /// Encodes the metadata row key of `key` in `space`.
 pub fn meta_key(space: u32, key: &[u8]) -> Vec<u8> {
+    meta_key_in_slot(key_slot(key), space, key)
+}
+
+/// [`meta_key`], given the key's slot.
+pub fn meta_key_in_slot(slot: u16, space: u32, key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(META_HEADER + key.len());
-    out.extend_from_slice(&meta_prefix(key_slot(key), space, key));
+    out.extend_from_slice(&meta_prefix(slot, space, key));
     out.extend_from_slice(key);
     out
 }
@@ -101,6 +108,15 @@ pub fn sub_prefix(meta_key: &[u8], version: u64) -> Vec<u8> {
 /// The row key of sub-row `sort_key` of one version of a key (allocated once, at its size).
 pub fn sub_row(meta_key: &[u8], version: u64, sort_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(meta_key.len() + 8 + sort_key.len());
+    out.extend_from_slice(meta_key);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(sort_key);
+    out
+}
+
+/// [`sub_row`] assembled in place, for a row key that is only looked up: most fit inline.
+pub fn sub_row_inline(meta_key: &[u8], version: u64, sort_key: &[u8]) -> SmallVec<[u8; 64]> {
+    let mut out = SmallVec::new();
     out.extend_from_slice(meta_key);
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(sort_key);

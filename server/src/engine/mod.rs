@@ -495,9 +495,24 @@ impl Engine {
 
     /// Starts a transaction over `keys` of `space` under `locks`.
     pub fn txn<'a, K: AsRef<[u8]>>(&'a self, locks: Locks<'a>, space: u32, keys: &[K]) -> Txn<'a> {
+        self.txn_with_first_slot(locks, space, keys, None)
+    }
+
+    /// [`Engine::txn`], given the first key's slot if the caller knows it already (a
+    /// pipelined batch hashed it for its lock scope).
+    pub fn txn_with_first_slot<'a, K: AsRef<[u8]>>(
+        &'a self,
+        locks: Locks<'a>,
+        space: u32,
+        keys: &[K],
+        first_slot: Option<u16>,
+    ) -> Txn<'a> {
         // The first key's metadata row key starts with its slot: encode it once, for the
         // lock scope and for the transaction's first read.
-        let first = keys.first().map(|k| keys::meta_key(space, k.as_ref()));
+        let first = keys.first().map(|k| match first_slot {
+            Some(slot) => keys::meta_key_in_slot(slot, space, k.as_ref()),
+            None => keys::meta_key(space, k.as_ref()),
+        });
         let first_slot = first.as_deref().map(keys::slot_of_row);
         let other_slots = keys.iter().skip(1).map(|k| keys::key_slot(k.as_ref()));
         let guard = locks.acquire(self, first_slot.into_iter().chain(other_slots));
