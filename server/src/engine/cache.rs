@@ -129,6 +129,20 @@ impl MetaCache {
         self.cache.store(entry, is_row(row_key), only_if_cached);
     }
 
+    /// [`MetaCache::refresh`] with the row `decode` gives (`None`: the row would not decode,
+    /// and is dropped from the cache), decoded only if `row_key` is cached: most rows of a
+    /// layer leaving the write buffer are not, and the flush thread decoded each of them
+    /// first (it competes with the network thread for this machine's two cores).
+    pub fn refresh_with(&self, row_key: &[u8], decode: impl FnOnce() -> Option<CachedMeta>) {
+        if !self.cache.holds(hash_of_row(row_key), is_row(row_key)) {
+            return;
+        }
+        match decode() {
+            Some(meta) => self.refresh(row_key, meta),
+            None => self.remove(row_key),
+        }
+    }
+
     pub fn remove(&self, row_key: &[u8]) {
         self.cache.remove(hash_of_row(row_key), is_row(row_key));
     }

@@ -298,6 +298,11 @@ impl<E: CacheEntry> HashCache<E> {
         Some(read(&table.entries[index]))
     }
 
+    /// Whether an entry `is_it` accepts is cached (not counted as a read).
+    pub(crate) fn holds(&self, hash: u64, is_it: impl Fn(&E) -> bool) -> bool {
+        self.shard(hash).table.lock().find(hash, &is_it).is_some()
+    }
+
     /// Caches `entry` in place of the entry `is_it` accepts, if any; with `only_if_cached`,
     /// only if there is one (writers keep cached rows current without filling the cache with
     /// rows nobody reads).

@@ -698,10 +698,8 @@ impl Engine {
                 self.meta_cache.remove(&key);
                 continue;
             }
-            match row.map(Meta::decode).transpose() {
-                Ok(meta) => self.meta_cache.refresh(&key, meta.map(Arc::new)),
-                Err(_) => self.meta_cache.remove(&key),
-            }
+            let decode = || Some(row.map(Meta::decode).transpose().ok()?.map(Arc::new));
+            self.meta_cache.refresh_with(&key, decode);
         }
     }
 
