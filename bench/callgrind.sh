@@ -7,7 +7,7 @@
 #
 # Usage: bench/callgrind.sh [requests] [pipeline] [tests...]
 #   (default 20000 16 LPUSH RPOP LRANGE_100 SADD SPOP; also SET SET_RANDVAL GET HGET
-#   INCR HSET ZADD SADD_NEW SPOP_FJALL RPOP_FJALL PING)
+#   INCR HSET ZADD SADD_NEW SPOP_FJALL RPOP_FJALL LPUSH_LONG PING)
 # Environment: REDYN_BIN (default target/release/redyn), PORT (default 7701),
 #   SPOP_SET, SPOP_N (set size and pops for SPOP, default 20000 and requests/4),
 #   KEEP=dir keeps the callgrind.out files there (for callgrind_annotate),
@@ -67,6 +67,9 @@ setup() {
     RPOP_FJALL)
       bench -n 100000 LPUSH bench:list element:__rand_int__
       push_into_fjall ;;
+    # LPUSH_LONG: pushes onto a list of 300 k elements, as bench.sh's pipelined LPUSH rows
+    # find theirs (its earlier LPUSH rows filled it).
+    LPUSH_LONG) bench -n 300000 LPUSH bench:list element:__rand_int__ ;;
     *) ;;
   esac
 }
@@ -76,7 +79,7 @@ workload() {
   case $1 in
     SADD | SADD_NEW) bench SADD bench:set member:__rand_int__ ;;
     SPOP | SPOP_FJALL) bench -n "$SPOP_N" SPOP bench:set ;;
-    LPUSH) bench LPUSH bench:list element:__rand_int__ ;;
+    LPUSH | LPUSH_LONG) bench LPUSH bench:list element:__rand_int__ ;;
     RPOP | RPOP_FJALL) bench RPOP bench:list ;;
     LRANGE_100) bench LRANGE bench:list 0 99 ;;
     PING) bench PING ;;
