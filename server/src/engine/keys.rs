@@ -13,8 +13,6 @@
 
 use std::ops::Bound;
 
-use smallvec::SmallVec;
-
 /// Number of cluster hash slots (as Redis Cluster).
 pub const SLOTS: u16 = 16384;
 
@@ -108,15 +106,6 @@ pub fn sub_prefix(meta_key: &[u8], version: u64) -> Vec<u8> {
 /// The row key of sub-row `sort_key` of one version of a key (allocated once, at its size).
 pub fn sub_row(meta_key: &[u8], version: u64, sort_key: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(meta_key.len() + 8 + sort_key.len());
-    out.extend_from_slice(meta_key);
-    out.extend_from_slice(&version.to_be_bytes());
-    out.extend_from_slice(sort_key);
-    out
-}
-
-/// [`sub_row`] assembled in place, for a row key that is only looked up: most fit inline.
-pub fn sub_row_inline(meta_key: &[u8], version: u64, sort_key: &[u8]) -> SmallVec<[u8; 64]> {
-    let mut out = SmallVec::new();
     out.extend_from_slice(meta_key);
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(sort_key);

@@ -60,6 +60,20 @@ struct MetaEntry {
     emptied_version: Option<u64>,
 }
 
+impl MetaEntry {
+    /// The version of the pending metadata if this transaction created it (no stored row
+    /// names it) and it is about to be replaced by `new_version` (`None`: a deletion): its
+    /// sub-rows are then reachable from nowhere, and the commit must queue their reclaim.
+    fn pending_version_replaced(&self, new_version: Option<u64>) -> Option<u64> {
+        let stored = self.physical.as_ref().map(|m| m.version);
+        self.current
+            .as_deref()
+            .filter(|m| m.has_sub_rows())
+            .map(|m| m.version)
+            .filter(|&v| Some(v) != stored && Some(v) != new_version)
+    }
+}
+
 /// A pending write of a row in one of the engine's row families (table items, the table
 /// catalog, change logs).
 struct RowWrite {
@@ -540,9 +554,9 @@ impl<'e> Txn<'e> {
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
         self.touch(key);
-        self.drop_pending_version(key, Some(meta.version))?;
         let now = self.now();
         let entry = self.entry(key)?;
+        let dropped = entry.pending_version_replaced(Some(meta.version));
         if entry.emptied_version == Some(meta.version) {
             // The version lives on (rows may be written again): reclaim it if dropped later.
             entry.emptied_version = None;
@@ -554,6 +568,7 @@ impl<'e> Txn<'e> {
             entry.current = Some(Arc::new(meta));
             entry.dirty = true;
         }
+        self.reclaim_dropped_version(key, dropped);
         if created {
             // Redis raises `new` (class `n`) where it adds a key to the keyspace, before the
             // command's own event.
@@ -567,33 +582,23 @@ impl<'e> Txn<'e> {
         let now = self.now();
         let entry = self.entry(key)?;
         let was_live = entry.current.as_ref().is_some_and(|m| !m.is_expired(now));
-        let existed = entry.current.is_some();
-        if existed {
-            self.drop_pending_version(key, None)?;
-            let entry = self.entry(key)?;
+        if entry.current.is_some() {
+            let dropped = entry.pending_version_replaced(None);
             entry.current = None;
             entry.dirty = true;
+            self.reclaim_dropped_version(key, dropped);
             self.touch(key);
         }
         Ok(was_live)
     }
 
-    /// Records for reclaim the version of `key`'s pending metadata if this transaction created
-    /// it and is about to replace it with `new_version` (`None`: a deletion).
-    fn drop_pending_version(&mut self, key: &[u8], new_version: Option<u64>) -> Result<()> {
-        let entry = self.entry(key)?;
-        let stored = entry.physical.as_ref().map(|m| m.version);
-        let pending = entry
-            .current
-            .as_deref()
-            .filter(|m| m.has_sub_rows())
-            .map(|m| m.version)
-            .filter(|&v| Some(v) != stored && Some(v) != new_version);
-        if let Some(version) = pending {
+    /// Queues for reclaim the sub-rows of `key`'s version `dropped` (see
+    /// [`MetaEntry::pending_version_replaced`]).
+    fn reclaim_dropped_version(&mut self, key: &[u8], dropped: Option<u64>) {
+        if let Some(version) = dropped {
             let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
             self.pending.rare_mut().dropped_versions.push(prefix);
         }
-        Ok(())
     }
 
     /// Deletes `key`, whose live sub-rows at `version` this transaction has all deleted
@@ -747,9 +752,7 @@ impl<'e> Txn<'e> {
         ahead: Option<(&[u8], bool)>,
     ) -> Result<Option<Vec<u8>>> {
         self.touch(key);
-        // Assembled in place: a pop served from the rows read ahead, the most frequent in a
-        // queue whose backlog fjall holds, only looks it up.
-        let row = self.with_meta_key(key, |raw| keys::sub_row_inline(raw, version, sub_key));
+        let row = self.sub_row(key, version, sub_key);
         let value = match self.pending_sub(&row) {
             Some(pending) => pending,
             None => {
@@ -767,7 +770,7 @@ impl<'e> Txn<'e> {
                 }
             }
         };
-        self.pending.pend_sub(row.into_vec(), SubWrite::DELETE);
+        self.pending.pend_sub(row, SubWrite::DELETE);
         Ok(value)
     }
 
