@@ -12,8 +12,8 @@
 //! member, never more than `len`. SPOP of a few members from a large set cannot afford
 //! that (a job queue popping a 20,000-member set managed 400 pops a second): it seeks to
 //! random points between the first and the last member instead ([`random_distinct_quick`]),
-//! O(log n) per member (from a set in fjall, each seek reads a run of members into a pool
-//! that later pops pick from at random) but biased toward members after wide gaps in byte
+//! O(log n) per member (each seek reads a run of members into a pool that later pops pick
+//! from at random) but biased toward members after wide gaps in byte
 //! order — as Redis's own pick of a random hash bucket favours members of sparse buckets.
 //! Redis's test suite checks SRANDMEMBER's distribution, not SPOP's.
 //!
@@ -33,7 +33,6 @@ use parking_lot::Mutex;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use redyn_protocol::args::parse_i64_strict;
-use smallvec::SmallVec;
 
 use super::error::Result;
 use crate::engine::txn::SubScan;
@@ -279,7 +278,7 @@ struct PopHints {
     /// Stretches known to hold no member: start → end (inclusive; `None`: to the end).
     /// Members read ahead into `ready` count as popped already.
     dead: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    /// Members read ahead by the last seeks and not popped yet (sets in fjall only).
+    /// Members read ahead by the last seeks and not popped yet.
     ready: Vec<Vec<u8>>,
     /// [`MEMBER_REMOVALS`] when `ready` was read: while it holds, no member of the pool can
     /// have been removed but by our pops, and the pops need not check.
@@ -298,8 +297,8 @@ const MAX_DEAD_STRETCHES: usize = 8192;
 const SEEKS_PER_REFILL: usize = 16;
 const MEMBERS_PER_SEEK: usize = 16;
 
-/// Members a seek read: one, most often (no allocation for it).
-type Run = SmallVec<[Vec<u8>; 1]>;
+/// Members a seek read (up to [`MEMBERS_PER_SEEK`]).
+type Run = Vec<Vec<u8>>;
 
 impl PopHints {
     fn read(txn: &Txn, key: &[u8], meta: &Meta) -> Result<PopHints> {
@@ -314,9 +313,15 @@ impl PopHints {
         })
     }
 
-    /// A member to pop (`None` if the set seems to hold nothing). From a set all in memory,
-    /// the first member at or after a random point; from one fjall may hold, a random one of
-    /// the pool read ahead, checked still there.
+    /// A member to pop (`None` if the set seems to hold nothing): a random one of the pool
+    /// read ahead, checked still there.
+    ///
+    /// Sets all in the write buffer are popped from the pool too. They sought the first
+    /// member after a random point for every pop (no pool, no dead stretches), but a random
+    /// descent of the buffer's B-tree of a set of 150 k members (bench.sh's) missed the
+    /// cache at every level: callgrind (`SPOP_SET=150000 bench/callgrind.sh 20000 1 SPOP`,
+    /// 2 MB last level) 16,475 instructions and 17.3 last-level misses per pop that way,
+    /// 14,768 and 6.1 from the pool.
     fn pick(
         &mut self,
         txn: &Txn,
@@ -324,14 +329,6 @@ impl PopHints {
         meta: &Meta,
         rng: &mut impl Rng,
     ) -> Result<Option<Vec<u8>>> {
-        // Deletions that slow seeks down are fjall's: a set still all in memory has few (the
-        // write buffer drops a popped member it holds as added), so its pops need neither
-        // the dead stretches (a tenth of a pop's instructions) nor the pool: a seek there is
-        // cheap. Once fjall may hold its rows it stays so.
-        if txn.sub_rows_in_memory(meta.version) {
-            let point = random_between(&self.first, &self.last, rng);
-            return Ok(self.run_from(txn, key, meta, point, 1, false)?.pop());
-        }
         loop {
             while !self.ready.is_empty() {
                 let member = self
@@ -349,7 +346,7 @@ impl PopHints {
             self.ready_as_of = MEMBER_REMOVALS.load(Ordering::Relaxed);
             for _ in 0..SEEKS_PER_REFILL {
                 let point = random_between(&self.first, &self.last, rng);
-                let run = self.run_from(txn, key, meta, point, MEMBERS_PER_SEEK, true)?;
+                let run = self.run_from(txn, key, meta, point, MEMBERS_PER_SEEK)?;
                 self.ready.extend(run);
             }
             if self.ready.is_empty() {
@@ -359,9 +356,8 @@ impl PopHints {
     }
 
     /// Up to `limit` members from the first at or after `point` (wrapping around to the first
-    /// member), skipping known dead stretches and stopping at the next. If `hinted` (a set
-    /// fjall may hold), notes the stretch it stepped over as dead, through the last member
-    /// read (which the caller pops or pools).
+    /// member), skipping known dead stretches and stopping at the next. Notes the stretch it
+    /// stepped over as dead, through the last member read (which the caller pools).
     fn run_from(
         &mut self,
         txn: &Txn,
@@ -369,7 +365,6 @@ impl PopHints {
         meta: &Meta,
         mut point: Vec<u8>,
         limit: usize,
-        hinted: bool,
     ) -> Result<Run> {
         let mut wrapped = false;
         loop {
@@ -381,10 +376,6 @@ impl PopHints {
                 .next()
                 .map(|(start, _)| start.clone());
             let run = match &start {
-                Some(start) if limit == 1 && stop.is_none() => txn
-                    .first_sub_key(key, meta.version, start.as_ref().map(Vec::as_slice))?
-                    .into_iter()
-                    .collect(),
                 Some(start) => {
                     let upper = stop.as_deref().map_or(Unbounded, Excluded);
                     let range = (start.as_ref().map(Vec::as_slice), upper);
@@ -395,22 +386,20 @@ impl PopHints {
                 }
                 None => Run::new(),
             };
-            if hinted {
-                // A short run read everything up to the next dead stretch (or the end), which
-                // the noted stretch then joins.
-                let through = if run.len() == limit {
-                    run.last().cloned()
-                } else {
-                    stop.clone()
-                };
-                self.note_dead(from.clone(), through);
-            }
+            // A short run read everything up to the next dead stretch (or the end), which the
+            // noted stretch then joins.
+            let through = if run.len() == limit {
+                run.last().cloned()
+            } else {
+                stop.clone()
+            };
+            self.note_dead(from.clone(), through);
             if !run.is_empty() {
                 return Ok(run);
             }
             match (stop, start) {
                 // Go on past the stretch just joined.
-                (Some(_), Some(_)) if hinted => point = from,
+                (Some(_), Some(_)) => point = from,
                 // Nothing from there to the end: wrap around, once.
                 _ if !wrapped => {
                     wrapped = true;
