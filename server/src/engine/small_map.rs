@@ -157,4 +157,27 @@ mod tests {
         assert_eq!(map.drain().count(), 20);
         assert_eq!(map.position(&3u32.to_be_bytes()), None);
     }
+
+    /// Keys of eight bytes or more are told apart by their first word, then the rest: keys
+    /// sharing the first word, keys differing only there, and keys of other lengths.
+    #[test]
+    fn long_keys_are_equal_only_in_every_byte() {
+        let keys: Vec<Vec<u8>> = vec![
+            b"\x00\x01same-prefix-a".to_vec(),
+            b"\x00\x01same-prefix-b".to_vec(),
+            b"\x00\x02same-prefix-a".to_vec(),
+            b"\x00\x01same-prefix-a!".to_vec(),
+            b"\x00\x01same-p".to_vec(),
+            b"\x00\x01same-pr".to_vec(),
+        ];
+        let mut map = SmallMap::default();
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(map.position(key), None);
+            map.push(key.clone(), i);
+        }
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(map.position(key), Some(i));
+        }
+        assert_eq!(map.position(b"\x00\x01same-prefix-c"), None);
+    }
 }
