@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::harness::{error, q, value, TestServer};
+use crate::harness::{error, info_number, q, value, TestServer};
 
 fn set_bytes(c: &mut redis::Connection, key: &str, data: &[u8]) {
     let _: () = redis::cmd("SET").arg(key).arg(data).query(c).unwrap();
@@ -455,15 +455,8 @@ fn bit_commands_raise_keyspace_events() {
 fn unchanged_bits_do_not_count_as_changes() {
     let server = TestServer::start();
     let mut c = server.client();
-    let changes = |c: &mut redis::Connection| -> i64 {
-        let info: String = q(c, &["INFO", "persistence"]);
-        info.lines()
-            .find_map(|l| l.strip_prefix("rdb_changes_since_last_save:"))
-            .expect("field present")
-            .trim()
-            .parse()
-            .unwrap()
-    };
+    let changes =
+        |c: &mut redis::Connection| info_number(c, "persistence", "rdb_changes_since_last_save");
     let start = changes(&mut c);
     let _: i64 = q(&mut c, &["SETBIT", "k", "0", "0"]);
     assert_eq!(changes(&mut c), start + 1);

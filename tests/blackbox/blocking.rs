@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use crate::harness::{eventually, q, wait_for_blocked_clients, TestServer};
+use crate::harness::{eventually, info_number, q, wait_for_blocked_clients, TestServer};
 
 fn bulk(s: &str) -> Value {
     Value::BulkString(s.as_bytes().to_vec())
@@ -21,11 +21,7 @@ fn bulks(items: &[&str]) -> Value {
 
 fn blocked_clients(url: &str) -> u64 {
     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
-    let info: String = redis::cmd("INFO").arg("clients").query(&mut con).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("blocked_clients:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("blocked_clients in INFO")
+    info_number(&mut con, "clients", "blocked_clients")
 }
 
 fn wait_for_exactly_blocked(url: &str, n: u64) {

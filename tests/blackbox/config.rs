@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::harness::{error, eventually, q, TestServer};
+use crate::harness::{error, eventually, info_number, q, TestServer};
 
 fn get(c: &mut redis::Connection, name: &str) -> String {
     let mut got: HashMap<String, String> = q(c, &["CONFIG", "GET", name]);
@@ -244,13 +244,7 @@ fn maxclients_takes_effect_at_once() {
 fn autoscaler_settings_take_effect_at_once() {
     let server = TestServer::start();
     let mut c = server.client();
-    let merges = |c: &mut redis::Connection| -> u64 {
-        let info: String = q(c, &["INFO", "shards"]);
-        info.lines()
-            .find_map(|l| l.strip_prefix("shard_merges:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("shard_merges in INFO shards")
-    };
+    let merges = |c: &mut redis::Connection| info_number(c, "shards", "shard_merges");
     assert_eq!(merges(&mut c), 0, "autoscaling is off by default");
     // An idle server is far below this merge threshold: shards merge once enabled.
     let reply: String = q(

@@ -439,11 +439,7 @@ pub fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
 pub fn wait_for_blocked_clients(url: &str, n: u64) {
     let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
     let ok = eventually(30, || {
-        let info: String = redis::cmd("INFO").arg("clients").query(&mut con).unwrap();
-        info.lines()
-            .find_map(|l| l.strip_prefix("blocked_clients:"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .is_some_and(|b| b >= n)
+        info_number(&mut con, "clients", "blocked_clients") >= n
     });
     assert!(ok, "no client became blocked");
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use redis::Value;
 
-use crate::harness::{error, eventually, q, value, TestServer};
+use crate::harness::{error, eventually, info_number, q, value, TestServer};
 
 #[test]
 fn del_exists_type_touch_unlink() {
@@ -307,14 +307,7 @@ fn expired_keys_are_invisible_and_actively_removed() {
         eventually(30, || q::<i64>(&mut c, &["DBSIZE"]) == 1),
         "expired keys were not removed by the active cycle"
     );
-    let stats: String = q(&mut c, &["INFO", "stats"]);
-    let expired: u64 = stats
-        .lines()
-        .find_map(|l| l.strip_prefix("expired_keys:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let expired = info_number(&mut c, "stats", "expired_keys");
     assert!(expired >= 51, "expired_keys={expired}");
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::harness::{error, eventually, q, value, TestServer};
+use crate::harness::{error, eventually, info_number, q, value, TestServer};
 
 fn bulk(s: &str) -> Value {
     Value::BulkString(s.as_bytes().to_vec())
@@ -827,12 +827,7 @@ fn lua_memory_stays_small_across_many_loads_and_runs() {
             &["EVAL", "return redis.call('incr', KEYS[1])", "1", "x"],
         );
     }
-    let info: String = q(&mut c, &["INFO", "memory"]);
-    let used: usize = info
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory_lua:"))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("used_memory_lua in INFO");
+    let used = info_number(&mut c, "memory", "used_memory_lua");
     assert!(used < 100 * 1024, "used_memory_lua {used}");
 }
 
