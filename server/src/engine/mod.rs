@@ -505,11 +505,11 @@ impl Engine {
         locks: Locks<'a>,
         space: u32,
         keys: &[K],
-        first_slot: Option<u16>,
+        known_first_slot: Option<u16>,
     ) -> Txn<'a> {
         // The first key's metadata row key starts with its slot: encode it once, for the
         // lock scope and for the transaction's first read.
-        let first = keys.first().map(|k| match first_slot {
+        let first = keys.first().map(|k| match known_first_slot {
             Some(slot) => keys::meta_key_in_slot(slot, space, k.as_ref()),
             None => keys::meta_key(space, k.as_ref()),
         });
