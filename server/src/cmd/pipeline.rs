@@ -55,6 +55,16 @@ pub fn batch_entry<'s>(
     dispatch::lookup(server, args).filter(|e| e.spec.has(Flag::Batch))
 }
 
+/// Arguments at most this long make rows far below the longest a row may be: a command
+/// whose arguments all are cannot be refused at commit for a row's length.
+const SHORT_ARGUMENT: usize = 4 * 1024;
+
+/// Whether a request's transaction may carry the batch's pending writes (see
+/// [`Batch::let_next_carry`]): a command that may write, whose arguments are all short.
+fn may_carry(entry: &Entry, args: &[Bytes]) -> bool {
+    entry.spec.has(Flag::Write) && args.iter().all(|arg| arg.len() <= SHORT_ARGUMENT)
+}
+
 /// Runs `requests` (each with its [`batch_entry`]) as one batch and returns their replies in
 /// order. If the commit fails, every reply is its error: nothing of the batch was
 /// acknowledged.
@@ -97,6 +107,7 @@ pub fn run_batch(
         let next_key = requests.get(i + 1).map(|(_, next)| &next[1]);
         batch.keep_reads_for_next(next_key == Some(&args[1]));
         batch.announce_key(&args[1], slots[i]);
+        batch.let_next_carry(may_carry(entry, args));
         replies.push(dispatch::execute_in_batch(
             server,
             client,

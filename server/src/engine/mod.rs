@@ -90,6 +90,10 @@ pub enum EngineError {
         "key, field or member too long: redyn stores a key together with one field or member in at most 65535 bytes"
     )]
     RowTooLong,
+    /// A command of a pipelined batch failed after it had written (see
+    /// [`txn::Batch::let_next_carry`]): nothing of the batch was applied.
+    #[error("a command of this pipelined batch failed part-way; nothing of the batch was applied")]
+    BatchAborted,
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
