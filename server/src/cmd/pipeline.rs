@@ -9,7 +9,11 @@
 //! command to its commit, so no other client sees its writes before they are committed,
 //! and its replies are sent only after the commit, so nothing is acknowledged before it is
 //! in the journal. Each command runs in a transaction of its own that reads through the
-//! batch's pending writes (see [`Batch`]): a command that fails leaves nothing behind.
+//! batch's pending writes (see [`Batch`]): a command that fails leaves nothing behind. A
+//! writing command with short arguments carries the batch's writes instead (takes them over
+//! and hands them back, see [`Batch::let_next_carry`]); if one failed after writing, which
+//! among the batched commands only a storage error makes them do, the whole batch is
+//! refused.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

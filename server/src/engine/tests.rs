@@ -485,7 +485,7 @@ fn a_scan_sees_every_row_once_while_the_write_buffer_moves_rows_under_it() {
 
 /// `Txn::first_sub_key` (SPOP's seek) answers as a model set does from every point, with
 /// its batch's pending inserts and deletions over the set's rows (and, as for scans, not
-/// the command's own), whether those rows are in the write buffer's active layer (read
+/// the command's own unless it carries the batch's writes), whether those rows are in the write buffer's active layer (read
 /// there), a frozen layer or fjall (read by a scan).
 #[test]
 fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
@@ -499,11 +499,11 @@ fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
         }
         m
     };
-    for stage in 0..3 {
+    for stage in 0..6 {
         let (_dir, engine) = open();
         let version = write_members(&engine, b"s", 200);
         let mut model: BTreeSet<Vec<u8>> = (0..200).map(|i| member(i, false)).collect();
-        match stage {
+        match stage % 3 {
             1 => engine.buffer.freeze().unwrap(),
             2 => engine.flush_write_buffer().unwrap(),
             _ => {}
@@ -521,13 +521,23 @@ fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
             model.insert(member(i, true));
         }
         earlier.commit().unwrap();
-        // This command's own writes, which its scans do not see (they scan before writing).
+        // This command's own writes, which its scans do not see (they scan before writing),
+        // unless it carries the batch's writes (stages 3 to 5: the earlier command's are then
+        // in its own pending writes, and so are its own).
+        let carries = stage >= 3;
+        batch.let_next_carry(carries);
         let mut txn = engine.txn(guard.held(), 0, &[b"s"]).in_batch(Some(&batch));
         for i in [0, 1, 2, 41, 120] {
             txn.sub_delete(b"s", version, &member(i, i == 120));
+            if carries {
+                model.remove(&member(i, i == 120));
+            }
         }
         for (i, between) in [(30, false), (44, true), (198, true)] {
             txn.sub_insert(b"s", version, &member(i, between), Vec::new());
+            if carries {
+                model.insert(member(i, between));
+            }
         }
         for i in 0..320 {
             for between in [false, true] {
@@ -544,6 +554,52 @@ fn first_sub_key_sees_pending_writes_over_rows_wherever_they_are() {
         }
         let first = txn.first_sub_key(b"s", version, Bound::Unbounded).unwrap();
         assert_eq!(first.as_ref(), model.first());
+    }
+}
+
+/// A command that carries its batch's writes (see `Batch::let_next_carry`) hands them back
+/// with its own when it commits, and as they were when it only read; one that fails after
+/// writing refuses the whole batch, whose earlier commands' writes it held.
+#[test]
+fn a_batch_carried_by_a_command_that_failed_after_writing_is_refused() {
+    let stored = |engine: &Engine, key: &[u8]| {
+        let mut txn = engine.txn(Locks::Take, 0, &[key]);
+        txn.get(key).unwrap().map(|meta| meta.value.to_vec())
+    };
+    for fails in [false, true] {
+        let (_dir, engine) = open();
+        let guard = Locks::Take.acquire(&engine, [b"a", b"b"].map(|k| key_slot(k)).into_iter());
+        let batch = Batch::new(0);
+        batch.let_next_carry(true);
+        let mut first = engine.txn(guard.held(), 0, &[b"a"]).in_batch(Some(&batch));
+        first.put(b"a", Meta::string(b"1".to_vec())).unwrap();
+        first.commit().unwrap();
+        // A read (GET, or a write command that found nothing to do) hands them back as is.
+        batch.let_next_carry(true);
+        let mut reader = engine.txn(guard.held(), 0, &[b"a"]).in_batch(Some(&batch));
+        assert!(
+            reader.get(b"a").unwrap().is_some(),
+            "the carried write is read"
+        );
+        drop(reader);
+        batch.let_next_carry(true);
+        let mut last = engine.txn(guard.held(), 0, &[b"b"]).in_batch(Some(&batch));
+        assert!(last.get(b"a").unwrap().is_some());
+        last.put(b"b", Meta::string(b"2".to_vec())).unwrap();
+        if fails {
+            drop(last);
+            assert!(matches!(
+                batch.commit(&engine, guard),
+                Err(EngineError::BatchAborted)
+            ));
+            assert_eq!(stored(&engine, b"a"), None);
+            assert_eq!(stored(&engine, b"b"), None);
+        } else {
+            last.commit().unwrap();
+            batch.commit(&engine, guard).unwrap();
+            assert_eq!(stored(&engine, b"a"), Some(b"1".to_vec()));
+            assert_eq!(stored(&engine, b"b"), Some(b"2".to_vec()));
+        }
     }
 }
 

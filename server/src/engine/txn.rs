@@ -229,7 +229,8 @@ impl Pending {
 /// client sees its writes before they are committed. Each command still runs in a
 /// transaction of its own that reads through the batch's pending writes (see
 /// [`Txn::in_batch`]) and joins them only when it commits: a command that fails leaves
-/// nothing behind, as on its own.
+/// nothing behind, as on its own. A writing command may carry them instead (see
+/// [`Batch::let_next_carry`]).
 pub struct Batch {
     space: u32,
     /// The time its commands judge expiries by (see [`Txn::now`]).
@@ -972,7 +973,8 @@ impl<'e> Txn<'e> {
 
     /// Iterates stored sub-rows of `key` at `version` whose sort key is within the bounds,
     /// yielding `(sort key, value)`. Pending writes of this transaction are not visible
-    /// (commands scan before they write); those of earlier commands of its batch are.
+    /// (commands scan before they write); those of earlier commands of its batch are (and so
+    /// are its own if it carries the batch's, see [`Batch::let_next_carry`]).
     pub fn sub_scan(
         &self,
         key: &[u8],
