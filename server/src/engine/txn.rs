@@ -616,7 +616,6 @@ impl<'e> Txn<'e> {
 
     /// Stores `meta` as the metadata of `key` (creating or replacing it).
     pub fn put(&mut self, key: &[u8], meta: Meta) -> Result<()> {
-        self.writing();
         self.touch(key);
         let now = self.now();
         let entry = self.entry(key)?;
