@@ -252,13 +252,6 @@ impl Part {
         self.get(rest)
     }
 
-    /// The rest of the first live (not deleted) row's key from `from` on.
-    fn first_live(&self, from: Bound<&[u8]>) -> Option<&Slice> {
-        let mut rows = self.range((from, Bound::Unbounded), false);
-        rows.find(|(_, row)| row.value.is_some())
-            .map(|(rest, _)| rest)
-    }
-
     /// Writes a row (one search): see [`RowMap::apply`].
     fn apply(&mut self, rest: &[u8], value: Option<Slice>, fresh: bool) -> Applied {
         match self {
@@ -577,14 +570,6 @@ impl RowMap {
     pub(crate) fn get_near_last(&self, key: &[u8]) -> Option<&Option<Slice>> {
         let (part, rest) = self.part_of(key)?;
         Some(&part.get_near_last(rest)?.value)
-    }
-
-    /// The first live row of partition `prefix` whose rest of the key is within `from..`:
-    /// that rest. (A partition's bucket is its prefix's: sub-row prefixes start with the
-    /// slot.)
-    pub(crate) fn first_live_in(&self, prefix: &[u8], from: Bound<&[u8]>) -> Option<&Slice> {
-        let parts = self.buckets.get(self.bucket(prefix))?;
-        parts.get(prefix)?.first_live(from)
     }
 
     /// The partition `key` belongs to, if the map holds it, and the rest of the key.

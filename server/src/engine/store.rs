@@ -46,15 +46,6 @@ impl Store {
         self.buffer.get(self.id, key)
     }
 
-    /// See [`WriteBuffer::first_live_in`].
-    pub(crate) fn first_buffered_in(
-        &self,
-        prefix: &[u8],
-        from: Bound<&[u8]>,
-    ) -> Option<Option<Vec<u8>>> {
-        self.buffer.first_live_in(self.id, prefix, from)
-    }
-
     /// [`Store::get_buffered`] for a row likely near the end of its partition.
     pub(crate) fn get_buffered_near_last(&self, key: &[u8]) -> Option<Option<Slice>> {
         self.buffer.get_near_last(self.id, key)

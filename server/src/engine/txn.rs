@@ -689,17 +689,7 @@ impl<'e> Txn<'e> {
         if self.carried {
             return None; // Ours are the batch's.
         }
-        self.with_batch_pending_sub(row, |write| write.value.clone())
-    }
-
-    /// `read` of the write an earlier command of this transaction's batch is about to make
-    /// to sub-row `row`, if there is one.
-    fn with_batch_pending_sub<R>(
-        &self,
-        row: &[u8],
-        read: impl FnOnce(&SubWrite) -> R,
-    ) -> Option<R> {
-        self.with_batch_writes(|writes| writes.subs.get(row).map(read))?
+        self.with_batch_writes(|writes| writes.subs.get(row).map(|write| write.value.clone()))?
     }
 
     /// `read` of the pending writes of this transaction's batch (ours, if we carry them).
@@ -1040,100 +1030,6 @@ impl<'e> Txn<'e> {
             inner,
             prefix_len: prefix.len(),
         }
-    }
-
-    /// The sort key of the first sub-row of `key` at `version` within `from..` (SPOP's seek
-    /// from a random point), as [`Txn::sub_scan`] would give it (this transaction's own
-    /// pending writes are not visible, its batch's are). A scan for one row cost 6,600
-    /// instructions, a third of a SPOP: it collects the batch's pending rows, opens chunked,
-    /// overlaid iterators and merges them; while every row of the version is in the write
-    /// buffer's active layer, this looks there and checks the batch's pending writes
-    /// around the row found.
-    pub fn first_sub_key(
-        &self,
-        key: &[u8],
-        version: u64,
-        from: Bound<&[u8]>,
-    ) -> Result<Option<Vec<u8>>> {
-        if let Some(found) = self.first_sub_key_in_memory(key, version, from) {
-            return Ok(found);
-        }
-        let mut scan = self.sub_scan_expecting(key, version, (from, Bound::Unbounded), false, 1);
-        Ok(scan.next().transpose()?.map(|(sort_key, _)| sort_key))
-    }
-
-    /// [`Txn::first_sub_key`] from memory alone, or `None` if it cannot tell.
-    fn first_sub_key_in_memory(
-        &self,
-        key: &[u8],
-        version: u64,
-        from: Bound<&[u8]>,
-    ) -> Option<Option<Vec<u8>>> {
-        // Asked before the buffer's walk too: once fjall holds the rows, the buffer's part of
-        // the partition may be all deletions (of members popped from fjall), each walk from a
-        // random point stepped over them to the partition's end, and SPOP from a 150 k-member
-        // set in fjall fell to 2,500 pops a second.
-        if !self.sub_rows_in_memory(version) {
-            return None;
-        }
-        let prefix = self.with_meta_key(key, |raw| sub_prefix(raw, version));
-        let row_of = |sort_key: &[u8]| [prefix.as_slice(), sort_key].concat();
-        let mut from = from.map(<[u8]>::to_vec);
-        let partition_end =
-            keys::prefix_successor(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
-        loop {
-            let buffered = self
-                .engine
-                .sub
-                .first_buffered_in(&prefix, from.as_ref().map(Vec::as_slice))?;
-            // Asked after the read: a layer's rows leave the buffer only after the mark.
-            if !self.sub_rows_in_memory(version) {
-                return None;
-            }
-            let lower = match &from {
-                Bound::Included(k) => Bound::Included(row_of(k)),
-                Bound::Excluded(k) => Bound::Excluded(row_of(k)),
-                Bound::Unbounded => Bound::Included(prefix.clone()),
-            };
-            let buffered_row = buffered.as_deref().map(row_of);
-            let upper = match &buffered_row {
-                Some(row) => Bound::Excluded(row.as_slice()),
-                None => partition_end.as_ref().map(Vec::as_slice),
-            };
-            let lower = lower.as_ref().map(Vec::as_slice);
-            if let Some(row) = self.first_batch_pending_live((lower, upper)) {
-                return Some(Some(row[prefix.len()..].to_vec()));
-            }
-            match (buffered, buffered_row) {
-                (Some(sort_key), Some(row)) => {
-                    // Deleted by an earlier command of the batch: look past it.
-                    if !self.batch_pending_delete(&row) {
-                        return Some(Some(sort_key));
-                    }
-                    from = Bound::Excluded(sort_key);
-                }
-                _ => return Some(None),
-            }
-        }
-    }
-
-    /// The first sub-row within `bounds` that an earlier command of this transaction's batch
-    /// is about to write with a value.
-    fn first_batch_pending_live(&self, bounds: (Bound<&[u8]>, Bound<&[u8]>)) -> Option<Vec<u8>> {
-        if super::row_map::is_empty_range(bounds) {
-            return None;
-        }
-        self.with_batch_writes(|writes| {
-            let mut rows = writes.subs.range::<[u8], _>(bounds);
-            rows.find(|(_, write)| write.value.is_some())
-                .map(|(row, _)| row.clone())
-        })?
-    }
-
-    /// Whether an earlier command of this transaction's batch is about to delete `row`.
-    fn batch_pending_delete(&self, row: &[u8]) -> bool {
-        self.with_batch_pending_sub(row, |write| write.value.is_none())
-            .unwrap_or(false)
     }
 
     /// Reads a row of a row family (table items, catalog, change logs), through this

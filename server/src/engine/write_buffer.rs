@@ -255,25 +255,6 @@ impl WriteBuffer {
         self.get_with(store, key, RowMap::get)
     }
 
-    /// The rest of the key (past `prefix`) of the first live row of partition `prefix`
-    /// within `from..`, if the active layer alone can tell: `None` while layers are frozen
-    /// (a newer layer's deletion may hide their rows, which the general scan merges). The
-    /// caller must also know that fjall holds no row of the partition, asking after this
-    /// read (see [`WriteBuffer::fjall_may_hold`]).
-    pub(crate) fn first_live_in(
-        &self,
-        store: StoreId,
-        prefix: &[u8],
-        from: Bound<&[u8]>,
-    ) -> Option<Option<Vec<u8>>> {
-        let layers = self.layers.read();
-        if !layers.frozen.is_empty() {
-            return None;
-        }
-        let first = layers.active.maps[store].first_live_in(prefix, from);
-        Some(first.map(|rest| rest.to_vec()))
-    }
-
     /// [`WriteBuffer::get`] for a row likely near the end of its partition (a list's tail):
     /// see [`RowMap::get_near_last`].
     pub(crate) fn get_near_last(&self, store: StoreId, key: &[u8]) -> Option<Option<Slice>> {
