@@ -50,6 +50,14 @@ impl DiskGuard {
         self.full.load(Ordering::Relaxed) || self.store_poisoned.load(Ordering::Relaxed)
     }
 
+    /// `Err` with the refusal if writes are refused now (see [`DiskGuard::refusal`]).
+    pub fn admit_writes(&self) -> Result<(), super::EngineError> {
+        if self.refuses_writes() {
+            return Err(super::EngineError::WritesRefused(self.refusal()));
+        }
+        Ok(())
+    }
+
     /// The error for a refused write.
     pub fn refusal(&self) -> &'static str {
         if self.store_poisoned.load(Ordering::Relaxed) {

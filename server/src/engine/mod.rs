@@ -607,9 +607,7 @@ impl Engine {
     /// the engine's own background reclaim), so the durability sequence counts them all: the
     /// `everysec` tick and `appendfsync always` waits rely on that.
     fn commit_batch(&self, ops: Vec<RowOp>) -> Result<()> {
-        if self.disk.refuses_writes() {
-            return Err(EngineError::WritesRefused(self.disk.refusal()));
-        }
+        self.disk.admit_writes()?;
         self.throttle.before_commit();
         self.buffer
             .commit(ops)

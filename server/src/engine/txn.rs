@@ -366,7 +366,7 @@ impl Drop for Txn<'_> {
     /// (see [`Batch`]'s `last_read`).
     fn drop(&mut self) {
         if self.carried {
-            self.hand_back_carried();
+            self.hand_back_carried(false);
             return;
         }
         let Some(batch) = self.batch.filter(|b| b.keep_reads.load(Ordering::Relaxed)) else {
@@ -424,14 +424,14 @@ impl<'e> Txn<'e> {
         self
     }
 
-    /// Returns the batch's writes this transaction carried, with its own (committed, or
-    /// none); or, if it wrote and did not commit, refuses the batch (see `aborted`).
-    fn hand_back_carried(&mut self) {
+    /// Returns the batch's writes this transaction carried, with its own (`committed`, or
+    /// none written); or, if it wrote and did not commit, refuses the batch (see `aborted`).
+    fn hand_back_carried(&mut self, committed: bool) {
         self.carried = false;
         let Some(batch) = self.batch else {
             return;
         };
-        if self.wrote {
+        if self.wrote && !committed {
             batch.aborted.store(true, Ordering::Relaxed);
         } else {
             batch.pending.lock().writes = std::mem::take(&mut self.pending);
@@ -733,8 +733,9 @@ impl<'e> Txn<'e> {
     /// Whether this transaction or its batch holds sub-row writes not yet committed.
     fn has_pending_subs(&self) -> bool {
         !self.pending.subs.is_empty()
-            || (!self.carried
-                && (self.batch).is_some_and(|batch| !batch.pending.lock().writes.subs.is_empty()))
+            || self
+                .with_batch_writes(|writes| !writes.subs.is_empty())
+                .unwrap_or(false)
     }
 
     /// Values of the `count` sub-rows of `key` at `version` named by `sort_keys`, ascending,
@@ -1166,17 +1167,14 @@ impl<'e> Txn<'e> {
         if self.carried {
             // Its rows are short (see `Batch::let_next_carry`): only a refusal that came
             // since it took the writes over can refuse it.
-            if self.wrote && self.engine.disk.refuses_writes() {
-                return Err(EngineError::WritesRefused(self.engine.disk.refusal()));
+            if self.wrote {
+                self.engine.disk.admit_writes()?;
             }
-            self.wrote = false;
-            self.hand_back_carried();
+            self.hand_back_carried(true);
             return Ok(());
         }
         if self.is_dirty() {
-            if self.engine.disk.refuses_writes() {
-                return Err(EngineError::WritesRefused(self.engine.disk.refusal()));
-            }
+            self.engine.disk.admit_writes()?;
             self.check_row_sizes()?;
         }
         batch.pending.lock().writes.absorb(&mut self.pending);
