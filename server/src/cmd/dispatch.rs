@@ -335,9 +335,9 @@ fn run_in<'e>(
     if retry {
         entry.stat.record_retry(usec, failed);
     } else if let Some(stats) = batch_stats {
-        stats.record(&entry.stat, entry.spec.name, usec, failed);
+        stats.record(&entry.stat, usec, failed);
     } else {
-        entry.stat.record(entry.spec.name, usec, failed);
+        entry.stat.record(usec, failed);
         server
             .stats
             .commands_processed

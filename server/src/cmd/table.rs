@@ -1,13 +1,9 @@
 //! The command table: one [`CommandSpec`] per command, gathered from the family files.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-
-use crate::metrics::CommandMetrics;
 
 use bytes::Bytes;
 use redyn_protocol::Reply;
-use smallvec::SmallVec;
 
 use super::Handler;
 
@@ -227,7 +223,6 @@ pub struct CommandStat {
     pub usec: AtomicU64,
     pub failed: AtomicU64,
     latency: [AtomicU64; LATENCY_BUCKETS],
-    metrics: OnceLock<CommandMetrics>,
 }
 
 impl std::fmt::Debug for CommandStat {
@@ -244,10 +239,9 @@ fn latency_bucket(usec: u64) -> usize {
 }
 
 impl CommandStat {
-    pub fn record(&self, name: &'static str, usec: u64, failed: bool) {
+    pub fn record(&self, usec: u64, failed: bool) {
         self.add_totals(1, usec, u64::from(failed));
         self.latency[latency_bucket(usec)].fetch_add(1, Ordering::Relaxed);
-        self.metrics(name).record(usec, failed);
     }
 
     /// Adds calls, their time and their failures to the totals.
@@ -259,10 +253,6 @@ impl CommandStat {
         if failed > 0 {
             self.failed.fetch_add(failed, Ordering::Relaxed);
         }
-    }
-
-    fn metrics(&self, name: &'static str) -> &CommandMetrics {
-        self.metrics.get_or_init(|| CommandMetrics::new(name))
     }
 
     /// Records a blocked command's re-run after a wake-up. Redis counts a blocking call
@@ -326,18 +316,15 @@ pub struct BatchStats<'e> {
 /// One command's calls in a row.
 struct StatRun<'e> {
     stat: &'e CommandStat,
-    name: &'static str,
     calls: u64,
     usec: u64,
     failed: u64,
     latency: [u32; LATENCY_BUCKETS],
-    /// Durations for the metrics histogram: (µs, calls), a few distinct values.
-    samples: SmallVec<[(u64, usize); 4]>,
 }
 
 impl<'e> BatchStats<'e> {
     /// Counts one call of the command whose statistics are `stat`.
-    pub fn record(&mut self, stat: &'e CommandStat, name: &'static str, usec: u64, failed: bool) {
+    pub fn record(&mut self, stat: &'e CommandStat, usec: u64, failed: bool) {
         self.processed += 1;
         if !self
             .run
@@ -347,12 +334,10 @@ impl<'e> BatchStats<'e> {
             self.flush_run();
             self.run = Some(StatRun {
                 stat,
-                name,
                 calls: 0,
                 usec: 0,
                 failed: 0,
                 latency: [0; LATENCY_BUCKETS],
-                samples: SmallVec::new(),
             });
         }
         let run = self.run.as_mut().expect("a run was just started");
@@ -360,10 +345,6 @@ impl<'e> BatchStats<'e> {
         run.usec += usec;
         run.failed += u64::from(failed);
         run.latency[latency_bucket(usec)] += 1;
-        match run.samples.iter_mut().find(|(held, _)| *held == usec) {
-            Some((_, calls)) => *calls += 1,
-            None => run.samples.push((usec, 1)),
-        }
     }
 
     /// Adds the last run's counts to its command's statistics, and returns how many
@@ -385,8 +366,6 @@ impl<'e> BatchStats<'e> {
                 stat.latency[bucket].fetch_add(u64::from(calls), Ordering::Relaxed);
             }
         }
-        stat.metrics(run.name)
-            .record_many(&run.samples, run.calls, run.failed);
     }
 }
 

@@ -2,6 +2,7 @@
 //! tasks that run over the shared state ([`Server`], defined with the commands that
 //! operate on it in `crate::cmd::shared`).
 
+mod command_metrics;
 mod sampler;
 mod tasks;
 
@@ -64,13 +65,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
     let listeners = bind_listeners(&mut config).await?;
     let addr = listeners.main_addr()?;
     let dynamodb_listener = crate::dynamodb_http::bind(&mut config).await;
-    if let Some(metrics_addr) = &config.metrics_addr {
-        // Serving data matters more than serving metrics: a busy metrics port is reported,
-        // not fatal.
-        if let Err(e) = crate::metrics::install(metrics_addr.parse()?) {
-            tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
-        }
-    }
+    let metrics_addr: Option<SocketAddr> =
+        config.metrics_addr.as_deref().map(str::parse).transpose()?;
     let pubsub = Arc::new(PubSub::default());
     let changelog = Arc::new(ChangeLog::open(engine.clone())?);
     let tables = crate::tables::Tables::open(engine.clone())
@@ -90,6 +86,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<RunningServer> {
         changelog,
         notifications,
     }));
+    if let Some(metrics_addr) = metrics_addr {
+        // Serving data matters more than serving metrics: a busy metrics port is reported,
+        // not fatal.
+        let per_command = command_metrics::renderer(Arc::downgrade(&server));
+        if let Err(e) = crate::metrics::install(metrics_addr, per_command) {
+            tracing::error!("metrics endpoint on {metrics_addr} not started: {e}");
+        }
+    }
     crate::cmd::tracking::install(&server);
     crate::cmd::acl::load_users_at_startup(&server).map_err(anyhow::Error::msg)?;
     server.apply_config();
