@@ -28,7 +28,8 @@ pub struct ClientInfo {
     pub id: u64,
     pub addr: SocketAddr,
     pub laddr: SocketAddr,
-    pub created: Instant,
+    /// quanta's clock (the TSC read directly): the command path reads it per command.
+    pub created: quanta::Instant,
     pub name: Mutex<Option<String>>,
     pub lib_name: Mutex<Option<String>>,
     pub lib_ver: Mutex<Option<String>>,
@@ -331,7 +332,7 @@ impl ClientRegistry {
             id,
             addr,
             laddr,
-            created: Instant::now(),
+            created: quanta::Instant::now(),
             name: Mutex::new(None),
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
@@ -479,7 +480,7 @@ pub struct ClientState {
     pub failed_auths: u32,
     /// While a pipelined batch runs: when its last command finished (the next one's start,
     /// which saves a clock reading per command).
-    pub batch_clock: Option<std::time::Instant>,
+    pub batch_clock: Option<quanta::Instant>,
     /// The command (and subcommand) last noted in [`ClientInfo::note_command`].
     pub noted_command: Option<(&'static str, Option<&'static str>)>,
 }

@@ -5,7 +5,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use redyn_protocol::Reply;
@@ -282,8 +281,10 @@ fn run_in<'e>(
     in_batch: Option<(&Batch, &mut BatchStats<'e>)>,
 ) -> Reply {
     let (batch, batch_stats) = in_batch.unzip();
-    // In a pipelined batch, the previous command's end is this one's start.
-    let started = client.batch_clock.unwrap_or_else(Instant::now);
+    // In a pipelined batch, the previous command's end is this one's start. quanta reads the
+    // TSC itself: std's Instant::now (vDSO clock_gettime) took 31 ns here against 16.5 ns,
+    // 6.5 % of a pipelined PING's CPU (perf).
+    let started = client.batch_clock.unwrap_or_else(quanta::Instant::now);
     // A re-run after a wake-up of a command that blocked: already counted once.
     let retry = client.block_deadline.is_some();
     let written_before = server.engine.durability.written();
@@ -317,7 +318,7 @@ fn run_in<'e>(
         call_handler(entry, &mut ctx, args)
     };
     // One clock reading for the command's duration and the client's last interaction.
-    let finished = Instant::now();
+    let finished = quanta::Instant::now();
     if client.batch_clock.is_some() {
         client.batch_clock = Some(finished);
     }

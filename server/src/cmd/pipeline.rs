@@ -106,7 +106,7 @@ pub fn run_batch(
     let batch = Batch::new(client.db);
     let mut stats = BatchStats::default();
     let mut replies = Vec::with_capacity(requests.len());
-    client.batch_clock = Some(std::time::Instant::now());
+    client.batch_clock = Some(quanta::Instant::now());
     for (i, (entry, args)) in requests.iter().enumerate() {
         let next_key = requests.get(i + 1).map(|(_, next)| &next[1]);
         batch.keep_reads_for_next(next_key == Some(&args[1]));
