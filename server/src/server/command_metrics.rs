@@ -32,24 +32,12 @@ fn write_command_series<'a>(entries: impl Iterator<Item = &'a Entry>, out: &mut 
         .filter(|entry| entry.stat.calls.load(Ordering::Relaxed) > 0)
         .collect();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    out.push_str("# TYPE redyn_commands_total counter\n");
-    for entry in &called {
-        let calls = load(&entry.stat.calls);
-        let _ = writeln!(
-            out,
-            "redyn_commands_total{{cmd=\"{}\"}} {calls}",
-            entry.spec.name
-        );
-    }
-    out.push_str("# TYPE redyn_command_errors_total counter\n");
-    for entry in &called {
-        let failed = load(&entry.stat.failed);
-        let _ = writeln!(
-            out,
-            "redyn_command_errors_total{{cmd=\"{}\"}} {failed}",
-            entry.spec.name
-        );
-    }
+    write_counter_family(out, "redyn_commands_total", &called, |e| {
+        load(&e.stat.calls)
+    });
+    write_counter_family(out, "redyn_command_errors_total", &called, |e| {
+        load(&e.stat.failed)
+    });
     out.push_str("# TYPE redyn_command_duration_seconds histogram\n");
     for entry in &called {
         let name = entry.spec.name;
@@ -70,6 +58,24 @@ fn write_command_series<'a>(entries: impl Iterator<Item = &'a Entry>, out: &mut 
             "redyn_command_duration_seconds_bucket{{cmd=\"{name}\",le=\"+Inf\"}} {count}\n\
              redyn_command_duration_seconds_sum{{cmd=\"{name}\"}} {sum}\n\
              redyn_command_duration_seconds_count{{cmd=\"{name}\"}} {count}"
+        );
+    }
+}
+
+/// One counter family: a series per command.
+fn write_counter_family(
+    out: &mut String,
+    name: &str,
+    called: &[&Entry],
+    value: impl Fn(&Entry) -> u64,
+) {
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for entry in called {
+        let _ = writeln!(
+            out,
+            "{name}{{cmd=\"{}\"}} {}",
+            entry.spec.name,
+            value(entry)
         );
     }
 }
