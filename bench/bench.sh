@@ -4,19 +4,21 @@
 # 50 clients; pipeline 1 and 16.
 # Prints a markdown table. Not run in CI.
 #
-# Each row runs ROUNDS times (default 3), alternating redyn and redis-server (which goes
+# Each row runs ROUNDS times (default 5), alternating redyn and redis-server (which goes
 # first alternates too), and reports each server's best: the issue's method ("best of two
 # interleaved runs"), which keeps one server's background work (an fsync, a write-buffer
-# ingestion) from deciding a row, with a third round: on this 2-core machine one server's
+# ingestion) from deciding a row, with more rounds: on this 2-core machine one server's
 # back-to-back runs of a row differ by up to 25 % (redis-server's P16 SET: 555 k/s and
-# 267 k/s three minutes apart), and with two rounds a row's ratio swung 0.64-1.22 between
-# whole runs. ROUNDS=2 is the issue's method exactly.
+# 267 k/s three minutes apart; its P16 RPOP 489-862 k/s best-of-three across whole runs),
+# and slow stretches last seconds, so a few rounds in a row can all land in one for one
+# server. With two rounds a row's ratio swung 0.64-1.22 between whole runs; with three,
+# 0.66-1.08. ROUNDS=2 is the issue's method exactly. A run takes ~6 minutes.
 #
 # Usage: bench/bench.sh [requests]      (default 200000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 # SPOP pops: 10,000 took ~30 ms, too short a measurement (the row swung 0.58-0.94x between
 # runs on this machine).
 SPOP_N=${SPOP_N:-$(( N < 50000 ? N : 50000 ))}
