@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Value;
 
-use crate::harness::{error, error_text, q, RealRedis, TestServer};
+use crate::harness::{error, error_text, q, run_to_end, RealRedis, TestServer};
 
 pub(crate) fn dump(c: &mut redis::Connection, key: &str) -> Option<Vec<u8>> {
     redis::cmd("DUMP").arg(key).query(c).unwrap()
@@ -460,17 +460,15 @@ fn asset(name: &str) -> PathBuf {
 
 /// Runs `redyn import-rdb` into `dir`; returns its success and output.
 fn import(file: &Path, dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_redyn"))
-        .arg("import-rdb")
-        .arg(file)
-        .arg("--dir")
-        .arg(dir)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run redyn import-rdb");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
+    run_to_end(
+        Command::new(env!("CARGO_BIN_EXE_redyn"))
+            .arg("import-rdb")
+            .arg(file)
+            .arg("--dir")
+            .arg(dir)
+            .env("RUST_BACKTRACE", "0"),
+        "redyn import-rdb",
+    )
 }
 
 /// Imports `file` into a stopped server's directory, then restarts it.

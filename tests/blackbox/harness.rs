@@ -6,7 +6,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Longest a test waits for a process to exit (after SIGTERM, or a one-shot command such as
+/// `redyn import-rdb`), and for a reply on a client connection.
+pub const DEADLINE: Duration = Duration::from_secs(90);
 
 /// Where a test server listens, and the clients a test opens to it. Shared by the process
 /// harness ([`TestServer`]) and the in-process one (`inproc::InProcServer`), which both
@@ -22,18 +26,12 @@ impl Endpoint {
 
     /// A synchronous client (RESP2).
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .expect("client")
-            .get_connection()
-            .expect("connect")
+        connect(&self.url()).expect("connect")
     }
 
     /// A synchronous RESP3 client.
     pub fn client_resp3(&self) -> redis::Connection {
-        redis::Client::open(format!("{}?protocol=resp3", self.url()))
-            .expect("client")
-            .get_connection()
-            .expect("connect")
+        connect(&format!("{}?protocol=resp3", self.url())).expect("connect")
     }
 
     /// An async multiplexed client.
@@ -53,6 +51,15 @@ impl Endpoint {
             .expect("timeout");
         RawConn { stream }
     }
+}
+
+/// A synchronous client whose reads and writes give up after [`DEADLINE`]: a server that stops
+/// answering fails the test instead of holding the suite until CI's time runs out.
+fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
+    let con = redis::Client::open(url)?.get_connection_with_timeout(DEADLINE)?;
+    con.set_read_timeout(Some(DEADLINE))?;
+    con.set_write_timeout(Some(DEADLINE))?;
+    Ok(con)
 }
 
 /// A running `redyn` process. Killed when dropped.
@@ -154,8 +161,7 @@ impl TestServer {
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
         signal(&child, "TERM");
-        let status = child.wait().expect("wait");
-        status.code()
+        wait_or_dump(&mut child, "redyn after SIGTERM").code()
     }
 
     /// Kills the process with SIGKILL (no chance to flush anything).
@@ -208,6 +214,58 @@ impl Drop for TestServer {
             let _ = child.wait();
         }
     }
+}
+
+/// Waits for `child` to exit. If it has not within [`DEADLINE`], prints its threads' stacks
+/// (with gdb, when installed), kills it and fails the test: a hang then costs a minute and
+/// says where it is.
+pub fn wait_or_dump(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let until = Instant::now() + DEADLINE;
+    while Instant::now() < until {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id();
+    match Command::new("gdb")
+        .args(["-p", &pid.to_string(), "-batch", "-ex", "thread apply all bt"])
+        .output()
+    {
+        Ok(out) => eprintln!("{}", String::from_utf8_lossy(&out.stdout)),
+        Err(e) => eprintln!("no stacks for pid {pid}: gdb did not run ({e})"),
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{what} (pid {pid}) did not exit within {DEADLINE:?}; its stacks are above");
+}
+
+/// Runs `command` to completion (see [`wait_or_dump`]) and returns whether it succeeded,
+/// with its stdout and stderr.
+pub fn run_to_end(command: &mut Command, what: &str) -> (bool, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let readers = [
+        drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+        drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
+    ];
+    let status = wait_or_dump(&mut child, what);
+    let text = readers.map(|r| r.join().expect("pipe reader")).concat();
+    (status.success(), text)
+}
+
+/// Reads a child's pipe to its end on a thread (so a full pipe never blocks the child).
+fn drain(pipe: Option<Box<dyn Read + Send>>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 fn signal(child: &Child, sig: &str) {
@@ -493,30 +551,51 @@ impl RealRedis {
             eprintln!("redis-server not installed: skipping the comparison");
             return None;
         }
-        let port = free_port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .current_dir(dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        let real = RealRedis {
-            child,
-            dir,
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        let started = eventually(10, || real.try_client().is_some());
-        assert!(started, "redis-server did not start");
-        Some(real)
+        // The port was free a moment ago; another test's server may take it before
+        // redis-server binds it. Then redis-server exits, or (worse) a client would talk to
+        // that other server: so the server answering must be this process, or we retry.
+        for _ in 0..5 {
+            let port = free_port();
+            let dir = tempfile::tempdir().unwrap();
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .current_dir(dir.path())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("start redis-server");
+            let mut real = RealRedis {
+                child,
+                dir,
+                url: format!("redis://127.0.0.1:{port}/"),
+            };
+            if real.answers_as_itself() {
+                return Some(real);
+            }
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// Waits until this redis-server answers on its port (its INFO names its own process);
+    /// false if it exited first or never answered.
+    fn answers_as_itself(&mut self) -> bool {
+        let pid = format!("process_id:{}", self.child.id());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.child.try_wait().expect("try_wait").is_some() {
+                return false;
+            }
+            if let Some(mut c) = self.try_client() {
+                let info: String = q(&mut c, &["INFO", "server"]);
+                return info.lines().any(|l| l.trim() == pid);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn try_client(&self) -> Option<redis::Connection> {
-        redis::Client::open(self.url.as_str())
-            .ok()?
-            .get_connection()
-            .ok()
+        connect(&self.url).ok()
     }
 
     pub fn client(&self) -> redis::Connection {
