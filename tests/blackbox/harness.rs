@@ -248,17 +248,14 @@ pub fn run_to_end(command: &mut Command, what: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {what}: {e}"));
-    let readers = [
-        drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
-        drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>)),
-    ];
+    let readers = [drain(child.stdout.take()), drain(child.stderr.take())];
     let status = wait_or_dump(&mut child, what);
     let text = readers.map(|r| r.join().expect("pipe reader")).concat();
     (status.success(), text)
 }
 
 /// Reads a child's pipe to its end on a thread (so a full pipe never blocks the child).
-fn drain(pipe: Option<Box<dyn Read + Send>>) -> std::thread::JoinHandle<String> {
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(mut pipe) = pipe {
