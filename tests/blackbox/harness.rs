@@ -229,7 +229,13 @@ pub fn wait_or_dump(child: &mut Child, what: &str) -> std::process::ExitStatus {
     }
     let pid = child.id();
     match Command::new("gdb")
-        .args(["-p", &pid.to_string(), "-batch", "-ex", "thread apply all bt"])
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-batch",
+            "-ex",
+            "thread apply all bt",
+        ])
         .output()
     {
         Ok(out) => eprintln!("{}", String::from_utf8_lossy(&out.stdout)),
