@@ -161,7 +161,7 @@ impl TestServer {
     pub fn stop(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
         signal(&child, "TERM");
-        wait_or_dump(&mut child, "redyn after SIGTERM").code()
+        wait_or_dump(&mut child, DEADLINE, "redyn after SIGTERM").code()
     }
 
     /// Kills the process with SIGKILL (no chance to flush anything).
@@ -183,14 +183,7 @@ impl TestServer {
     /// Waits for the process to exit by itself (after SHUTDOWN); returns its exit code.
     pub fn wait_exit(&mut self) -> Option<i32> {
         let mut child = self.child.take()?;
-        for _ in 0..200 {
-            if let Some(status) = child.try_wait().expect("try_wait") {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        panic!("server did not exit within 10s");
+        wait_or_dump(&mut child, Duration::from_secs(10), "redyn after SHUTDOWN").code()
     }
 
     /// Whether the process is still running.
@@ -216,11 +209,11 @@ impl Drop for TestServer {
     }
 }
 
-/// Waits for `child` to exit. If it has not within [`DEADLINE`], prints its threads' stacks
-/// (with gdb, when installed), kills it and fails the test: a hang then costs a minute and
-/// says where it is.
-pub fn wait_or_dump(child: &mut Child, what: &str) -> std::process::ExitStatus {
-    let until = Instant::now() + DEADLINE;
+/// Waits for `child` to exit. If it has not within `deadline`, prints its threads' stacks
+/// (with gdb, when installed), kills it and fails the test: a hang then costs the deadline
+/// and says where it is.
+pub fn wait_or_dump(child: &mut Child, deadline: Duration, what: &str) -> std::process::ExitStatus {
+    let until = Instant::now() + deadline;
     while Instant::now() < until {
         if let Some(status) = child.try_wait().expect("try_wait") {
             return status;
@@ -243,10 +236,10 @@ pub fn wait_or_dump(child: &mut Child, what: &str) -> std::process::ExitStatus {
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("{what} (pid {pid}) did not exit within {DEADLINE:?}; its stacks are above");
+    panic!("{what} (pid {pid}) did not exit within {deadline:?}; its stacks are above");
 }
 
-/// Runs `command` to completion (see [`wait_or_dump`]) and returns whether it succeeded,
+/// Runs `command` to completion (see [`wait_or_dump`], with [`DEADLINE`]) and returns whether it succeeded,
 /// with its stdout and stderr.
 pub fn run_to_end(command: &mut Command, what: &str) -> (bool, String) {
     let mut child = command
@@ -255,7 +248,7 @@ pub fn run_to_end(command: &mut Command, what: &str) -> (bool, String) {
         .spawn()
         .unwrap_or_else(|e| panic!("start {what}: {e}"));
     let readers = [drain(child.stdout.take()), drain(child.stderr.take())];
-    let status = wait_or_dump(&mut child, what);
+    let status = wait_or_dump(&mut child, DEADLINE, what);
     let text = readers.map(|r| r.join().expect("pipe reader")).concat();
     (status.success(), text)
 }
