@@ -5,7 +5,7 @@
 use redis::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::harness::{ddb_result, error, eventually, free_port, q, value, TestServer};
+use crate::harness::{ddb_result, error, eventually, q, value, RealRedis, TestServer};
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 const NOPERM_KEYS: &str =
@@ -1016,39 +1016,10 @@ const ACCEPTED_DIFFERENCES: &[&str] = &[];
 
 #[test]
 fn acl_cat_membership_matches_real_redis() {
-    if std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("redis-server not installed: skipping the comparison");
+    let Some(redis) = RealRedis::start() else {
         return;
-    }
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let mut redis = std::process::Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let url = format!("redis://127.0.0.1:{port}/");
-    let mut real = None;
-    eventually(10, || {
-        real = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection()
-            .ok();
-        real.is_some()
-    });
-    let mut real = real.expect("connect to redis-server");
+    };
+    let mut real = redis.client();
     let server = TestServer::start();
     let mut ours = server.client();
     // Commands and subcommands (`config|get`) a server knows: COMMAND LIST, plus every
@@ -1080,8 +1051,6 @@ fn acl_cat_membership_matches_real_redis() {
             differences.push(format!("@{category}: {extra} only in redyn"));
         }
     }
-    let _ = redis.kill();
-    let _ = redis.wait();
     differences.retain(|d| !ACCEPTED_DIFFERENCES.contains(&d.as_str()));
     assert!(differences.is_empty(), "{differences:#?}");
 }
