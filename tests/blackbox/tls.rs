@@ -14,7 +14,7 @@ use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
-use crate::harness::{error_text, q, TestServer};
+use crate::harness::{error_text, free_port, q, TestServer};
 
 /// A CA and the PEM files of what it signed, in a temporary directory.
 struct Pki {
@@ -71,15 +71,6 @@ impl Pki {
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-/// A port free right now (bound and released) for a second listener.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Starts a server with a TLS listener on `tls_port` (TLS only: the harness's `--port 0`
