@@ -6,9 +6,17 @@
 # throughout. Prints the RSS peak during the load and during the GETs against the goal
 # (budget + 256 MB), and the GET latency percentiles (the goal: p99 under 2 ms).
 #
+# Between the load and the GETs it waits until the server is idle (compactions of the loaded
+# data done: under 5 % CPU for 5 s in a row), then reports how much of the table files the
+# OS page cache holds, since that decides how many GETs read the disk: redyn keeps the data
+# set on disk and leaves caching it beyond the budget to the OS. Note that a host may page
+# out idle page cache on its own (the VMs this was measured on run DAMON with a `pageout`
+# scheme for pages idle 60 s), so an idle minute between load and GETs turns the run into a
+# disk-read benchmark. COLD=1 measures that case on purpose: it drops the page cache
+# (as root) before the GETs.
+#
 # Usage: bench/memory.sh [budget] [keys]   (REDYN_BIN, REDYN_PORT as for the other scripts;
-# SETTLE=seconds waits that long between the load and the GETs; takes several minutes and
-# needs ~4 GB of disk in /tmp)
+# takes several minutes and needs ~4 GB of disk in /tmp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +59,30 @@ sample_rss() {
 
 peak_mb() { sort -n "$1" | tail -1 | awk '{ printf "%.0f", $1 / 1024 }'; }
 
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$REDYN_PID"/stat; }
+
+# wait_idle: returns once redyn used under 5 % of a core for 5 s in a row (at most 10 min).
+wait_idle() {
+  local idle=0 before after hz
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq 600); do
+    before=$(cpu_ticks)
+    sleep 1
+    after=$(cpu_ticks)
+    if [ $((after - before)) -le $((hz / 20)) ]; then idle=$((idle + 1)); else idle=0; fi
+    [ "$idle" -ge 5 ] && return
+  done
+}
+
+# How much of the table files the page cache holds (util-linux's fincore, if present).
+page_cache_report() {
+  command -v fincore >/dev/null || return 0
+  find "$TMP/redyn/keyspaces" -type f -path '*/tables/*' -print0 |
+    xargs -0 fincore --bytes --noheadings --raw --output RES,SIZE |
+    awk '{ res += $1; size += $2 }
+      END { printf "page cache holds %.0f of %.0f MB of table files\n", res / 1048576, size / 1048576 }'
+}
+
 start_redyn --maxmemory "$BUDGET"
 wait_ping "$REDYN_PORT"
 budget_bytes=$(redis-cli -p "$REDYN_PORT" config get maxmemory | tail -1)
@@ -66,12 +98,18 @@ echo "loaded in $(($(date +%s) - start)) s; dbsize $(redis-cli -p "$REDYN_PORT" 
 touch "$TMP/STOP"
 wait "$sampler"
 rm -f "$TMP/STOP"
-if [ "${SETTLE:-0}" -gt 0 ]; then
-  # Reads measured once the store has settled: right after a bulk load, compaction of the
-  # loaded data competes with the reads for the CPU for a minute or more.
-  echo "== waiting ${SETTLE} s for compactions to settle"
-  sleep "$SETTLE"
+# Reads are measured once the store has settled: right after a bulk load, compaction of the
+# loaded data competes with the reads for the CPU for half a minute or more.
+echo "== waiting for compactions to settle"
+start=$(date +%s)
+wait_idle
+echo "settled after $(($(date +%s) - start)) s"
+if [ "${COLD:-0}" = 1 ]; then
+  sync
+  echo 1 >/proc/sys/vm/drop_caches
+  echo "== page cache dropped (COLD=1)"
 fi
+page_cache_report
 
 echo "== GET of random keys: redis-benchmark -t get -r $KEYS -n $GETS"
 sample_rss "$TMP/get.rss" &

@@ -9,7 +9,15 @@ use crate::harness::{error, q, TestServer};
 const MB: u64 = 1 << 20;
 
 fn info_memory(c: &mut redis::Connection) -> HashMap<String, String> {
-    let text: String = q(c, &["INFO", "memory"]);
+    info_section(c, "memory")
+}
+
+fn info_persistence(c: &mut redis::Connection) -> HashMap<String, String> {
+    info_section(c, "persistence")
+}
+
+fn info_section(c: &mut redis::Connection, section: &str) -> HashMap<String, String> {
+    let text: String = q(c, &["INFO", section]);
     text.lines()
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.to_string(), v.trim().to_string()))
@@ -210,4 +218,77 @@ fn rows_rewritten_while_the_metadata_cache_evicts_them_read_back_exactly() {
         let len: usize = q(&mut c, &["STRLEN", &format!("s:{k}")]);
         assert_eq!(len, lengths[k as usize], "s:{k}");
     }
+}
+
+/// With `disk-read-threshold-us 0` every read command first has its keys' rows that only
+/// fjall holds read on a blocking thread (as while reads go to the disk, see
+/// `engine::disk_reads`): the replies are those of reads on the network thread, INFO counts
+/// the rows read ahead, and a threshold no read reaches turns reading ahead off.
+#[test]
+fn reads_ahead_of_read_commands_answer_as_reads_on_the_network_thread() {
+    let mut server =
+        TestServer::start_with(&["--disk-read-threshold-us", "0", "--maxmemory", "32mb"]);
+    let mut c = server.client();
+    let journal_at_start = field(&info_persistence(&mut c), "journal_bytes");
+    for i in 0..100 {
+        let _: () = q(&mut c, &["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    let _: () = q(&mut c, &["HSET", "h", "f", "x"]);
+    // 24 MB more: the write buffer (4 MB layers at this budget) hands its layers but the
+    // active one, the one with the rows above first, to fjall and drops their journal.
+    let filler = "x".repeat(1 << 20);
+    for i in 0..24 {
+        let _: () = q(&mut c, &["SET", &format!("filler{i}"), &filler]);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while field(&info_persistence(&mut c), "journal_bytes") > journal_at_start + (8 << 20) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no layer left the write buffer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(c);
+    // After a restart the rows are in fjall alone, not in the write buffer or the caches.
+    server.stop();
+    server.restart();
+    let mut c = server.client();
+    assert_eq!(config_get(&mut c, "disk-read-threshold-us"), "0");
+    for i in 0..50 {
+        let got: Option<String> = q(&mut c, &["GET", &format!("k{i}")]);
+        assert_eq!(got, Some(format!("v{i}")));
+    }
+    let got: Vec<Option<String>> = q(&mut c, &["MGET", "k50", "nokey", "k51"]);
+    assert_eq!(got, [Some("v50".into()), None, Some("v51".into())]);
+    let got: i64 = q(&mut c, &["EXISTS", "k52", "nokey2"]);
+    assert_eq!(got, 1);
+    let got: String = q(&mut c, &["HGET", "h", "f"]);
+    assert_eq!(got, "x");
+    let got: String = q(&mut c, &["TYPE", "h"]);
+    assert_eq!(got, "hash");
+    let ahead = field(&info_persistence(&mut c), "stored_reads_ahead");
+    // 50 GETs, 3 MGET keys, 2 EXISTS keys, and the hash's row.
+    assert!(ahead >= 56, "rows read ahead: {ahead}");
+    // Rows already cached are not read ahead again.
+    let got: Option<String> = q(&mut c, &["GET", "k0"]);
+    assert_eq!(got.as_deref(), Some("v0"));
+    assert_eq!(
+        field(&info_persistence(&mut c), "stored_reads_ahead"),
+        ahead
+    );
+
+    let _: () = q(
+        &mut c,
+        &["CONFIG", "SET", "disk-read-threshold-us", "1000000000"],
+    );
+    for i in 60..100 {
+        let got: Option<String> = q(&mut c, &["GET", &format!("k{i}")]);
+        assert_eq!(got, Some(format!("v{i}")));
+    }
+    assert_eq!(
+        field(&info_persistence(&mut c), "stored_reads_ahead"),
+        ahead
+    );
+    let err = error(&mut c, &["CONFIG", "SET", "disk-read-threshold-us", "-1"]);
+    assert!(err.contains("disk-read-threshold-us"), "{err}");
 }

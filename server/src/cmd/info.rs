@@ -211,6 +211,15 @@ fn persistence_section(server: &Server, out: &mut String) -> Res {
         server.engine.durability.mode().as_str()
     )?;
     writeln!(out, "journal_bytes:{}\r", server.engine.journal_bytes())?;
+    // Whether reads go to the disk now, and the rows read ahead of their commands because
+    // of it (engine::disk_reads).
+    let (read_nanos, read_ahead) = server.engine.stored_reads();
+    writeln!(
+        out,
+        "stored_read_avg_us:{:.1}\r",
+        read_nanos as f64 / 1000.0
+    )?;
+    writeln!(out, "stored_reads_ahead:{read_ahead}\r")?;
     // Time commits were slowed while flushes and compactions lagged (engine::throttle).
     writeln!(
         out,

@@ -9,6 +9,7 @@ pub mod bits;
 pub mod client;
 pub mod client_commands;
 pub mod cluster;
+pub mod cold_reads;
 pub mod command_keys;
 pub mod connection;
 pub mod ddb;

@@ -229,6 +229,8 @@ impl Server {
         self.engine.durability.set_mode(config.appendfsync);
         self.engine.disk.set_reserve(config.disk_reserve);
         self.engine
+            .set_disk_read_threshold(config.disk_read_threshold_us.saturating_mul(1000));
+        self.engine
             .set_memory_budget(&crate::engine::MemoryBudget::split(config.maxmemory));
         self.notifications
             .configure(&self.engine, &config.notify_keyspace_events);

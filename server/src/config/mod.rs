@@ -66,6 +66,9 @@ pub struct Config {
     pub disk_reserve: u64,
     /// `maxmemory`: the budget for caches and memtables (see `engine::budget`; 0 = default).
     pub maxmemory: u64,
+    /// Average fjall point-read time (µs) from which read commands read their keys off the
+    /// network thread first (see `engine::disk_reads`; 0 = always).
+    pub disk_read_threshold_us: u64,
     pub notify_keyspace_events: String,
     /// `client-output-buffer-limit` (only the pub/sub class is enforced).
     pub output_limits: OutputLimits,
@@ -147,6 +150,7 @@ impl Config {
             proto_max_bulk_len: 0,
             disk_reserve: 0,
             maxmemory: 0,
+            disk_read_threshold_us: 0,
             notify_keyspace_events: String::new(),
             output_limits: OutputLimits {
                 normal: OutputLimit::default(),

@@ -272,6 +272,24 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "disk-read-threshold-us",
+        aliases: &[],
+        // See `engine::disk_reads`: while fjall's point reads average this long or longer
+        // (they go to the disk rather than the OS page cache), a read command's keys are
+        // read on a blocking thread before it runs, so that the network thread serves other
+        // clients meanwhile. 0 reads every read command's stored rows ahead.
+        default: "20",
+        mutable: true,
+        help: "Average stored-read time (µs) from which read commands read their keys off the network thread first",
+        access: Access::Field {
+            get: |c| c.disk_read_threshold_us.to_string(),
+            set: |c, v| {
+                c.disk_read_threshold_us = int(v, 0, 1_000_000_000)? as u64;
+                Ok(())
+            },
+        },
+    },
+    Setting {
         name: "notify-keyspace-events",
         aliases: &[],
         default: "",

@@ -111,6 +111,11 @@ impl MetaCache {
             .read(hash_of_row(row_key), is_row(row_key), |e| e.meta.clone())
     }
 
+    /// Whether the row of `row_key` is cached (as a row or as "no such key").
+    pub fn holds(&self, row_key: &[u8]) -> bool {
+        self.cache.holds(hash_of_row(row_key), is_row(row_key))
+    }
+
     pub fn put(&self, row_key: &[u8], meta: CachedMeta) {
         self.store(row_key, meta, false);
     }
@@ -134,7 +139,7 @@ impl MetaCache {
     /// layer leaving the write buffer are not, and the flush thread decoded each of them
     /// first (it competes with the network thread for this machine's two cores).
     pub fn refresh_with(&self, row_key: &[u8], decode: impl FnOnce() -> Option<CachedMeta>) {
-        if !self.cache.holds(hash_of_row(row_key), is_row(row_key)) {
+        if !self.holds(row_key) {
             return;
         }
         match decode() {

@@ -31,6 +31,7 @@ pub mod budget;
 pub mod cache;
 mod compaction;
 pub mod disk;
+pub mod disk_reads;
 pub mod durability;
 mod hash_cache;
 pub mod keys;
@@ -243,6 +244,8 @@ pub struct Engine {
     pub signals: signals::KeySignals,
     /// Decoded metadata rows of recently used keys.
     meta_cache: cache::MetaCache,
+    /// How long point reads of fjall take: whether they go to the disk now.
+    read_times: disk_reads::ReadTimes,
     /// Values of recently used sub-rows (hash fields…).
     sub_cache: sub_cache::SubCache,
     /// Stretches of list positions recently read (LRANGE); a quarter of the sub-row cache's
@@ -351,6 +354,7 @@ impl Engine {
             tracker: OnceLock::new(),
             signals: signals::KeySignals::default(),
             meta_cache: cache::MetaCache::new(options.budget.meta_cache),
+            read_times: disk_reads::ReadTimes::default(),
             sub_cache: sub_cache::SubCache::new(split_sub_cache(options.budget.sub_cache).0),
             stretch_cache: cache::StretchCache::new(split_sub_cache(options.budget.sub_cache).1),
             read_ahead: read_ahead::ReadAhead::default(),
@@ -649,9 +653,46 @@ impl Engine {
         if let Some(cached) = self.meta_cache.get(raw_key) {
             return Ok(cached);
         }
-        let stored = decode(self.meta.get_stored(raw_key)?)?;
+        let started = quanta::Instant::now();
+        let stored = self.meta.get_stored(raw_key)?;
+        self.read_times.note(started.elapsed().as_nanos() as u64);
+        let stored = decode(stored)?;
         self.meta_cache.put(raw_key, stored.clone());
         Ok(stored)
+    }
+
+    /// Whether point reads of fjall go to the disk now (see [`disk_reads`]).
+    pub fn reads_hit_disk(&self) -> bool {
+        self.read_times.disk_bound()
+    }
+
+    /// Sets the average fjall point-read time from which reads count as going to the disk.
+    pub fn set_disk_read_threshold(&self, nanos: u64) {
+        self.read_times.set_threshold(nanos);
+    }
+
+    /// Point reads of fjall: their moving average time (ns) and the rows read ahead of
+    /// their commands so far (INFO).
+    pub fn stored_reads(&self) -> (u64, u64) {
+        (
+            self.read_times.average_nanos(),
+            self.read_times.read_ahead(),
+        )
+    }
+
+    /// Whether reading the metadata row of `key` in `space` would read fjall: neither the
+    /// write buffer nor the metadata cache holds it.
+    pub fn meta_needs_stored_read(&self, space: u32, key: &[u8]) -> bool {
+        let raw_key = keys::meta_key(space, key);
+        self.meta.get_buffered(&raw_key).is_none() && !self.meta_cache.holds(&raw_key)
+    }
+
+    /// Reads the metadata row of `key` in `space` into the metadata cache: a read command's
+    /// key read off the network thread before the command runs (see [`disk_reads`]). An
+    /// error is left for the command, which reads the row again, to meet and answer.
+    pub fn load_meta(&self, space: u32, key: &[u8]) {
+        self.read_times.note_read_ahead();
+        let _ = self.read_meta(&keys::meta_key(space, key));
     }
 
     /// Ingests one frozen layer of the write buffer into fjall and drops it from the

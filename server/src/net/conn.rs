@@ -221,6 +221,10 @@ async fn run_command<S: Transport>(
     while crate::cmd::script::must_wait_for_script(server, &args) {
         tokio::time::sleep(SCRIPT_POLL).await;
     }
+    if let Some(read) = crate::cmd::cold_reads::read_first(server, client, &args) {
+        // Other clients are served while this one's rows come from the disk.
+        let _ = tokio::task::spawn_blocking(read).await;
+    }
     let mut reply = execute(server, client, &args);
     while let Some(block) = client.blocked.take() {
         let info = client.info.clone();
