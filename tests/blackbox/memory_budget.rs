@@ -266,9 +266,16 @@ fn reads_ahead_of_read_commands_answer_as_reads_on_the_network_thread() {
     assert_eq!(got, "x");
     let got: String = q(&mut c, &["TYPE", "h"]);
     assert_eq!(got, "hash");
+    // A pipeline runs as one batch (see `pipeline`), its keys read ahead together.
+    let mut pipe = redis::pipe();
+    for i in 53..59 {
+        pipe.cmd("GET").arg(format!("k{i}"));
+    }
+    let got: Vec<String> = pipe.query(&mut c).expect("pipeline");
+    assert_eq!(got, (53..59).map(|i| format!("v{i}")).collect::<Vec<_>>());
     let ahead = field(&info_persistence(&mut c), "stored_reads_ahead");
-    // 50 GETs, 3 MGET keys, 2 EXISTS keys, and the hash's row.
-    assert!(ahead >= 56, "rows read ahead: {ahead}");
+    // 50 GETs, 3 MGET keys, 2 EXISTS keys, the hash's row and 6 pipelined GETs.
+    assert!(ahead >= 62, "rows read ahead: {ahead}");
     // Rows already cached are not read ahead again.
     let got: Option<String> = q(&mut c, &["GET", "k0"]);
     assert_eq!(got.as_deref(), Some("v0"));

@@ -1,9 +1,10 @@
 //! Read commands whose keys are on disk: while fjall's point reads go to the disk (see
-//! `engine::disk_reads`), the metadata rows of a read command's keys that only fjall holds
-//! are read on a blocking thread before the command runs, so the network thread serves other
-//! clients meanwhile and many disk reads are in flight at once. The command then finds its
-//! rows in the metadata cache; it still reads them itself, so nothing it answers depends on
-//! the read ahead, which only warms the cache.
+//! `engine::disk_reads`), the metadata rows of read commands' keys that only fjall holds
+//! are read on blocking threads, one per key, before the commands run, so the network thread
+//! serves other clients meanwhile and many disk reads are in flight at once. The commands
+//! then read their rows themselves, as always, and find the table blocks in fjall's block
+//! cache: the reads ahead only warm fjall's and the OS's caches, which stay coherent with
+//! writes by themselves (they run without the keys' locks).
 
 use std::sync::Arc;
 
@@ -13,35 +14,43 @@ use super::client::ClientState;
 use super::shared::Server;
 use super::{command_keys, dispatch, Flag};
 
-/// The reads to run off the network thread before `args` runs, if any.
-pub fn read_first(
+/// The database whose keys `client`'s commands should read ahead now, if any: only while
+/// reads go to the disk (otherwise this costs one atomic load).
+pub fn reading_ahead_for(server: &Server, client: &ClientState) -> Option<u32> {
+    let eligible = client.authenticated && client.multi.is_none();
+    (eligible && server.engine.reads_hit_disk()).then_some(client.db)
+}
+
+/// Reads ahead the rows of `requests`' keys in `db` as described above, returning once
+/// they are read.
+pub async fn read_keys_first<'a>(
     server: &Arc<Server>,
-    client: &ClientState,
-    args: &[Bytes],
-) -> Option<impl FnOnce() + Send + 'static> {
-    let engine = &server.engine;
-    // The common case, the page cache serving reads, costs one load.
-    if !engine.reads_hit_disk() || !client.authenticated || client.multi.is_some() {
-        return None;
+    db: u32,
+    requests: impl IntoIterator<Item = &'a [Bytes]>,
+) {
+    let mut reads = tokio::task::JoinSet::new();
+    for args in requests {
+        for key in keys_only_fjall_holds(server, db, args) {
+            let engine = server.engine.clone();
+            reads.spawn_blocking(move || engine.warm_meta_row(db, &key));
+        }
     }
-    let entry = dispatch::lookup(server, args)?;
+    while reads.join_next().await.is_some() {}
+}
+
+/// The keys of `args`, if it is a read command, whose metadata rows neither the write
+/// buffer nor the metadata cache holds.
+fn keys_only_fjall_holds(server: &Server, db: u32, args: &[Bytes]) -> Vec<Bytes> {
+    let Some(entry) = dispatch::lookup(server, args) else {
+        return Vec::new();
+    };
     if !entry.spec.has(Flag::ReadOnly) {
-        return None;
+        return Vec::new();
     }
-    let keys: Vec<Bytes> = command_keys::key_positions(entry.spec, args)
+    command_keys::key_positions(entry.spec, args)
         .into_iter()
         .filter_map(|at| args.get(at))
-        .filter(|key| engine.meta_needs_stored_read(client.db, key))
+        .filter(|key| server.engine.meta_needs_stored_read(db, key))
         .cloned()
-        .collect();
-    if keys.is_empty() {
-        return None;
-    }
-    let engine = engine.clone();
-    let db = client.db;
-    Some(move || {
-        for key in &keys {
-            engine.load_meta(db, key);
-        }
-    })
+        .collect()
 }

@@ -8,12 +8,15 @@
 //! run DAMON with a `pageout` scheme for pages idle 60 s): there GETs of random keys ran
 //! at 14 k/s with a p99 of 8.9 ms, the thread waiting on one read at a time.
 //!
-//! The engine times its point reads of fjall (the reads the write buffer and the caches
-//! could not answer) and keeps a moving average; while it says the disk is being read,
-//! the network layer has the keys of a read command read on another thread first (see
-//! `cmd::cold_reads`), so many disk reads are in flight at once and the thread serves
-//! other clients meanwhile. With the page cache warm the average stays low and nothing
-//! changes: handing a read to another thread costs more than a page-cache read.
+//! The engine times its point reads of fjall's metadata rows (the reads the write buffer
+//! and the caches could not answer) and keeps a moving average; while it says the disk is
+//! being read, the network layer has the keys of a read command read on another thread
+//! first (see `cmd::cold_reads`), so many disk reads are in flight at once and the thread
+//! serves other clients meanwhile. Then only those reads ahead are timed: the command's own
+//! read that follows one finds its blocks in memory, and timing it too would pull the
+//! average down by half and end reading ahead while half the reads still go to the disk.
+//! With the page cache warm the average stays low and nothing changes: handing a read to
+//! another thread costs more than a page-cache read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

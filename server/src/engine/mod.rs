@@ -653,9 +653,13 @@ impl Engine {
         if let Some(cached) = self.meta_cache.get(raw_key) {
             return Ok(cached);
         }
-        let started = quanta::Instant::now();
-        let stored = self.meta.get_stored(raw_key)?;
-        self.read_times.note(started.elapsed().as_nanos() as u64);
+        let stored = if self.read_times.disk_bound() {
+            // Reads then time themselves where they are read ahead (`warm_meta_row`): this
+            // one most likely follows such a read, and finds its block in memory.
+            self.meta.get_stored(raw_key)?
+        } else {
+            self.timed_stored_meta(raw_key)?
+        };
         let stored = decode(stored)?;
         self.meta_cache.put(raw_key, stored.clone());
         Ok(stored)
@@ -687,12 +691,23 @@ impl Engine {
         self.meta.get_buffered(&raw_key).is_none() && !self.meta_cache.holds(&raw_key)
     }
 
-    /// Reads the metadata row of `key` in `space` into the metadata cache: a read command's
-    /// key read off the network thread before the command runs (see [`disk_reads`]). An
+    /// Reads the metadata row of `key` in `space` from fjall and drops it: a read command's
+    /// key read ahead off the network thread (see [`disk_reads`]), so that the command's
+    /// own read finds the row's table blocks in fjall's block cache instead of waiting for
+    /// the disk. Nothing is cached here that a concurrent write could make stale (this runs
+    /// without the key's lock): fjall's and the OS's caches are coherent by themselves. An
     /// error is left for the command, which reads the row again, to meet and answer.
-    pub fn load_meta(&self, space: u32, key: &[u8]) {
+    pub fn warm_meta_row(&self, space: u32, key: &[u8]) {
         self.read_times.note_read_ahead();
-        let _ = self.read_meta(&keys::meta_key(space, key));
+        let _ = self.timed_stored_meta(&keys::meta_key(space, key));
+    }
+
+    /// A point read of the metadata keyspace in fjall, timed (see [`disk_reads`]).
+    fn timed_stored_meta(&self, raw_key: &[u8]) -> Result<Option<Slice>> {
+        let started = quanta::Instant::now();
+        let stored = self.meta.get_stored(raw_key)?;
+        self.read_times.note(started.elapsed().as_nanos() as u64);
+        Ok(stored)
     }
 
     /// Ingests one frozen layer of the write buffer into fjall and drops it from the

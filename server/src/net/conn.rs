@@ -17,7 +17,7 @@ use tokio::runtime::RuntimeFlavor;
 
 use crate::cmd::client::{ClientInfo, ClientState, UnblockMode};
 use crate::cmd::shared::Server;
-use crate::cmd::{dispatch, pipeline};
+use crate::cmd::{cold_reads, dispatch, pipeline};
 
 /// Output is flushed mid-pipeline once this much is pending, to bound memory.
 const FLUSH_THRESHOLD: usize = 64 * 1024;
@@ -87,6 +87,10 @@ async fn run<S: Transport>(
                         Err(alone) => alone,
                         Ok((requests, ahead)) => {
                             parsed_ahead = ahead;
+                            if let Some(db) = cold_reads::reading_ahead_for(server, client) {
+                                let reads = requests.iter().map(|(_, args)| &args[..]);
+                                cold_reads::read_keys_first(server, db, reads).await;
+                            }
                             for reply in pipeline::run_batch(server, client, &requests) {
                                 answer(client, reply, wbuf);
                             }
@@ -218,12 +222,13 @@ async fn run_command<S: Transport>(
     wbuf: &mut BytesMut,
     args: Vec<Bytes>,
 ) -> std::io::Result<Option<Reply>> {
+    if let Some(db) = cold_reads::reading_ahead_for(server, client) {
+        // Other clients are served while this one's rows come from the disk.
+        cold_reads::read_keys_first(server, db, [&args[..]]).await;
+    }
+    // Nothing awaits between this check and the command.
     while crate::cmd::script::must_wait_for_script(server, &args) {
         tokio::time::sleep(SCRIPT_POLL).await;
-    }
-    if let Some(read) = crate::cmd::cold_reads::read_first(server, client, &args) {
-        // Other clients are served while this one's rows come from the disk.
-        let _ = tokio::task::spawn_blocking(read).await;
     }
     let mut reply = execute(server, client, &args);
     while let Some(block) = client.blocked.take() {
