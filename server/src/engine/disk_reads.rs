@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// `disk-read-threshold-us`): several times a page-cache read (3–6 µs measured alone with
 /// the index search and a 4 KB copy, 7–11 µs averaged under load on a busy 2-core machine),
 /// a fraction of a disk read: it is crossed once about one read in four goes to the disk.
-pub const DEFAULT_THRESHOLD_NANOS: u64 = 20_000;
+const DEFAULT_THRESHOLD_NANOS: u64 = 20_000;
 /// Longest time a read counts as (see [`ReadTimes::note`]).
 const CAP_NANOS: u64 = 160_000;
 /// The average's weight of a new sample, as a power of two (1/16).
@@ -37,6 +37,8 @@ pub struct ReadTimes {
     threshold_nanos: AtomicU64,
     /// Rows read ahead of their commands, off the network thread.
     read_ahead: AtomicU64,
+    /// Reads timed since the last [`ReadTimes::tick`].
+    recent: AtomicU64,
 }
 
 impl Default for ReadTimes {
@@ -45,6 +47,7 @@ impl Default for ReadTimes {
             average_nanos: AtomicU64::new(0),
             threshold_nanos: AtomicU64::new(DEFAULT_THRESHOLD_NANOS),
             read_ahead: AtomicU64::new(0),
+            recent: AtomicU64::new(0),
         }
     }
 }
@@ -59,6 +62,18 @@ impl ReadTimes {
         let sample = nanos.min(CAP_NANOS);
         let new = old - (old >> WEIGHT_SHIFT) + (sample >> WEIGHT_SHIFT);
         self.average_nanos.store(new, Ordering::Relaxed);
+        self.recent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs every tick of a background thread: an average no read updated since the last
+    /// tick is halved. While reads count as disk reads only the reads ahead are timed, and
+    /// none is made once every key read is in the caches: without this the average would
+    /// stay up, and every read command go on paying the check for keys to read ahead.
+    pub fn tick(&self) {
+        if self.recent.swap(0, Ordering::Relaxed) == 0 {
+            let old = self.average_nanos.load(Ordering::Relaxed);
+            self.average_nanos.store(old / 2, Ordering::Relaxed);
+        }
     }
 
     /// Whether recent reads went to the disk.
@@ -108,6 +123,24 @@ mod tests {
             times.note(4_000);
         }
         assert!(!times.disk_bound(), "{}", times.average_nanos());
+    }
+
+    #[test]
+    fn an_average_no_read_updates_fades_tick_by_tick() {
+        let times = ReadTimes::default();
+        for _ in 0..100 {
+            times.note(70_000);
+        }
+        times.tick();
+        assert!(times.disk_bound(), "reads since the last tick: kept");
+        times.tick();
+        assert!(times.disk_bound(), "halved once: {}", times.average_nanos());
+        times.tick();
+        assert!(
+            !times.disk_bound(),
+            "halved twice: {}",
+            times.average_nanos()
+        );
     }
 
     #[test]

@@ -853,9 +853,11 @@ impl Engine {
     /// Runs every tick of the background fsync thread: seals (and so queues for flushing)
     /// every memtable larger than the budget's memtable size (fjall rotates only at the
     /// size a keyspace was created with, so memtables exceed the budget by at most a tick
-    /// of writes), and sets the write throttle from the flush and compaction backlog.
+    /// of writes), and sets the write throttle from the flush and compaction backlog; also
+    /// lets the read-time average of reads no longer made fade ([`disk_reads::ReadTimes::tick`]).
     pub(crate) fn tend_write_buffers(&self) -> Result<()> {
         use fjall::AbstractTree;
+        self.read_times.tick();
         let limit = self.memtable_limit.load(Ordering::Relaxed);
         if self.buffer.active_bytes() > limit {
             self.buffer.freeze().map_err(fjall::Error::from)?;
