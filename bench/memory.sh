@@ -118,6 +118,8 @@ redis-benchmark -p "$REDYN_PORT" -t get -r "$KEYS" -n "$GETS" --csv | tee "$TMP/
 touch "$TMP/STOP"
 wait "$sampler"
 
+# How many GETs had their rows read ahead off the network thread (reads gone to the disk).
+redis-cli -p "$REDYN_PORT" info persistence | tr -d '\r' | grep -E '^stored_read'
 p99=$(awk -F'"' 'NR == 2 { print $14 }' "$TMP/get.csv")
 echo "== budget $BUDGET: RSS peak during load $(peak_mb "$TMP/load.rss") MB," \
   "during GETs $(peak_mb "$TMP/get.rss") MB, at the end $(($(rss_kb) / 1024)) MB" \

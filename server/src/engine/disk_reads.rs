@@ -18,7 +18,7 @@
 //! With the page cache warm the average stays low and nothing changes: handing a read to
 //! another thread costs more than a page-cache read.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The default average from which reads count as going to the disk (config
 /// `disk-read-threshold-us`): several times a page-cache read (3–6 µs measured alone with
@@ -29,6 +29,13 @@ const DEFAULT_THRESHOLD_NANOS: u64 = 20_000;
 const CAP_NANOS: u64 = 160_000;
 /// The average's weight of a new sample, as a power of two (1/16).
 const WEIGHT_SHIFT: u32 = 4;
+/// Bytes the process must have read from storage (not the page cache) within a tick of
+/// [`ReadTimes::tick`] (100 ms) for slow reads to count as disk reads: 2 MB, some 5,000 4 KB
+/// reads a second, a third of the network thread's time if it waited for each. Slow reads
+/// alone are not enough: a GET run over a warm page cache also loads whole index blocks
+/// (500 KB each) into fjall's block cache now and then, and on a busy 2-core machine a read
+/// may be preempted; those bursts turned reading ahead on for 5 % of a warm run's GETs.
+const STORAGE_READ_BYTES_PER_TICK: u64 = 2 << 20;
 
 /// The moving average of fjall point-read times.
 pub struct ReadTimes {
@@ -39,6 +46,10 @@ pub struct ReadTimes {
     read_ahead: AtomicU64,
     /// Reads timed since the last [`ReadTimes::tick`].
     recent: AtomicU64,
+    /// The process's bytes read from storage at the last tick (`u64::MAX`: unknown).
+    storage_read_bytes: AtomicU64,
+    /// Whether the process read enough from storage in the last tick (or cannot tell).
+    storage_busy: AtomicBool,
 }
 
 impl Default for ReadTimes {
@@ -48,6 +59,8 @@ impl Default for ReadTimes {
             threshold_nanos: AtomicU64::new(DEFAULT_THRESHOLD_NANOS),
             read_ahead: AtomicU64::new(0),
             recent: AtomicU64::new(0),
+            storage_read_bytes: AtomicU64::new(u64::MAX),
+            storage_busy: AtomicBool::new(true),
         }
     }
 }
@@ -69,16 +82,30 @@ impl ReadTimes {
     /// tick is halved. While reads count as disk reads only the reads ahead are timed, and
     /// none is made once every key read is in the caches: without this the average would
     /// stay up, and every read command go on paying the check for keys to read ahead.
-    pub fn tick(&self) {
+    ///
+    /// `storage_read_bytes` is the process's count of bytes read from storage so far
+    /// ([`storage_read_bytes`]); without one, slow reads alone decide.
+    pub fn tick(&self, storage_read_bytes: Option<u64>) {
         if self.recent.swap(0, Ordering::Relaxed) == 0 {
             let old = self.average_nanos.load(Ordering::Relaxed);
             self.average_nanos.store(old / 2, Ordering::Relaxed);
         }
+        let now = storage_read_bytes.unwrap_or(u64::MAX);
+        let before = self.storage_read_bytes.swap(now, Ordering::Relaxed);
+        let busy = match (before, now) {
+            (u64::MAX, _) | (_, u64::MAX) => true,
+            (before, now) => now.saturating_sub(before) >= STORAGE_READ_BYTES_PER_TICK,
+        };
+        self.storage_busy.store(busy, Ordering::Relaxed);
     }
 
-    /// Whether recent reads went to the disk.
+    /// Whether recent reads went to the disk: they were slow, and the process read from
+    /// storage in the last tick. A threshold of 0 says yes regardless.
     pub fn disk_bound(&self) -> bool {
-        self.average_nanos.load(Ordering::Relaxed) >= self.threshold_nanos.load(Ordering::Relaxed)
+        let threshold = self.threshold_nanos.load(Ordering::Relaxed);
+        threshold == 0
+            || (self.average_nanos.load(Ordering::Relaxed) >= threshold
+                && self.storage_busy.load(Ordering::Relaxed))
     }
 
     /// Sets the average from which reads count as going to the disk.
@@ -100,6 +127,15 @@ impl ReadTimes {
     pub fn read_ahead(&self) -> u64 {
         self.read_ahead.load(Ordering::Relaxed)
     }
+}
+
+/// Bytes this process has read from storage so far (`read_bytes` of `/proc/self/io`; page
+/// cache hits do not count). `None` where the kernel does not account them.
+pub fn storage_read_bytes() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("read_bytes:"))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -131,16 +167,46 @@ mod tests {
         for _ in 0..100 {
             times.note(70_000);
         }
-        times.tick();
+        times.tick(None);
         assert!(times.disk_bound(), "reads since the last tick: kept");
-        times.tick();
+        times.tick(None);
         assert!(times.disk_bound(), "halved once: {}", times.average_nanos());
-        times.tick();
+        times.tick(None);
         assert!(
             !times.disk_bound(),
             "halved twice: {}",
             times.average_nanos()
         );
+    }
+
+    #[test]
+    fn slow_reads_count_as_disk_reads_only_while_storage_is_read() {
+        let times = ReadTimes::default();
+        times.tick(Some(1_000));
+        for _ in 0..100 {
+            times.note(70_000);
+        }
+        // 4 KB read from storage in a tick: the slow reads were served from memory.
+        times.tick(Some(1_000 + 4_096));
+        assert!(!times.disk_bound());
+        for _ in 0..100 {
+            times.note(70_000);
+        }
+        times.tick(Some(1_000 + 4_096 + 8 * 1024 * 1024));
+        assert!(times.disk_bound());
+        // A kernel that does not say: slow reads alone decide.
+        for _ in 0..100 {
+            times.note(70_000);
+        }
+        times.tick(None);
+        assert!(times.disk_bound());
+    }
+
+    #[test]
+    fn this_process_storage_reads_are_known_on_linux() {
+        if cfg!(target_os = "linux") && std::path::Path::new("/proc/self/io").exists() {
+            assert!(storage_read_bytes().is_some());
+        }
     }
 
     #[test]

@@ -857,7 +857,7 @@ impl Engine {
     /// lets the read-time average of reads no longer made fade ([`disk_reads::ReadTimes::tick`]).
     pub(crate) fn tend_write_buffers(&self) -> Result<()> {
         use fjall::AbstractTree;
-        self.read_times.tick();
+        self.read_times.tick(disk_reads::storage_read_bytes());
         let limit = self.memtable_limit.load(Ordering::Relaxed);
         if self.buffer.active_bytes() > limit {
             self.buffer.freeze().map_err(fjall::Error::from)?;
