@@ -15,8 +15,9 @@
 //! serves other clients meanwhile. Then only those reads ahead are timed: the command's own
 //! read that follows one finds its blocks in memory, and timing it too would pull the
 //! average down by half and end reading ahead while half the reads still go to the disk.
-//! With the page cache warm the average stays low and nothing changes: handing a read to
-//! another thread costs more than a page-cache read.
+//! Slow reads count only while the process also reads from storage (the kernel's count of
+//! bytes not served by the page cache, [`storage_read_bytes`]). With the page cache warm
+//! nothing changes: handing a read to another thread costs more than a page-cache read.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
