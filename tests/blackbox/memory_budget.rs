@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::harness::{error, q, TestServer};
+use crate::harness::{error, eventually, q, TestServer};
 
 const MB: u64 = 1 << 20;
 
@@ -240,14 +240,10 @@ fn reads_ahead_of_read_commands_answer_as_reads_on_the_network_thread() {
     for i in 0..24 {
         let _: () = q(&mut c, &["SET", &format!("filler{i}"), &filler]);
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while field(&info_persistence(&mut c), "journal_bytes") > journal_at_start + (8 << 20) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no layer left the write buffer"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let ingested = eventually(60, || {
+        field(&info_persistence(&mut c), "journal_bytes") <= journal_at_start + (8 << 20)
+    });
+    assert!(ingested, "no layer left the write buffer");
     drop(c);
     // After a restart the rows are in fjall alone, not in the write buffer or the caches.
     server.stop();

@@ -30,17 +30,17 @@ pub async fn read_keys_first<'a>(
 ) {
     let mut reads = tokio::task::JoinSet::new();
     for args in requests {
-        for key in keys_only_fjall_holds(server, db, args) {
+        for row_key in rows_only_fjall_holds(server, db, args) {
             let engine = server.engine.clone();
-            reads.spawn_blocking(move || engine.warm_meta_row(db, &key));
+            reads.spawn_blocking(move || engine.warm_meta_row(&row_key));
         }
     }
     while reads.join_next().await.is_some() {}
 }
 
-/// The keys of `args`, if it is a read command, whose metadata rows neither the write
-/// buffer nor the metadata cache holds.
-fn keys_only_fjall_holds(server: &Server, db: u32, args: &[Bytes]) -> Vec<Bytes> {
+/// The metadata row keys of the keys of `args`, if it is a read command, whose rows
+/// neither the write buffer nor the metadata cache holds.
+fn rows_only_fjall_holds(server: &Server, db: u32, args: &[Bytes]) -> Vec<Vec<u8>> {
     let Some(entry) = dispatch::lookup(server, args) else {
         return Vec::new();
     };
@@ -50,7 +50,6 @@ fn keys_only_fjall_holds(server: &Server, db: u32, args: &[Bytes]) -> Vec<Bytes>
     command_keys::key_positions(entry.spec, args)
         .into_iter()
         .filter_map(|at| args.get(at))
-        .filter(|key| server.engine.meta_needs_stored_read(db, key))
-        .cloned()
+        .filter_map(|key| server.engine.meta_row_only_stored(db, key))
         .collect()
 }

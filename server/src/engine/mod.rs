@@ -684,22 +684,24 @@ impl Engine {
         )
     }
 
-    /// Whether reading the metadata row of `key` in `space` would read fjall: neither the
-    /// write buffer nor the metadata cache holds it.
-    pub fn meta_needs_stored_read(&self, space: u32, key: &[u8]) -> bool {
+    /// The row key of `key`'s metadata row in `space` if reading it would read fjall:
+    /// neither the write buffer nor the metadata cache holds it.
+    pub fn meta_row_only_stored(&self, space: u32, key: &[u8]) -> Option<Vec<u8>> {
         let raw_key = keys::meta_key(space, key);
-        self.meta.get_buffered(&raw_key).is_none() && !self.meta_cache.holds(&raw_key)
+        let held = self.meta.get_buffered(&raw_key).is_some() || self.meta_cache.holds(&raw_key);
+        (!held).then_some(raw_key)
     }
 
-    /// Reads the metadata row of `key` in `space` from fjall and drops it: a read command's
-    /// key read ahead off the network thread (see [`disk_reads`]), so that the command's
-    /// own read finds the row's table blocks in fjall's block cache instead of waiting for
-    /// the disk. Nothing is cached here that a concurrent write could make stale (this runs
-    /// without the key's lock): fjall's and the OS's caches are coherent by themselves. An
-    /// error is left for the command, which reads the row again, to meet and answer.
-    pub fn warm_meta_row(&self, space: u32, key: &[u8]) {
+    /// Reads the metadata row `raw_key` (from [`Engine::meta_row_only_stored`]) from fjall
+    /// and drops it: a read command's key read ahead off the network thread (see
+    /// [`disk_reads`]), so that the command's own read finds the row's table blocks in
+    /// fjall's block cache instead of waiting for the disk. Nothing is cached here that a
+    /// concurrent write could make stale (this runs without the key's lock): fjall's and the
+    /// OS's caches are coherent by themselves. An error is left for the command, which reads
+    /// the row again, to meet and answer.
+    pub fn warm_meta_row(&self, raw_key: &[u8]) {
         self.read_times.note_read_ahead();
-        let _ = self.timed_stored_meta(&keys::meta_key(space, key));
+        let _ = self.timed_stored_meta(raw_key);
     }
 
     /// A point read of the metadata keyspace in fjall, timed (see [`disk_reads`]).
